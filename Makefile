@@ -1,0 +1,129 @@
+# thinvisor build. `make` builds the kernel and the GRUB ISO; `make run` boots
+# it; `make test` runs every test. See README.md.
+
+CROSS    ?=
+CC       := $(CROSS)gcc
+LD       := $(CROSS)ld
+NASM     ?= nasm
+HOSTCC   ?= gcc
+FUZZCC   ?= clang
+EMU      ?= qemu
+CPUS     ?= 2
+MEM      ?= 512
+
+BUILD    := build
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+# Debian packages needed to build, run and test (see README, "What gets installed").
+DEB_PACKAGES := gcc make binutils nasm grub-pc-bin grub-common xorriso mtools \
+                qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
+                clang libclang-rt-dev util-linux
+
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
+    -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+    -fno-stack-protector -mcmodel=kernel -fno-asynchronous-unwind-tables \
+    -fno-omit-frame-pointer -fno-builtin
+KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+KERNEL_C   := $(wildcard kernel/*.c mm/*.c smp/*.c vmx/*.c)
+KERNEL_ASM := $(wildcard boot/*.asm)
+KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
+              $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+
+.PHONY: all deps run test unit fuzz clean
+.SECONDEXPANSION:
+all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.iso
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf -MD $(@:.o=.d) -MP $< -o $@
+
+$(BUILD)/thinvisor.elf: $(KERNEL_OBJ) linker.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJ)
+	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ has no valid multiboot2 header" >&2; exit 1; }
+
+$(BUILD)/thinvisor.iso: $(BUILD)/thinvisor.elf grub.cfg
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/thinvisor.elf $(BUILD)/iso/boot/thinvisor.elf
+	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }
+
+# Installs the Debian packages above that are missing (apt-get; sudo when not root).
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "Installing missing Debian packages:" $$missing; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	    elif command -v sudo >/dev/null; then SUDO=sudo; \
+	    else echo "error: need root or sudo to install:" $$missing >&2; exit 1; fi; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	    { echo "error: apt-get could not install:" $$missing >&2; exit 1; }; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+# Boots the ISO with the serial console on this terminal (Ctrl-A X quits QEMU,
+# Ctrl-C quits Bochs).
+run: deps all
+ifeq ($(EMU),bochs)
+	@echo "Bochs: serial output follows (Ctrl-C to quit)"
+	@: > $(BUILD)/bochs-serial.log; tail -F -n +1 $(BUILD)/bochs-serial.log 2>/dev/null & tailpid=$$!; \
+	tests/boot/emu-bochs.sh --iso $(BUILD)/thinvisor.iso --cpus $(CPUS) --mem $(MEM) \
+	    --serial $(BUILD)/bochs-serial.log --timeout 86400; rc=$$?; kill $$tailpid; exit $$rc
+else
+	qemu-system-x86_64 -machine pc -cpu max -smp $(CPUS) -m $(MEM) -cdrom $(BUILD)/thinvisor.iso \
+	    -boot d -display none -serial mon:stdio -no-reboot
+endif
+
+# ---- tests -------------------------------------------------------------------
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi
+unit_src_format     := kernel/format.c
+unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
+unit_src_cmdline    := kernel/cmdline.c kernel/format.c
+unit_src_region     := mm/region.c
+unit_src_page_alloc := mm/page_alloc.c
+unit_src_pagetable  := mm/pagetable.c mm/page_alloc.c
+unit_src_acpi       := kernel/acpi.c kernel/format.c
+UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
+
+$(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(unit_src_$*) -lcmocka
+
+FUZZ_TARGETS := multiboot2 cmdline acpi
+fuzz_src_multiboot2 := kernel/multiboot2.c kernel/format.c
+fuzz_src_cmdline    := kernel/cmdline.c kernel/format.c
+fuzz_src_acpi       := kernel/acpi.c kernel/format.c
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*)
+
+unit: $(UNIT_BINS)
+
+test: deps all $(UNIT_BINS) $(FUZZ_BINS)
+	tests/run.sh
+
+# Long fuzzing runs (FUZZ_SECONDS each); `make test` runs a short pass.
+FUZZ_SECONDS ?= 600
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	  echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-$$f tests/fuzz/seeds/$$f || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
+
+.PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_%
+-include $(KERNEL_OBJ:.o=.d)

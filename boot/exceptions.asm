@@ -1,0 +1,59 @@
+; Exception entry stubs: one per vector 0..31. Each pushes a uniform frame
+; (vector, error code or 0, all GPRs) and calls exception_report() in
+; kernel/exceptions.c, which prints it and halts. The layout must match
+; struct exception_frame in kernel/exceptions.h.
+
+extern exception_report
+
+section .text
+bits 64
+
+; SDM Vol. 3A, 6.13: vectors 8, 10-14, 17, 21, 29, 30 push an error code.
+%macro STUB 1
+exception_stub_%1:
+%if %1 = 8 || (%1 >= 10 && %1 <= 14) || %1 = 17 || %1 = 21 || %1 = 29 || %1 = 30
+%else
+    push 0
+%endif
+    push %1
+    jmp exception_common
+%endmacro
+
+%assign v 0
+%rep 32
+STUB v
+%assign v v + 1
+%endrep
+
+exception_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    and rsp, -16
+    call exception_report                 ; does not return
+.hang:
+    cli
+    hlt
+    jmp .hang
+
+section .rodata
+global exception_stubs
+exception_stubs:
+%assign v 0
+%rep 32
+    dq exception_stub_ %+ v
+%assign v v + 1
+%endrep

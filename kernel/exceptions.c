@@ -1,0 +1,85 @@
+/*
+ * Exception handling for the hypervisor's own code. The hypervisor takes no
+ * interrupts, so any vector that arrives here is a bug or bad hardware state:
+ * print everything needed to find it and stop that CPU.
+ */
+#include "kernel/exceptions.h"
+
+#include "kernel/gdt.h"
+#include "kernel/log.h"
+#include "kernel/machine.h"
+#include "kernel/x86.h"
+
+struct __attribute__((packed)) idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+
+extern const uint64_t exception_stubs[32];
+static struct idt_gate idt[256];
+
+void idt_init(void)
+{
+    for (int v = 0; v < 32; v++) {
+        uint64_t h = exception_stubs[v];
+        idt[v] = (struct idt_gate){
+            .offset_low = (uint16_t)h,
+            .selector = GDT_KERNEL_CODE,
+            .ist = 0,
+            .type_attr = 0x8E,              /* present, DPL 0, 64-bit interrupt gate */
+            .offset_mid = (uint16_t)(h >> 16),
+            .offset_high = (uint32_t)(h >> 32),
+        };
+    }
+    idt_load_current();
+}
+
+void idt_load_current(void)
+{
+    struct descriptor_ptr p = { sizeof idt - 1, (uint64_t)idt };
+    lidt(&p);
+}
+
+static const char *const vector_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved (15)", "#MF x87 error", "#AC alignment check",
+    "#MC machine check", "#XM SIMD error", "#VE virtualization exception",
+    "#CP control protection", "reserved (22)", "reserved (23)", "reserved (24)",
+    "reserved (25)", "reserved (26)", "reserved (27)", "#HV hypervisor injection",
+    "#VC VMM communication", "#SX security exception", "reserved (31)",
+};
+
+void exception_report(struct exception_frame *f)
+{
+    log_open_default_console();
+    log_error("EXCEPTION %s (vector %llu) error code 0x%llx\n",
+              vector_names[f->vector & 31], (unsigned long long)f->vector,
+              (unsigned long long)f->error_code);
+    log_error("  RIP %016llx CS %04llx RFLAGS %016llx\n", (unsigned long long)f->rip,
+              (unsigned long long)f->cs, (unsigned long long)f->rflags);
+    log_error("  RSP %016llx SS %04llx CR2 %016llx\n", (unsigned long long)f->rsp,
+              (unsigned long long)f->ss, (unsigned long long)read_cr2());
+    log_error("  CR0 %016llx CR3 %016llx CR4 %016llx\n", (unsigned long long)read_cr0(),
+              (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+    log_error("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
+              (unsigned long long)f->rax, (unsigned long long)f->rbx,
+              (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+    log_error("  RSI %016llx RDI %016llx RBP %016llx R8  %016llx\n",
+              (unsigned long long)f->rsi, (unsigned long long)f->rdi,
+              (unsigned long long)f->rbp, (unsigned long long)f->r8);
+    log_error("  R9  %016llx R10 %016llx R11 %016llx R12 %016llx\n",
+              (unsigned long long)f->r9, (unsigned long long)f->r10,
+              (unsigned long long)f->r11, (unsigned long long)f->r12);
+    log_error("  R13 %016llx R14 %016llx R15 %016llx\n", (unsigned long long)f->r13,
+              (unsigned long long)f->r14, (unsigned long long)f->r15);
+    log_error("this processor is halted\n");
+    machine_stop(false);
+}

@@ -1,0 +1,23 @@
+/* CPU exceptions in the hypervisor itself: reported in full, then the CPU halts. */
+#ifndef THINVISOR_EXCEPTIONS_H
+#define THINVISOR_EXCEPTIONS_H
+
+#include <stdint.h>
+
+/* What boot/exceptions.asm pushes, lowest address first. */
+struct exception_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;   /* pushed by the CPU (SDM Vol. 3A, 6.14.2) */
+};
+
+/* Fills the IDT with a handler for each of the 32 exception vectors and loads it. */
+void idt_init(void);
+
+/* Loads the (shared) IDT on this processor. */
+void idt_load_current(void);
+
+void exception_report(struct exception_frame *f) __attribute__((noreturn));
+
+#endif

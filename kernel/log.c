@@ -1,0 +1,91 @@
+/*
+ * The log. Messages are formatted once, appended to the ring (so a guest can
+ * read them later through a hypercall, and nothing printed before the console
+ * opens is lost) and written to the console if their level is enabled.
+ */
+#include "kernel/log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "kernel/console.h"
+#include "kernel/format.h"
+
+static char ring[LOG_RING_SIZE];
+static uint64_t ring_total;          /* bytes ever appended */
+static enum log_level current_level = LOG_INFO;
+static bool console_open;
+static char early[4096];             /* console output held back until the console opens */
+static size_t early_len;
+
+void log_set_level(enum log_level level)
+{
+    current_level = level;
+}
+
+static void ring_append(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ring[(ring_total + i) % LOG_RING_SIZE] = s[i];
+    ring_total += n;
+}
+
+uint64_t log_ring_total(void)
+{
+    return ring_total;
+}
+
+size_t log_ring_read(uint64_t offset, char *buf, size_t len)
+{
+    uint64_t oldest = ring_total > LOG_RING_SIZE ? ring_total - LOG_RING_SIZE : 0;
+    if (offset < oldest)
+        offset = oldest;
+    size_t n = 0;
+    while (n < len && offset + n < ring_total) {
+        buf[n] = ring[(offset + n) % LOG_RING_SIZE];
+        n++;
+    }
+    return n;
+}
+
+void log_printf(enum log_level level, const char *fmt, ...)
+{
+    static const char *const prefix[] = { "ERROR: ", "WARNING: ", "", "" };
+    char line[512];
+    size_t p = 0;
+    for (const char *s = prefix[level]; *s; s++)
+        line[p++] = *s;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vsnprintf(line + p, sizeof line - p, fmt, ap);
+    va_end(ap);
+    size_t len = p + (n < 0 ? 0 : (size_t)n);
+    if (len > sizeof line - 1)
+        len = sizeof line - 1;
+    ring_append(line, len);
+    if (level > current_level)
+        return;
+    if (console_open) {
+        console_write(line, len);
+    } else {
+        for (size_t i = 0; i < len && early_len < sizeof early; i++)
+            early[early_len++] = line[i];
+    }
+}
+
+void log_open_default_console(void)
+{
+    if (!console_open)
+        log_open_console(0x3F8, 115200);
+}
+
+void log_open_console(uint16_t port, uint32_t baud)
+{
+    console_init(port, baud);
+    console_open = true;
+    console_write(early, early_len);
+    if (early_len == sizeof early)
+        log_warn("early log output was cut at %zu bytes; the log ring has all of it\n",
+                 sizeof early);
+    early_len = 0;
+}

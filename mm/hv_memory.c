@@ -1,0 +1,98 @@
+/*
+ * Setting up the hypervisor region. GRUB loaded the image at 2 MiB, in memory
+ * the guest's boot chain will reuse; this moves it into the region chosen at
+ * the top of RAM, where it stays out of the guest's way (copy and jump: see
+ * README, "Memory layout", for why not the multiboot2 relocatable tag).
+ */
+#include "mm/hv_memory.h"
+
+#include <stdbool.h>
+
+#include "kernel/log.h"
+#include "kernel/machine.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+
+extern char kernel_image_start[], kernel_image_end[];
+extern char boot_end_phys[];
+void relocate_image(uint64_t dst, uint64_t src, uint64_t len, uint64_t cr3);
+
+struct hv_memory hv_memory;
+
+static void *identity(uint64_t phys)
+{
+    return phys_to_virt(phys);
+}
+
+static bool cpu_has_1g_pages(void)
+{
+    if (cpuid(0x80000000, 0).eax < 0x80000001)
+        return false;
+    return cpuid(0x80000001, 0).edx & (1u << 26);     /* Page1GB */
+}
+
+void *hv_alloc_pages(uint32_t count, const char *purpose)
+{
+    uint64_t phys = page_alloc_pages(&hv_memory.alloc, count);
+    if (!phys)
+        panic("hypervisor region exhausted allocating %u page(s) for %s (%u of %u pages used)",
+              count, purpose, hv_memory.alloc.used, hv_memory.alloc.npages);
+    return memset(phys_to_virt(phys), 0, (size_t)count * PAGE_SIZE);
+}
+
+void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
+                     uint64_t per_cpu_bytes)
+{
+    struct hv_memory *m = &hv_memory;
+    uint64_t image = (uint64_t)(kernel_image_end - kernel_image_start);
+    bool huge = cpu_has_1g_pages();
+    uint64_t top = region_phys_top(mbi->mmap, mbi->mmap_count);
+    region_budget(&m->budget, image, top, huge, ncpus, per_cpu_bytes);
+
+    /* Memory still in use until the move: the boot info, the modules, the image itself. */
+    struct phys_range exclude[REGION_MAX_EXCLUDE];
+    uint32_t n = 0;
+    exclude[n++] = (struct phys_range){ info_phys, info_phys + mbi->total_size };
+    exclude[n++] = (struct phys_range){ KERNEL_LOAD, KERNEL_LOAD + image };
+    exclude[n++] = (struct phys_range){ 1 * MIB, (uint64_t)(uintptr_t)boot_end_phys };
+    for (uint32_t i = 0; i < mbi->module_count; i++)
+        exclude[n++] = (struct phys_range){ mbi->modules[i].start, mbi->modules[i].end };
+
+    struct region_request req = {
+        .mmap = mbi->mmap, .mmap_count = mbi->mmap_count,
+        .exclude = exclude, .exclude_count = n,
+        .size = m->budget.total, .align = PAGE_SIZE,
+    };
+    uint64_t largest;
+    if (region_choose(&req, &m->base, &largest) != 0)
+        panic("not enough usable RAM for the hypervisor region: it needs %llu KiB in one "
+              "block between 1 MiB and 4 GiB; the largest free block is %llu KiB",
+              (unsigned long long)(m->budget.total >> 10), (unsigned long long)(largest >> 10));
+    m->size = m->budget.total;
+    log_info("region: %#llx-%#llx (%llu KiB): image %llu KiB, page tables %llu KiB, "
+             "per-CPU %llu KiB (CPUs: %u)\n",
+             (unsigned long long)m->base, (unsigned long long)(m->base + m->size - 1),
+             (unsigned long long)(m->size >> 10), (unsigned long long)(m->budget.image >> 10),
+             (unsigned long long)(m->budget.page_tables >> 10),
+             (unsigned long long)(m->budget.per_cpu >> 10), ncpus);
+    if (m->base < REGION_PREFERRED_BASE)
+        log_warn("region lies below 64 MiB, where boot loaders and kernels may want to load\n");
+
+    page_alloc_init(&m->alloc, m->base + m->budget.image, m->size - m->budget.image);
+    m->pt = (struct pt_ctx){ &m->alloc, identity };
+    m->pml4 = pt_new_table(&m->pt);
+    uint64_t id_page = huge ? GIB : 2 * MIB;
+    if (!m->pml4 ||
+        pt_map(&m->pt, m->pml4, 0, 0, (top + GIB - 1) & ~(GIB - 1), id_page, PTE_WRITABLE) ||
+        pt_map(&m->pt, m->pml4, KERNEL_VBASE, m->base, m->budget.image, PAGE_SIZE,
+               PTE_WRITABLE))
+        panic("page tables do not fit the region budget (%llu KiB)",
+              (unsigned long long)(m->budget.page_tables >> 10));
+    log_info("page tables: identity map 0-%#llx with %s pages, image at %#llx\n",
+             (unsigned long long)(((top + GIB - 1) & ~(GIB - 1)) - 1), huge ? "1 GiB" : "2 MiB",
+             (unsigned long long)KERNEL_VBASE);
+
+    /* Nothing may be written to memory between this copy and the CR3 load: see boot/relocate.asm. */
+    relocate_image(m->base, KERNEL_LOAD, image, m->pml4);
+    log_info("running from the hypervisor region\n");
+}

@@ -1,0 +1,40 @@
+/* The hypervisor region once chosen: where it is, what it holds, its allocator. */
+#ifndef THINVISOR_HV_MEMORY_H
+#define THINVISOR_HV_MEMORY_H
+
+#include <stdint.h>
+
+#include "kernel/multiboot2.h"
+#include "mm/page_alloc.h"
+#include "mm/pagetable.h"
+#include "mm/region.h"
+
+#define KERNEL_LOAD 0x200000ull     /* where GRUB loads the image (linker.ld) */
+
+struct hv_memory {
+    uint64_t base;                  /* physical start of the region */
+    uint64_t size;
+    struct region_budget budget;
+    struct page_alloc alloc;        /* the region's pages after the image */
+    struct pt_ctx pt;
+    uint64_t pml4;                  /* the hypervisor's CR3 */
+};
+
+extern struct hv_memory hv_memory;
+
+/*
+ * Chooses the region (mm/region.c) for `ncpus` processors, builds the
+ * hypervisor's page tables in it, copies the image there and switches to
+ * them. Halts with a message saying how much memory is needed when the
+ * memory map has no room.
+ */
+void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
+                     uint64_t per_cpu_bytes);
+
+/* A zeroed page (or run of pages) from the region; panics when the budget is exhausted. */
+void *hv_alloc_pages(uint32_t count, const char *purpose);
+
+static inline void *phys_to_virt(uint64_t phys) { return (void *)(uintptr_t)phys; }
+static inline uint64_t virt_to_phys_identity(const void *p) { return (uint64_t)(uintptr_t)p; }
+
+#endif

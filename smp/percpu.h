@@ -1,0 +1,54 @@
+/*
+ * Per-processor data. Each logical processor has one block in the region,
+ * reachable through GS base without searching (gs:0 holds its address).
+ */
+#ifndef THINVISOR_PERCPU_H
+#define THINVISOR_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/acpi.h"
+#include "kernel/gdt.h"
+
+#define SMP_MAX_CPUS     ACPI_MAX_CPUS
+#define CPU_STACK_SIZE   (16 * 1024)
+#define PERCPU_PAGES     1
+/* What the region budget reserves per processor: the block and its stack. */
+#define PERCPU_BYTES     (PERCPU_PAGES * 4096 + CPU_STACK_SIZE)
+
+#define MSR_GS_BASE      0xC0000101
+
+struct percpu;
+typedef int (*cpu_work_fn)(struct percpu *cpu, void *arg);
+
+struct percpu {
+    struct percpu *self;          /* must stay first: this_cpu() reads gs:0 */
+    uint32_t index;               /* 0 = BSP, in bring-up order */
+    uint32_t apic_id;
+    uint64_t stack_top;
+    volatile bool online;
+
+    /* Run-on-all (smp_run_on_all in smp/smp.c): the BSP posts work, the CPU runs it once. */
+    volatile uint64_t work_posted;
+    volatile uint64_t work_done;
+    cpu_work_fn volatile work_fn;
+    void *volatile work_arg;
+    volatile int work_result;
+
+    struct cpu_segments segments;
+};
+
+_Static_assert(sizeof(struct percpu) <= PERCPU_PAGES * 4096, "struct percpu outgrew its pages");
+
+extern struct percpu *cpus[SMP_MAX_CPUS];
+extern uint32_t cpu_count;        /* processors online, BSP included */
+
+static inline struct percpu *this_cpu(void)
+{
+    struct percpu *p;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(p));
+    return p;
+}
+
+#endif

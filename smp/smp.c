@@ -1,0 +1,303 @@
+/*
+ * Processor bring-up. The BSP reads the MADT, then wakes each AP with
+ * INIT-SIPI-SIPI through a real-mode trampoline in a borrowed page below
+ * 1 MiB, one AP at a time, and restores the page's bytes afterwards. A
+ * processor that never checks in is reported and skipped, never waited on
+ * forever. SDM Vol. 3A, 9.4.4 (MP initialization) gives the sequence.
+ */
+#include "smp/smp.h"
+
+#include "kernel/exceptions.h"
+#include "kernel/log.h"
+#include "kernel/machine.h"
+#include "kernel/string.h"
+#include "kernel/tsc.h"
+#include "kernel/x86.h"
+#include "mm/hv_memory.h"
+#include "smp/lapic.h"
+
+struct percpu *cpus[SMP_MAX_CPUS];
+uint32_t cpu_count;
+
+extern const uint8_t ap_trampoline_start[], ap_trampoline_end[];
+extern const uint8_t ap_tr_gdt[], ap_tr_gdt_base[], ap_tr_long[], ap_tr_ljmp_target[],
+    ap_tr_cr3[], ap_tr_stack[], ap_tr_entry[], ap_tr_percpu[];
+
+#define INIT_DELAY_US      10000    /* INIT, then 10 ms before the first SIPI */
+#define SIPI_DELAY_US      200      /* 200 us between the SIPIs */
+#define CHECKIN_TIMEOUT_US 200000   /* an AP that is silent this long is left out */
+#define LOW_MEMORY_END     0xA0000
+
+static uint8_t trampoline_saved[4096];
+
+/* Identity-mapped physical memory, bounded to what the early map covers. */
+static const void *acpi_map(void *ctx, uint64_t phys, size_t len)
+{
+    (void)ctx;
+    if (phys >= REGION_LIMIT || len > REGION_LIMIT - phys)
+        return NULL;
+    return phys_to_virt(phys);
+}
+
+int smp_read_madt(const struct mb2_info *mbi, struct acpi_madt_info *out)
+{
+    char err[200];
+    uint64_t rsdp = 0;
+    const char *source = "the boot loader";
+    if (mbi->rsdp) {
+        if (acpi_rsdp_check(mbi->rsdp, mbi->rsdp_len, err, sizeof err) == 0)
+            rsdp = virt_to_phys_identity(mbi->rsdp);
+        else
+            log_warn("%s (RSDP from the boot loader); scanning the BIOS areas\n", err);
+    }
+    if (!rsdp) {
+        rsdp = acpi_scan_rsdp(acpi_map, NULL);
+        source = "the BIOS area scan";
+    }
+    if (!rsdp) {
+        log_warn("ACPI: no RSDP found; running on the boot processor only\n");
+        return -1;
+    }
+    if (acpi_read_madt(acpi_map, NULL, rsdp, out, err, sizeof err) != 0) {
+        log_warn("%s; running on the boot processor only\n", err);
+        return -1;
+    }
+    log_info("ACPI: RSDP at %#llx (from %s, revision %d, OEM '%s'), MADT at %#llx\n",
+             (unsigned long long)rsdp, source, out->revision, out->oem_id,
+             (unsigned long long)out->madt_phys);
+    uint32_t enabled = 0;
+    for (uint32_t i = 0; i < out->cpu_count; i++)
+        enabled += out->cpus[i].enabled;
+    log_info("ACPI: %u processors enabled, %u online-capable, %u disabled; local APIC at %#llx\n",
+             enabled, out->cpu_count - enabled, out->cpus_disabled,
+             (unsigned long long)out->lapic_phys);
+    if (out->cpus_dropped)
+        log_warn("ACPI: %u processors beyond the first %u are ignored\n", out->cpus_dropped,
+                 ACPI_MAX_CPUS);
+    return 0;
+}
+
+uint32_t smp_planned_cpus(const struct acpi_madt_info *madt, int madt_ok, uint32_t max_cpus)
+{
+    uint32_t n = 1;
+    if (madt_ok) {
+        n = 0;
+        for (uint32_t i = 0; i < madt->cpu_count; i++)
+            n += madt->cpus[i].enabled;
+        if (n == 0)
+            n = 1;
+    }
+    return max_cpus && max_cpus < n ? max_cpus : n;
+}
+
+/* The lowest wholly usable page in [4 KiB, 640 KiB): the trampoline's home for a while. */
+static uint64_t find_trampoline_page(const struct mb2_info *mbi)
+{
+    for (uint64_t page = 0x1000; page < LOW_MEMORY_END; page += 0x1000) {
+        bool usable = false, reserved = false;
+        for (uint32_t i = 0; i < mbi->mmap_count; i++) {
+            const struct mb2_mmap_entry *e = &mbi->mmap[i];
+            bool covers = e->base <= page && e->base + e->length >= page + 0x1000;
+            bool touches = e->base < page + 0x1000 && e->base + e->length > page;
+            if (e->type == MB2_MEMORY_AVAILABLE && covers)
+                usable = true;
+            else if (e->type != MB2_MEMORY_AVAILABLE && touches)
+                reserved = true;
+        }
+        if (usable && !reserved)
+            return page;
+    }
+    return 0;
+}
+
+/* FNV-1a over a page: tells whether the borrowed page got its bytes back. */
+static uint32_t page_checksum(const uint8_t *p)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 4096; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static struct percpu *percpu_alloc(uint32_t index, uint32_t apic_id)
+{
+    struct percpu *c = hv_alloc_pages(PERCPU_PAGES, "per-CPU block");
+    uint8_t *stack = hv_alloc_pages(CPU_STACK_SIZE / 4096, "per-CPU stack");
+    c->self = c;
+    c->index = index;
+    c->apic_id = apic_id;
+    c->stack_top = (uint64_t)(stack + CPU_STACK_SIZE);
+    return c;
+}
+
+/* Gives this processor its own GDT/TSS and points GS base at its block. */
+static void percpu_activate(struct percpu *c)
+{
+    gdt_load(&c->segments);
+    wrmsr(MSR_GS_BASE, (uint64_t)c);
+}
+
+void ap_entry(struct percpu *c) __attribute__((noreturn));
+
+/* Where each AP lands from the trampoline: check in, then serve run-on-all forever. */
+void ap_entry(struct percpu *c)
+{
+    percpu_activate(c);
+    idt_load_current();
+    lapic_init_ap();
+    c->apic_id = lapic_id();
+    __atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+    for (;;) {
+        while (__atomic_load_n(&c->work_posted, __ATOMIC_ACQUIRE) == c->work_done)
+            cpu_relax();
+        c->work_result = c->work_fn(c, c->work_arg);
+        __atomic_store_n(&c->work_done, c->work_posted, __ATOMIC_RELEASE);
+    }
+}
+
+#define TR_FIELD(tr, sym) ((tr) + (ap_##sym - ap_trampoline_start))
+
+static bool wait_checkin(struct percpu *c, uint64_t us)
+{
+    uint64_t deadline = tsc_deadline(us);
+    while (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE)) {
+        if (rdtsc() > deadline)
+            return false;
+        cpu_relax();
+    }
+    return true;
+}
+
+/* INIT, 10 ms, SIPI, 200 us, SIPI unless it already checked in (SDM Vol. 3A, 9.4.4.1). */
+static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c)
+{
+    *(uint64_t *)TR_FIELD(tr, tr_stack) = c->stack_top;
+    *(uint64_t *)TR_FIELD(tr, tr_percpu) = (uint64_t)c;
+    uint32_t vector = (uint32_t)(tr_phys >> 12);
+    if (!lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT))
+        return false;
+    udelay(INIT_DELAY_US);
+    for (int sipi = 0; sipi < 2; sipi++) {
+        if (!lapic_send_ipi(c->apic_id, ICR_STARTUP | vector))
+            return false;
+        if (wait_checkin(c, SIPI_DELAY_US))
+            return true;
+    }
+    return wait_checkin(c, CHECKIN_TIMEOUT_US);
+}
+
+static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_info *madt,
+                          uint32_t max_cpus, struct percpu *bsp);
+
+void smp_start(const struct mb2_info *mbi, const struct acpi_madt_info *madt, int madt_ok,
+               uint32_t max_cpus, bool want_x2apic)
+{
+    uint32_t max_id = 0;
+    for (uint32_t i = 0; madt_ok && i < madt->cpu_count; i++)
+        if (madt->cpus[i].apic_id > max_id)
+            max_id = madt->cpus[i].apic_id;
+    bool have_apic = lapic_init_bsp(madt_ok ? madt->lapic_phys : 0, max_id, want_x2apic);
+
+    struct percpu *bsp = percpu_alloc(0, have_apic ? lapic_id() : 0);
+    percpu_activate(bsp);
+    bsp->online = true;
+    cpus[0] = bsp;
+    cpu_count = 1;
+    log_info("CPU 0: APIC ID %u online (boot processor)\n", bsp->apic_id);
+    uint32_t wanted = 0;
+    if (madt_ok && have_apic)
+        wanted = start_aps(mbi, madt, max_cpus, bsp);
+    log_info("SMP: %u of %u processor(s) online\n", cpu_count, wanted + 1);
+}
+
+/* Starts the MADT's enabled APs, up to max_cpus processors in all; returns how many it wanted. */
+static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_info *madt,
+                          uint32_t max_cpus, struct percpu *bsp)
+{
+
+    uint32_t limit = max_cpus ? max_cpus : SMP_MAX_CPUS;
+    uint32_t wanted = 0, skipped_by_limit = 0;
+    for (uint32_t i = 0; i < madt->cpu_count; i++)
+        if (madt->cpus[i].enabled && madt->cpus[i].apic_id != bsp->apic_id)
+            wanted++;
+    if (wanted == 0)
+        return 0;
+
+    uint64_t tr_phys = find_trampoline_page(mbi);
+    if (!tr_phys) {
+        log_error("no usable page below 640 KiB for the AP trampoline; "
+                  "running on the boot processor only\n");
+        return wanted;
+    }
+    size_t tr_len = (size_t)(ap_trampoline_end - ap_trampoline_start);
+    uint8_t *tr = phys_to_virt(tr_phys);
+    uint32_t sum_before = page_checksum(tr);
+    memcpy(trampoline_saved, tr, 4096);
+    memcpy(tr, ap_trampoline_start, tr_len);
+    /* The two linear addresses real mode cannot compute itself. */
+    *(uint32_t *)TR_FIELD(tr, tr_gdt_base) = (uint32_t)(tr_phys + (ap_tr_gdt - ap_trampoline_start));
+    *(uint32_t *)TR_FIELD(tr, tr_ljmp_target) =
+        (uint32_t)(tr_phys + (ap_tr_long - ap_trampoline_start));
+    *(uint64_t *)TR_FIELD(tr, tr_cr3) = hv_memory.pml4;
+    *(uint64_t *)TR_FIELD(tr, tr_entry) = (uint64_t)ap_entry;
+    log_info("starting %u application processor(s) through the trampoline at %#llx\n",
+             wanted < limit - 1 ? wanted : limit - 1, (unsigned long long)tr_phys);
+
+    for (uint32_t i = 0; i < madt->cpu_count; i++) {
+        const struct acpi_cpu *m = &madt->cpus[i];
+        if (!m->enabled || m->apic_id == bsp->apic_id)
+            continue;
+        if (cpu_count >= limit) {
+            skipped_by_limit++;
+            continue;
+        }
+        struct percpu *c = percpu_alloc(cpu_count, m->apic_id);
+        if (!start_ap(tr, tr_phys, c)) {
+            log_warn("CPU with APIC ID %u did not start (no check-in within %u ms); left out\n",
+                     m->apic_id, CHECKIN_TIMEOUT_US / 1000);
+            /* Its pages stay allocated: a late AP may still be running on that stack. */
+            continue;
+        }
+        cpus[cpu_count++] = c;
+        log_info("CPU %u: APIC ID %u online\n", c->index, c->apic_id);
+    }
+    memcpy(tr, trampoline_saved, 4096);
+    uint32_t sum_after = page_checksum(tr);
+    log_info("trampoline page %#llx restored (checksum %08x before, %08x after)\n",
+             (unsigned long long)tr_phys, sum_before, sum_after);
+    if (sum_after != sum_before)
+        log_error("the trampoline page changed after it was restored\n");
+    if (skipped_by_limit)
+        log_info("cpus=%u: %u more processor(s) left idle\n", limit, skipped_by_limit);
+    return wanted;
+}
+
+int smp_run_on_all(cpu_work_fn fn, void *arg, int *results)
+{
+    for (uint32_t i = 1; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        c->work_fn = fn;
+        c->work_arg = arg;
+        __atomic_store_n(&c->work_posted, c->work_posted + 1, __ATOMIC_RELEASE);
+    }
+    int failures = 0;
+    results[0] = fn(cpus[0], arg);
+    failures += results[0] != 0;
+    for (uint32_t i = 1; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        uint64_t deadline = tsc_deadline(1000000);
+        bool done = true;
+        while (__atomic_load_n(&c->work_done, __ATOMIC_ACQUIRE) != c->work_posted) {
+            if (rdtsc() > deadline) {
+                done = false;
+                break;
+            }
+            cpu_relax();
+        }
+        if (!done)
+            log_error("CPU %u (APIC ID %u) did not finish its work within 1 s\n", i, c->apic_id);
+        results[i] = done ? c->work_result : -1;
+        failures += results[i] != 0;
+    }
+    return failures;
+}

@@ -1,0 +1,35 @@
+/* Bringing up every logical processor (ACPI MADT + INIT-SIPI-SIPI). */
+#ifndef THINVISOR_SMP_H
+#define THINVISOR_SMP_H
+
+#include <stdint.h>
+
+#include "kernel/acpi.h"
+#include "kernel/multiboot2.h"
+#include "smp/percpu.h"
+
+/*
+ * Finds the MADT (the RSDP from the boot loader, else the BIOS areas) and
+ * fills `out`. Returns 0, or -1 after logging why (then only the BSP runs).
+ */
+int smp_read_madt(const struct mb2_info *mbi, struct acpi_madt_info *out);
+
+/* How many processors the region budget must provision for: the MADT's, capped by cpus=. */
+uint32_t smp_planned_cpus(const struct acpi_madt_info *madt, int madt_ok, uint32_t max_cpus);
+
+/*
+ * Sets up the BSP's per-CPU block, then starts each enabled AP of the MADT
+ * (at most max_cpus processors in all; 0 = all) and waits for it to check in.
+ * A processor that does not answer is named and left out.
+ */
+void smp_start(const struct mb2_info *mbi, const struct acpi_madt_info *madt, int madt_ok,
+               uint32_t max_cpus, bool want_x2apic);
+
+/*
+ * Calls fn on every online processor, the BSP included, and waits for all.
+ * results[i] receives CPU i's return value (-1 for a CPU that did not finish
+ * in time). Returns the number of CPUs whose result is not 0.
+ */
+int smp_run_on_all(cpu_work_fn fn, void *arg, int *results);
+
+#endif

@@ -1,0 +1,183 @@
+# Boot test cases. Each function is one case: it boots thinvisor under an
+# emulator and checks the serial log. tests/run.sh runs them, two at a time.
+# Bochs is the only emulator here with VMX; QEMU TCG covers the rest quickly.
+
+# The markers every successful boot prints.
+expect_boot_basics() {
+    expect '^boot loader: GRUB' "boot loader named"
+    expect '^memory map: [0-9]+ entries' "memory map printed"
+    expect '^  0000000000100000-[0-9a-f]{16} usable' "usable RAM above 1 MiB listed"
+    expect '^region: 0x[0-9a-f]+-0x[0-9a-f]+ \([0-9]+ KiB\)' "hypervisor region reserved"
+    expect '^running from the hypervisor region' "image moved into the region"
+    expect '^thinvisor: boot ok' "boot-ok marker"
+    expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
+}
+
+# The region must sit above 64 MiB and end below the top of RAM (MIB of RAM).
+expect_region_high() {
+    expect_value '^region: (0x[0-9a-f]+)-.*' -ge $((64 << 20)) "region starts above 64 MiB"
+    expect_value '^region: 0x[0-9a-f]+-(0x[0-9a-f]+) .*' -lt $(($1 << 20)) "region ends below the top of RAM"
+}
+
+case_qemu_1cpu_256m() {
+    printf '\x55%.0s' $(seq 512) > "$OUT.module"
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --module "$OUT.module" \
+        --cmdline "test_exit loglevel=debug foo=bar cpus=0"
+    expect_exit ok
+    expect_boot_basics
+    expect '^command line: test_exit loglevel=debug foo=bar cpus=0$' "command line printed"
+    expect "^WARNING: command line: unknown option 'foo=bar' ignored" "unknown option warned"
+    expect '^WARNING: command line: cpus=0: expected a number from 1 to 256' "bad value warned"
+    expect "^  module 0: 0x[0-9a-f]+-0x[0-9a-f]+ \(512 bytes\) 'bootsector'" "module listed"
+    expect '^usable RAM: 25[0-9] MiB' "usable RAM counted"
+    expect_region_high 256
+}
+
+case_qemu_4cpu_2048m() {
+    boot --emu qemu --cpus 4 --mem 2048 --timeout 60 --cmdline "test_exit"
+    expect_exit ok
+    expect_boot_basics
+    expect '^usable RAM: 20[0-9][0-9] MiB' "usable RAM counted"
+    expect '^modules: 0' "no modules"
+    expect_region_high 2048
+    expect_smp 4
+}
+
+case_qemu_no_1g_pages() {
+    boot --emu qemu --cpus 1 --mem 512 --timeout 60 --cmdline "test_exit" -- --qemu-cpu qemu64
+    expect_exit ok
+    expect '^page tables: identity map 0-0xffffffff with 2 MiB pages' "2 MiB identity map without Page1GB"
+    expect '^thinvisor: boot ok' "boot-ok marker"
+}
+
+case_qemu_multiboot1() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 10 --loader multiboot --cmdline "test_exit"
+    expect_exit timeout
+    expect 'FATAL: not started by a multiboot2 loader \(EAX=0x2BADB002' "multiboot1 handoff refused"
+    expect "use 'multiboot2'" "message says how to fix it"
+}
+
+case_qemu_exception_report() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 30 --cmdline "test_exit test_fault=pf"
+    expect_exit fail
+    expect 'EXCEPTION #PF page fault \(vector 14\)' "page fault named"
+    expect 'RSP [0-9a-f]{16} SS 0010 CR2 ffff800000000000' "CR2 shows the faulting address"
+    expect 'RIP ffffffff8[0-9a-f]{7}' "RIP inside the image"
+    expect 'R13 [0-9a-f]{16} R14' "all registers printed"
+    expect 'this processor is halted' "halt announced"
+}
+
+case_qemu_exception_ud() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 30 --cmdline "test_exit test_fault=ud"
+    expect_exit fail
+    expect 'EXCEPTION #UD invalid opcode \(vector 6\) error code 0x0' "invalid opcode named"
+}
+
+case_qemu_missing_uart() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 30 --cmdline "test_exit console=com2" \
+        -- -- -debugcon "file:$OUT/debugcon.log" -global isa-debugcon.iobase=0xe9
+    expect_exit ok
+    LOG=$OUT/debugcon.log
+    expect '^WARNING: no UART answers at I/O port 0x2f8; serial console off' "missing UART detected (port 0xE9 log)"
+    expect '^thinvisor: boot ok' "boot goes on without the UART"
+}
+
+case_bochs_1cpu() {
+    boot --emu bochs --cpus 1 --mem 256 --timeout 300 --cmdline "test_exit"
+    expect_exit ok
+    expect_boot_basics
+    expect_region_high 256
+    expect_smp 1
+}
+
+case_bochs_4cpu() {
+    boot --emu bochs --cpus 4 --mem 512 --timeout 300 --cmdline "test_exit"
+    expect_exit ok
+    expect_boot_basics
+    expect_region_high 512
+    expect_smp 4
+}
+
+# ---- SMP: every processor of the MADT checks in with its APIC ID ----------------
+
+# expect_smp N: N processors online, APIC IDs 0..N-1, each answered run-on-all.
+expect_smp() {
+    local n=$1 i
+    expect "^SMP: $n of $n processor\(s\) online" "all $n processors online"
+    for ((i = 0; i < n; i++)); do
+        expect "^CPU $i: APIC ID $i online" "CPU $i checked in with APIC ID $i"
+        expect "^run-on-all: CPU $i \(APIC ID $i\) returned 0" "run-on-all reached CPU $i"
+    done
+    if [ "$n" -gt 1 ]; then
+        expect_trampoline_restored
+    fi
+}
+
+expect_trampoline_restored() {
+    local line
+    line=$(grep -m1 '^trampoline page .* restored' "$LOG")
+    if [[ $line =~ checksum\ ([0-9a-f]+)\ before,\ ([0-9a-f]+)\ after ]] &&
+        [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+        check_pass "trampoline page holds its original bytes"
+    else
+        check_fail "trampoline page holds its original bytes" "${line:-no restore line}"
+    fi
+}
+
+case_qemu_smp2() {
+    boot --emu qemu --cpus 2 --mem 256 --timeout 60 --cmdline "test_exit"
+    expect_exit ok
+    expect_smp 2
+}
+
+case_qemu_smp8() {
+    boot --emu qemu --cpus 8 --mem 512 --timeout 60 --cmdline "test_exit"
+    expect_exit ok
+    expect '^ACPI: 8 processors enabled' "MADT lists 8 processors"
+    expect_smp 8
+    expect_not 'ERROR' "no errors"
+}
+
+case_qemu_cpus_limit() {
+    boot --emu qemu --cpus 4 --mem 256 --timeout 60 --cmdline "test_exit cpus=2"
+    expect_exit ok
+    expect '^region: .*\(CPUs: 2\)' "region budget for 2 CPUs"
+    expect '^CPU 1: APIC ID 1 online' "second CPU online"
+    expect_not '^CPU 2: APIC ID' "third CPU not started"
+    expect '^cpus=2: 2 more processor\(s\) left idle' "limit reported"
+    expect '^SMP: 2 of 4 processor\(s\) online' "exactly 2 online"
+}
+
+# QEMU 7.2's TCG has no x2APIC: the option must say so and carry on in xAPIC mode.
+case_qemu_x2apic_unavailable() {
+    boot --emu qemu --cpus 4 --mem 256 --timeout 60 --cmdline "test_exit x2apic"
+    expect_exit ok
+    expect '^WARNING: x2apic: this CPU has no x2APIC; staying in xAPIC mode' "missing x2APIC reported"
+    expect '^local APIC: xAPIC mode' "xAPIC mode"
+    expect_smp 4
+}
+
+case_qemu_silent_cpu() {
+    boot --emu qemu --cpus 2 --mem 256 --timeout 60 --cmdline "test_exit test_extra_apic=9"
+    expect_exit ok
+    expect '^WARNING: CPU with APIC ID 9 did not start \(no check-in within [0-9]+ ms\); left out' \
+        "silent processor named and left out"
+    expect '^SMP: 2 of 3 processor\(s\) online' "the others online"
+    expect '^run-on-all: CPU 1 \(APIC ID 1\) returned 0' "run-on-all skips the silent one"
+    expect '^thinvisor: boot ok' "boot goes on"
+}
+
+case_qemu_no_smp_cpu1() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit"
+    expect_exit ok
+    expect '^CPU 0: APIC ID 0 online \(boot processor\)' "BSP online"
+    expect_not 'trampoline' "no trampoline needed"
+    expect '^run-on-all: CPU 0 \(APIC ID 0\) returned 0' "run-on-all on the BSP"
+}
+
+case_bochs_smp2_x2apic() {
+    boot --emu bochs --cpus 2 --mem 256 --timeout 300 --cmdline "test_exit x2apic"
+    expect_exit ok
+    expect '^local APIC: x2APIC mode \(enabled by thinvisor\)' "x2APIC mode"
+    expect_smp 2
+}

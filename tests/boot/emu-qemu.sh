@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Boot an ISO headless in QEMU (TCG) and capture COM1 to a file.
+#
+# The guest ends the run by writing a byte V to port 0xf4 (isa-debug-exit; QEMU exits (V<<1)|1).
+# Exit status: 0      the guest wrote 0 to port 0xf4
+#              10+V   the guest wrote V > 0 (a failure code chosen by the guest)
+#              3      killed at the timeout
+#              4      the guest reset, triple-faulted or powered off (-no-reboot turns these
+#                     into a plain QEMU exit 0) without writing to port 0xf4
+#              2      usage error; 1 any other emulator failure (its messages go to stderr)
+set -euo pipefail
+
+usage() {
+    cat >&2 <<'EOF'
+usage: emu-qemu.sh --iso PATH --serial OUTFILE --timeout SECONDS [--cpus N] [--mem MIB]
+                   [--disk IMG]... [--qemu-cpu MODEL] [--workdir DIR] [-- QEMU-ARG...]
+  --disk may be given up to 3 times; the first is BIOS disk 0x80. --qemu-cpu defaults to max.
+  Arguments after -- are passed to qemu-system-x86_64 unchanged.
+EOF
+    exit 2
+}
+die() { echo "emu-qemu: $*" >&2; exit 2; }
+
+iso='' serial='' timeout='' cpus=1 mem=256 qcpu=max workdir='' disks=() extra=()
+while (($#)); do
+    case $1 in
+        --) shift; extra=("$@"); break ;;
+        --iso|--serial|--timeout|--cpus|--mem|--disk|--qemu-cpu|--workdir)
+            (($# >= 2)) || usage
+            case $1 in
+                --iso) iso=$2 ;; --serial) serial=$2 ;; --timeout) timeout=$2 ;;
+                --cpus) cpus=$2 ;; --mem) mem=$2 ;; --disk) disks+=("$2") ;;
+                --qemu-cpu) qcpu=$2 ;; --workdir) workdir=$2 ;;
+            esac
+            shift 2 ;;
+        *) usage ;;
+    esac
+done
+[[ -n $iso && -n $serial && -n $timeout ]] || usage
+[[ $timeout =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ ]] || die "--timeout, --cpus, --mem take integers"
+((${#disks[@]} <= 3)) || die "at most 3 disks (the 4th IDE slot holds the CD-ROM)"
+[[ -f $iso ]] || die "no such ISO: $iso"
+for d in "${disks[@]}"; do [[ -f $d ]] || die "no such disk image: $d"; done
+# -drive and -serial parse commas and colons; keep paths simple rather than escape them.
+for p in "$iso" "$serial" "${disks[@]}"; do [[ $p != *[,:]* ]] || die "path with , or : not supported: $p"; done
+
+keep_work=1
+if [[ -z $workdir ]]; then
+    workdir=$(mktemp -d "${TMPDIR:-/tmp}/emu-qemu.XXXXXX")
+    keep_work=0
+fi
+mkdir -p "$workdir"
+rm -f "$serial"
+
+# IDE index 0,1,3 = disks (BIOS 0x80, 0x81, 0x82), index 2 (secondary master) = the CD-ROM.
+drives=()
+slots=(0 1 3)
+for i in "${!disks[@]}"; do drives+=(-drive "file=${disks[i]},format=raw,if=ide,index=${slots[i]}"); done
+drives+=(-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on")
+
+# -nodefaults: no NIC, monitor or default serial; the guest gets exactly what is listed. A VGA
+# is added back (as Bochs always has one): without it GRUB prints "error: Can't get controller
+# info" to the serial log when it loads a multiboot kernel.
+args=(-machine pc -cpu "$qcpu" -smp "$cpus" -m "$mem"
+      -nodefaults -vga std -display none -no-reboot
+      -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
+      -serial "file:$serial"
+      "${drives[@]}" -boot order=dc
+      "${extra[@]}")
+
+pid=''
+cleanup() {
+    # Own session (setsid below): one kill reaches QEMU and anything it started.
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+start=${EPOCHREALTIME/./}
+setsid qemu-system-x86_64 "${args[@]}" </dev/null >"$workdir/qemu.log" 2>&1 &
+pid=$!
+deadline=$((start + timeout * 1000000))
+while kill -0 "$pid" 2>/dev/null; do
+    if ((${EPOCHREALTIME/./} >= deadline)); then
+        cleanup
+        echo "emu-qemu: timeout after ${timeout}s (serial: $serial)" >&2
+        ((keep_work)) || rm -rf "$workdir"
+        exit 3
+    fi
+    sleep 0.05
+done
+rc=0
+wait "$pid" || rc=$?
+pid=''
+elapsed=$(((${EPOCHREALTIME/./} - start) / 100000))
+elapsed=$((elapsed / 10)).$((elapsed % 10))
+
+# QEMU also exits 1 when it cannot start; then it has printed an error (warnings aside).
+if ((rc == 1)) && grep -v ': warning: ' "$workdir/qemu.log" | grep -q .; then
+    status=1
+elif ((rc == 1)); then
+    status=0
+elif ((rc % 2 == 1)); then
+    status=$((10 + (rc >> 1)))
+elif ((rc == 0)); then
+    status=4
+else
+    status=1
+fi
+case $status in
+    0) echo "emu-qemu: guest exited after ${elapsed}s" >&2 ;;
+    4) echo "emu-qemu: guest reset or powered off after ${elapsed}s without writing to port 0xf4" >&2 ;;
+    1) echo "emu-qemu: QEMU failed (status $rc) after ${elapsed}s:" >&2
+       tail -n 8 "$workdir/qemu.log" >&2 ;;
+    *) echo "emu-qemu: guest reported failure $((status - 10)) after ${elapsed}s" >&2 ;;
+esac
+((keep_work)) || rm -rf "$workdir"
+exit "$status"

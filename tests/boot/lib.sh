@@ -1,0 +1,110 @@
+# Helpers for boot test cases (tests/boot/cases.sh). A case boots an ISO made
+# for it, then checks the serial log; each check prints one PASS/FAIL line.
+# Sourced by tests/run.sh; expects ROOT and OUT (the case's output folder).
+
+# make_iso DIR LOADER CMDLINE [MODULE_FILE]: an ISO whose only entry boots thinvisor.
+make_iso() {
+    local dir=$1 loader=$2 cmdline=$3 module=${4:-}
+    rm -rf "$dir/iso" && mkdir -p "$dir/iso/boot/grub"
+    cp "$ROOT/build/thinvisor.elf" "$dir/iso/boot/thinvisor.elf"
+    {
+        echo 'serial --unit=0 --speed=115200'
+        echo 'terminal_input serial'
+        echo 'terminal_output serial'
+        echo 'set timeout=0'
+        echo 'menuentry "thinvisor test" {'
+        echo "    $loader /boot/thinvisor.elf $cmdline"
+        if [ -n "$module" ]; then
+            cp "$module" "$dir/iso/boot/module.bin"
+            echo "    ${loader/multiboot/module} --nounzip /boot/module.bin bootsector"
+        fi
+        echo '    boot'
+        echo '}'
+    } > "$dir/iso/boot/grub/grub.cfg"
+    grub-mkrescue -o "$dir/test.iso" "$dir/iso" >"$dir/grub-mkrescue.log" 2>&1
+}
+
+# boot NAME --emu qemu|bochs --cpus N --mem MIB [--loader multiboot2] [--cmdline S]
+#      [--module FILE] [--timeout S] [-- extra emulator-script arguments]
+# Runs the case; sets LOG (serial log) and STATUS (the emulator script's exit status).
+boot() {
+    local emu=qemu cpus=1 mem=256 loader=multiboot2 cmdline="" module="" timeout=120
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --emu) emu=$2; shift 2 ;;
+            --cpus) cpus=$2; shift 2 ;;
+            --mem) mem=$2; shift 2 ;;
+            --loader) loader=$2; shift 2 ;;
+            --cmdline) cmdline=$2; shift 2 ;;
+            --module) module=$2; shift 2 ;;
+            --timeout) timeout=$2; shift 2 ;;
+            --) shift; break ;;
+            *) echo "boot: unknown argument $1" >&2; return 2 ;;
+        esac
+    done
+    mkdir -p "$OUT"
+    LOG=$OUT/serial.log
+    if ! make_iso "$OUT" "$loader" "$cmdline" "$module"; then
+        check_fail "ISO built" "$(tail -3 "$OUT/grub-mkrescue.log")"
+        STATUS=99
+        return
+    fi
+    STATUS=0
+    "$ROOT/tests/boot/emu-$emu.sh" --iso "$OUT/test.iso" --cpus "$cpus" --mem "$mem" \
+        --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "$@" \
+        >"$OUT/emu.out" 2>&1 || STATUS=$?
+    tr -d '\r' < "$LOG" > "$LOG.txt" 2>/dev/null || : > "$LOG.txt"
+    LOG=$LOG.txt
+}
+
+check_pass() { echo "PASS $CASE: $1"; }
+check_fail() {
+    echo "FAIL $CASE: $1"
+    [ -n "${2:-}" ] && printf '     %s\n' "$2" | head -5
+    return 0
+}
+
+# expect_exit ok|fail|timeout: how the run must have ended.
+expect_exit() {
+    local want=$1 got
+    case $STATUS in
+        0) got=ok ;;
+        3) got=timeout ;;
+        *) got=fail ;;
+    esac
+    if [ "$got" = "$want" ]; then
+        check_pass "run ends: $want"
+    else
+        check_fail "run ends: $want (got $got, status $STATUS)" "$(tail -3 "$OUT/emu.out")"
+    fi
+}
+
+# expect REGEX [DESCRIPTION]: some line of the serial log matches (grep -E).
+expect() {
+    if grep -Eq -- "$1" "$LOG"; then
+        check_pass "${2:-log has /$1/}"
+    else
+        check_fail "${2:-log has /$1/}" "last line: $(tail -1 "$LOG")"
+    fi
+}
+
+# expect_not REGEX [DESCRIPTION]: no line matches.
+expect_not() {
+    if grep -Eq -- "$1" "$LOG"; then
+        check_fail "${2:-log lacks /$1/}" "$(grep -Em1 -- "$1" "$LOG")"
+    else
+        check_pass "${2:-log lacks /$1/}"
+    fi
+}
+
+# expect_value REGEX CMP N DESCRIPTION: the first number captured by sed -E REGEX
+# (one group, decimal or 0x hex) compares (-ge, -lt, ...) with N.
+expect_value() {
+    local re=$1 cmp=$2 n=$3 what=$4 v
+    v=$(sed -nE "s/$re/\1/p" "$LOG" | head -1)
+    if [ -n "$v" ] && [ "$((v))" "$cmp" "$((n))" ]; then
+        check_pass "$what ($v)"
+    else
+        check_fail "$what (got '${v:-nothing}')"
+    fi
+}
