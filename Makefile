@@ -22,10 +22,10 @@ DEB_PACKAGES := gcc make binutils nasm grub-pc-bin grub-common xorriso mtools \
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
     -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
     -fno-stack-protector -mcmodel=kernel -fno-asynchronous-unwind-tables \
-    -fno-omit-frame-pointer -fno-builtin
+    -fno-omit-frame-pointer -fno-builtin --param=min-pagesize=0
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-KERNEL_C   := $(wildcard kernel/*.c mm/*.c smp/*.c vmx/*.c)
+KERNEL_C   := $(wildcard kernel/*.c mm/*.c smp/*.c vmx/*.c guest/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm)
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
               $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
@@ -70,21 +70,26 @@ $(DEPS_STAMP): Makefile
 
 # Boots the ISO with the serial console on this terminal (Ctrl-A X quits QEMU,
 # Ctrl-C quits Bochs).
-run: deps all
+# The guest is the test guest's disk (tests/guest), as hd0.
+run: deps all $(BUILD)/guest/test-disk.img
+	@cp $(BUILD)/guest/test-disk.img $(BUILD)/run-disk.img
 ifeq ($(EMU),bochs)
 	@echo "Bochs: serial output follows (Ctrl-C to quit)"
 	@: > $(BUILD)/bochs-serial.log; tail -F -n +1 $(BUILD)/bochs-serial.log 2>/dev/null & tailpid=$$!; \
-	tests/boot/emu-bochs.sh --iso $(BUILD)/thinvisor.iso --cpus $(CPUS) --mem $(MEM) \
-	    --serial $(BUILD)/bochs-serial.log --timeout 86400; rc=$$?; kill $$tailpid; exit $$rc
+	tests/boot/emu-bochs.sh --iso $(BUILD)/thinvisor.iso --disk $(BUILD)/run-disk.img \
+	    --cpus $(CPUS) --mem $(MEM) --serial $(BUILD)/bochs-serial.log --timeout 86400; \
+	rc=$$?; kill $$tailpid; exit $$rc
 else
 	qemu-system-x86_64 -machine pc -cpu max -smp $(CPUS) -m $(MEM) -cdrom $(BUILD)/thinvisor.iso \
+	    -drive file=$(BUILD)/run-disk.img,format=raw,if=ide,index=0 \
 	    -boot d -display none -serial mon:stdio -no-reboot
 endif
 
 # ---- tests -------------------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer
-UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi
+UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
+              vmx_caps guest_policy
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -92,6 +97,11 @@ unit_src_region     := mm/region.c
 unit_src_page_alloc := mm/page_alloc.c
 unit_src_pagetable  := mm/pagetable.c mm/page_alloc.c
 unit_src_acpi       := kernel/acpi.c kernel/format.c
+unit_src_mtrr       := mm/mtrr.c
+unit_src_ept        := mm/ept.c mm/mtrr.c mm/page_alloc.c
+unit_src_e820       := guest/e820.c
+unit_src_vmx_caps   := vmx/caps.c kernel/format.c
+unit_src_guest_policy := guest/cpuid.c guest/boot_check.c kernel/format.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
@@ -111,7 +121,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)
 
 unit: $(UNIT_BINS)
 
-test: deps all $(UNIT_BINS) $(FUZZ_BINS)
+test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img
 	tests/run.sh
 
 # Long fuzzing runs (FUZZ_SECONDS each); `make test` runs a short pass.
@@ -124,6 +134,8 @@ fuzz: deps $(FUZZ_BINS)
 
 clean:
 	rm -rf $(BUILD)
+
+include tests/guest/guest.mk
 
 .PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_%
 -include $(KERNEL_OBJ:.o=.d)

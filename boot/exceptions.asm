@@ -1,9 +1,12 @@
 ; Exception entry stubs: one per vector 0..31. Each pushes a uniform frame
 ; (vector, error code or 0, all GPRs) and calls exception_report() in
 ; kernel/exceptions.c, which prints it and halts. The layout must match
-; struct exception_frame in kernel/exceptions.h.
+; struct exception_frame in kernel/exceptions.h. NMI (vector 2) is the
+; exception: it is the guest's, so nmi_in_root() notes it for re-injection
+; and the interrupted code goes on.
 
 extern exception_report
+extern nmi_in_root
 
 section .text
 bits 64
@@ -21,7 +24,37 @@ exception_stub_%1:
 
 %assign v 0
 %rep 32
+%if v = 2
+exception_stub_2:
+    push rax
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push r8
+    push r9
+    push r10
+    push r11
+    mov rdi, rsp
+    and rsp, -16
+    push rdi
+    sub rsp, 8
+    call nmi_in_root
+    add rsp, 8
+    pop rsp
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rax
+    iretq
+%else
 STUB v
+%endif
 %assign v v + 1
 %endrep
 

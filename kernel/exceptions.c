@@ -39,6 +39,11 @@ void idt_init(void)
     idt_load_current();
 }
 
+uint64_t idt_base(void)
+{
+    return (uint64_t)idt;
+}
+
 void idt_load_current(void)
 {
     struct descriptor_ptr p = { sizeof idt - 1, (uint64_t)idt };
@@ -56,6 +61,20 @@ static const char *const vector_names[32] = {
     "reserved (25)", "reserved (26)", "reserved (27)", "#HV hypervisor injection",
     "#VC VMM communication", "#SX security exception", "reserved (31)",
 };
+
+/*
+ * An NMI while this CPU runs hypervisor code. NMIs belong to the guest (its
+ * watchdog, its IPIs), so the backend re-injects it at the next VM entry
+ * instead of losing it (SDM Vol. 3C, 33.2). Before the guest exists there is
+ * nobody to give it to; it is counted.
+ */
+static volatile uint64_t nmis_before_guest;
+
+void nmi_in_root(void)
+{
+    if (!backend_note_nmi())
+        nmis_before_guest++;
+}
 
 void exception_report(struct exception_frame *f)
 {

@@ -2,6 +2,7 @@
 #ifndef THINVISOR_EXCEPTIONS_H
 #define THINVISOR_EXCEPTIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* What boot/exceptions.asm pushes, lowest address first. */
@@ -15,9 +16,18 @@ struct exception_frame {
 /* Fills the IDT with a handler for each of the 32 exception vectors and loads it. */
 void idt_init(void);
 
+/* Linear address of the IDT (the VMCS host state needs it). */
+uint64_t idt_base(void);
+
 /* Loads the (shared) IDT on this processor. */
 void idt_load_current(void);
 
 void exception_report(struct exception_frame *f) __attribute__((noreturn));
+
+/* Called for an NMI in VMX root; the backend queues it for the guest. */
+void nmi_in_root(void);
+
+/* Provided by the backend: notes an NMI for this CPU's guest; false if there is no guest yet. */
+bool backend_note_nmi(void);
 
 #endif

@@ -15,6 +15,7 @@ static char ring[LOG_RING_SIZE];
 static uint64_t ring_total;          /* bytes ever appended */
 static enum log_level current_level = LOG_INFO;
 static bool console_open;
+static bool console_quiet;           /* the guest owns the serial port: warnings and errors only */
 static char early[4096];             /* console output held back until the console opens */
 static size_t early_len;
 
@@ -48,6 +49,26 @@ size_t log_ring_read(uint64_t offset, char *buf, size_t len)
     return n;
 }
 
+/*
+ * Processors log concurrently. The lock gives up after a bounded wait: a CPU
+ * that faulted while holding it must not silence every other CPU's report.
+ */
+static volatile int log_lock;
+
+static void lock(void)
+{
+    for (long spins = 0; spins < 50000000; spins++) {
+        if (!__atomic_exchange_n(&log_lock, 1, __ATOMIC_ACQUIRE))
+            return;
+        __asm__ volatile("pause");
+    }
+}
+
+static void unlock(void)
+{
+    __atomic_store_n(&log_lock, 0, __ATOMIC_RELEASE);
+}
+
 void log_printf(enum log_level level, const char *fmt, ...)
 {
     static const char *const prefix[] = { "ERROR: ", "WARNING: ", "", "" };
@@ -62,15 +83,22 @@ void log_printf(enum log_level level, const char *fmt, ...)
     size_t len = p + (n < 0 ? 0 : (size_t)n);
     if (len > sizeof line - 1)
         len = sizeof line - 1;
+    lock();
     ring_append(line, len);
-    if (level > current_level)
-        return;
-    if (console_open) {
-        console_write(line, len);
-    } else {
-        for (size_t i = 0; i < len && early_len < sizeof early; i++)
-            early[early_len++] = line[i];
+    if (level <= current_level && (!console_quiet || level <= LOG_WARN)) {
+        if (console_open) {
+            console_write(line, len);
+        } else {
+            for (size_t i = 0; i < len && early_len < sizeof early; i++)
+                early[early_len++] = line[i];
+        }
     }
+    unlock();
+}
+
+void log_console_for_errors_only(bool on)
+{
+    console_quiet = on;
 }
 
 void log_open_default_console(void)

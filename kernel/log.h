@@ -5,6 +5,7 @@
 #ifndef THINVISOR_LOG_H
 #define THINVISOR_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ void log_set_level(enum log_level level);
  * so no early message is lost.
  */
 void log_open_console(uint16_t port, uint32_t baud);
+
+/*
+ * Once the guest runs, the serial port is the guest's: from then on only
+ * warnings and errors reach the console; everything still goes to the ring.
+ */
+void log_console_for_errors_only(bool on);
 
 /* For reports that can happen before the command line chose a console: COM1, 115200. */
 void log_open_default_console(void);

@@ -33,6 +33,19 @@ void machine_stop(bool success)
         __asm__ volatile("cli; hlt");
 }
 
+void machine_reset(void)
+{
+    log_error("thinvisor: resetting the platform\n");
+    if (test_exit)
+        machine_stop(false);
+    outb(0xCF9, 0x02);
+    outb(0xCF9, 0x06);                 /* hard reset */
+    for (int i = 0; i < 100000; i++)
+        cpu_relax();
+    outb(0x64, 0xFE);                  /* 8042 pulse reset line */
+    machine_stop(false);
+}
+
 void panic(const char *fmt, ...)
 {
     char msg[256];

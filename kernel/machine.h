@@ -11,6 +11,13 @@
  */
 void machine_stop(bool success) __attribute__((noreturn));
 
+/*
+ * Resets the platform (a guest triple fault, INIT to the boot processor), the
+ * way a PC does it: reset control register 0xCF9, then the keyboard
+ * controller. In test runs it ends the emulator instead (failure).
+ */
+void machine_reset(void) __attribute__((noreturn));
+
 __attribute__((noreturn, format(printf, 1, 2)))
 void panic(const char *fmt, ...);
 

@@ -14,9 +14,18 @@
 #include "kernel/machine.h"
 #include "kernel/multiboot2.h"
 #include "kernel/version.h"
+#include "vmx/hypercall_abi.h"
 #include "kernel/tsc.h"
 #include "mm/hv_memory.h"
 #include "smp/smp.h"
+#include "guest/boot.h"
+#include "kernel/native_boot.h"
+#include "guest/guest.h"
+#include "kernel/x86.h"
+#include "mm/mtrr_msr.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_insn.h"
 
 /* Stack for the BSP until per-CPU stacks exist. */
 __attribute__((aligned(16))) static uint8_t boot_stack[16384];
@@ -92,6 +101,87 @@ static void check_all_cpus(void)
         log_error("run-on-all: %d processor(s) failed\n", failures);
 }
 
+/*
+ * What all processors share in the region: the MSR bitmap, the I/O bitmaps,
+ * the dummy page and the EPT. The EPT needs a table per 512 GiB, and below
+ * that at most a PD and a PT at each place the memory type or the mapping
+ * changes: two per variable MTRR, the fixed ranges, the region's two edges,
+ * the top of RAM; plus room for splits when the guest rewrites its MTRRs.
+ */
+static uint64_t shared_budget(void)
+{
+    uint64_t vcnt = 0;
+    if (cpuid(1, 0).edx & (1u << 12))                 /* MTRR */
+        vcnt = rdmsr(MSR_IA32_MTRRCAP) & MTRRCAP_VCNT_MASK;
+    uint64_t top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
+    uint64_t ept_tables = 1 + (top + (512ull << 30) - 1) / (512ull << 30) +
+                          2 * (2 * vcnt + 4) + 16;
+    return (4 + ept_tables) * 4096;
+}
+
+static int launch_ap(struct percpu *cpu, void *arg)
+{
+    (void)arg;
+    struct guest_regs regs = { .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the CPU signature */
+    return vmx_launch_cpu(cpu, &regs);
+}
+
+/* Enters VMX root on every CPU; returns 0, or -1 with the reason in why. */
+static int virtualize_all(char *why, size_t whylen)
+{
+    static int results[SMP_MAX_CPUS];
+    if (vmx_probe(why, whylen) != 0)
+        return -1;
+    uint64_t ept_top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
+    if (vmx_setup_shared(ept_top, options.test_exit) != 0) {
+        fmt_snprintf(why, whylen, "the EPT does not fit the hypervisor region");
+        return -1;
+    }
+    for (uint32_t i = 0; i < cpu_count; i++)
+        vmx_prepare_cpu(cpus[i]);
+    int failures = smp_run_on_all(vmx_enable_cpu, NULL, results);
+    if (failures) {
+        fmt_snprintf(why, whylen, "%d processor(s) could not enter VMX root", failures);
+        return -1;
+    }
+    log_info("VMX root on all %u processor(s)\n", cpu_count);
+    return 0;
+}
+
+/*
+ * Starts the guest: the boot chain of the chosen drive, on the BSP, under
+ * VMX; the APs wait for the guest's own INIT-SIPI-SIPI. Where VMX cannot
+ * run, says why and (unless strict) boots the same chain natively.
+ */
+static void start_guest(void)
+{
+    static struct guest_start start;
+    char why[256];
+    if (guest_prepare_boot(&boot_info, &options, &start) != 0)
+        panic("cannot start the guest: no usable boot sector");
+    if (virtualize_all(why, sizeof why) != 0) {
+        log_warn("virtualization unavailable: %s\n", why);
+        if (options.strict)
+            panic("strict: not booting the guest without virtualization");
+        native_boot(&start);
+    }
+    guest_set_backend(&vmx_backend_ops);
+    if (smp_start_on_aps(launch_ap, NULL) != 0)
+        panic("application processors did not enter their guest state");
+    log_info("launching the guest: boot sector from %s, drive %#x, at %04x:%04x; "
+             "%u application processor(s) wait for SIPI\n", start.source, start.drive, start.cs,
+             start.ip, cpu_count - 1);
+    vmx_guest_real_mode(start.cs, (uint64_t)start.cs << 4, start.ip, 0x10, ACTIVITY_ACTIVE);
+    vmwrite(VMCS_GUEST_RSP, start.ip);
+    vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
+    struct guest_regs regs = { .rdx = start.drive };
+    if (!options.test_exit)
+        log_console_for_errors_only(true);
+    vmx_launch_cpu(cpus[0], &regs);
+    log_console_for_errors_only(false);
+    panic("the guest could not be launched");
+}
+
 /* test_fault=: makes the hypervisor fault on purpose, to test the exception report. */
 static void run_test_fault(enum test_fault f)
 {
@@ -146,11 +236,16 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
             (struct acpi_cpu){ .apic_id = (uint32_t)options.test_extra_apic, .enabled = true };
     }
     uint32_t planned = smp_planned_cpus(&madt, madt_ok, options.cpus);
-    hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES);
+    hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + VMX_PER_CPU_PAGES * 4096,
+                    shared_budget());
     smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);
     check_all_cpus();
 
     run_test_fault(options.test_fault);
     log_info("thinvisor: boot ok\n");
-    machine_stop(true);
+    start_guest();
 }
+
+/* The image begins with this marker; a guest that can read it sees through the EPT. */
+__attribute__((section(".text.magic"), used))
+static const char image_magic[16] = TV_IMAGE_MAGIC;

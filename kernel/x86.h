@@ -63,6 +63,4 @@ static inline void lgdt(const struct descriptor_ptr *p) { __asm__ volatile("lgdt
 static inline void lidt(const struct descriptor_ptr *p) { __asm__ volatile("lidt %0" :: "m"(*p)); }
 static inline void ltr(uint16_t sel) { __asm__ volatile("ltr %0" :: "r"(sel)); }
 
-#define MSR_EFER 0xC0000080u
-
 #endif

@@ -41,13 +41,13 @@ void *hv_alloc_pages(uint32_t count, const char *purpose)
 }
 
 void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
-                     uint64_t per_cpu_bytes)
+                     uint64_t per_cpu_bytes, uint64_t shared_bytes)
 {
     struct hv_memory *m = &hv_memory;
     uint64_t image = (uint64_t)(kernel_image_end - kernel_image_start);
     bool huge = cpu_has_1g_pages();
     uint64_t top = region_phys_top(mbi->mmap, mbi->mmap_count);
-    region_budget(&m->budget, image, top, huge, ncpus, per_cpu_bytes);
+    region_budget(&m->budget, image, top, huge, ncpus, per_cpu_bytes, shared_bytes);
 
     /* Memory still in use until the move: the boot info, the modules, the image itself. */
     struct phys_range exclude[REGION_MAX_EXCLUDE];
@@ -70,11 +70,12 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
               (unsigned long long)(m->budget.total >> 10), (unsigned long long)(largest >> 10));
     m->size = m->budget.total;
     log_info("region: %#llx-%#llx (%llu KiB): image %llu KiB, page tables %llu KiB, "
-             "per-CPU %llu KiB (CPUs: %u)\n",
+             "per-CPU %llu KiB (CPUs: %u), shared %llu KiB\n",
              (unsigned long long)m->base, (unsigned long long)(m->base + m->size - 1),
              (unsigned long long)(m->size >> 10), (unsigned long long)(m->budget.image >> 10),
              (unsigned long long)(m->budget.page_tables >> 10),
-             (unsigned long long)(m->budget.per_cpu >> 10), ncpus);
+             (unsigned long long)(m->budget.per_cpu >> 10), ncpus,
+             (unsigned long long)(m->budget.shared >> 10));
     if (m->base < REGION_PREFERRED_BASE)
         log_warn("region lies below 64 MiB, where boot loaders and kernels may want to load\n");
 

@@ -29,7 +29,7 @@ extern struct hv_memory hv_memory;
  * memory map has no room.
  */
 void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
-                     uint64_t per_cpu_bytes);
+                     uint64_t per_cpu_bytes, uint64_t shared_bytes);
 
 /* A zeroed page (or run of pages) from the region; panics when the budget is exhausted. */
 void *hv_alloc_pages(uint32_t count, const char *purpose);

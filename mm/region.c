@@ -130,7 +130,8 @@ uint64_t region_phys_top(const struct mb2_mmap_entry *mmap, uint32_t count)
 }
 
 void region_budget(struct region_budget *b, uint64_t image_bytes, uint64_t phys_top,
-                   int huge_pages, uint32_t ncpus, uint64_t per_cpu_bytes)
+                   int huge_pages, uint32_t ncpus, uint64_t per_cpu_bytes,
+                   uint64_t shared_bytes)
 {
     uint64_t top = align_up(phys_top, GIB);
     uint64_t pdpts = align_up(top, 512 * GIB) / (512 * GIB);
@@ -141,5 +142,6 @@ void region_budget(struct region_budget *b, uint64_t image_bytes, uint64_t phys_
     b->image = image;
     b->page_tables = tables * PAGE_SIZE;
     b->per_cpu = (uint64_t)ncpus * align_up(per_cpu_bytes, PAGE_SIZE);
-    b->total = b->image + b->page_tables + b->per_cpu;
+    b->shared = align_up(shared_bytes, PAGE_SIZE);
+    b->total = b->image + b->page_tables + b->per_cpu + b->shared;
 }

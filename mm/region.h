@@ -44,7 +44,8 @@ int region_choose(const struct region_request *req, uint64_t *base, uint64_t *la
 struct region_budget {
     uint64_t image;          /* code, data, bss (log ring included) */
     uint64_t page_tables;    /* the hypervisor's own page tables */
-    uint64_t per_cpu;        /* all processors' per-CPU blocks and stacks */
+    uint64_t per_cpu;        /* all processors' per-CPU blocks, stacks, VMX pages */
+    uint64_t shared;         /* what all processors share: EPT, bitmaps */
     uint64_t total;
 };
 
@@ -53,7 +54,8 @@ struct region_budget {
  * `huge_pages` says whether 1 GiB pages are available for that map.
  */
 void region_budget(struct region_budget *b, uint64_t image_bytes, uint64_t phys_top,
-                   int huge_pages, uint32_t ncpus, uint64_t per_cpu_bytes);
+                   int huge_pages, uint32_t ncpus, uint64_t per_cpu_bytes,
+                   uint64_t shared_bytes);
 
 /*
  * Highest address + 1 of the RAM in the map (usable, ACPI, NVS, bad RAM), at

@@ -5,7 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MSR_IA32_APIC_BASE   0x1B
+#include "kernel/msr.h"
+
 #define APIC_BASE_BSP        (1ull << 8)
 #define APIC_BASE_EXTD       (1ull << 10)   /* x2APIC mode */
 #define APIC_BASE_ENABLE     (1ull << 11)

@@ -17,9 +17,8 @@
 /* What the region budget reserves per processor: the block and its stack. */
 #define PERCPU_BYTES     (PERCPU_PAGES * 4096 + CPU_STACK_SIZE)
 
-#define MSR_GS_BASE      0xC0000101
-
 struct percpu;
+struct vmx_cpu;
 typedef int (*cpu_work_fn)(struct percpu *cpu, void *arg);
 
 struct percpu {
@@ -31,12 +30,14 @@ struct percpu {
 
     /* Run-on-all (smp_run_on_all in smp/smp.c): the BSP posts work, the CPU runs it once. */
     volatile uint64_t work_posted;
+    volatile uint64_t work_started;
     volatile uint64_t work_done;
     cpu_work_fn volatile work_fn;
     void *volatile work_arg;
     volatile int work_result;
 
     struct cpu_segments segments;
+    struct vmx_cpu *vmx;          /* the backend's per-CPU state */
 };
 
 _Static_assert(sizeof(struct percpu) <= PERCPU_PAGES * 4096, "struct percpu outgrew its pages");

@@ -9,6 +9,7 @@
 
 #include "kernel/exceptions.h"
 #include "kernel/log.h"
+#include "kernel/msr.h"
 #include "kernel/machine.h"
 #include "kernel/string.h"
 #include "kernel/tsc.h"
@@ -150,6 +151,7 @@ void ap_entry(struct percpu *c)
     for (;;) {
         while (__atomic_load_n(&c->work_posted, __ATOMIC_ACQUIRE) == c->work_done)
             cpu_relax();
+        __atomic_store_n(&c->work_started, c->work_posted, __ATOMIC_RELEASE);
         c->work_result = c->work_fn(c, c->work_arg);
         __atomic_store_n(&c->work_done, c->work_posted, __ATOMIC_RELEASE);
     }
@@ -272,7 +274,7 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
     return wanted;
 }
 
-int smp_run_on_all(cpu_work_fn fn, void *arg, int *results)
+static void post_to_aps(cpu_work_fn fn, void *arg)
 {
     for (uint32_t i = 1; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
@@ -280,6 +282,31 @@ int smp_run_on_all(cpu_work_fn fn, void *arg, int *results)
         c->work_arg = arg;
         __atomic_store_n(&c->work_posted, c->work_posted + 1, __ATOMIC_RELEASE);
     }
+}
+
+int smp_start_on_aps(cpu_work_fn fn, void *arg)
+{
+    post_to_aps(fn, arg);
+    int silent = 0;
+    for (uint32_t i = 1; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        uint64_t deadline = tsc_deadline(1000000);
+        while (__atomic_load_n(&c->work_started, __ATOMIC_ACQUIRE) != c->work_posted) {
+            if (rdtsc() > deadline) {
+                log_error("CPU %u (APIC ID %u) did not take its work within 1 s\n", i,
+                          c->apic_id);
+                silent++;
+                break;
+            }
+            cpu_relax();
+        }
+    }
+    return silent;
+}
+
+int smp_run_on_all(cpu_work_fn fn, void *arg, int *results)
+{
+    post_to_aps(fn, arg);
     int failures = 0;
     results[0] = fn(cpus[0], arg);
     failures += results[0] != 0;

@@ -32,4 +32,11 @@ void smp_start(const struct mb2_info *mbi, const struct acpi_madt_info *madt, in
  */
 int smp_run_on_all(cpu_work_fn fn, void *arg, int *results);
 
+/*
+ * Starts fn on every AP without waiting for it to return (for work that
+ * never returns, such as entering a guest); waits only until each AP has
+ * taken it. Returns the number of APs that did not.
+ */
+int smp_start_on_aps(cpu_work_fn fn, void *arg);
+
 #endif

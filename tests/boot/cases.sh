@@ -1,6 +1,8 @@
 # Boot test cases. Each function is one case: it boots thinvisor under an
-# emulator and checks the serial log. tests/run.sh runs them, two at a time.
-# Bochs is the only emulator here with VMX; QEMU TCG covers the rest quickly.
+# emulator, with the test guest's disk (tests/guest) as hd0 unless it says
+# otherwise, and checks the serial log. tests/run.sh runs them, two at a time.
+# Bochs is the only emulator here with VMX; QEMU TCG covers the rest quickly,
+# and there the guest boots natively through the no-VMX fallback.
 
 # The markers every successful boot prints.
 expect_boot_basics() {
@@ -20,7 +22,7 @@ expect_region_high() {
 }
 
 case_qemu_1cpu_256m() {
-    printf '\x55%.0s' $(seq 512) > "$OUT.module"
+    head -c 512 "$ROOT/build/guest/test-disk.img" > "$OUT.module"   # the guest's own MBR
     boot --emu qemu --cpus 1 --mem 256 --timeout 60 --module "$OUT.module" \
         --cmdline "test_exit loglevel=debug foo=bar cpus=0"
     expect_exit ok
@@ -31,6 +33,8 @@ case_qemu_1cpu_256m() {
     expect "^  module 0: 0x[0-9a-f]+-0x[0-9a-f]+ \(512 bytes\) 'bootsector'" "module listed"
     expect '^usable RAM: 25[0-9] MiB' "usable RAM counted"
     expect_region_high 256
+    expect "^booting the guest natively .*: boot sector from module 'bootsector', drive 0x80, at 0000:7c00" "native boot from the module"
+    expect '^guest: [0-9]+ passed, 0 failed' "guest ran"
 }
 
 case_qemu_4cpu_2048m() {
@@ -80,22 +84,6 @@ case_qemu_missing_uart() {
     LOG=$OUT/debugcon.log
     expect '^WARNING: no UART answers at I/O port 0x2f8; serial console off' "missing UART detected (port 0xE9 log)"
     expect '^thinvisor: boot ok' "boot goes on without the UART"
-}
-
-case_bochs_1cpu() {
-    boot --emu bochs --cpus 1 --mem 256 --timeout 300 --cmdline "test_exit"
-    expect_exit ok
-    expect_boot_basics
-    expect_region_high 256
-    expect_smp 1
-}
-
-case_bochs_4cpu() {
-    boot --emu bochs --cpus 4 --mem 512 --timeout 300 --cmdline "test_exit"
-    expect_exit ok
-    expect_boot_basics
-    expect_region_high 512
-    expect_smp 4
 }
 
 # ---- SMP: every processor of the MADT checks in with its APIC ID ----------------
@@ -180,4 +168,145 @@ case_bochs_smp2_x2apic() {
     expect_exit ok
     expect '^local APIC: x2APIC mode \(enabled by thinvisor\)' "x2APIC mode"
     expect_smp 2
+}
+
+# ---- VMX: the guest runs on top of thinvisor (Bochs) ------------------------------
+
+# The test guest's own checks (tests/guest/guest.c), each one PASS.
+GUEST_CHECKS=("started at 0000:7C00" "boot drive is 0x80" "CPUID.1 hides VMX"
+    "CPUID.1 hypervisor bit" "CPUID 0x40000000 signature" "CPUID 0x40000001 version"
+    "VMCALL version" "VMCALL unknown function" "VMXON raises #UD"
+    "VMCALL from CPL 3 raises #UD" "E820 hides the hypervisor region" "E801 agrees"
+    "hidden page reads" "hidden page writes")
+
+expect_guest_all_pass() {
+    local c
+    for c in "${GUEST_CHECKS[@]}"; do
+        expect "^PASS $c\$" "guest: $c"
+    done
+    expect '^guest: [0-9]+ passed, 0 failed' "guest reports no failure"
+    expect_not '^FAIL ' "guest has no FAIL line"
+}
+
+expect_vmx_up() {
+    local n=$1
+    expect '^VMX: revision 0x[0-9a-f]+, TRUE controls, EPT \(4-level, WB' "VMX capability summary"
+    expect '^EPT: identity map 0-0x[0-9a-f]+, [0-9]+ table page\(s\); hypervisor region .* not mapped' "EPT summary"
+    expect '^EPT: +[0-9]+ x (1G|2M|4K) (WB|UC)' "EPT pages by size and type"
+    expect "^VMX root on all $n processor\\(s\\)" "VMX root on all $n CPUs"
+    expect "^launching the guest: .* $((n - 1)) application processor\\(s\\) wait for SIPI" "guest launched, APs parked"
+    expect '^exits: CPU 0: [0-9]+ in all' "exit counts at the end of the run"
+    expect '^exits: CPU 0: CPUID +[1-9]' "CPUID exits counted"
+    expect '^exits: CPU 0: VMCALL +[1-9]' "VMCALL exits counted"
+    expect '^exits: CPU 0: hidden-memory accesses [1-9]' "hidden-memory probe counted"
+    expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
+}
+
+case_bochs_vmx_1cpu() {
+    boot --emu bochs --cpus 1 --mem 256 --timeout 300 --cmdline "test_exit"
+    expect_exit ok
+    expect_boot_basics
+    expect_smp 1
+    expect '^launching the guest: boot sector from INT 13h, drive 0x80' "boot sector read through INT 13h"
+    expect_vmx_up 1
+    expect_guest_all_pass
+}
+
+case_bochs_vmx_4cpu() {
+    boot --emu bochs --cpus 4 --mem 512 --timeout 300 --cmdline "test_exit"
+    expect_exit ok
+    expect_boot_basics
+    expect_smp 4
+    expect_vmx_up 4
+    expect_guest_all_pass
+    expect '^exits: CPU 3: 0 in all' "parked AP has no exits"
+}
+
+case_bochs_vmx_module() {
+    boot --emu bochs --cpus 2 --mem 256 --timeout 300 --cmdline "test_exit" \
+        --grub-line "module2 --nounzip (hd0)+1 bootsector"
+    expect_exit ok
+    expect "^  module 0: 0x[0-9a-f]+-0x[0-9a-f]+ \\(512 bytes\\) 'bootsector'" "GRUB loaded the boot sector"
+    expect "^launching the guest: boot sector from module 'bootsector', drive 0x80, at 0000:7c00" "guest starts from the module"
+    expect_guest_all_pass
+}
+
+# A guest that triple-faults: logged with its state, then the platform resets
+# (test runs end the emulator instead).
+case_bochs_guest_triple_fault() {
+    cat > "$OUT.asm" <<'ASM'
+org 0x7c00
+bits 16
+    cli
+    lidt [cs:idt0]
+    int3
+idt0: dw 0
+      dd 0
+times 510-($-$$) db 0
+dw 0xaa55
+ASM
+    nasm -f bin "$OUT.asm" -o "$OUT.module"
+    boot --emu bochs --cpus 1 --mem 256 --timeout 300 --cmdline "test_exit" --module "$OUT.module"
+    expect_exit ok
+    expect '^ERROR: CPU 0: guest triple fault' "triple fault logged"
+    expect '^ERROR: guest state: RIP 0x7c0[0-9a-f]' "guest state dumped"
+    expect 'resetting the platform' "platform reset"
+}
+
+# ---- no VMX: the same guest boots natively (QEMU TCG) -----------------------------
+
+case_qemu_native_fallback() {
+    boot --emu qemu --cpus 2 --mem 256 --timeout 60 --cmdline "test_exit"
+    expect_exit ok
+    expect '^WARNING: virtualization unavailable: this CPU has no VMX \(CPUID.1:ECX.VMX = 0\)' "says why VMX cannot run"
+    expect '^booting the guest natively \(no virtualization\): boot sector from INT 13h, drive 0x80' "native fallback"
+    expect '^PASS started at 0000:7C00$' "guest ran at 0000:7C00"
+    expect '^PASS boot drive is 0x80$' "guest got DL = 0x80"
+    expect '^SKIP CPUID 0x40000000 signature: no hypervisor' "guest sees no hypervisor"
+    expect '^guest: [0-9]+ passed, 0 failed' "guest reports no failure"
+}
+
+case_qemu_strict_no_vmx() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit strict"
+    expect_exit fail
+    expect '^WARNING: virtualization unavailable: this CPU has no VMX' "says why"
+    expect '^ERROR: PANIC: strict: not booting the guest without virtualization' "strict halts"
+    expect_not '^guest:' "guest not started"
+}
+
+# ---- bad boot sectors: a clear message, never a hang ------------------------------
+
+case_qemu_module_unsigned() {
+    head -c 512 /dev/zero > "$OUT.module"
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit" --module "$OUT.module"
+    expect_exit fail
+    expect '^ERROR: the boot sector has no 0x55AA signature \(ends in 00 00\)' "unsigned module named"
+    expect 'PANIC: cannot start the guest: no usable boot sector' "boot stops with a reason"
+}
+
+case_qemu_module_oversized() {
+    head -c 1024 /dev/zero > "$OUT.module"
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit" --module "$OUT.module"
+    expect_exit fail
+    expect '^ERROR: the boot sector module is 1024 bytes; a boot sector is 512' "oversized module named"
+}
+
+case_qemu_module_empty() {
+    : > "$OUT.module"
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit" --module "$OUT.module"
+    expect_exit fail
+    expect '^ERROR: the boot sector module is empty' "empty module named"
+}
+
+case_qemu_unknown_drive() {
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit boot=hd3"
+    expect_exit fail
+    expect 'thinvisor: drive 0x83: INT 13h cannot read the boot sector \(error 0x[0-9A-F]{2}\); halted' "unreadable drive named"
+}
+
+case_qemu_disk_unsigned() {
+    head -c 1048576 /dev/zero > "$OUT.disk"
+    boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit" --disk "$OUT.disk"
+    expect_exit fail
+    expect 'thinvisor: drive 0x80: the boot sector has no 0x55AA signature: not bootable; halted' "unbootable disk named"
 }

@@ -4,7 +4,9 @@
 # Exit status: 0  the guest wrote "Shutdown" to port 0x8900 (Bochs has no failure-code channel)
 #              3  killed at the timeout
 #              4  the guest triple-faulted (made fatal here instead of a silent reset/reboot loop)
-#              2  usage error; 1 any other emulator failure (the log tail goes to stderr)
+#              2  usage error; 1 any other emulator failure (the reason goes to stderr)
+# Port 0xE9 output and Bochs' own messages land in WORKDIR/console.log, its log in
+# WORKDIR/bochs.log. A workdir made here is deleted after success or an interrupt, kept otherwise.
 set -euo pipefail
 
 usage() {
@@ -12,7 +14,8 @@ usage() {
 usage: emu-bochs.sh --iso PATH --serial OUTFILE --timeout SECONDS [--cpus N] [--mem MIB]
                     [--disk IMG]... [--model CPUMODEL] [--workdir DIR] [-- BOCHSRC-LINE...]
   --disk may be given up to 3 times; the first is BIOS disk 0x80.
-  Lines after -- are appended to the generated bochsrc (later settings win).
+  Lines after -- are appended to the generated bochsrc (later settings win), e.g.
+  -- 'display_library: rfb, options="timeout=0"'  for guests that set >8 bpp VBE modes.
 EOF
     exit 2
 }
@@ -34,7 +37,9 @@ while (($#)); do
     esac
 done
 [[ -n $iso && -n $serial && -n $timeout ]] || usage
-[[ $timeout =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ ]] || die "--timeout, --cpus, --mem take integers"
+for n in "$timeout" "$cpus" "$mem"; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
+done
 ((${#disks[@]} <= 3)) || die "at most 3 disks (the 4th ATA slot holds the CD-ROM)"
 [[ -f $iso ]] || die "no such ISO: $iso"
 
@@ -45,16 +50,37 @@ for d in "${disks[@]}"; do
     [[ ! -e $d.lock ]] || die "$d.lock exists: another Bochs uses $d, or a killed run left it (remove it)"
 done
 
-# bochsrc has no quoting, so paths must be absolute and free of blanks and commas.
-abs() { local p; p=$(realpath -m -- "$1"); [[ $p != *[[:space:],\"]* ]] || die "unusable path: $p"; echo "$p"; }
+# bochsrc has no quoting, so paths must be absolute and free of blanks, commas and quotes.
+abs() {
+    local p
+    p=$(realpath -m -- "$1")
+    [[ $p != *[[:space:],\"]* ]] || die "unusable path for bochsrc: $p"
+    echo "$p"
+}
 iso=$(abs "$iso")
 serial=$(abs "$serial")
 for i in "${!disks[@]}"; do disks[i]=$(abs "${disks[i]}"); done
 
-keep_work=1
+pid='' drain='' rm_work=0
+# shellcheck disable=SC2317  # only reached through the traps
+cleanup() {
+    # Bochs runs in its own session (setsid below): one kill reaches everything it started.
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        for d in "${disks[@]}"; do rm -f "$d.lock"; done   # ours: Bochs held them until killed
+    fi
+    if [[ -n $drain ]]; then kill "$drain" 2>/dev/null || true; fi
+    if ((rm_work)); then rm -rf "$workdir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+keep_work() { if ((rm_work)); then rm_work=0; echo "emu-bochs: kept $workdir" >&2; fi; }
+
 if [[ -z $workdir ]]; then
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/emu-bochs.XXXXXX")
-    keep_work=0
+    rm_work=1
 fi
 mkdir -p "$workdir"
 workdir=$(abs "$workdir")
@@ -62,21 +88,22 @@ rm -f "$serial" "$workdir/bochs.log" "$workdir/console.log"
 
 ata_slots=(ata0-master ata0-slave ata1-slave)   # ata1-master is the CD-ROM
 {
-    # "megs:" stops at 2048 (Bochs' host allocation limit); guest RAM above it is file-backed.
+    # "megs:" stops at 2048 (the most Bochs allocates); guest RAM above that is file-backed.
     echo "memory: guest=$mem, host=$((mem < 2048 ? mem : 2048))"
     echo "romimage: file=/usr/share/bochs/BIOS-bochs-latest"
     echo "vgaromimage: file=/usr/share/vgabios/vgabios.bin"
-    # clock: left at its default, sync=none: emulated time advances by instruction count (ips
-    # instructions = 1 emulated second) and all-CPUs-HLT skips straight to the next timer event,
-    # so the emulator never sleeps. sync=realtime/slowdown were slower here for the same guest
-    # time. ips only scales emulated time against instructions; the default (4M) is well below the
-    # ~70 MIPS this host reaches, so guest timeouts expire quickly in wall time.
-    # reset_on_triple_fault=0: a triple fault panics (-> exit 4) instead of rebooting the ISO
+    # No clock: line: the default is sync=none, the fastest mode. Emulated time then advances
+    # with the instruction count (ips instructions = 1 emulated s) and when every CPU halts Bochs
+    # jumps to the next timer event instead of sleeping. The GRUB test ISO took ~3x longer with
+    # sync=realtime and ~8x with slowdown. ips stays at its default 4M: this host executes
+    # ~50-70M/s, so guest timeouts pass quickly; 1M gained nothing, 50M was 2-4x slower.
+    # reset_on_triple_fault=0: a triple fault ends the run (exit 4) instead of rebooting the ISO
     # in a loop until the timeout.
     echo "cpu: model=$model, count=$cpus, reset_on_triple_fault=0"
-    # Debian's Bochs has no "nogui". Its term display (built with the debugger) draws into a
+    # Debian's Bochs has no "nogui". Built with the debugger, its term display draws into a
     # private pty it opens itself, so the caller's terminal is never touched and no `script`
-    # wrapper is needed; we only have to drain that pty (see below).
+    # wrapper is needed; we only have to drain that pty (below). It cannot show >8 bpp VBE
+    # modes (Bochs panics); use the rfb display for such guests (see usage).
     echo "display_library: term"
     echo "boot: cdrom"
     # Without this Bochs emulates an empty 1.44M drive and GRUB spends ~8 s probing it.
@@ -90,37 +117,22 @@ ata_slots=(ata0-master ata0-slave ata1-slave)   # ata1-master is the CD-ROM
     # The speaker's default ALSA backend spams errors on a machine without sound.
     echo "speaker: enabled=0"
     echo "sound: driver=dummy"
-    printf '%s\n' "${extra[@]}"
+    if ((${#extra[@]})); then printf '%s\n' "${extra[@]}"; fi
 } >"$workdir/bochsrc"
-# The built-in debugger stops before the first instruction; "c" continues. When the debugger
-# regains control later (e.g. a panic) it reads stdin, which is /dev/null, so it quits at once.
+# The built-in debugger stops before the first instruction; "c" continues. If the debugger gets
+# control again later it reads stdin, which is /dev/null, so it quits instead of waiting.
 echo c >"$workdir/cont.rc"
 
-pid='' drain=''
-cleanup() {
-    # Own session (setsid below): one kill reaches every process Bochs started.
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -KILL -- "-$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        for d in "${disks[@]}"; do rm -f "$d.lock"; done   # ours: Bochs held it until killed
-    fi
-    [[ -z $drain ]] || kill "$drain" 2>/dev/null || true
-    drain=
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-
 start=${EPOCHREALTIME/./}
-# TERM must name a terminfo entry or curses aborts ("Error opening terminal"); Bochs only talks
-# to its own pty, so any entry will do. SIGKILL is needed to stop it: the term display catches
-# SIGTERM/SIGINT/SIGHUP and ignores them.
+# TERM must name a terminfo entry or curses aborts ("Error opening terminal"); Bochs only writes
+# to its own pty, so any entry will do. Only SIGKILL stops Bochs reliably: the term display
+# merely logs SIGTERM and turns SIGINT into a Ctrl-C keypress for the guest.
 TERM=vt100 setsid bochs -q -f "$workdir/bochsrc" -rc "$workdir/cont.rc" \
     </dev/null >"$workdir/console.log" 2>&1 &
 pid=$!
 
-# Nobody reads the private pty, so after some 64 KiB of screen updates Bochs blocks forever in
-# write(). Its name is printed at startup; read and discard everything written to it.
+# Nobody reads that private pty, so after some 64 KiB of screen updates Bochs blocks forever in
+# write(). It prints the pty's name at startup; read and discard everything written to it.
 (
     for _ in {1..100}; do
         pts=$(sed -n 's/^Bochs connected to screen "\(.*\)"$/\1/p' "$workdir/console.log")
@@ -133,30 +145,33 @@ drain=$!
 deadline=$((start + timeout * 1000000))
 while kill -0 "$pid" 2>/dev/null; do
     if ((${EPOCHREALTIME/./} >= deadline)); then
-        cleanup
-        echo "emu-bochs: timeout after ${timeout}s (serial: $serial, work: $workdir)" >&2
-        exit 3
+        echo "emu-bochs: timeout after ${timeout}s (serial: $serial)" >&2
+        keep_work
+        exit 3   # the EXIT trap kills Bochs
     fi
     sleep 0.1
 done
 rc=0
 wait "$pid" || rc=$?
-pid=
+pid=''
 elapsed=$(((${EPOCHREALTIME/./} - start) / 100000))
 elapsed=$((elapsed / 10)).$((elapsed % 10))
 
-# Every exit path of Bochs returns 1; only the console message tells a requested shutdown apart.
-if ((rc == 1)) && grep -q "Shutdown port: shutdown requested" "$workdir/console.log"; then
+# Bochs exits 1 on every path; only its farewell message tells a requested shutdown apart.
+msg=$(sed -n '/^Bochs is exiting with the following message:/{n;p;q}' "$workdir/console.log")
+if ((rc == 1)) && [[ $msg == *"Shutdown port: shutdown requested"* ]]; then
     echo "emu-bochs: guest shut down after ${elapsed}s" >&2
-    ((keep_work)) || rm -rf "$workdir"
     exit 0
 fi
-if grep -q "exception with no resolution" "$workdir/console.log"; then
-    echo "emu-bochs: guest triple fault after ${elapsed}s (work: $workdir)" >&2
-    grep -h -m1 "exception with no resolution" "$workdir/console.log" >&2
+if [[ $msg == *"exception with no resolution"* ]]; then
+    echo "emu-bochs: guest triple fault after ${elapsed}s: $msg" >&2
+    keep_work
     exit 4
 fi
-echo "emu-bochs: Bochs failed (status $rc) after ${elapsed}s (work: $workdir):" >&2
-sed -n '/^Bochs is exiting with the following message:/{n;p}' "$workdir/console.log" >&2
+echo "emu-bochs: Bochs failed (status $rc) after ${elapsed}s: ${msg:-no message}" >&2
 grep -E '^[0-9]{11}[ep]\[' "$workdir/bochs.log" 2>/dev/null | tail -n 5 >&2 || true
+if [[ $msg == *"bpp graphics mode not supported"* ]]; then
+    echo "emu-bochs: the term display cannot show this mode; try -- 'display_library: rfb, options=\"timeout=0\"'" >&2
+fi
+keep_work
 exit 1

@@ -8,6 +8,7 @@
 #              4      the guest reset, triple-faulted or powered off (-no-reboot turns these
 #                     into a plain QEMU exit 0) without writing to port 0xf4
 #              2      usage error; 1 any other emulator failure (its messages go to stderr)
+# Port 0xE9 is not captured by default; add -- -debugcon file:PATH to get it.
 set -euo pipefail
 
 usage() {
@@ -37,17 +38,32 @@ while (($#)); do
     esac
 done
 [[ -n $iso && -n $serial && -n $timeout ]] || usage
-[[ $timeout =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ ]] || die "--timeout, --cpus, --mem take integers"
+for n in "$timeout" "$cpus" "$mem"; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
+done
 ((${#disks[@]} <= 3)) || die "at most 3 disks (the 4th IDE slot holds the CD-ROM)"
 [[ -f $iso ]] || die "no such ISO: $iso"
 for d in "${disks[@]}"; do [[ -f $d ]] || die "no such disk image: $d"; done
 # -drive and -serial parse commas and colons; keep paths simple rather than escape them.
 for p in "$iso" "$serial" "${disks[@]}"; do [[ $p != *[,:]* ]] || die "path with , or : not supported: $p"; done
 
-keep_work=1
+pid='' rm_work=0
+# shellcheck disable=SC2317  # only reached through the traps
+cleanup() {
+    # QEMU runs in its own session (setsid below): one kill reaches everything it started.
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    if ((rm_work)); then rm -rf "$workdir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
 if [[ -z $workdir ]]; then
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/emu-qemu.XXXXXX")
-    keep_work=0
+    rm_work=1
 fi
 mkdir -p "$workdir"
 rm -f "$serial"
@@ -68,28 +84,14 @@ args=(-machine pc -cpu "$qcpu" -smp "$cpus" -m "$mem"
       "${drives[@]}" -boot order=dc
       "${extra[@]}")
 
-pid=''
-cleanup() {
-    # Own session (setsid below): one kill reaches QEMU and anything it started.
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -KILL -- "-$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-
 start=${EPOCHREALTIME/./}
 setsid qemu-system-x86_64 "${args[@]}" </dev/null >"$workdir/qemu.log" 2>&1 &
 pid=$!
 deadline=$((start + timeout * 1000000))
 while kill -0 "$pid" 2>/dev/null; do
     if ((${EPOCHREALTIME/./} >= deadline)); then
-        cleanup
         echo "emu-qemu: timeout after ${timeout}s (serial: $serial)" >&2
-        ((keep_work)) || rm -rf "$workdir"
-        exit 3
+        exit 3   # the EXIT trap kills QEMU
     fi
     sleep 0.05
 done
@@ -118,5 +120,4 @@ case $status in
        tail -n 8 "$workdir/qemu.log" >&2 ;;
     *) echo "emu-qemu: guest reported failure $((status - 10)) after ${elapsed}s" >&2 ;;
 esac
-((keep_work)) || rm -rf "$workdir"
 exit "$status"

@@ -2,9 +2,10 @@
 # for it, then checks the serial log; each check prints one PASS/FAIL line.
 # Sourced by tests/run.sh; expects ROOT and OUT (the case's output folder).
 
-# make_iso DIR LOADER CMDLINE [MODULE_FILE]: an ISO whose only entry boots thinvisor.
+# make_iso DIR LOADER CMDLINE [MODULE_FILE [GRUB_LINE]]: an ISO whose only entry boots
+# thinvisor, with MODULE_FILE as its boot sector module and GRUB_LINE added to the entry.
 make_iso() {
-    local dir=$1 loader=$2 cmdline=$3 module=${4:-}
+    local dir=$1 loader=$2 cmdline=$3 module=${4:-} line=${5:-}
     rm -rf "$dir/iso" && mkdir -p "$dir/iso/boot/grub"
     cp "$ROOT/build/thinvisor.elf" "$dir/iso/boot/thinvisor.elf"
     {
@@ -18,17 +19,21 @@ make_iso() {
             cp "$module" "$dir/iso/boot/module.bin"
             echo "    ${loader/multiboot/module} --nounzip /boot/module.bin bootsector"
         fi
+        [ -z "$line" ] || echo "    $line"
         echo '    boot'
         echo '}'
     } > "$dir/iso/boot/grub/grub.cfg"
     grub-mkrescue -o "$dir/test.iso" "$dir/iso" >"$dir/grub-mkrescue.log" 2>&1
 }
 
-# boot NAME --emu qemu|bochs --cpus N --mem MIB [--loader multiboot2] [--cmdline S]
-#      [--module FILE] [--timeout S] [-- extra emulator-script arguments]
-# Runs the case; sets LOG (serial log) and STATUS (the emulator script's exit status).
+# boot --emu qemu|bochs --cpus N --mem MIB [--loader multiboot2] [--cmdline S]
+#      [--module FILE] [--grub-line LINE] [--disk IMG|--no-disk] [--timeout S]
+#      [-- extra emulator-script arguments]
+# Runs the case with a copy of the test guest's disk as hd0 unless told otherwise;
+# sets LOG (serial log) and STATUS (the emulator script's exit status).
 boot() {
     local emu=qemu cpus=1 mem=256 loader=multiboot2 cmdline="" module="" timeout=120
+    local line="" disk=$ROOT/build/guest/test-disk.img
     while [ $# -gt 0 ]; do
         case $1 in
             --emu) emu=$2; shift 2 ;;
@@ -37,6 +42,9 @@ boot() {
             --loader) loader=$2; shift 2 ;;
             --cmdline) cmdline=$2; shift 2 ;;
             --module) module=$2; shift 2 ;;
+            --grub-line) line=$2; shift 2 ;;
+            --disk) disk=$2; shift 2 ;;
+            --no-disk) disk=""; shift ;;
             --timeout) timeout=$2; shift 2 ;;
             --) shift; break ;;
             *) echo "boot: unknown argument $1" >&2; return 2 ;;
@@ -44,14 +52,19 @@ boot() {
     done
     mkdir -p "$OUT"
     LOG=$OUT/serial.log
-    if ! make_iso "$OUT" "$loader" "$cmdline" "$module"; then
+    local disk_args=()
+    if [ -n "$disk" ]; then
+        cp "$disk" "$OUT/disk.img"        # Bochs locks its image: one copy per case
+        disk_args=(--disk "$OUT/disk.img")
+    fi
+    if ! make_iso "$OUT" "$loader" "$cmdline" "$module" "$line"; then
         check_fail "ISO built" "$(tail -3 "$OUT/grub-mkrescue.log")"
         STATUS=99
         return
     fi
     STATUS=0
     "$ROOT/tests/boot/emu-$emu.sh" --iso "$OUT/test.iso" --cpus "$cpus" --mem "$mem" \
-        --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "$@" \
+        --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "${disk_args[@]}" "$@" \
         >"$OUT/emu.out" 2>&1 || STATUS=$?
     tr -d '\r' < "$LOG" > "$LOG.txt" 2>/dev/null || : > "$LOG.txt"
     LOG=$LOG.txt

@@ -142,15 +142,16 @@ static void budget(void **state)
 {
     (void)state;
     struct region_budget b;
-    region_budget(&b, 120 * KIB + 1, 4 * GIB, 1, 4, 20 * KIB);
+    region_budget(&b, 120 * KIB + 1, 4 * GIB, 1, 4, 20 * KIB, 8 * KIB + 1);
     assert_int_equal(b.image, 124 * KIB);
     assert_int_equal(b.per_cpu, 80 * KIB);
     /* PML4, one PDPT, image PDPT + PD + one PT */
     assert_int_equal(b.page_tables, 5 * 4096);
-    assert_int_equal(b.total, b.image + b.page_tables + b.per_cpu);
-    region_budget(&b, 120 * KIB, 4 * GIB, 0, 1, 20 * KIB);
+    assert_int_equal(b.shared, 12 * KIB);
+    assert_int_equal(b.total, b.image + b.page_tables + b.per_cpu + b.shared);
+    region_budget(&b, 120 * KIB, 4 * GIB, 0, 1, 20 * KIB, 0);
     assert_int_equal(b.page_tables, (5 + 4) * 4096);          /* four PDs of 2 MiB pages */
-    region_budget(&b, 3 * MIB, 16 * GIB + 1, 0, 1, 4096);
+    region_budget(&b, 3 * MIB, 16 * GIB + 1, 0, 1, 4096, 0);
     assert_int_equal(b.page_tables, (1 + 1 + 17 + 2 + 2) * 4096);
 }
 

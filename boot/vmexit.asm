@@ -1,0 +1,102 @@
+; VM-exit entry and VM launch. On a VM exit the CPU loads the host state from
+; the VMCS (SDM Vol. 3C, 28.5): RIP = vmx_exit_stub, RSP = the top of this
+; CPU's stack. The stub saves every guest GPR in a struct guest_regs
+; (vmx/vmx.h) on that stack, lets vmx_exit_dispatch (vmx/exit.c) handle the
+; exit, restores the GPRs and resumes the guest.
+
+extern vmx_exit_dispatch
+extern vmx_resume_failed
+
+section .text
+bits 64
+
+%macro PUSH_GUEST_GPRS 0
+    push r15
+    push r14
+    push r13
+    push r12
+    push r11
+    push r10
+    push r9
+    push r8
+    push rdi
+    push rsi
+    push rbp
+    push rbx
+    push rdx
+    push rcx
+    push rax
+%endmacro
+
+%macro POP_GUEST_GPRS 0
+    pop rax
+    pop rcx
+    pop rdx
+    pop rbx
+    pop rbp
+    pop rsi
+    pop rdi
+    pop r8
+    pop r9
+    pop r10
+    pop r11
+    pop r12
+    pop r13
+    pop r14
+    pop r15
+%endmacro
+
+global vmx_exit_stub
+vmx_exit_stub:
+    push 0                                ; pad: 16 pushes keep the stack 16-byte aligned
+    PUSH_GUEST_GPRS
+    mov rdi, rsp
+    call vmx_exit_dispatch
+    POP_GUEST_GPRS
+    add rsp, 8
+    vmresume
+    ; Only reached when VMRESUME fails (SDM Vol. 3C, 31.3: VMfailInvalid/VMfailValid).
+    push 0
+    PUSH_GUEST_GPRS
+    mov rdi, rsp
+    call vmx_resume_failed                ; does not return
+
+; int vmx_launch(const struct guest_regs *regs)
+; Loads the guest GPRs and executes VMLAUNCH. Returns only on failure:
+; 1 = VMfailInvalid, 2 = VMfailValid (the VMCS holds the error number).
+; On success the guest runs and later exits land in vmx_exit_stub.
+global vmx_launch
+vmx_launch:
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rax, [rdi + 0]
+    mov rcx, [rdi + 8]
+    mov rdx, [rdi + 16]
+    mov rbx, [rdi + 24]
+    mov rbp, [rdi + 32]
+    mov rsi, [rdi + 40]
+    mov r8,  [rdi + 56]
+    mov r9,  [rdi + 64]
+    mov r10, [rdi + 72]
+    mov r11, [rdi + 80]
+    mov r12, [rdi + 88]
+    mov r13, [rdi + 96]
+    mov r14, [rdi + 104]
+    mov r15, [rdi + 112]
+    mov rdi, [rdi + 48]
+    vmlaunch
+    mov eax, 1
+    jc .out
+    mov eax, 2
+.out:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    ret

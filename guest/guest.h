@@ -1,0 +1,42 @@
+/*
+ * Guest policy: what the guest sees of thinvisor, whatever the backend (VT-x
+ * today, SVM later): CPUID answers, the hypercall ABI (vmx/hypercall_abi.h),
+ * the boot sector it starts from and the memory map it is shown.
+ */
+#ifndef THINVISOR_GUEST_H
+#define THINVISOR_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Turns the processor's CPUID answer into the guest's: VMX hidden, the
+ * hypervisor bit set, thinvisor's leaves at 0x40000000. Portable C.
+ * regs = { eax, ebx, ecx, edx } as the CPU returned them for leaf/subleaf.
+ */
+void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+
+/* The version as CPUID 0x40000001 and TV_HC_VERSION report it. */
+uint32_t guest_version_word(void);
+
+/* The registers a hypercall reads and writes. */
+struct hypercall_regs {
+    uint64_t rax, rbx, rcx, rdx;
+};
+
+/* What the backend tells the policy about processors (filled by the backend). */
+struct guest_backend_ops {
+    uint32_t (*cpu_count)(void);
+    uint64_t (*exit_count)(uint32_t cpu, uint32_t reason);   /* ~0 when out of range */
+};
+
+void guest_set_backend(const struct guest_backend_ops *ops);
+
+/* Runs one hypercall from a CPL-0 guest on CPU `cpu` (the backend checked CPL). */
+void guest_hypercall(struct hypercall_regs *r, uint32_t cpu);
+
+/* Checksum of the hypervisor's code and read-only data, for TV_HC_SELF_CHECK. */
+uint64_t guest_image_checksum(void);
+void guest_record_boot_checksum(void);
+
+#endif

@@ -1,0 +1,399 @@
+/*
+ * thinvisor's test guest: checks from inside what only the inside can see,
+ * one line per check on COM1 ("PASS name", "FAIL name: detail", or
+ * "SKIP name: why"), then "guest: N passed, M failed", then ends the run.
+ * Check names are stable: the boot tests match on them.
+ *
+ * Booted directly by a BIOS (no hypervisor), the checks that need thinvisor
+ * say "SKIP ...: no hypervisor"; the others still run.
+ */
+#include "tests/guest/guest.h"
+
+#define MiB (1024ull * 1024)
+
+static const struct bootinfo *bi;
+static int hv;                      /* thinvisor's signature is at CPUID 0x40000000 */
+static uint32_t hv_version;         /* CPUID 0x40000001.EAX */
+
+/* The hypervisor region, from VMCALL TV_HC_MEMORY_MAP index 0. */
+static int region_vector;
+static struct hc region;
+static int region_ok;
+
+/* Skips a check that only means something under thinvisor; returns 0 then. */
+static int need_hv(const char *name)
+{
+    if (!hv)
+        skip(name, "no hypervisor");
+    return hv;
+}
+
+/* Like need_hv, and fails the check when the region is not known. */
+static int need_region(const char *name)
+{
+    if (!need_hv(name))
+        return 0;
+    if (region_vector >= 0)
+        fail(name, "VMCALL MEMORY_MAP raised %s (vector %d)", exception_name(region_vector),
+             region_vector);
+    else if (!region_ok)
+        fail(name, "VMCALL MEMORY_MAP 0 returned EAX %u EBX 0x%x ECX 0x%x EDX %u, want a "
+             "TV_MEM_HYPERVISOR range", region.eax, region.ebx, region.ecx, region.edx);
+    return region_vector < 0 && region_ok;
+}
+
+/* ---- how we were booted ---------------------------------------------------- */
+
+static void check_start(void)
+{
+    const char *name = "started at 0000:7C00";
+    if (bi->start_cs == 0 && bi->start_ip == 0x7C00)
+        pass(name);
+    else
+        fail(name, "entered at %04x:%04x", bi->start_cs, bi->start_ip);
+}
+
+static void check_drive(void)
+{
+    const char *name = "boot drive is 0x80";
+    if (bi->drive == 0x80)
+        pass(name);
+    else
+        fail(name, "DL was 0x%02x", bi->drive);
+}
+
+/* ---- CPUID ---------------------------------------------------------------- */
+
+static void detect_hypervisor(void)
+{
+    struct cpuid_regs r = cpuid(TV_CPUID_BASE);
+    uint32_t words[3] = { r.ebx, r.ecx, r.edx };
+    char sig[13];
+
+    memcpy(sig, words, 12);
+    for (int i = 0; i < 12; i++)
+        if (sig[i] < ' ' || sig[i] > '~')
+            sig[i] = '.';
+    sig[12] = 0;
+    hv = r.ebx == TV_SIGNATURE_EBX && r.ecx == TV_SIGNATURE_ECX && r.edx == TV_SIGNATURE_EDX;
+    kprintf("cpuid 0x40000000: EAX 0x%08x signature \"%s\": %s\n", r.eax, sig,
+            hv ? "thinvisor" : "no hypervisor");
+}
+
+/* Without a hypervisor there is nothing to hide: a CPU with VMX shows it. */
+static void check_cpuid_vmx(void)
+{
+    const char *name = "CPUID.1 hides VMX";
+    uint32_t ecx = cpuid(1).ecx;
+    if (!(ecx & TV_CPUID1_ECX_VMX))
+        pass(name);
+    else if (hv)
+        fail(name, "CPUID.1:ECX = 0x%08x has bit 5 set", ecx);
+    else
+        skip(name, "no hypervisor (this CPU has VMX)");
+}
+
+static void check_cpuid_hv_bit(void)
+{
+    const char *name = "CPUID.1 hypervisor bit";
+    if (!need_hv(name))
+        return;
+    uint32_t ecx = cpuid(1).ecx;
+    if (ecx & TV_CPUID1_ECX_HYPERVISOR)
+        pass(name);
+    else
+        fail(name, "CPUID.1:ECX = 0x%08x has bit 31 clear", ecx);
+}
+
+static void check_cpuid_signature(void)
+{
+    const char *name = "CPUID 0x40000000 signature";
+    if (!need_hv(name))
+        return;
+    uint32_t max = cpuid(TV_CPUID_BASE).eax;
+    if (max >= TV_CPUID_MAX_LEAF)
+        pass(name);
+    else
+        fail(name, "highest hypervisor leaf is 0x%08x, want at least 0x%08x", max,
+             TV_CPUID_MAX_LEAF);
+}
+
+static void check_cpuid_version(void)
+{
+    const char *name = "CPUID 0x40000001 version";
+    if (!need_hv(name))
+        return;
+    struct cpuid_regs r = cpuid(TV_CPUID_VERSION_LEAF);
+    hv_version = r.eax;
+    if (r.eax != 0 && (r.ebx & TV_FEATURE_VMCALL))
+        pass(name);
+    else
+        fail(name, "EAX 0x%08x (want nonzero), EBX 0x%08x (want bit 0, VMCALL)", r.eax, r.ebx);
+}
+
+/* ---- VMCALL and VMX instructions ---------------------------------------------- */
+
+static void check_vmcall_version(void)
+{
+    const char *name = "VMCALL version";
+    if (!need_hv(name))
+        return;
+    struct hc r = { TV_HC_VERSION, 0, 0, 0 };
+    int v = vmcall(&r);
+    if (v >= 0)
+        fail(name, "VMCALL raised %s (vector %d)", exception_name(v), v);
+    else if (r.eax != TV_STATUS_OK || r.ebx != TV_ABI_VERSION || r.ecx != hv_version)
+        fail(name, "EAX %u EBX %u ECX 0x%08x, want %u %u 0x%08x", r.eax, r.ebx, r.ecx,
+             TV_STATUS_OK, TV_ABI_VERSION, hv_version);
+    else
+        pass(name);
+}
+
+static void check_vmcall_unknown(void)
+{
+    const char *name = "VMCALL unknown function";
+    if (!need_hv(name))
+        return;
+    struct hc r = { 0x7777, 0, 0, 0 };
+    int v = vmcall(&r);
+    if (v >= 0)
+        fail(name, "VMCALL raised %s (vector %d)", exception_name(v), v);
+    else if (r.eax != TV_STATUS_UNKNOWN_CALL)
+        fail(name, "EAX %u, want %u (TV_STATUS_UNKNOWN_CALL)", r.eax, TV_STATUS_UNKNOWN_CALL);
+    else
+        pass(name);
+}
+
+/*
+ * Runs with or without thinvisor: a bare CPU with CR4.VMXE = 0 (we never set
+ * it) raises #UD too (SDM Vol. 3C, 31.3, VMXON). Under thinvisor VMXON exits
+ * unconditionally and the hypervisor must inject that #UD itself.
+ */
+static void check_vmxon(void)
+{
+    const char *name = "VMXON raises #UD";
+    uint32_t eflags;
+    int v = probe_vmxon(&eflags);
+    if (v == 6)
+        pass(name);
+    else if (v >= 0)
+        fail(name, "raised %s (vector %d) instead", exception_name(v), v);
+    else
+        fail(name, "no exception; RFLAGS 0x%08x after it", eflags);
+}
+
+/* Also runs without thinvisor: outside VMX operation VMCALL is #UD at any CPL. */
+static void check_vmcall_cpl3(void)
+{
+    const char *name = "VMCALL from CPL 3 raises #UD";
+    uint32_t eip, eax;
+    int v = probe_user_vmcall(&eip, &eax);
+    if (v == 6 && eip == (uint32_t)user_vmcall_insn)
+        pass(name);
+    else
+        fail(name, "%s (vector %d) at 0x%08x (the VMCALL is at 0x%08x), EAX 0x%x",
+             exception_name(v), v, eip, (uint32_t)user_vmcall_insn, eax);
+}
+
+/* ---- the hypervisor region ----------------------------------------------------- */
+
+static const char *e820_type_name(uint32_t type)
+{
+    switch (type) {
+    case 1: return "usable";
+    case 2: return "reserved";
+    case 3: return "ACPI data";
+    case 4: return "ACPI NVS";
+    case 5: return "unusable";
+    case 7: return "persistent";
+    default: return "other";
+    }
+}
+
+static void print_memory_map(void)
+{
+    kprintf("e820: %u entries\n", bi->e820_count);
+    for (int i = 0; i < bi->e820_count; i++) {
+        const struct e820_entry *e = &bi->e820[i];
+        kprintf("e820: [mem 0x%016llx-0x%016llx] %s (type %u)\n", e->base,
+                e->base + e->len - 1, e820_type_name(e->type), e->type);
+    }
+    if (bi->e801_ok)
+        kprintf("e801: AX 0x%04x BX 0x%04x CX 0x%04x DX 0x%04x\n", bi->e801_ax, bi->e801_bx,
+                bi->e801_cx, bi->e801_dx);
+    else
+        kprintf("e801: not supported\n");
+    if (bi->mem88_ok)
+        kprintf("int 15h ah=88h: %u KiB above 1 MiB\n", bi->mem88);
+    else
+        kprintf("int 15h ah=88h: not supported\n");
+}
+
+static void query_region(void)
+{
+    region_vector = -1;
+    if (!hv)
+        return;
+    region = (struct hc){ TV_HC_MEMORY_MAP, 0, 0, 0 };
+    region_vector = vmcall(&region);
+    region_ok = region_vector < 0 && region.eax == TV_STATUS_OK &&
+                region.edx == TV_MEM_HYPERVISOR && region.ecx != 0;
+    if (region_ok)
+        kprintf("hypervisor region: 0x%08x-0x%08x (%u KiB)\n", region.ebx,
+                region.ebx + region.ecx - 1, region.ecx / 1024);
+}
+
+static void check_e820(void)
+{
+    const char *name = "E820 hides the hypervisor region";
+    if (!need_region(name))
+        return;
+    uint64_t base = region.ebx, end = base + region.ecx;
+    int covered = 0;
+
+    if (bi->e820_count == 0) {
+        fail(name, "the BIOS gave no E820 map");
+        return;
+    }
+    for (int i = 0; i < bi->e820_count; i++) {
+        const struct e820_entry *e = &bi->e820[i];
+        uint64_t e_end = e->base + e->len;
+        if (e->len == 0)
+            continue;
+        if (e->type == 1 && e->base < end && base < e_end) {
+            fail(name, "usable entry %d [0x%llx-0x%llx) overlaps the region [0x%llx-0x%llx)", i,
+                 e->base, e_end, base, end);
+            return;
+        }
+        if (e->type != 1 && e->base <= base && end <= e_end)
+            covered = 1;
+    }
+    if (covered)
+        pass(name);
+    else
+        fail(name, "no reserved entry covers the region [0x%llx-0x%llx)", base, end);
+}
+
+/* End of the memory E801h describes: KiB from 1 MiB, then 64 KiB blocks from 16 MiB. */
+static uint64_t e801_end(uint16_t kib, uint16_t blocks)
+{
+    return blocks ? 16 * MiB + (uint64_t)blocks * 65536 : 1 * MiB + (uint64_t)kib * 1024;
+}
+
+/* E801h (both register pairs) and AH=88h must stop below the region too. */
+static void check_e801(void)
+{
+    const char *name = "E801 agrees";
+    if (!need_region(name))
+        return;
+    uint64_t base = region.ebx;
+    if (!bi->e801_ok && !bi->mem88_ok) {
+        skip(name, "the BIOS answers neither E801h nor AH=88h");
+        return;
+    }
+    if (bi->e801_ok) {
+        uint64_t end_ab = e801_end(bi->e801_ax, bi->e801_bx);
+        uint64_t end_cd = e801_end(bi->e801_cx, bi->e801_dx);
+        uint64_t end = end_ab > end_cd ? end_ab : end_cd;
+        if (end > base) {
+            fail(name, "E801h reports memory up to 0x%llx (AX 0x%x BX 0x%x CX 0x%x DX 0x%x), "
+                 "the region starts at 0x%llx", end, bi->e801_ax, bi->e801_bx, bi->e801_cx,
+                 bi->e801_dx, base);
+            return;
+        }
+    }
+    if (bi->mem88_ok && 1 * MiB + (uint64_t)bi->mem88 * 1024 > base) {
+        fail(name, "AH=88h reports %u KiB above 1 MiB, the region starts at 0x%llx", bi->mem88,
+             base);
+        return;
+    }
+    pass(name);
+}
+
+static void check_hidden_read(void)
+{
+    const char *name = "hidden page reads";
+    if (!need_region(name))
+        return;
+    uint8_t buf[16];
+    memset(buf, 0, sizeof buf);
+    int v = probe_read(buf, region.ebx, sizeof buf);
+    if (v >= 0) {
+        fail(name, "reading 0x%08x raised %s (vector %d)", region.ebx, exception_name(v), v);
+        return;
+    }
+    kprintf("region: first bytes");
+    for (unsigned i = 0; i < sizeof buf; i++)
+        kprintf(" %02x", buf[i]);
+    kprintf("\n");
+    if (memcmp(buf, TV_IMAGE_MAGIC, sizeof buf) == 0)
+        fail(name, "the guest reads the hypervisor image magic at 0x%08x", region.ebx);
+    else
+        pass(name);
+}
+
+/* Writes must not reach the hypervisor: its image checksum stays, and it still answers. */
+static void check_hidden_write(void)
+{
+    const char *name = "hidden page writes";
+    if (!need_region(name))
+        return;
+    int v = probe_fill(region.ebx, 0x54534554, 4096);     /* "TEST" */
+    if (v >= 0) {
+        fail(name, "writing 0x%08x raised %s (vector %d)", region.ebx, exception_name(v), v);
+        return;
+    }
+    struct hc r = { TV_HC_SELF_CHECK, 0, 0, 0 };
+    v = vmcall(&r);
+    if (v >= 0) {
+        fail(name, "VMCALL SELF_CHECK raised %s (vector %d)", exception_name(v), v);
+        return;
+    }
+    if (r.eax != TV_STATUS_OK || r.ebx != r.ecx) {
+        fail(name, "SELF_CHECK: EAX %u, image checksum 0x%08x now, 0x%08x at boot", r.eax, r.ebx,
+             r.ecx);
+        return;
+    }
+    r = (struct hc){ TV_HC_VERSION, 0, 0, 0 };
+    v = vmcall(&r);
+    if (v >= 0 || r.eax != TV_STATUS_OK || r.ebx != TV_ABI_VERSION) {
+        fail(name, "VMCALL version no longer answers (vector %d, EAX %u EBX %u)", v, r.eax, r.ebx);
+        return;
+    }
+    pass(name);
+}
+
+/* ---- entry ------------------------------------------------------------------------ */
+
+extern char __bss_start[], __bss_end[];
+__attribute__((noreturn)) void guest_main(const struct bootinfo *info);
+
+/* boot.asm calls this at the first byte of the image (guest.ld asserts it is there). */
+__attribute__((section(".text.entry"), noreturn)) void guest_main(const struct bootinfo *info)
+{
+    memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
+    bi = info;
+    serial_init();
+    cpu_init();
+    kprintf("guest: thinvisor test guest, loaded with INT 13h AH=%02xh\n", bi->method);
+
+    check_start();
+    check_drive();
+    detect_hypervisor();
+    check_cpuid_vmx();
+    check_cpuid_hv_bit();
+    check_cpuid_signature();
+    check_cpuid_version();
+    check_vmcall_version();
+    check_vmcall_unknown();
+    check_vmxon();
+    check_vmcall_cpl3();
+
+    print_memory_map();
+    query_region();
+    check_e820();
+    check_e801();
+    check_hidden_read();
+    check_hidden_write();
+    finish();
+}

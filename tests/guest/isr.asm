@@ -1,0 +1,106 @@
+; Exception entry stubs for vectors 0-31 and the CPL 3 round trip used by the
+; "VMCALL from CPL 3" probe. 32-bit, linked into the guest (guest.ld).
+
+bits 32
+
+KERNEL_DS equ 0x10
+USER_CS   equ 0x18 | 3
+USER_DS   equ 0x20 | 3
+TV_HC_VERSION equ 0                 ; vmx/hypercall_abi.h
+
+extern trap
+
+section .text
+
+; Vectors 8, 10-14, 17, 21, 29 and 30 push an error code (SDM Vol. 3A, 7.13,
+; "Error Code");
+; the others get a 0 so every frame has the layout of struct trapframe.
+%macro ISR 1
+isr%1:
+%if %1 == 8 || (%1 >= 10 && %1 <= 14) || %1 == 17 || %1 == 21 || %1 == 29 || %1 == 30
+%else
+    push 0
+%endif
+    push %1
+    jmp isr_common
+%endmacro
+
+%assign i 0
+%rep 32
+ISR i
+%assign i i + 1
+%endrep
+
+isr_common:
+    pushad
+    push esp                        ; struct trapframe *
+    call trap
+    add esp, 4
+    popad
+    add esp, 8                      ; vector, error code
+    iretd
+
+section .rodata
+global isr_table
+isr_table:
+%assign i 0
+%rep 32
+    dd isr %+ i
+%assign i i + 1
+%endrep
+
+section .bss
+saved_esp: resd 1
+
+section .text
+
+; int user_enter(uint32_t eip, uint32_t esp): runs code at CPL 3 until it
+; raises an exception; trap() then calls user_return(vector), which comes back
+; here on the kernel stack, so this returns that vector.
+global user_enter
+user_enter:
+    push ebp
+    push ebx
+    push esi
+    push edi
+    mov [saved_esp], esp
+    mov eax, [esp + 20]             ; eip
+    mov ecx, [esp + 24]             ; esp
+    push USER_DS                    ; IRET to an outer privilege level pops SS:ESP too
+    push ecx
+    pushfd                          ; IF stays 0, IOPL 0: port I/O at CPL 3 faults
+    push USER_CS
+    push eax
+    mov dx, USER_DS
+    mov ds, dx
+    mov es, dx
+    iretd
+
+; void user_return(int vector): called by trap() on the TSS stack; never returns.
+; FS and GS too: the IRET to CPL 3 nulled them (their DPL 0 < CPL 3).
+global user_return
+user_return:
+    mov eax, [esp + 4]
+    mov dx, KERNEL_DS
+    mov ds, dx
+    mov es, dx
+    mov fs, dx
+    mov gs, dx
+    mov esp, [saved_esp]
+    pop edi
+    pop esi
+    pop ebx
+    pop ebp
+    ret
+
+; The CPL 3 code. Outside VMX operation VMCALL is #UD at any CPL (SDM Vol. 3C,
+; 31.3, VMCALL); in VMX non-root operation it always exits, and thinvisor's ABI
+; answers a caller at CPL > 0 with #UD. If VMCALL returns instead, HLT at CPL 3
+; raises #GP, which brings us back all the same.
+global user_vmcall, user_vmcall_insn
+user_vmcall:
+    mov eax, TV_HC_VERSION
+user_vmcall_insn:
+    vmcall
+    hlt
+    jmp user_vmcall

@@ -1,0 +1,394 @@
+/*
+ * The test guest's runtime: COM1 output, result lines, the end of the run,
+ * descriptor tables, exceptions, and probes that survive the exception they
+ * may raise.
+ */
+#include "tests/guest/guest.h"
+
+#define COM1          0x3F8
+#define LSR_THR_EMPTY 0x20          /* line status: room for the next byte */
+#define LSR_TX_IDLE   0x40          /* line status: the last byte has left */
+#define SPIN_LIMIT    1000000
+
+#define KERNEL_CS 0x08              /* the same selectors as boot.asm's GDT */
+#define KERNEL_DS 0x10
+#define TSS_SEL   0x28
+
+static int npass, nfail;
+
+/* ---- serial output ----------------------------------------------------- */
+
+void serial_init(void)
+{
+    outb(COM1 + 1, 0x00);           /* no interrupts */
+    outb(COM1 + 3, 0x80);           /* divisor latch */
+    outb(COM1 + 0, 1);              /* 115200 / 1 */
+    outb(COM1 + 1, 0);
+    outb(COM1 + 3, 0x03);           /* 8N1 */
+    outb(COM1 + 2, 0xC7);           /* FIFOs on and cleared */
+    outb(COM1 + 4, 0x03);           /* DTR, RTS */
+}
+
+/* Every wait is bounded: a missing or stuck UART must not hang the run. */
+static void wait_lsr(uint8_t bit)
+{
+    for (int i = 0; i < SPIN_LIMIT && !(inb(COM1 + 5) & bit); i++)
+        __asm__ volatile("pause");
+}
+
+static void putc(char c)
+{
+    if (c == '\n')
+        putc('\r');
+    wait_lsr(LSR_THR_EMPTY);
+    outb(COM1, (uint8_t)c);
+}
+
+static void puts(const char *s)
+{
+    while (*s)
+        putc(*s++);
+}
+
+/* Decimal is only ever asked of 32-bit values, so no 64-bit division (libgcc) is needed. */
+static void putnum(uint64_t v, int base, int width, char pad)
+{
+    char buf[24];
+    int n = 0;
+    do {
+        unsigned d;
+        if (base == 16) {
+            d = v & 15;
+            v >>= 4;
+        } else {
+            d = (uint32_t)v % 10;
+            v = (uint32_t)v / 10;
+        }
+        buf[n++] = "0123456789abcdef"[d];
+    } while (v);
+    while (n < width && n < (int)sizeof buf)
+        buf[n++] = pad;
+    while (n)
+        putc(buf[--n]);
+}
+
+/* printf-lite: %s %c %d %u %x, an optional 0 flag and width, l/ll for 64-bit %x. */
+static void vkprintf(const char *fmt, va_list ap)
+{
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') {
+            putc(*fmt);
+            continue;
+        }
+        char pad = ' ';
+        int width = 0, longs = 0;
+        if (*++fmt == '0')
+            pad = *fmt++;
+        while (*fmt >= '0' && *fmt <= '9')
+            width = width * 10 + (*fmt++ - '0');
+        while (*fmt == 'l') {
+            longs++;
+            fmt++;
+        }
+        switch (*fmt) {
+        case 'd': {
+            int v = va_arg(ap, int);
+            if (v < 0)
+                putc('-');
+            putnum(v < 0 ? -(uint32_t)v : (uint32_t)v, 10, width, pad);
+            break;
+        }
+        case 'u':
+            putnum(va_arg(ap, uint32_t), 10, width, pad);
+            break;
+        case 'x':
+            putnum(longs >= 2 ? va_arg(ap, uint64_t) : va_arg(ap, uint32_t), 16, width, pad);
+            break;
+        case 's':
+            puts(va_arg(ap, const char *));
+            break;
+        case 'c':
+            putc((char)va_arg(ap, int));
+            break;
+        case '\0':
+            return;
+        default:
+            putc(*fmt);
+        }
+    }
+}
+
+void kprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vkprintf(fmt, ap);
+    va_end(ap);
+}
+
+/* ---- results and the end of the run -------------------------------------- */
+
+void pass(const char *name)
+{
+    npass++;
+    kprintf("PASS %s\n", name);
+}
+
+void fail(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    nfail++;
+    kprintf("FAIL %s: ", name);
+    va_start(ap, fmt);
+    vkprintf(fmt, ap);
+    va_end(ap);
+    putc('\n');
+}
+
+/* A check that cannot run here; counts as neither passed nor failed. */
+void skip(const char *name, const char *why)
+{
+    kprintf("SKIP %s: %s\n", name, why);
+}
+
+/*
+ * Ends the emulator: QEMU's isa-debug-exit at port 0xF4 (exit status
+ * (value << 1) | 1), then Bochs' shutdown port 0x8900. Each ignores the other's port.
+ */
+static __attribute__((noreturn)) void exit_emulator(int failed)
+{
+    wait_lsr(LSR_TX_IDLE);          /* Bochs transmits at the emulated baud rate */
+    outb(0xF4, failed ? 1 : 0);
+    for (const char *s = "Shutdown"; *s; s++)
+        outb(0x8900, (uint8_t)*s);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+void finish(void)
+{
+    kprintf("guest: %d passed, %d failed\n", npass, nfail);
+    exit_emulator(nfail > 0);
+}
+
+/* ---- descriptor tables --------------------------------------------------- */
+
+/* A 32-bit TSS: only the CPL 0 stack matters, for exceptions raised at CPL 3. */
+struct tss {
+    uint32_t link, esp0, ss0, unused[22];
+    uint16_t trap, iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss) == 104, "32-bit TSS is 104 bytes");
+
+struct gate {
+    uint16_t offset_lo, selector;
+    uint8_t zero, type;
+    uint16_t offset_hi;
+} __attribute__((packed));
+
+struct table_reg {
+    uint16_t limit;
+    uint32_t base;
+} __attribute__((packed));
+
+static uint64_t gdt[6];
+static struct tss tss;
+static struct gate idt[32];
+static uint8_t trap_stack[4096] __attribute__((aligned(16)));
+extern const uint32_t isr_table[32];
+
+/* Segment descriptor layout: SDM Vol. 3A, 3.4.5, Figure 3-8. */
+static uint64_t descriptor(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+    return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
+           (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
+           (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
+}
+
+/*
+ * boot.asm's GDT has no CPL 3 segments and no TSS, which the CPL 3 probe
+ * needs: build a full one with the same kernel selectors, plus an IDT whose
+ * 32 exception gates all lead to trap().
+ */
+void cpu_init(void)
+{
+    gdt[1] = descriptor(0, 0xFFFFF, 0x9A, 0xC);         /* 0x08 code, DPL 0, 4 GiB, 32-bit */
+    gdt[2] = descriptor(0, 0xFFFFF, 0x92, 0xC);         /* 0x10 data, DPL 0 */
+    gdt[3] = descriptor(0, 0xFFFFF, 0xFA, 0xC);         /* 0x18 code, DPL 3 */
+    gdt[4] = descriptor(0, 0xFFFFF, 0xF2, 0xC);         /* 0x20 data, DPL 3 */
+    gdt[5] = descriptor((uint32_t)&tss, sizeof tss - 1, 0x89, 0);  /* 0x28 32-bit TSS, available */
+    tss.esp0 = (uint32_t)(trap_stack + sizeof trap_stack);
+    tss.ss0 = KERNEL_DS;
+    tss.iomap_base = sizeof tss;    /* no I/O bitmap: port I/O at CPL 3 faults */
+
+    struct table_reg gdtr = { sizeof gdt - 1, (uint32_t)gdt };
+    __asm__ volatile("lgdt %0\n\t"
+                     "ljmp %1, $1f\n"               /* reload CS from the new table */
+                     "1:\n\t"
+                     "movw %2, %%ax\n\t"
+                     "movw %%ax, %%ds\n\t"
+                     "movw %%ax, %%es\n\t"
+                     "movw %%ax, %%fs\n\t"
+                     "movw %%ax, %%gs\n\t"
+                     "movw %%ax, %%ss\n\t"
+                     "ltr %w3"
+                     :: "m"(gdtr), "i"(KERNEL_CS), "i"(KERNEL_DS), "r"(TSS_SEL)
+                     : "eax", "memory");
+
+    for (int i = 0; i < 32; i++)
+        idt[i] = (struct gate){ isr_table[i] & 0xFFFF, KERNEL_CS, 0, 0x8E, isr_table[i] >> 16 };
+    struct table_reg idtr = { sizeof idt - 1, (uint32_t)idt };
+    __asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+}
+
+/* ---- exceptions and probes ------------------------------------------------ */
+
+/*
+ * A probe's instruction that may fault has an entry here: its address and
+ * where to go on instead (the same idea as Linux's exception tables).
+ */
+struct fixup {
+    uint32_t insn, resume;
+};
+extern const struct fixup __fixup_start[], __fixup_end[];
+
+#define FIXUP(insn, resume) \
+    ".pushsection .fixup, \"a\"\n\t.long " insn ", " resume "\n\t.popsection\n\t"
+
+static volatile int fault_vector;   /* set by trap() for a probe that faulted */
+static volatile int user_active;    /* a CPL 3 probe is running */
+static uint32_t user_eip, user_eax;
+
+extern int user_enter(uint32_t eip, uint32_t esp);
+extern __attribute__((noreturn)) void user_return(int vector);
+static uint8_t user_stack[1024] __attribute__((aligned(16)));
+
+void trap(struct trapframe *tf)
+{
+    static int dying;
+
+    if ((tf->cs & 3) == 3 && user_active) {
+        user_active = 0;
+        user_eip = tf->eip;
+        user_eax = tf->eax;
+        user_return((int)tf->vector);
+    }
+    for (const struct fixup *f = __fixup_start; f < __fixup_end; f++) {
+        if (f->insn == tf->eip) {
+            fault_vector = (int)tf->vector;
+            tf->eip = f->resume;
+            return;
+        }
+    }
+    if (dying++)                    /* faulted again while reporting: just stop */
+        exit_emulator(1);
+    nfail++;
+    kprintf("FAIL unexpected exception %u at 0x%08x: error code 0x%x, EAX 0x%x\n",
+            tf->vector, tf->eip, tf->error, tf->eax);
+    finish();
+}
+
+/* VMCALL with the ABI's registers (vmx/hypercall_abi.h). */
+int vmcall(struct hc *r)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: vmcall\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx)
+                     :: "memory", "cc");
+    return fault_vector;
+}
+
+/*
+ * VMXON with CR4.VMXE = 0 raises #UD (SDM Vol. 3C, 31.3, VMXON). The operand
+ * points at a zeroed page, so even a VMXON that got through would only fail.
+ */
+int probe_vmxon(uint32_t *eflags)
+{
+    static uint8_t page[4096] __attribute__((aligned(4096)));
+    static uint64_t page_pa;
+    uint32_t fl;
+
+    page_pa = (uint32_t)page;
+    fault_vector = -1;
+    __asm__ volatile("1: vmxon %1\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     "pushfl\n\t"
+                     "popl %0"
+                     : "=r"(fl) : "m"(page_pa) : "memory", "cc");
+    *eflags = fl;
+    return fault_vector;
+}
+
+/* Copies n bytes from a physical address (flat segments, no paging). */
+int probe_read(void *dst, uint32_t src_addr, uint32_t n)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: rep movsb\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     : "+D"(dst), "+S"(src_addr), "+c"(n) :: "memory");
+    return fault_vector;
+}
+
+/* Fills n bytes (a multiple of 4) at a physical address with a 32-bit value. */
+int probe_fill(uint32_t dst_addr, uint32_t value, uint32_t n)
+{
+    uint32_t count = n / 4;
+    fault_vector = -1;
+    __asm__ volatile("1: rep stosl\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     : "+D"(dst_addr), "+c"(count) : "a"(value) : "memory");
+    return fault_vector;
+}
+
+/*
+ * Runs isr.asm's user_vmcall at CPL 3 and returns the vector of the first
+ * exception it raises, with the EIP and EAX it was raised at.
+ */
+int probe_user_vmcall(uint32_t *eip, uint32_t *eax)
+{
+    user_active = 1;
+    int vector = user_enter((uint32_t)user_vmcall, (uint32_t)(user_stack + sizeof user_stack));
+    *eip = user_eip;
+    *eax = user_eax;
+    return vector;
+}
+
+const char *exception_name(int vector)
+{
+    static const char *const names[] = {
+        [0] = "#DE", [1] = "#DB", [3] = "#BP", [6] = "#UD", [8] = "#DF",
+        [12] = "#SS", [13] = "#GP", [14] = "#PF", [17] = "#AC", [18] = "#MC",
+    };
+    if (vector >= 0 && vector < (int)(sizeof names / sizeof names[0]) && names[vector])
+        return names[vector];
+    return "an exception";
+}
+
+/* ---- what the compiler may call ------------------------------------------ */
+
+void *memset(void *d, int c, size_t n)
+{
+    uint8_t *p = d;
+    while (n--)
+        *p++ = (uint8_t)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    uint8_t *p = d;
+    const uint8_t *q = s;
+    while (n--)
+        *p++ = *q++;
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const uint8_t *p = a, *q = b;
+    for (; n; n--, p++, q++)
+        if (*p != *q)
+            return *p - *q;
+    return 0;
+}

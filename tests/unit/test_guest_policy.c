@@ -1,0 +1,85 @@
+/* guest/cpuid.c and boot_sector_check: what the guest is shown and started from. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "guest/boot.h"
+#include "guest/guest.h"
+#include "vmx/hypercall_abi.h"
+
+static void leaf1(void **state)
+{
+    (void)state;
+    uint32_t r[4] = { 0x306C3, 0x00010800, 0x7FFAFBFF, 0xBFEBFBFF };
+    guest_cpuid_filter(1, 0, r);
+    assert_int_equal(r[0], 0x306C3);
+    assert_false(r[2] & TV_CPUID1_ECX_VMX);
+    assert_false(r[2] & (1u << 6));                   /* SMX */
+    assert_true(r[2] & TV_CPUID1_ECX_HYPERVISOR);
+    assert_int_equal(r[2] & ~(TV_CPUID1_ECX_VMX | (1u << 6) | TV_CPUID1_ECX_HYPERVISOR),
+                     0x7FFAFBFF & ~(TV_CPUID1_ECX_VMX | (1u << 6)));
+    assert_int_equal(r[3], 0xBFEBFBFF);
+}
+
+static void hypervisor_leaves(void **state)
+{
+    (void)state;
+    uint32_t r[4] = { 7, 1, 2, 3 };
+    guest_cpuid_filter(TV_CPUID_BASE, 0, r);
+    assert_int_equal(r[0], TV_CPUID_MAX_LEAF);
+    char sig[13] = { 0 };
+    memcpy(sig, &r[1], 4);
+    memcpy(sig + 4, &r[2], 4);
+    memcpy(sig + 8, &r[3], 4);
+    assert_string_equal(sig, "thinvisor");
+    uint32_t v[4] = { 0 };
+    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, v);
+    assert_int_equal(v[0], guest_version_word());
+    assert_true(v[0] != 0);
+    assert_int_equal(v[1], TV_FEATURE_VMCALL);
+    uint32_t e[4] = { 9, 9, 9, 9 };
+    guest_cpuid_filter(0x40000005, 0, e);
+    assert_int_equal(e[0] | e[1] | e[2] | e[3], 0);
+}
+
+static void pass_through(void **state)
+{
+    (void)state;
+    uint32_t r[4] = { 0xD, 0x12345678, 0x9ABCDEF0, 0x0F0F0F0F };
+    guest_cpuid_filter(0, 0, r);
+    assert_int_equal(r[1], 0x12345678);
+    uint32_t x[4] = { 1, 2, 3, 4 };
+    guest_cpuid_filter(0x80000001, 0, x);
+    assert_int_equal(x[2], 3);
+}
+
+static void boot_sectors(void **state)
+{
+    (void)state;
+    uint8_t s[512] = { 0 };
+    char why[200];
+    assert_int_equal(boot_sector_check(s, 0, why, sizeof why), -1);
+    assert_non_null(strstr(why, "empty"));
+    assert_int_equal(boot_sector_check(s, 512, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no 0x55AA signature (ends in 00 00)"));
+    s[510] = 0x55;
+    s[511] = 0xAA;
+    assert_int_equal(boot_sector_check(s, 512, why, sizeof why), 0);
+    assert_int_equal(boot_sector_check(s, 1024, why, sizeof why), -1);
+    assert_non_null(strstr(why, "1024 bytes; a boot sector is 512"));
+    assert_int_equal(boot_sector_check(s, 100, why, sizeof why), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(leaf1),
+        cmocka_unit_test(hypervisor_leaves),
+        cmocka_unit_test(pass_through),
+        cmocka_unit_test(boot_sectors),
+    };
+    return cmocka_run_group_tests_name("guest_policy", tests, NULL, NULL);
+}

@@ -1,0 +1,412 @@
+/*
+ * VM-exit dispatch: one flat switch over the basic exit reason, in the order
+ * of the SDM's list (Vol. 3C, Appendix C). Each handler answers as the
+ * hardware would answer a guest without a hypervisor; what the guest sees
+ * (CPUID, hypercalls) is decided in guest/, not here.
+ */
+#include "guest/guest.h"
+#include "kernel/log.h"
+#include "kernel/exceptions.h"
+#include "kernel/machine.h"
+#include "kernel/msr.h"
+#include "kernel/x86.h"
+#include "mm/hv_memory.h"
+#include "mm/mtrr_msr.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_insn.h"
+
+#define VEC_UD 6
+#define VEC_GP 13
+
+#define CR0_PE   (1ull << 0)
+#define CR0_PG   (1ull << 31)
+#define CR4_PAE  (1ull << 5)
+#define CR4_VMXE (1ull << 13)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+
+static void advance_rip(void)
+{
+    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+/*
+ * Queues a hardware exception for the next VM entry (25.8.3). An error code
+ * is delivered only in protected mode, as the CPU itself would.
+ */
+static void inject_exception(unsigned vector, bool has_error, uint32_t error)
+{
+    uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
+    if (has_error && (vmread(VMCS_GUEST_CR0) & CR0_PE)) {
+        info |= INTR_INFO_DELIVER_ERROR;
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, info);
+}
+
+static void inject_ud(void) { inject_exception(VEC_UD, false, 0); }
+static void inject_gp(void) { inject_exception(VEC_GP, true, 0); }
+
+/* CPL: SS.DPL in protected mode, 3 in virtual-8086 mode, 0 in real mode (SDM Vol. 3A, 5.5). */
+static unsigned guest_cpl(void)
+{
+    if (!(vmread(VMCS_GUEST_CR0) & CR0_PE))
+        return 0;
+    if (vmread(VMCS_GUEST_RFLAGS) & (1u << 17))
+        return 3;
+    return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+}
+
+static void handle_cpuid(struct guest_regs *r)
+{
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
+    struct cpuid_regs c = cpuid(leaf, subleaf);
+    uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
+    guest_cpuid_filter(leaf, subleaf, regs);
+    r->rax = regs[0];
+    r->rbx = regs[1];
+    r->rcx = regs[2];
+    r->rdx = regs[3];
+    advance_rip();
+}
+
+static void handle_vmcall(struct guest_regs *r, struct percpu *cpu)
+{
+    if (guest_cpl() != 0) {
+        inject_ud();
+        return;
+    }
+    struct hypercall_regs h = { r->rax, r->rbx, r->rcx, r->rdx };
+    guest_hypercall(&h, cpu->index);
+    r->rax = h.rax;
+    r->rbx = h.rbx;
+    r->rcx = h.rcx;
+    r->rdx = h.rdx;
+    advance_rip();
+}
+
+/* XSETBV: only values the CPU supports, with x87 state on and AVX only with SSE (SDM Vol. 1, 13.3). */
+static void handle_xsetbv(struct guest_regs *r)
+{
+    uint64_t value = (uint32_t)r->rax | r->rdx << 32;
+    struct cpuid_regs x = cpuid(0xD, 0);
+    uint64_t supported = x.eax | (uint64_t)x.edx << 32;
+    if ((uint32_t)r->rcx != 0 || guest_cpl() != 0 || !(value & 1) || (value & ~supported) ||
+        ((value & 4) && !(value & 2))) {
+        inject_gp();
+        return;
+    }
+    __asm__ volatile("xsetbv" :: "a"((uint32_t)value), "d"((uint32_t)(value >> 32)), "c"(0));
+    advance_rip();
+}
+
+static uint64_t *gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot)
+{
+    uint64_t *regs[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, rsp_slot, &r->rbp, &r->rsi,
+                           &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+                           &r->r14, &r->r15 };
+    return regs[n & 15];
+}
+
+/*
+ * MOV to CR0 with CR0.PG changing, while EFER.LME is set, switches long mode
+ * on or off: EFER.LMA and the "IA-32e mode guest" entry control follow (SDM
+ * Vol. 3A, 10.8.5; Vol. 3C, 26.3.1.1).
+ */
+static void write_cr0(uint64_t value)
+{
+    uint64_t old = vmread(VMCS_CR0_READ_SHADOW);
+    uint64_t efer = vmread(VMCS_GUEST_EFER);
+    if ((value ^ old) & CR0_PG && (efer & EFER_LME)) {
+        uint32_t entry = (uint32_t)vmread(VMCS_ENTRY_CONTROLS);
+        if (value & CR0_PG) {
+            if (!(vmread(VMCS_GUEST_CR4) & CR4_PAE)) {
+                inject_gp();
+                return;
+            }
+            efer |= EFER_LMA;
+            entry |= ENTRY_IA32E_MODE_GUEST;
+        } else {
+            efer &= ~EFER_LMA;
+            entry &= ~ENTRY_IA32E_MODE_GUEST;
+        }
+        vmwrite(VMCS_GUEST_EFER, efer);
+        vmwrite(VMCS_ENTRY_CONTROLS, entry);
+    }
+    vmx_set_guest_cr0(value);
+    advance_rip();
+}
+
+/* CR4: VMXE stays clear for the guest (VMX is hidden) and unsupported bits #GP, as on bare metal. */
+static void write_cr4(uint64_t value)
+{
+    if ((value & CR4_VMXE) || (value & ~vmx.caps.cr4_fixed1 & 0xFFFFFFFFull & ~CR4_VMXE)) {
+        inject_gp();
+        return;
+    }
+    vmx_set_guest_cr4(value);
+    advance_rip();
+}
+
+static void handle_cr_access(struct guest_regs *r, struct percpu *cpu)
+{
+    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+    unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+    uint64_t rsp = vmread(VMCS_GUEST_RSP);
+    if (type == 0 && cr == 0) {
+        write_cr0(*gpr(r, reg, &rsp));
+    } else if (type == 0 && cr == 4) {
+        write_cr4(*gpr(r, reg, &rsp));
+    } else if (type == 3) {
+        /* LMSW touches CR0 bits 0-3 only; none of them are masked, but be exact anyway. */
+        uint64_t shadow = vmread(VMCS_CR0_READ_SHADOW);
+        uint64_t value = (shadow & ~0xEull) | ((q >> 16) & 0xF) | (shadow & CR0_PE);
+        write_cr0(value);
+    } else {
+        log_error("CPU %u: unexpected CR access exit (qualification %#llx)\n", cpu->index,
+                  (unsigned long long)q);
+        inject_ud();
+    }
+}
+
+/* MSRs we intercept: reads of the VMX capability MSRs (#GP: VMX is hidden) and MTRR writes. */
+static void handle_rdmsr(struct guest_regs *r)
+{
+    (void)r;
+    inject_gp();
+}
+
+static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
+{
+    uint32_t msr = (uint32_t)r->rcx;
+    uint64_t value = (uint32_t)r->rax | r->rdx << 32;
+    if (!mtrr_is_mtrr_msr(msr) || !mtrr_write_allowed(&vmx.mtrr, msr, value)) {
+        inject_gp();
+        return;
+    }
+    /* The EPT types follow before the write completes; the hardware MTRR too, for the host. */
+    mtrr_state_write(&vmx.mtrr, msr, value);
+    wrmsr(msr, value);
+    if (ept_retype(&vmx.ept, &vmx.mtrr) != 0)
+        log_error("CPU %u: EPT re-typing after an MTRR write ran out of memory\n", cpu->index);
+    invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
+    cpu->vmx->mtrr_writes++;
+    advance_rip();
+}
+
+static void unexpected_exit(struct percpu *cpu, uint32_t reason) __attribute__((noreturn));
+
+/*
+ * An access to the hypervisor region: count it, log it once, and map the
+ * page to a dummy page so the guest goes on without seeing or changing
+ * anything of ours. An access above the up-front identity map is MMIO: map it.
+ */
+static void handle_ept_violation(struct percpu *cpu)
+{
+    uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+    if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size && (q & 4)) {
+        /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
+        log_error("CPU %u: guest executes hypervisor memory at %#llx\n", cpu->index,
+                  (unsigned long long)gpa);
+        unexpected_exit(cpu, EXIT_EPT_VIOLATION);
+    } else if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size) {
+        static bool logged;
+        cpu->vmx->hidden_accesses++;
+        if (!logged) {
+            logged = true;
+            log_warn("CPU %u: guest %s hypervisor memory at %#llx (RIP %#llx); it sees a dummy "
+                     "page (reported once)\n", cpu->index, q & 2 ? "wrote" : "read",
+                     (unsigned long long)gpa, (unsigned long long)vmread(VMCS_GUEST_RIP));
+        }
+        if (ept_map_page(&vmx.ept, gpa & ~0xFFFull, vmx.dummy_page_phys, MT_WB) != 0)
+            panic("EPT: cannot map the dummy page (region exhausted)");
+    } else if (gpa >= vmx.ept_top) {
+        if (ept_map_on_demand(&vmx.ept, gpa, &vmx.mtrr) != 0)
+            panic("EPT: cannot map %#llx on demand (region exhausted)", (unsigned long long)gpa);
+    } else {
+        log_error("CPU %u: EPT violation at %#llx inside the identity map (qualification %#llx)\n",
+                  cpu->index, (unsigned long long)gpa, (unsigned long long)q);
+        vmx_dump_guest_state();
+        machine_stop(false);
+    }
+    invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
+}
+
+/*
+ * INIT (SDM Vol. 3A, 10.4.2 and Vol. 3C, 26.x): the vCPU takes its INIT state
+ * and waits for a SIPI, set here at once, before anything slow, so that a
+ * SIPI right behind it is not lost. INIT aimed at the BSP resets the platform.
+ */
+static void handle_init(struct guest_regs *r, struct percpu *cpu)
+{
+    vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, 0x60000010, ACTIVITY_WAIT_FOR_SIPI);
+    *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };
+    cpu->vmx->inits++;
+    if (cpu->index == 0) {
+        log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
+        machine_reset();
+    }
+}
+
+/* SIPI: start the waiting vCPU in real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4). */
+static void handle_sipi(struct percpu *cpu)
+{
+    uint64_t vector = vmread(VMCS_EXIT_QUALIFICATION) & 0xFF;
+    if (vmread(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_WAIT_FOR_SIPI)
+        return;                                  /* a SIPI to a running CPU is ignored */
+    vmwrite(VMCS_GUEST_CS_SEL, vector << 8);
+    vmwrite(VMCS_GUEST_CS_BASE, vector << 12);
+    vmwrite(VMCS_GUEST_RIP, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    cpu->vmx->sipis++;
+}
+
+/* Test runs: the guest writes the emulator's exit port; report the exits first, then do it. */
+static void handle_io(struct guest_regs *r)
+{
+    uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+    unsigned size = (q & 7) + 1, in = (q >> 3) & 1, string = (q >> 4) & 1;
+    uint16_t port = (uint16_t)(q >> 16);
+    if (in || string) {
+        r->rax = in ? 0xFFFFFFFFu : r->rax;    /* never happens: only OUT to two ports exits */
+        advance_rip();
+        return;
+    }
+    static bool reported;
+    if (!reported) {
+        reported = true;
+        vmx_log_exit_counts();
+    }
+    if (size == 1)
+        outb(port, (uint8_t)r->rax);
+    else
+        outl(port, (uint32_t)r->rax);
+    advance_rip();
+}
+
+static void unexpected_exit(struct percpu *cpu, uint32_t reason)
+{
+    log_error("CPU %u: unexpected VM exit %u (%s), qualification %#llx\n", cpu->index, reason,
+              exit_reason_name(reason), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
+    vmx_dump_guest_state();
+    log_error("CPU %u: this processor is stopped; the others go on\n", cpu->index);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+void vmx_exit_dispatch(struct guest_regs *r)
+{
+    struct percpu *cpu = this_cpu();
+    struct vmx_cpu *v = cpu->vmx;
+    uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
+    uint32_t reason = full & 0xFFFF;
+    v->exits_total++;
+    if (reason < EXIT_REASON_COUNT)
+        v->exits[reason]++;
+
+    if (full & EXIT_REASON_ENTRY_FAILURE) {
+        log_error("CPU %u: VM entry failed: %s (exit qualification %#llx)\n", cpu->index,
+                  exit_reason_name(reason), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
+        vmx_dump_guest_state();
+        unexpected_exit(cpu, reason);
+    }
+
+    switch (reason) {
+    case EXIT_TRIPLE_FAULT:
+        log_error("CPU %u: guest triple fault\n", cpu->index);
+        vmx_dump_guest_state();
+        machine_reset();
+        break;
+    case EXIT_INIT:
+        handle_init(r, cpu);
+        break;
+    case EXIT_SIPI:
+        handle_sipi(cpu);
+        break;
+    case EXIT_CPUID:
+        handle_cpuid(r);
+        break;
+    case EXIT_GETSEC:
+        inject_ud();
+        break;
+    case EXIT_INVD:
+        __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
+        advance_rip();
+        break;
+    case EXIT_VMCALL:
+        handle_vmcall(r, cpu);
+        break;
+    case EXIT_VMCLEAR:
+    case EXIT_VMLAUNCH:
+    case EXIT_VMPTRLD:
+    case EXIT_VMPTRST:
+    case EXIT_VMREAD:
+    case EXIT_VMRESUME:
+    case EXIT_VMWRITE:
+    case EXIT_VMXOFF:
+    case EXIT_VMXON:
+    case EXIT_INVEPT:
+    case EXIT_INVVPID:
+    case EXIT_VMFUNC:
+        inject_ud();                              /* VMX is hidden from the guest */
+        break;
+    case EXIT_CR_ACCESS:
+        handle_cr_access(r, cpu);
+        break;
+    case EXIT_IO_INSTRUCTION:
+        handle_io(r);
+        break;
+    case EXIT_RDMSR:
+        handle_rdmsr(r);
+        break;
+    case EXIT_WRMSR:
+        handle_wrmsr(r, cpu);
+        break;
+    case EXIT_EPT_VIOLATION:
+        handle_ept_violation(cpu);
+        break;
+    case EXIT_EPT_MISCONFIG:
+        log_error("CPU %u: EPT misconfiguration at %#llx\n", cpu->index,
+                  (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR));
+        vmx_dump_guest_state();
+        panic("EPT misconfiguration: the EPT builder wrote an invalid entry");
+    case EXIT_XSETBV:
+        handle_xsetbv(r);
+        break;
+    default:
+        unexpected_exit(cpu, reason);
+    }
+    if (v->nmi_pending && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+        v->nmi_pending = false;
+        vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+    }
+}
+
+/*
+ * An NMI hit this CPU in VMX root: queue it for the guest; vmx_exit_dispatch
+ * injects it before resuming. (One arriving between that check and VMRESUME
+ * waits for the next exit.) Before the guest exists there is nobody to get it.
+ */
+bool backend_note_nmi(void)
+{
+    if (!rdmsr(MSR_GS_BASE))
+        return false;                 /* per-CPU data not set up yet */
+    struct percpu *cpu = this_cpu();
+    if (!cpu->vmx || !cpu->vmx->launched)
+        return false;
+    cpu->vmx->nmi_pending = true;
+    return true;
+}
+
+void vmx_resume_failed(struct guest_regs *r)
+{
+    (void)r;
+    struct percpu *cpu = this_cpu();
+    uint32_t err = (uint32_t)vmread(VMCS_INSTR_ERROR);
+    log_error("CPU %u: VMRESUME failed: VM-instruction error %u (%s)\n", cpu->index, err,
+              vmx_instruction_error_name(err));
+    vmx_dump_guest_state();
+    unexpected_exit(cpu, 0);
+}

@@ -1,0 +1,52 @@
+/*
+ * What a guest sees of thinvisor: the CPUID leaves and the VMCALL ABI.
+ * This header is shared with guests (tests/guest includes it), so it holds
+ * plain constants only. Documented in README.md, "Guest interface".
+ */
+#ifndef THINVISOR_HYPERCALL_ABI_H
+#define THINVISOR_HYPERCALL_ABI_H
+
+/* CPUID.1:ECX bits the hypervisor changes. */
+#define TV_CPUID1_ECX_VMX        (1u << 5)     /* hidden: the guest cannot use VMX */
+#define TV_CPUID1_ECX_HYPERVISOR (1u << 31)    /* set: "running under a hypervisor" */
+
+/*
+ * CPUID 0x40000000: EAX = highest hypervisor leaf, EBX:ECX:EDX = signature
+ * "thinvisor\0\0\0" (12 bytes, in that register order, little-endian).
+ */
+#define TV_CPUID_BASE            0x40000000u
+#define TV_CPUID_MAX_LEAF        0x40000001u
+#define TV_SIGNATURE_EBX         0x6E696874u   /* "thin" */
+#define TV_SIGNATURE_ECX         0x6F736976u   /* "viso" */
+#define TV_SIGNATURE_EDX         0x00000072u   /* "r\0\0\0" */
+
+/* CPUID 0x40000001: EAX = version (major << 16 | minor << 8 | patch), EBX = features. */
+#define TV_CPUID_VERSION_LEAF    0x40000001u
+#define TV_FEATURE_VMCALL        (1u << 0)     /* the VMCALL interface below */
+
+/*
+ * VMCALL: EAX = function, EBX/ECX/EDX = arguments; on return EAX = status,
+ * EBX/ECX/EDX = results. Only CPL 0 may call (CPL > 0 gets #UD). Registers
+ * not named as results are preserved.
+ */
+#define TV_ABI_VERSION           1u
+
+#define TV_HC_VERSION            0u   /* -> EBX = ABI version, ECX = thinvisor version (as CPUID) */
+#define TV_HC_EXIT_COUNT         1u   /* EBX = CPU index, ECX = exit reason -> EBX:ECX = count (high:low) */
+#define TV_HC_LOG_READ           2u   /* EBX = guest-physical buffer, ECX = length, EDX = offset
+                                         -> EBX = bytes copied, ECX = total bytes ever logged */
+#define TV_HC_MEMORY_MAP         3u   /* EBX = index -> EBX = base, ECX = size (bytes, low 32),
+                                         EDX = kind (TV_MEM_*) of the index-th hidden range */
+#define TV_HC_SELF_CHECK         4u   /* -> EBX = checksum of the hypervisor image now,
+                                         ECX = the same checksum taken at boot */
+
+#define TV_MEM_HYPERVISOR        1u   /* the hypervisor region: unreachable from the guest */
+
+#define TV_STATUS_OK             0u
+#define TV_STATUS_UNKNOWN_CALL   1u
+#define TV_STATUS_BAD_ARGUMENT   2u
+
+/* The first 16 bytes of the hypervisor image; a guest that can read them sees through the EPT. */
+#define TV_IMAGE_MAGIC           "thinvisor-image!"
+
+#endif

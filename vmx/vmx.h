@@ -1,0 +1,98 @@
+/* The VT-x backend: VMX root on every processor, one VMCS each, the guest launch. */
+#ifndef THINVISOR_VMX_H
+#define THINVISOR_VMX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mm/ept.h"
+#include "mm/mtrr.h"
+#include "smp/percpu.h"
+#include "vmx/caps.h"
+#include "vmx/exit_reason.h"
+
+struct guest_backend_ops;
+
+/* Guest GPRs as boot/vmexit.asm saves them (RSP and RIP live in the VMCS). */
+struct guest_regs {
+    uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* Per-CPU VMX state, in the CPU's per-CPU block. */
+struct vmx_cpu {
+    uint64_t vmxon_phys;
+    uint64_t vmcs_phys;
+    bool in_root;                 /* VMXON done */
+    bool launched;
+    bool is_bsp;
+    bool nmi_pending;             /* an NMI hit while in VMX root: inject it on entry */
+    uint64_t exits[EXIT_REASON_COUNT];
+    uint64_t exits_total;
+    uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
+    uint64_t mtrr_writes;
+    uint64_t inits, sipis;
+    struct guest_regs launch_regs;
+};
+
+/* What every processor shares. */
+struct vmx_global {
+    struct vmx_caps caps;
+    struct vmx_controls ctl;
+    struct ept ept;
+    uint64_t ept_top;             /* identity-mapped up front; above it, on demand */
+    struct mtrr_state mtrr;       /* the guest's MTRRs: the EPT's memory types follow them */
+    uint64_t eptp;
+    uint64_t msr_bitmap_phys;
+    uint64_t io_bitmap_phys[2];   /* only with test_exit: the emulator exit ports */
+    uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
+    uint64_t image_checksum;      /* taken at boot, for the self-check hypercall */
+    bool intercept_exit_ports;
+};
+
+extern struct vmx_global vmx;
+
+/* Pages per CPU for VMX (state, VMXON region, VMCS), for the region budget. */
+#define VMX_PER_CPU_PAGES 3
+
+/*
+ * Reads the capability MSRs on this CPU and decides whether VMX can run.
+ * Returns 0, or -1 with the reason in `why`.
+ */
+int vmx_probe(char *why, size_t whylen);
+
+/*
+ * Shared setup on the BSP: MSR bitmap, EPT identity map of [0, ept_top),
+ * dummy page; with intercept_exit_ports, I/O bitmaps that catch the
+ * emulators' exit ports (test runs). Returns 0 or -1 (logged).
+ */
+int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports);
+
+/* On the BSP, before run-on-all: this CPU's VMXON region, VMCS and state. */
+void vmx_prepare_cpu(struct percpu *cpu);
+
+/* run-on-all work: VMXON and a VMCS for this CPU, its guest in wait-for-SIPI. */
+int vmx_enable_cpu(struct percpu *cpu, void *arg);
+
+/* Guest state helpers for the exit handlers (INIT, SIPI, CR writes). */
+void vmx_guest_real_mode(uint16_t cs_sel, uint64_t cs_base, uint64_t rip, uint64_t cr0,
+                         uint32_t activity);
+void vmx_set_guest_cr0(uint64_t cr0);
+void vmx_set_guest_cr4(uint64_t cr4);
+
+/* Launches this CPU's guest; returns only on failure (after logging why). */
+int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs);
+
+/* Names of the VM-instruction errors (SDM Vol. 3C, 31.4). */
+const char *vmx_instruction_error_name(uint32_t error);
+
+void vmx_dump_guest_state(void);
+
+/* Logs every CPU's exit counts by reason (vmx/stats.c). */
+void vmx_log_exit_counts(void);
+
+extern const struct guest_backend_ops vmx_backend_ops;
+
+int vmx_launch(const struct guest_regs *regs);
+
+#endif
