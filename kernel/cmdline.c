@@ -188,6 +188,7 @@ static const struct option_def option_defs[] = {
     { "test_fault", true, opt_test_fault, 0 },
     { "test_extra_apic", true, opt_test_extra_apic, 0 },
     { "x2apic", false, NULL, offsetof(struct options, x2apic) },
+    { "emulate_sipi", false, NULL, offsetof(struct options, emulate_sipi) },
     { "strict", false, NULL, offsetof(struct options, strict) },
     { "test_exit", false, NULL, offsetof(struct options, test_exit) },
 };

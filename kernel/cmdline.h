@@ -20,6 +20,7 @@ struct options {
     int boot_drive;           /* BIOS drive number to chainload; -1: default */
     bool strict;              /* halt instead of booting natively when VMX can't start */
     bool x2apic;              /* use x2APIC mode even where xAPIC would do */
+    bool emulate_sipi;        /* start guest APs without the wait-for-SIPI state */
     bool test_exit;           /* end the emulator when done (test runs only) */
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */

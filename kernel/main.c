@@ -119,13 +119,6 @@ static uint64_t shared_budget(void)
     return (4 + ept_tables) * 4096;
 }
 
-static int launch_ap(struct percpu *cpu, void *arg)
-{
-    (void)arg;
-    struct guest_regs regs = { .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the CPU signature */
-    return vmx_launch_cpu(cpu, &regs);
-}
-
 /* Enters VMX root on every CPU; returns 0, or -1 with the reason in why. */
 static int virtualize_all(char *why, size_t whylen)
 {
@@ -133,7 +126,7 @@ static int virtualize_all(char *why, size_t whylen)
     if (vmx_probe(why, whylen) != 0)
         return -1;
     uint64_t ept_top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
-    if (vmx_setup_shared(ept_top, options.test_exit) != 0) {
+    if (vmx_setup_shared(ept_top, options.test_exit, options.emulate_sipi) != 0) {
         fmt_snprintf(why, whylen, "the EPT does not fit the hypervisor region");
         return -1;
     }
@@ -166,7 +159,7 @@ static void start_guest(void)
         native_boot(&start);
     }
     guest_set_backend(&vmx_backend_ops);
-    if (smp_start_on_aps(launch_ap, NULL) != 0)
+    if (smp_start_on_aps(vmx_launch_ap, NULL) != 0)
         panic("application processors did not enter their guest state");
     log_info("launching the guest: boot sector from %s, drive %#x, at %04x:%04x; "
              "%u application processor(s) wait for SIPI\n", start.source, start.drive, start.cs,
@@ -238,7 +231,8 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     uint32_t planned = smp_planned_cpus(&madt, madt_ok, options.cpus);
     hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + VMX_PER_CPU_PAGES * 4096,
                     shared_budget());
-    smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);
+    smp_start(&boot_info, &madt, madt_ok, options.cpus,
+              options.x2apic || options.emulate_sipi || vmx_lacks_wait_for_sipi());
     check_all_cpus();
 
     run_test_fault(options.test_fault);

@@ -12,7 +12,6 @@
 #define XAPIC_ICR_LOW  0x300
 #define XAPIC_ICR_HIGH 0x310
 #define X2APIC_MSR_ID  0x802
-#define X2APIC_MSR_ICR 0x830
 
 static bool x2apic;
 static volatile uint32_t *mmio;

@@ -12,12 +12,17 @@
 #define APIC_BASE_ENABLE     (1ull << 11)
 #define APIC_BASE_ADDR_MASK  0x000FFFFFFFFFF000ull
 
+#define X2APIC_MSR_ICR       0x830
+
 /* ICR delivery modes and flags (SDM Vol. 3A, 11.6.1, Figure 11-12). */
 #define ICR_INIT             (5u << 8)
 #define ICR_STARTUP          (6u << 8)
 #define ICR_NMI              (4u << 8)
 #define ICR_LEVEL_ASSERT     (1u << 14)
 #define ICR_DELIVERY_PENDING (1u << 12)
+#define ICR_DELIVERY_MODE(v) (((v) >> 8) & 7)
+#define ICR_LEVEL_TRIGGER    (1u << 15)
+#define ICR_SHORTHAND(v)     (((v) >> 18) & 3)   /* 0 none, 1 self, 2 all, 3 all but self */
 
 /*
  * Chooses the mode: x2APIC when the firmware already enabled it, when an

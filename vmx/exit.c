@@ -12,6 +12,7 @@
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
+#include "smp/lapic.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
@@ -181,6 +182,11 @@ static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
 {
     uint32_t msr = (uint32_t)r->rcx;
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
+    if (msr == X2APIC_MSR_ICR && vmx.emulate_sipi) {
+        vmx_guest_icr_write(cpu, value);
+        advance_rip();
+        return;
+    }
     if (!mtrr_is_mtrr_msr(msr) || !mtrr_write_allowed(&vmx.mtrr, msr, value)) {
         inject_gp();
         return;
@@ -232,35 +238,6 @@ static void handle_ept_violation(struct percpu *cpu)
         machine_stop(false);
     }
     invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
-}
-
-/*
- * INIT (SDM Vol. 3A, 10.4.2 and Vol. 3C, 26.x): the vCPU takes its INIT state
- * and waits for a SIPI, set here at once, before anything slow, so that a
- * SIPI right behind it is not lost. INIT aimed at the BSP resets the platform.
- */
-static void handle_init(struct guest_regs *r, struct percpu *cpu)
-{
-    vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, 0x60000010, ACTIVITY_WAIT_FOR_SIPI);
-    *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };
-    cpu->vmx->inits++;
-    if (cpu->index == 0) {
-        log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
-        machine_reset();
-    }
-}
-
-/* SIPI: start the waiting vCPU in real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4). */
-static void handle_sipi(struct percpu *cpu)
-{
-    uint64_t vector = vmread(VMCS_EXIT_QUALIFICATION) & 0xFF;
-    if (vmread(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_WAIT_FOR_SIPI)
-        return;                                  /* a SIPI to a running CPU is ignored */
-    vmwrite(VMCS_GUEST_CS_SEL, vector << 8);
-    vmwrite(VMCS_GUEST_CS_BASE, vector << 12);
-    vmwrite(VMCS_GUEST_RIP, 0);
-    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-    cpu->vmx->sipis++;
 }
 
 /* Test runs: the guest writes the emulator's exit port; report the exits first, then do it. */
@@ -320,10 +297,10 @@ void vmx_exit_dispatch(struct guest_regs *r)
         machine_reset();
         break;
     case EXIT_INIT:
-        handle_init(r, cpu);
+        vmx_handle_init(r, cpu);
         break;
     case EXIT_SIPI:
-        handle_sipi(cpu);
+        vmx_handle_sipi(cpu);
         break;
     case EXIT_CPUID:
         handle_cpuid(r);

@@ -15,6 +15,7 @@
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
+#include "smp/lapic.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_insn.h"
 
@@ -129,10 +130,25 @@ static void *identity(uint64_t phys)
     return phys_to_virt(phys);
 }
 
-int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports)
+bool vmx_lacks_wait_for_sipi(void)
+{
+    return cpu_has_vmx() && !(rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_SIPI);
+}
+
+int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_sipi)
 {
     uint8_t *msr_bitmap = hv_alloc_pages(1, "MSR bitmap");
     build_msr_bitmap(msr_bitmap);
+    vmx.emulate_sipi = emulate_sipi || !vmx.ctl.wait_for_sipi;
+    if (vmx.emulate_sipi) {
+        if (!lapic_is_x2apic()) {
+            log_error("emulated SIPI needs x2APIC mode, which this CPU lacks; the guest's "
+                      "APs cannot be started\n");
+        }
+        bitmap_set(msr_bitmap + 2048, X2APIC_MSR_ICR);   /* write-low */
+        log_info("VMX: SIPI emulated (%s): APs wait in VMX root, x2APIC ICR writes intercepted\n",
+                 emulate_sipi ? "emulate_sipi" : "no wait-for-SIPI activity state");
+    }
     vmx.msr_bitmap_phys = virt_to_phys_identity(msr_bitmap);
 
     vmx.intercept_exit_ports = intercept_exit_ports;

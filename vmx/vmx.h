@@ -32,6 +32,10 @@ struct vmx_cpu {
     uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
     uint64_t mtrr_writes;
     uint64_t inits, sipis;
+    /* Emulated SIPI (vmx/ap_start.c): the AP waits in VMX root for these. */
+    volatile int ap_state;
+    volatile bool sipi_pending;
+    volatile uint8_t sipi_vector;
     struct guest_regs launch_regs;
 };
 
@@ -48,6 +52,7 @@ struct vmx_global {
     uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
     uint64_t image_checksum;      /* taken at boot, for the self-check hypercall */
     bool intercept_exit_ports;
+    bool emulate_sipi;            /* no wait-for-SIPI: APs wait in root, SIPIs are intercepted */
 };
 
 extern struct vmx_global vmx;
@@ -66,7 +71,14 @@ int vmx_probe(char *why, size_t whylen);
  * dummy page; with intercept_exit_ports, I/O bitmaps that catch the
  * emulators' exit ports (test runs). Returns 0 or -1 (logged).
  */
-int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports);
+int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_sipi);
+
+/*
+ * Whether this CPU has VMX but not the wait-for-SIPI activity state: then the
+ * guest's APIC must be in x2APIC mode so SIPIs can be emulated (decided
+ * before the APs start, hence a separate early check).
+ */
+bool vmx_lacks_wait_for_sipi(void);
 
 /* On the BSP, before run-on-all: this CPU's VMXON region, VMCS and state. */
 void vmx_prepare_cpu(struct percpu *cpu);
@@ -87,6 +99,12 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs);
 const char *vmx_instruction_error_name(uint32_t error);
 
 void vmx_dump_guest_state(void);
+
+/* INIT and SIPI, as exits or emulated (vmx/ap_start.c). */
+void vmx_handle_init(struct guest_regs *r, struct percpu *cpu);
+void vmx_handle_sipi(struct percpu *cpu);
+void vmx_guest_icr_write(struct percpu *cpu, uint64_t icr);
+int vmx_launch_ap(struct percpu *cpu, void *arg);
 
 /* Logs every CPU's exit counts by reason (vmx/stats.c). */
 void vmx_log_exit_counts(void);
