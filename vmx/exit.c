@@ -27,6 +27,23 @@
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 
+/*
+ * One EPT and one page allocator serve every CPU; exits that change them
+ * (MTRR writes, hidden-page probes, MMIO mapped on demand) take this lock.
+ */
+static volatile int ept_lock;
+
+static void lock_ept(void)
+{
+    while (__atomic_exchange_n(&ept_lock, 1, __ATOMIC_ACQUIRE))
+        cpu_relax();
+}
+
+static void unlock_ept(void)
+{
+    __atomic_store_n(&ept_lock, 0, __ATOMIC_RELEASE);
+}
+
 static void advance_rip(void)
 {
     vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
@@ -192,9 +209,12 @@ static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
         return;
     }
     /* The EPT types follow before the write completes; the hardware MTRR too, for the host. */
+    lock_ept();
     mtrr_state_write(&vmx.mtrr, msr, value);
     wrmsr(msr, value);
-    if (ept_retype(&vmx.ept, &vmx.mtrr) != 0)
+    int rc = ept_retype(&vmx.ept, &vmx.mtrr);
+    unlock_ept();
+    if (rc != 0)
         log_error("CPU %u: EPT re-typing after an MTRR write ran out of memory\n", cpu->index);
     invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
     cpu->vmx->mtrr_writes++;
@@ -226,11 +246,18 @@ static void handle_ept_violation(struct percpu *cpu)
                      "page (reported once)\n", cpu->index, q & 2 ? "wrote" : "read",
                      (unsigned long long)gpa, (unsigned long long)vmread(VMCS_GUEST_RIP));
         }
-        if (ept_map_page(&vmx.ept, gpa & ~0xFFFull, vmx.dummy_page_phys, MT_WB) != 0)
+        lock_ept();
+        int rc = ept_map_page(&vmx.ept, gpa & ~0xFFFull, vmx.dummy_page_phys, MT_WB);
+        unlock_ept();
+        if (rc != 0)
             panic("EPT: cannot map the dummy page (region exhausted)");
     } else if (gpa >= vmx.ept_top) {
-        if (ept_map_on_demand(&vmx.ept, gpa, &vmx.mtrr) != 0)
-            panic("EPT: cannot map %#llx on demand (region exhausted)", (unsigned long long)gpa);
+        lock_ept();
+        int rc = ept_map_on_demand(&vmx.ept, gpa, &vmx.mtrr);
+        unlock_ept();
+        if (rc != 0)
+            panic("EPT: cannot map %#llx on demand (region exhausted or beyond MAXPHYADDR)",
+                  (unsigned long long)gpa);
     } else {
         log_error("CPU %u: EPT violation at %#llx inside the identity map (qualification %#llx)\n",
                   cpu->index, (unsigned long long)gpa, (unsigned long long)q);
