@@ -10,6 +10,9 @@
 
 #include "kernel/console.h"
 #include "kernel/format.h"
+#include "kernel/msr.h"
+#include "kernel/x86.h"
+#include "smp/percpu.h"
 
 static char ring[LOG_RING_SIZE];
 static uint64_t ring_total;          /* bytes ever appended */
@@ -54,6 +57,7 @@ size_t log_ring_read(uint64_t offset, char *buf, size_t len)
  * that faulted while holding it must not silence every other CPU's report.
  */
 static volatile int log_lock;
+static uint32_t current_cpu_index(void);
 
 static void lock(void)
 {
@@ -83,7 +87,13 @@ void log_printf(enum log_level level, const char *fmt, ...)
     size_t len = p + (n < 0 ? 0 : (size_t)n);
     if (len > sizeof line - 1)
         len = sizeof line - 1;
+    /* The ring keeps when and where: TSC and CPU number before each line. */
+    char stamp[40];
+    int slen = fmt_snprintf(stamp, sizeof stamp, "[%llu cpu%u] ", (unsigned long long)rdtsc(),
+                            current_cpu_index());
     lock();
+    if (ring_total == 0 || ring[(ring_total - 1) % LOG_RING_SIZE] == '\n')
+        ring_append(stamp, (size_t)slen);
     ring_append(line, len);
     if (level <= current_level && (!console_quiet || level <= LOG_WARN)) {
         if (console_open) {
@@ -96,9 +106,35 @@ void log_printf(enum log_level level, const char *fmt, ...)
     unlock();
 }
 
+/* The CPU this runs on, from its per-CPU block once GS base points at one. */
+static uint32_t current_cpu_index(void)
+{
+    return rdmsr(MSR_GS_BASE) ? this_cpu()->index : 0;
+}
+
+void log_dump_ring_to_console(size_t bytes)
+{
+    char buf[256];
+    uint64_t from = ring_total > bytes ? ring_total - bytes : 0;
+    console_write("--- log ring ---\n", 17);
+    for (;;) {
+        size_t n = log_ring_read(from, buf, sizeof buf);
+        if (n == 0)
+            break;
+        console_write(buf, n);
+        from += n;
+    }
+    console_write("--- end of log ring ---\n", 24);
+}
+
 void log_console_for_errors_only(bool on)
 {
     console_quiet = on;
+}
+
+bool log_console_is_quiet(void)
+{
+    return console_quiet;
 }
 
 void log_open_default_console(void)

@@ -35,6 +35,12 @@ void log_open_console(uint16_t port, uint32_t baud);
  */
 void log_console_for_errors_only(bool on);
 
+/* Whether the console shows only warnings and errors (the guest runs). */
+bool log_console_is_quiet(void);
+
+/* Writes the last `bytes` of the ring (with timestamps) to the console: panics use it. */
+void log_dump_ring_to_console(size_t bytes);
+
 /* For reports that can happen before the command line chose a console: COM1, 115200. */
 void log_open_default_console(void);
 

@@ -55,6 +55,9 @@ void panic(const char *fmt, ...)
     va_end(ap);
     log_open_default_console();
     log_error("PANIC: %s\n", msg);
+    /* Once the guest runs, the console showed only errors: give the context now. */
+    if (log_console_is_quiet())
+        log_dump_ring_to_console(4096);
     log_error("thinvisor halted\n");
     machine_stop(false);
 }
