@@ -19,21 +19,29 @@ enum { AP_WAITING, AP_RUNNING };
 
 #define INIT_CR0 0x60000010ull          /* CD, NW, ET: CR0 after INIT (SDM Vol. 3A, Table 10-1) */
 
-/* The INIT state, waiting for a SIPI (by hardware, or in root when emulating). */
-static void enter_init_state(struct guest_regs *r)
+/*
+ * The INIT state, waiting for a SIPI (by hardware, or in root when
+ * emulating). Whether the vCPU waits is tracked here, not read back from the
+ * VMCS: a SIPI exit saves the activity state as it likes (Bochs saves
+ * "active", and blocking by SMI and NMI in the interruptibility state).
+ */
+static void enter_init_state(struct vmx_cpu *v, struct guest_regs *r)
 {
     vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, INIT_CR0,
                         vmx.emulate_sipi ? ACTIVITY_ACTIVE : ACTIVITY_WAIT_FOR_SIPI);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the signature */
+    v->waiting_for_sipi = true;
 }
 
-/* SIPI: real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4). */
-static void start_at_vector(uint8_t vector)
+/*
+ * SIPI: real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4), written whole so
+ * that nothing the exit saved (interruptibility, activity) survives.
+ */
+static void start_at_vector(struct vmx_cpu *v, uint8_t vector)
 {
-    vmwrite(VMCS_GUEST_CS_SEL, (uint64_t)vector << 8);
-    vmwrite(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
-    vmwrite(VMCS_GUEST_RIP, 0);
-    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    vmx_guest_real_mode((uint16_t)(vector << 8), (uint64_t)vector << 12, 0, INIT_CR0,
+                        ACTIVITY_ACTIVE);
+    v->waiting_for_sipi = false;
 }
 
 /* Emulated SIPI: spin in root until the guest's SIPI for this AP arrives. */
@@ -53,21 +61,21 @@ static uint8_t wait_for_emulated_sipi(struct vmx_cpu *v)
  */
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 {
-    enter_init_state(r);
+    enter_init_state(cpu->vmx, r);
     cpu->vmx->inits++;
     if (cpu->index == 0) {
         log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
         machine_reset();
     }
     if (vmx.emulate_sipi)
-        start_at_vector(wait_for_emulated_sipi(cpu->vmx));
+        start_at_vector(cpu->vmx, wait_for_emulated_sipi(cpu->vmx));
 }
 
 void vmx_handle_sipi(struct percpu *cpu)
 {
-    if (vmread(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_WAIT_FOR_SIPI)
+    if (!cpu->vmx->waiting_for_sipi)
         return;                                  /* a SIPI to a running CPU is ignored */
-    start_at_vector((uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
+    start_at_vector(cpu->vmx, (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
     cpu->vmx->sipis++;
 }
 
@@ -123,8 +131,8 @@ int vmx_launch_ap(struct percpu *cpu, void *arg)
 {
     (void)arg;
     struct guest_regs regs;
-    enter_init_state(&regs);
+    enter_init_state(cpu->vmx, &regs);
     if (vmx.emulate_sipi)
-        start_at_vector(wait_for_emulated_sipi(cpu->vmx));
+        start_at_vector(cpu->vmx, wait_for_emulated_sipi(cpu->vmx));
     return vmx_launch_cpu(cpu, &regs);
 }

@@ -30,6 +30,7 @@ extern char vmx_exit_stub[];
 #define CR0_CD   (1ull << 30)
 #define CR0_PG   (1ull << 31)
 #define CR4_VMXE (1ull << 13)
+#define CR4_OSXSAVE (1ull << 18)
 
 #define AR_UNUSABLE (1u << 16)
 #define GUEST_PAT_DEFAULT 0x0007040600070406ull    /* the power-on PAT (SDM Vol. 3A, 13.12.4) */
@@ -338,8 +339,15 @@ int vmx_enable_cpu(struct percpu *cpu, void *arg)
     /* SDM Vol. 3C, 24.8: CR0 and CR4 must respect the fixed bits, CR4.VMXE set. */
     __asm__ volatile("mov %0, %%cr0" :: "r"(vmx_fix_cr(read_cr0(), vmx.caps.cr0_fixed0,
                                                          vmx.caps.cr0_fixed1)));
-    __asm__ volatile("mov %0, %%cr4" :: "r"(vmx_fix_cr(read_cr4() | CR4_VMXE,
-                                                         vmx.caps.cr4_fixed0,
+    /*
+     * CR4.OSXSAVE too, where the CPU has XSAVE: the XSETBV exit handler runs
+     * XSETBV for the guest, which is #UD in the host without it (SDM Vol. 1,
+     * 13.3). The host itself uses no extended state.
+     */
+    uint64_t cr4 = read_cr4() | CR4_VMXE;
+    if (cpuid(1, 0).ecx & (1u << 26))
+        cr4 |= CR4_OSXSAVE;
+    __asm__ volatile("mov %0, %%cr4" :: "r"(vmx_fix_cr(cr4, vmx.caps.cr4_fixed0,
                                                          vmx.caps.cr4_fixed1)));
     *(uint32_t *)phys_to_virt(v->vmxon_phys) = vmx.ctl.revision;
     *(uint32_t *)phys_to_virt(v->vmcs_phys) = vmx.ctl.revision;
@@ -355,9 +363,7 @@ int vmx_enable_cpu(struct percpu *cpu, void *arg)
     }
     write_controls(cpu);
     write_host_state(cpu);
-    /* APs wait for the guest's own INIT-SIPI-SIPI; the BSP's state is set at launch. */
-    vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, CR0_CD | CR0_NW | CR0_ET,
-                        ACTIVITY_WAIT_FOR_SIPI);
+    /* The guest state is written at launch: vmx_launch_ap, or the BSP's boot sector. */
     invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
     return 0;
 }

@@ -32,6 +32,7 @@ struct vmx_cpu {
     uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
     uint64_t mtrr_writes;
     uint64_t inits, sipis;
+    bool waiting_for_sipi;        /* INIT state, not yet started by a SIPI */
     /* Emulated SIPI (vmx/ap_start.c): the AP waits in VMX root for these. */
     volatile int ap_state;
     volatile bool sipi_pending;
