@@ -3,9 +3,11 @@
  * (the normal case) an AP parked in the guest gets INIT and SIPI as VM exits
  * and the hardware does the waiting. Without it (some nested setups, or the
  * `emulate_sipi` option) the AP waits in VMX root instead, the guest's APIC
- * is in x2APIC mode, and its ICR writes are intercepted: SIPIs become
- * messages to the waiting AP, INITs to a running AP become a real INIT that
- * drives it out of the guest. SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
+ * is in x2APIC mode, and its ICR writes are intercepted: INITs and SIPIs
+ * become messages. A running AP takes its INIT message at its next
+ * VMX-preemption-timer exit (about every millisecond), or, on a CPU without
+ * the timer, through a real INIT that drives it out of the guest.
+ * SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
  */
 #include "kernel/log.h"
 #include "kernel/machine.h"
@@ -71,6 +73,13 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
         start_at_vector(cpu->vmx, wait_for_emulated_sipi(cpu->vmx));
 }
 
+/* Preemption-timer exit: an AP looks for an emulated INIT. */
+void vmx_handle_preemption_timer(struct guest_regs *r, struct percpu *cpu)
+{
+    if (__atomic_exchange_n(&cpu->vmx->init_pending, false, __ATOMIC_ACQ_REL))
+        vmx_handle_init(r, cpu);
+}
+
 void vmx_handle_sipi(struct percpu *cpu)
 {
     if (!cpu->vmx->waiting_for_sipi)
@@ -117,7 +126,9 @@ void vmx_guest_icr_write(struct percpu *sender, uint64_t icr)
         struct vmx_cpu *v = c->vmx;
         bool running = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE) == AP_RUNNING;
         if (mode == ICR_DELIVERY_MODE(ICR_INIT)) {
-            if (running)                         /* a real INIT makes it exit and wait */
+            if (running && vmx.ctl.preemption_timer)
+                __atomic_store_n(&v->init_pending, true, __ATOMIC_RELEASE);
+            else if (running)                    /* a real INIT makes it exit and wait */
                 wrmsr(X2APIC_MSR_ICR, (uint64_t)c->apic_id << 32 | ICR_INIT | ICR_LEVEL_ASSERT);
         } else if (!running) {
             v->sipi_vector = (uint8_t)icr;

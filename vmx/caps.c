@@ -122,5 +122,7 @@ int vmx_caps_evaluate(const struct vmx_caps *c, struct vmx_controls *out, char *
         out->proc2 &= ~PROC2_ENABLE_VPID;
     out->vpid = out->proc2 & PROC2_ENABLE_VPID;
     out->wait_for_sipi = c->misc & VMX_MISC_ACTIVITY_SIPI;
+    out->preemption_timer = (c->pin >> 32) & PIN_PREEMPTION_TIMER;
+    out->preemption_rate = c->misc & 31;
     return w.used ? -1 : 0;
 }

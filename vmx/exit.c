@@ -359,6 +359,9 @@ void vmx_exit_dispatch(struct guest_regs *r)
     case EXIT_CR_ACCESS:
         handle_cr_access(r, cpu);
         break;
+    case EXIT_PREEMPTION_TIMER:
+        vmx_handle_preemption_timer(r, cpu);
+        break;
     case EXIT_IO_INSTRUCTION:
         handle_io(r);
         break;

@@ -83,6 +83,7 @@
 #define VMCS_GUEST_INTERRUPTIBILITY  0x4824
 #define VMCS_GUEST_ACTIVITY_STATE    0x4826
 #define VMCS_GUEST_SYSENTER_CS       0x482A
+#define VMCS_PREEMPTION_TIMER_VALUE  0x482E
 #define VMCS_HOST_SYSENTER_CS        0x4C00
 
 /* Natural-width fields */
@@ -127,6 +128,7 @@
 
 /* Pin-based controls (SDM Vol. 3C, 25.6.1) */
 #define PIN_NMI_EXITING              (1u << 3)
+#define PIN_PREEMPTION_TIMER         (1u << 6)
 
 /* Primary processor-based controls (25.6.2, Table 25-6) */
 #define PROC_USE_IO_BITMAPS          (1u << 25)

@@ -12,6 +12,7 @@
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/string.h"
+#include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
@@ -274,6 +275,16 @@ static void write_controls(struct percpu *cpu)
 {
     const struct vmx_controls *k = &vmx.ctl;
     vmwrite(VMCS_PIN_CONTROLS, k->pin);
+    /*
+     * Emulated SIPI: a running AP must notice an INIT the guest sent it. It
+     * leaves the guest about every millisecond through the VMX-preemption
+     * timer (SDM Vol. 3C, 26.5.1) to look (vmx/ap_start.c).
+     */
+    if (vmx.emulate_sipi && cpu->index != 0 && k->preemption_timer) {
+        uint64_t ticks = tsc_khz() >> k->preemption_rate;
+        vmwrite(VMCS_PIN_CONTROLS, k->pin | PIN_PREEMPTION_TIMER);
+        vmwrite(VMCS_PREEMPTION_TIMER_VALUE, ticks ? ticks : 1);
+    }
     vmwrite(VMCS_PROC_CONTROLS, k->proc);
     vmwrite(VMCS_PROC_CONTROLS2, k->proc2);
     vmwrite(VMCS_EXIT_CONTROLS, k->exit);

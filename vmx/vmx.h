@@ -36,6 +36,7 @@ struct vmx_cpu {
     /* Emulated SIPI (vmx/ap_start.c): the AP waits in VMX root for these. */
     volatile int ap_state;
     volatile bool sipi_pending;
+    volatile bool init_pending;   /* an emulated INIT for this running AP */
     volatile uint8_t sipi_vector;
     struct guest_regs launch_regs;
 };
@@ -104,6 +105,7 @@ void vmx_dump_guest_state(void);
 /* INIT and SIPI, as exits or emulated (vmx/ap_start.c). */
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu);
 void vmx_handle_sipi(struct percpu *cpu);
+void vmx_handle_preemption_timer(struct guest_regs *r, struct percpu *cpu);
 void vmx_guest_icr_write(struct percpu *cpu, uint64_t icr);
 int vmx_launch_ap(struct percpu *cpu, void *arg);
 

@@ -35,6 +35,7 @@ case_qemu_1cpu_256m() {
     expect_region_high 256
     expect "^booting the guest natively .*: boot sector from module 'bootsector', drive 0x80, at 0000:7c00" "native boot from the module"
     expect '^guest: [0-9]+ passed, 0 failed' "guest ran"
+    expect '^SKIP all APs started \(0\): no APs$' "guest: no APs to start"
 }
 
 case_qemu_4cpu_2048m() {
@@ -179,13 +180,23 @@ GUEST_CHECKS=("started at 0000:7C00" "boot drive is 0x80" "CPUID.1 hides VMX"
     "VMCALL from CPL 3 raises #UD" "E820 hides the hypervisor region" "E801 agrees"
     "hidden page reads" "hidden page writes")
 
+# The guest's multiprocessor checks (tests/guest/smp.c), asserted by the guest_smp
+# cases; the other cases leave them out of "no FAIL line" so that each case
+# judges what it is about.
+GUEST_SMP_FAIL='^FAIL (MADT lists|AP [0-9]+ |all APs|100 INIT-SIPI|SIPI to a missing|odd SIPI|INIT storm|APs started in x2APIC)'
+
 expect_guest_all_pass() {
     local c
     for c in "${GUEST_CHECKS[@]}"; do
         expect "^PASS $c\$" "guest: $c"
     done
-    expect '^guest: [0-9]+ passed, 0 failed' "guest reports no failure"
-    expect_not '^FAIL ' "guest has no FAIL line"
+    expect '^guest: [0-9]+ passed, [0-9]+ failed' "guest ran to the end"
+    if grep -E '^FAIL ' "$LOG" | grep -Evq -- "$GUEST_SMP_FAIL"; then
+        check_fail "guest has no FAIL line (SMP checks aside)" \
+            "$(grep -E '^FAIL ' "$LOG" | grep -Ev -- "$GUEST_SMP_FAIL" | head -1)"
+    else
+        check_pass "guest has no FAIL line (SMP checks aside)"
+    fi
 }
 
 expect_vmx_up() {
@@ -210,6 +221,7 @@ case_bochs_vmx_1cpu() {
     expect '^launching the guest: boot sector from INT 13h, drive 0x80' "boot sector read through INT 13h"
     expect_vmx_up 1
     expect_guest_all_pass
+    expect '^SKIP all APs started \(0\): no APs$' "guest: no APs to start"
 }
 
 case_bochs_vmx_4cpu() {
@@ -219,7 +231,7 @@ case_bochs_vmx_4cpu() {
     expect_smp 4
     expect_vmx_up 4
     expect_guest_all_pass
-    expect '^exits: CPU 3: 0 in all' "parked AP has no exits"
+    expect '^exits: CPU 3: SIPI +[1-9]' "the guest's SIPI reached the parked AP"
 }
 
 case_bochs_vmx_module() {
@@ -309,4 +321,62 @@ case_qemu_disk_unsigned() {
     boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit" --disk "$OUT.disk"
     expect_exit fail
     expect 'thinvisor: drive 0x80: the boot sector has no 0x55AA signature: not bootable; halted' "unbootable disk named"
+}
+
+# ---- the guest starts its own APs (tests/guest/smp.c) ------------------------------
+
+# What tests/guest/smp.c checks once its APs run, besides one line per AP.
+GUEST_SMP_CHECKS=("MADT lists the boot processor" "100 INIT-SIPI restart cycles per AP"
+    "SIPI to a missing APIC ID is harmless" "odd SIPI vectors"
+    "INIT storm: 1000 INITs, then INIT-SIPI-SIPI restarts the AP")
+
+# expect_guest_smp N hv|native: the guest found N processors (APIC IDs 0..N-1) and
+# started, restarted and abused every AP; the hypervisor signature is checked on each
+# AP under thinvisor and skipped natively.
+expect_guest_smp() {
+    local n=$1 mode=$2 i c
+    expect "^guest: $n processors in the MADT" "guest: $n processors in the MADT"
+    for ((i = 1; i < n; i++)); do
+        expect "^PASS AP $i started\$" "guest: AP $i started"
+        if [ "$mode" = hv ]; then
+            expect "^PASS AP $i sees the hypervisor signature\$" "guest: AP $i sees the signature"
+        else
+            expect "^SKIP AP $i sees the hypervisor signature: no hypervisor\$" \
+                "guest: AP $i signature check skipped natively"
+        fi
+    done
+    expect "^PASS all APs started \\($((n - 1))\\)\$" "guest: all $((n - 1)) APs started"
+    for c in "${GUEST_SMP_CHECKS[@]}"; do
+        expect "^PASS $c\$" "guest: $c"
+    done
+    expect '^guest: [0-9]+ passed, 0 failed' "guest reports no failure"
+    expect_not '^FAIL ' "guest has no FAIL line"
+}
+
+# Under thinvisor every INIT and SIPI the guest sends is a VM exit on the AP.
+# No Bochs case for the default path (APs parked in wait-for-SIPI, the guest's INIT and
+# SIPI as VM exits): Bochs 2.7 keeps an INIT that caused a VM exit pending, so it fires
+# again on every VM entry and that AP never runs guest code (README, "Status"). The
+# emulated-SIPI path below is what Bochs can test; bochs_vmx_4cpu still checks that the
+# guest's SIPI reaches a parked AP.
+
+# Natively (QEMU TCG has no VMX): what real hardware does. QEMU 7.2's TCG has no x2APIC.
+case_qemu_guest_smp4() {
+    boot --emu qemu --cpus 4 --mem 256 --timeout 120 --cmdline "test_exit"
+    expect_exit ok
+    expect '^booting the guest natively \(no virtualization\)' "native fallback"
+    expect_guest_smp 4 native
+    expect '^SKIP APs started in x2APIC mode: no x2APIC' "guest: x2APIC start skipped (no x2APIC)"
+}
+
+# The same guest with emulate_sipi: the APs wait in VMX root and thinvisor intercepts the
+# guest's x2APIC ICR writes (vmx/ap_start.c), the path for CPUs without wait-for-SIPI.
+case_bochs_guest_smp4_emulate_sipi() {
+    boot --emu bochs --cpus 4 --mem 512 --timeout 300 --cmdline "test_exit emulate_sipi"
+    expect_exit ok
+    expect '^VMX: SIPI emulated \(emulate_sipi\)' "SIPI emulation on"
+    expect '^guest: boot processor: APIC ID 0, x2APIC mode' "the guest finds its APIC in x2APIC mode"
+    expect_guest_all_pass
+    expect_guest_smp 4 hv
+    expect '^PASS APs started in x2APIC mode$' "guest: APs started in x2APIC mode"
 }

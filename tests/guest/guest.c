@@ -395,5 +395,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_e801();
     check_hidden_read();
     check_hidden_write();
+
+    smp_checks(bi);
     finish();
 }

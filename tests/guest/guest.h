@@ -64,6 +64,7 @@ struct cpuid_regs {
 /* lib.c: output and results */
 void serial_init(void);
 void kprintf(const char *fmt, ...);
+char *ksnprintf(char *buf, size_t n, const char *fmt, ...);
 void pass(const char *name);
 void fail(const char *name, const char *fmt, ...);
 void skip(const char *name, const char *why);
@@ -87,6 +88,19 @@ const char *exception_name(int vector);
 /* isr.asm: the code probe_user_vmcall runs at CPL 3, and its VMCALL instruction */
 extern char user_vmcall[], user_vmcall_insn[];
 
+/* lib.c: time, from the TSC calibrated against PIT channel 2 (polled: the guest takes no interrupts) */
+void timer_init(void);
+uint32_t tsc_khz(void);
+uint64_t tsc_after_us(uint32_t us);     /* the TSC value us microseconds from now */
+uint32_t tsc_us_since(uint64_t start);  /* microseconds since TSC value start */
+void udelay(uint32_t us);
+
+/* lib.c: an AP loads the BSP's IDT, so its exceptions are reported instead of triple-faulting */
+void cpu_init_ap(void);
+
+/* smp.c: the multiprocessor checks (MADT, INIT-SIPI-SIPI, restarts, bad input, x2APIC) */
+void smp_checks(const struct bootinfo *bi);
+
 /* lib.c: the C library bits the compiler may call on its own */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
@@ -99,6 +113,27 @@ static inline struct cpuid_regs cpuid(uint32_t leaf)
                      : "a"(leaf), "c"(0));
     return r;
 }
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port)

@@ -4,7 +4,8 @@
 #
 # Image layout (512-byte sectors):
 #   sector 0      boot.asm (MBR): loads the next GUEST_SECTORS sectors to 0x8000
-#   sectors 1..N  guest.bin: guest.c + lib.c + isr.asm linked at 0x8000 (guest.ld)
+#   sectors 1..N  guest.bin: guest.c, lib.c, smp.c, isr.asm, ap_trampoline.asm linked at
+#                 0x8000 (guest.ld)
 #   the rest      zeros, up to GUEST_DISK_SIZE
 
 GUEST_CC        ?= clang
@@ -19,8 +20,9 @@ GUEST_LDFLAGS   := -m elf_i386 -nostdlib -z noexecstack --no-warn-rwx-segments \
     -T tests/guest/guest.ld
 
 GUEST_DIR := $(BUILD)/guest
+GUEST_ASM := $(filter-out tests/guest/boot.asm,$(wildcard tests/guest/*.asm))
 GUEST_OBJ := $(patsubst tests/guest/%.c,$(GUEST_DIR)/%.o,$(wildcard tests/guest/*.c)) \
-             $(GUEST_DIR)/isr.o
+             $(patsubst tests/guest/%.asm,$(GUEST_DIR)/%.o,$(GUEST_ASM))
 
 .PHONY: guest
 guest: $(GUEST_DIR)/test-disk.img
@@ -29,7 +31,7 @@ $(GUEST_DIR)/%.o: tests/guest/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(GUEST_DIR)/isr.o: tests/guest/isr.asm
+$(GUEST_DIR)/%.o: tests/guest/%.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf32 -g -F dwarf -o $@ $<
 

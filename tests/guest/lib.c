@@ -36,8 +36,16 @@ static void wait_lsr(uint8_t bit)
         __asm__ volatile("pause");
 }
 
+/* ksnprintf's buffer while it formats (only the BSP formats text); NULL: output goes to COM1. */
+static char *sbuf, *sbuf_end;
+
 static void putc(char c)
 {
+    if (sbuf) {
+        if (sbuf < sbuf_end)
+            *sbuf++ = c;
+        return;
+    }
     if (c == '\n')
         putc('\r');
     wait_lsr(LSR_THR_EMPTY);
@@ -124,6 +132,20 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     vkprintf(fmt, ap);
     va_end(ap);
+}
+
+/* kprintf into buf (truncated to n - 1 characters, always terminated); returns buf. */
+char *ksnprintf(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    sbuf = buf;
+    sbuf_end = buf + n - 1;
+    va_start(ap, fmt);
+    vkprintf(fmt, ap);
+    va_end(ap);
+    *sbuf = 0;
+    sbuf = NULL;
+    return buf;
 }
 
 /* ---- results and the end of the run -------------------------------------- */
@@ -237,8 +259,83 @@ void cpu_init(void)
 
     for (int i = 0; i < 32; i++)
         idt[i] = (struct gate){ isr_table[i] & 0xFFFF, KERNEL_CS, 0, 0x8E, isr_table[i] >> 16 };
+    cpu_init_ap();
+}
+
+/*
+ * The IDT, for the BSP and every AP. The AP trampoline's GDT has the same
+ * 0x08/0x10 selectors as ours, so its gates work there too; APs never load
+ * the TSS (it is busy: the BSP's).
+ */
+void cpu_init_ap(void)
+{
     struct table_reg idtr = { sizeof idt - 1, (uint32_t)idt };
     __asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+}
+
+/* ---- time ----------------------------------------------------------------- */
+
+#define PIT_HZ        1193182u
+#define PIT_CH2_DATA  0x42
+#define PIT_COMMAND   0x43
+#define PORT_61       0x61          /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
+#define CALIBRATE_MS  10
+
+static uint32_t khz;
+
+/* n / d for a 64-bit n without libgcc's __udivdi3: two 32-bit DIVs (long division). */
+static uint64_t div64(uint64_t n, uint32_t d)
+{
+    uint32_t hi = (uint32_t)(n >> 32) / d, rem = (uint32_t)(n >> 32) % d, lo;
+    __asm__("divl %2" : "=a"(lo), "+d"(rem) : "rm"(d), "a"((uint32_t)n));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/*
+ * Counts TSC ticks over 10 ms of PIT channel 2 in one-shot mode (mode 0),
+ * polling its output in port 0x61 bit 5: no interrupts, speaker gated off.
+ */
+void timer_init(void)
+{
+    uint32_t count = PIT_HZ / 1000 * CALIBRATE_MS, spins = 0;
+    uint8_t saved = inb(PORT_61);
+    outb(PORT_61, (saved & ~0x02) | 0x01);
+    outb(PIT_COMMAND, 0xB0);        /* channel 2, lo/hi byte, mode 0, binary */
+    outb(PIT_CH2_DATA, count & 0xFF);
+    outb(PIT_CH2_DATA, count >> 8);
+    uint64_t start = rdtsc();
+    while (!(inb(PORT_61) & 0x20) && ++spins < 100000000)
+        ;
+    uint64_t ticks = rdtsc() - start;
+    outb(PORT_61, saved);
+    if (spins >= 100000000 || ticks < CALIBRATE_MS) {
+        khz = 1000000;
+        kprintf("guest: PIT channel 2 did not count down; assuming a 1 GHz TSC\n");
+    } else {
+        khz = (uint32_t)div64(ticks, CALIBRATE_MS);
+    }
+}
+
+uint32_t tsc_khz(void)
+{
+    return khz ? khz : 1000000;
+}
+
+uint64_t tsc_after_us(uint32_t us)
+{
+    return rdtsc() + div64((uint64_t)us * tsc_khz(), 1000);
+}
+
+uint32_t tsc_us_since(uint64_t start)
+{
+    return (uint32_t)div64((rdtsc() - start) * 1000, tsc_khz());
+}
+
+void udelay(uint32_t us)
+{
+    uint64_t end = tsc_after_us(us);
+    while (rdtsc() < end)
+        pause();
 }
 
 /* ---- exceptions and probes ------------------------------------------------ */
