@@ -15,7 +15,7 @@ BUILD    := build
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 # Debian packages needed to build, run and test (see README, "What gets installed").
-DEB_PACKAGES := gcc make binutils nasm grub-pc-bin grub-common xorriso mtools \
+DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-common xorriso mtools \
                 qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
                 clang libclang-rt-dev util-linux
 
@@ -30,7 +30,7 @@ KERNEL_ASM := $(wildcard boot/*.asm)
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
               $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 
-.PHONY: all deps run test unit fuzz clean
+.PHONY: all deps run test test-linux unit fuzz clean
 .SECONDEXPANSION:
 all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.iso
 
@@ -70,9 +70,12 @@ $(DEPS_STAMP): Makefile
 
 # Boots the ISO with the serial console on this terminal (Ctrl-A X quits QEMU,
 # Ctrl-C quits Bochs).
-# The guest is the test guest's disk (tests/guest), as hd0.
-run: deps all $(BUILD)/guest/test-disk.img
-	@cp $(BUILD)/guest/test-disk.img $(BUILD)/run-disk.img
+# The guest, as hd0: the test guest's disk (tests/guest), or with GUEST=linux the
+# Linux guest (tests/linux) that ends in a busybox shell on the serial console.
+GUEST ?= test
+RUN_DISK := $(if $(filter linux,$(GUEST)),$(BUILD)/linux/linux-shell-disk.img,$(BUILD)/guest/test-disk.img)
+run: deps all $(RUN_DISK)
+	@cp $(RUN_DISK) $(BUILD)/run-disk.img
 ifeq ($(EMU),bochs)
 	@echo "Bochs: serial output follows (Ctrl-C to quit)"
 	@: > $(BUILD)/bochs-serial.log; tail -F -n +1 $(BUILD)/bochs-serial.log 2>/dev/null & tailpid=$$!; \
@@ -121,8 +124,12 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)
 
 unit: $(UNIT_BINS)
 
-test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img
+test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img
 	tests/run.sh
+
+# Only the Linux guest cases (the Bochs one takes about 5 minutes).
+test-linux: deps all $(BUILD)/linux/linux-disk.img
+	TESTS=linux FUZZ_SECONDS=1 tests/run.sh
 
 # Long fuzzing runs (FUZZ_SECONDS each); `make test` runs a short pass.
 FUZZ_SECONDS ?= 600
@@ -136,6 +143,7 @@ clean:
 	rm -rf $(BUILD)
 
 include tests/guest/guest.mk
+include tests/linux/linux.mk
 
 .PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_%
 -include $(KERNEL_OBJ:.o=.d)

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Builds the Linux guest's disk, build/linux/linux-disk.img, from Debian packages alone:
+# Debian's packaged kernel, a busybox + tvcheck initramfs and GRUB, in a GRUB "hybrid" image
+# made by grub-mkrescue. That image is an ISO 9660 file system whose sector 0 is GRUB's hybrid
+# MBR (boot_hybrid.img), so a BIOS, or thinvisor chainloading sector 0 at 0000:7C00 with
+# DL=0x80, boots it as a hard disk; GRUB then reads the ISO 9660 file system from that disk.
+#
+# usage: tests/linux/build-image.sh [--out DIR] [--shell] [--refresh] [--force]
+#   --out DIR   build directory (default build/linux next to the top-level Makefile)
+#   --shell     build linux-shell-disk.img instead: "tv.shell" on the kernel command line, so
+#               /init leaves a busybox shell on ttyS0 instead of ending the emulator
+#   --refresh   ask apt for the current linux-image-amd64 and busybox-static even when .debs
+#               are cached (without it a cached .deb is used as is, and no network is needed)
+#   --force     rebuild even when the stamp says the image is up to date
+#
+# Caching: the .debs stay in DIR/debs. The image is rebuilt only when its stamp changes; the
+# stamp is a hash of this script, init, tvcheck.c, grub.cfg, the variant, the package
+# versions used and the versions of the build tools. The kernel version is printed either way.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=$top/build/linux
+variant=test refresh=0 force=0
+while (($#)); do
+    case $1 in
+        --out) (($# >= 2)) || { echo "build-image: --out needs a directory" >&2; exit 2; }
+               out=$2; shift ;;
+        --shell) variant=shell ;;
+        --refresh) refresh=1 ;;
+        --force) force=1 ;;
+        -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        *) echo "build-image: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+debs=$out/debs
+if [[ $variant == shell ]]; then
+    image=$out/linux-shell-disk.img extra_cmdline=tv.shell
+else
+    image=$out/linux-disk.img extra_cmdline=
+fi
+
+log() { echo "build-image: $*" >&2; }
+die() { echo "build-image: error: $*" >&2; exit 1; }
+
+# Two builds at once (make -j linux-guest linux-guest-shell) share the .deb cache and the
+# extracted kernel: serialize them.
+exec 9>"$out/.lock"
+flock 9
+
+# --- Build tools: installed with apt-get only when missing (through sudo when not root). ---
+# busybox-static is NOT installed on the host: it would replace the "busybox" package that
+# Debian's initramfs-tools uses. Its .deb is downloaded and unpacked like the kernel's.
+# dpkg, apt, tar, gzip and flock (util-linux) are part of every Debian system.
+need_pkgs=(cpio grub-pc-bin grub-common xorriso mtools gcc libc6-dev binutils)
+missing=()
+for p in "${need_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) == 0 ]]; then sudo=()
+    elif command -v sudo >/dev/null; then sudo=(sudo)
+    else die "need root or sudo to install: ${missing[*]}"; fi
+    log "installing missing Debian packages: ${missing[*]}"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null || die "apt-get could not install: ${missing[*]}"
+fi
+
+# --- Packages: the kernel and busybox-static, as .debs in the cache. ---
+mkdir -p "$debs"
+# apt-get download writes into the current directory. It runs as root here most of the time,
+# and apt then warns that its _apt sandbox user cannot write there; harmless, so filtered out.
+# Downloads go to a fresh directory first so an interrupted download never enters the cache.
+apt_download() {   # apt_download PKG[=VERSION]... -> the .debs land in $debs
+    local tmp rc=0
+    tmp=$(mktemp -d "$debs/.dl.XXXXXX")
+    (cd "$tmp" && apt-get download "$@" 2>&1) | grep -v 'unsandboxed as root' >&2 || true
+    if compgen -G "$tmp/*.deb" >/dev/null; then mv "$tmp"/*.deb "$debs/"; else rc=1; fi
+    rm -rf "$tmp"
+    return "$rc"
+}
+# apt knows the package only after an `apt-get update` (fresh containers have no lists).
+apt_lists_ready() {
+    if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+        log "apt has no package lists yet: apt-get update"
+        if [[ $(id -u) == 0 ]]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    fi
+}
+deb_field() { dpkg-deb -f "$1" "$2"; }
+# The cached .deb of a package (newest version if several), empty if none.
+cached_deb() {
+    local f best='' bestv=''
+    for f in "$debs/$1"_*.deb; do
+        [[ -f $f ]] || continue
+        local v
+        v=$(deb_field "$f" Version) || continue
+        if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$bestv"; then best=$f bestv=$v; fi
+    done
+    echo "$best"
+}
+# Keeps only $2 among the cached .debs of package $1 (a --refresh must not grow the cache).
+prune_debs() {
+    local f
+    for f in "$debs/$1"_*.deb; do [[ -f $f && $f != "$2" ]] && rm -f "$f"; done
+    return 0
+}
+
+meta=$(cached_deb linux-image-amd64)
+if [[ -z $meta || $refresh == 1 ]]; then
+    apt_lists_ready
+    log "downloading linux-image-amd64 (the metapackage that names the current kernel)"
+    # On failure the cached .debs stay usable (run again without --refresh).
+    apt_download linux-image-amd64 || die "apt-get download linux-image-amd64 failed"
+    meta=$(cached_deb linux-image-amd64)
+fi
+# Depends: linux-image-6.1.0-NN-amd64 (= 6.1.XXX-N) -- the versioned package with the kernel.
+dep=$(deb_field "$meta" Depends)
+[[ $dep =~ (linux-image-[0-9][^ ,]*)\ \(=\ ([^\)]+)\) ]] || die "unexpected Depends in $meta: $dep"
+kpkg=${BASH_REMATCH[1]} kver=${BASH_REMATCH[2]}
+kabi=${kpkg#linux-image-}    # 6.1.0-NN-amd64: the name of /boot/vmlinuz-* in the package
+kdeb=$(cached_deb "$kpkg")
+if [[ -z $kdeb || $(deb_field "$kdeb" Version) != "$kver" ]]; then
+    apt_lists_ready
+    log "downloading $kpkg $kver (about 70 MB; only the kernel image is used)"
+    apt_download "$kpkg=$kver" || die "apt-get download $kpkg=$kver failed"
+    kdeb=$(cached_deb "$kpkg")
+    [[ $(deb_field "$kdeb" Version) == "$kver" ]] || die "downloaded $kpkg is not version $kver"
+fi
+for f in "$debs"/linux-image-[0-9]*.deb; do [[ -f $f && $f != "$kdeb" ]] && rm -f "$f"; done
+prune_debs linux-image-amd64 "$meta"
+
+bbdeb=$(cached_deb busybox-static)
+if [[ -z $bbdeb || $refresh == 1 ]]; then
+    apt_lists_ready
+    log "downloading busybox-static"
+    apt_download busybox-static || die "apt-get download busybox-static failed"
+    bbdeb=$(cached_deb busybox-static)
+fi
+prune_debs busybox-static "$bbdeb"
+bbver=$(deb_field "$bbdeb" Version)
+
+# --- Up to date? ---
+stamp_file=$image.stamp
+stamp=$(
+    {
+        echo "variant=$variant"
+        echo "kernel=$kpkg $kver"
+        echo "busybox-static=$bbver"
+        gcc --version | head -n1
+        grub-mkrescue --version
+        dpkg-query -W -f='${Package} ${Version}\n' xorriso cpio libc6-dev
+        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/grub.cfg" | cut -d' ' -f1
+    } | sha256sum | cut -d' ' -f1
+)
+kernel_banner() {   # the version string inside the bzImage (setup header: kernel_version)
+    local off
+    off=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
+    dd if="$1" bs=1 skip=$((off + 0x200)) count=200 status=none | tr '\0' '\n' | head -n1
+}
+report() {
+    echo "kernel: $kpkg $kver ($(kernel_banner "$out/vmlinuz-$kabi"))"
+    echo "image: $image ($(du -k "$image" | cut -f1) KiB on disk, $(stat -c %s "$image") bytes)"
+}
+if ((!force)) && [[ -f $image && -f $stamp_file && $(<"$stamp_file") == "$stamp" && -f $out/vmlinuz-$kabi ]]; then
+    log "up to date: $image"
+    touch "$image"   # for make: the image is current even if an input was only touched
+    report
+    exit 0
+fi
+
+# --- Build. ---
+work=$out/work-$variant
+rm -rf "$work"
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+
+# The kernel: only /boot/vmlinuz-* is taken from the package (tar extracts one member, which is
+# quicker and smaller than dpkg-deb -x of some 400 MB of modules). No modules are needed: the
+# initramfs is the root file system and Debian builds serial 8250, devtmpfs and every initramfs
+# decompressor into the kernel. The config is kept next to it for reference.
+if [[ ! -f $out/vmlinuz-$kabi ]]; then
+    log "extracting vmlinuz-$kabi from $(basename "$kdeb")"
+    rm -f "$out"/vmlinuz-* "$out"/config-*
+    dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" "./boot/vmlinuz-$kabi" "./boot/config-$kabi"
+    mv "$work/boot/config-$kabi" "$out/config-$kabi"
+    mv "$work/boot/vmlinuz-$kabi" "$out/vmlinuz-$kabi"
+fi
+
+# tvcheck: static, so the initramfs needs no libc or loader.
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -o "$work/tvcheck" "$here/tvcheck.c"
+
+# The initramfs tree: busybox with a link per applet, /init, tvcheck, empty mount points.
+root=$work/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
+dpkg-deb --fsys-tarfile "$bbdeb" | tar -x -C "$work" ./bin/busybox
+install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
+# busybox-static runs on the build host too: ask it where each applet belongs.
+"$root/bin/busybox" --list-full | while read -r applet; do
+    [[ $applet == */* ]] || continue
+    [[ -e $root/$applet ]] && continue
+    # Relative links (../../bin/busybox from usr/sbin) stay valid inside the initramfs.
+    ln -s "$(realpath -m --relative-to="$root/$(dirname "$applet")" "$root/bin/busybox")" "$root/$applet"
+done
+install -m 0755 "$here/init" "$root/init"
+install -m 0755 "$work/tvcheck" "$root/bin/tvcheck"
+chmod 1777 "$root/tmp"
+# Fixed timestamps keep the archive byte-for-byte repeatable.
+find "$root" -exec touch -h -d @0 {} +
+
+# The kernel opens /dev/console before /init runs (and before /init can mount devtmpfs); without
+# that node init starts with no stdin/stdout. Making a device node needs root, so instead the
+# node is written as a second cpio "newc" archive (the kernel unpacks concatenated archives).
+newc_entry() {   # newc_entry NAME MODE RDEVMAJOR RDEVMINOR  (an entry without data)
+    local name=$1 mode=$2 major=$3 minor=$4 namesize hdr pad
+    namesize=$((${#name} + 1))
+    # magic, ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor,
+    # rdevminor, namesize, check
+    hdr=$(printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+        0 "$mode" 0 0 1 0 0 0 0 "$major" "$minor" "$namesize" 0)
+    printf '%s%s\0' "$hdr" "$name"
+    pad=$(((4 - (110 + namesize) % 4) % 4))
+    head -c "$pad" /dev/zero
+}
+{
+    (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet)
+    newc_entry dev/console $((8#020600)) 5 1
+    newc_entry TRAILER!!! 0 0 0
+} | gzip -9 -n >"$work/initrd.img"
+
+# The ISO tree GRUB boots from.
+iso=$work/iso
+mkdir -p "$iso/boot/grub"
+cp "$out/vmlinuz-$kabi" "$iso/boot/vmlinuz"
+cp "$work/initrd.img" "$iso/boot/initrd.img"
+sed "s/@EXTRA_CMDLINE@/$extra_cmdline/" "$here/grub.cfg" >"$iso/boot/grub/grub.cfg"
+grep -q '@[A-Z_]*@' "$iso/boot/grub/grub.cfg" && die "grub.cfg: placeholder left unfilled"
+
+# Only the BIOS platform (grub-pc-bin) is installed here, so grub-mkrescue makes a BIOS-only
+# image: hybrid MBR + El Torito, core.img with biosdisk and iso9660. Locales, fonts and themes
+# are left out: the menu never shows.
+log "grub-mkrescue (kernel $kabi, initramfs $(stat -c %s "$work/initrd.img") bytes)"
+grub-mkrescue --locales= --fonts= --themes= -o "$work/disk.img" "$iso" >"$work/grub-mkrescue.log" 2>&1 ||
+    { cat "$work/grub-mkrescue.log" >&2; die "grub-mkrescue failed"; }
+# Sector 0 must be a boot sector (0x55AA), or nothing chainloads it.
+[[ $(od -An -tx1 -j510 -N2 "$work/disk.img" | tr -d ' ') == 55aa ]] || die "no MBR boot signature in the image"
+
+cp "$work/initrd.img" "$out/initrd-$variant.img"   # kept for inspection (lsinitramfs-like: zcat | cpio -t)
+mv "$work/disk.img" "$image"
+echo "$stamp" >"$stamp_file"
+report

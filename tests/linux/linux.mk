@@ -1,0 +1,31 @@
+# The Linux guest (tests/linux/): Debian's kernel + a busybox/tvcheck initramfs on a GRUB
+# hybrid disk image that thinvisor chainloads (or a BIOS boots directly) from its MBR.
+# Included by the top-level Makefile. See tests/linux/README.md.
+#
+#   make linux-guest         build/linux/linux-disk.img: boots, runs tvcheck, ends the emulator
+#   make linux-guest-shell   build/linux/linux-shell-disk.img: the same with "tv.shell" on the
+#                            kernel command line: runs tvcheck, then leaves a shell on ttyS0
+#   make linux-guest-boot    boots linux-disk.img natively (no thinvisor) in QEMU and Bochs
+#                            and checks the guest's lines (LINUX_EMUS=qemu or bochs for one)
+#
+# build-image.sh downloads the .debs once (build/linux/debs) and keeps a stamp of its inputs,
+# package versions and tool versions, so a second run is a no-op; make only calls it when one
+# of the files below changed. `tests/linux/build-image.sh --refresh` picks up a newer kernel.
+
+LINUX_DIR    := $(BUILD)/linux
+LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c tests/linux/grub.cfg
+LINUX_EMUS   ?= qemu bochs
+
+.PHONY: linux-guest linux-guest-shell linux-guest-boot
+linux-guest: $(LINUX_DIR)/linux-disk.img
+linux-guest-shell: $(LINUX_DIR)/linux-shell-disk.img
+
+$(LINUX_DIR)/linux-disk.img: $(LINUX_INPUTS)
+	tests/linux/build-image.sh --out $(LINUX_DIR)
+
+$(LINUX_DIR)/linux-shell-disk.img: $(LINUX_INPUTS)
+	tests/linux/build-image.sh --out $(LINUX_DIR) --shell
+
+linux-guest-boot: $(LINUX_DIR)/linux-disk.img
+	@for e in $(LINUX_EMUS); do \
+	    tests/linux/boot-native.sh --emu $$e --cpus $(CPUS) --mem $(MEM) || exit 1; done
