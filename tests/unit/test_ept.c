@@ -28,54 +28,9 @@ static void *arena_virt(uint64_t phys)
     return arena + (phys - ARENA_BASE);
 }
 
-/* ---- MTRR fixtures (the same ones as in test_mtrr.c, where their sources are given) ---- */
+#include "tests/unit/mtrr_fixtures.h"
 
-static uint64_t fx_mask(uint64_t size, unsigned maxphyaddr)
-{
-    return (~(size - 1) & ((1ull << maxphyaddr) - 1) & ~0xFFFull) | MTRR_PHYSMASK_VALID;
-}
-
-static uint64_t fx_fixed8(uint8_t t)
-{
-    return 0x0101010101010101ull * t;
-}
-
-/*
- * Bochs 2.7's BIOS (bochs/bios/rombios32.c, setup_mtrr()): default WB, fixed
- * 0-0x9FFFF WB and 0xA0000-0xFFFFF UC, var0 3-4 GiB UC with the 32-bit mask
- * 0xC0000800, MTRRCAP 0x508, MAXPHYADDR 40.
- */
-static void fx_bochs(struct mtrr_state *s)
-{
-    uint64_t fixed[MTRR_FIXED_MSRS] = { fx_fixed8(MT_WB), fx_fixed8(MT_WB) };
-    uint64_t base[8] = { 0xC0000000ull | MT_UC };
-    uint64_t mask[8] = { 0xC0000800ull };
-    mtrr_state_from_msrs(s, 0x508, 0xC00 | MT_WB, fixed, base, mask, 40);
-}
-
-/*
- * A typical 16 GiB desktop (composed for the tests): default UC; fixed 0-0x9FFFF WB,
- * 0xA0000-0xBFFFF UC, 0xC0000-0xCFFFF WP, 0xD0000-0xDFFFF UC, 0xE0000-0xFFFFF WP;
- * var0 0-2G WB, var1 2-3G WB, var2 3-4G UC, var3 3G+256M WC (inside var2),
- * var4 4-8G WB, var5 8-16G WB, var6 16-17G WB; 10 ranges; MAXPHYADDR 39.
- */
-#define DESKTOP_TOP (17 * GIB)
-static void fx_desktop(struct mtrr_state *s)
-{
-    uint64_t fixed[MTRR_FIXED_MSRS] = {
-        fx_fixed8(MT_WB), fx_fixed8(MT_WB), fx_fixed8(MT_UC),
-        fx_fixed8(MT_WP), fx_fixed8(MT_WP), fx_fixed8(MT_UC), fx_fixed8(MT_UC),
-        fx_fixed8(MT_WP), fx_fixed8(MT_WP), fx_fixed8(MT_WP), fx_fixed8(MT_WP),
-    };
-    unsigned p = 39;
-    uint64_t base[10] = { 0 | MT_WB, 0x80000000ull | MT_WB, 0xC0000000ull | MT_UC,
-                          0xC0000000ull | MT_WC, 4 * GIB | MT_WB, 8 * GIB | MT_WB,
-                          16 * GIB | MT_WB };
-    uint64_t mask[10] = { fx_mask(2 * GIB, p), fx_mask(GIB, p), fx_mask(GIB, p),
-                          fx_mask(256 * MIB, p), fx_mask(4 * GIB, p), fx_mask(8 * GIB, p),
-                          fx_mask(GIB, p) };
-    mtrr_state_from_msrs(s, 0xD0A, 0xC00 | MT_UC, fixed, base, mask, p);
-}
+#define DESKTOP_TOP (17 * GIB)      /* the desktop fixture's RAM ends at 17 GiB */
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
