@@ -26,7 +26,6 @@ struct hypercall_regs {
 
 /* What the backend tells the policy about processors (filled by the backend). */
 struct guest_backend_ops {
-    uint32_t (*cpu_count)(void);
     uint64_t (*exit_count)(uint32_t cpu, uint32_t reason);   /* ~0 when out of range */
 };
 

@@ -19,7 +19,7 @@ void relocate_image(uint64_t dst, uint64_t src, uint64_t len, uint64_t cr3);
 
 struct hv_memory hv_memory;
 
-static void *identity(uint64_t phys)
+void *hv_identity(uint64_t phys)
 {
     return phys_to_virt(phys);
 }
@@ -80,7 +80,7 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
         log_warn("region lies below 64 MiB, where boot loaders and kernels may want to load\n");
 
     page_alloc_init(&m->alloc, m->base + m->budget.image, m->size - m->budget.image);
-    m->pt = (struct pt_ctx){ &m->alloc, identity };
+    m->pt = (struct pt_ctx){ &m->alloc, hv_identity };
     m->pml4 = pt_new_table(&m->pt);
     uint64_t id_page = huge ? GIB : 2 * MIB;
     if (!m->pml4 ||

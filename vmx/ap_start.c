@@ -9,6 +9,7 @@
  * the timer, through a real INIT that drives it out of the guest.
  * SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
  */
+#include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/x86.h"
@@ -19,7 +20,7 @@
 
 enum { AP_WAITING, AP_RUNNING };
 
-#define INIT_CR0 0x60000010ull          /* CD, NW, ET: CR0 after INIT (SDM Vol. 3A, Table 10-1) */
+#define INIT_CR0 (CR0_CD | CR0_NW | CR0_ET)   /* CR0 after INIT (SDM Vol. 3A, Table 10-1) */
 
 /*
  * The INIT state, waiting for a SIPI (by hardware, or in root when
@@ -53,7 +54,6 @@ static uint8_t wait_for_emulated_sipi(struct vmx_cpu *v)
     while (!__atomic_exchange_n(&v->sipi_pending, false, __ATOMIC_ACQ_REL))
         cpu_relax();
     __atomic_store_n(&v->ap_state, AP_RUNNING, __ATOMIC_RELEASE);
-    v->sipis++;
     return v->sipi_vector;
 }
 
@@ -64,7 +64,6 @@ static uint8_t wait_for_emulated_sipi(struct vmx_cpu *v)
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 {
     enter_init_state(cpu->vmx, r);
-    cpu->vmx->inits++;
     if (cpu->index == 0) {
         log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
         machine_reset();
@@ -85,7 +84,6 @@ void vmx_handle_sipi(struct percpu *cpu)
     if (!cpu->vmx->waiting_for_sipi)
         return;                                  /* a SIPI to a running CPU is ignored */
     start_at_vector(cpu->vmx, (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
-    cpu->vmx->sipis++;
 }
 
 static bool is_target(const struct percpu *sender, const struct percpu *c, uint64_t icr)

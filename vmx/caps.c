@@ -7,11 +7,10 @@
  */
 #include "vmx/caps.h"
 
+#include "kernel/cr_bits.h"
 #include "kernel/format.h"
 #include "vmx/vmcs.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_PG (1ull << 31)
 
 uint32_t vmx_adjust_controls(uint32_t want, uint64_t cap_msr, uint32_t *forbidden)
 {

@@ -5,6 +5,7 @@
  * (CPUID, hypercalls) is decided in guest/, not here.
  */
 #include "guest/guest.h"
+#include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/exceptions.h"
 #include "kernel/machine.h"
@@ -20,12 +21,6 @@
 #define VEC_UD 6
 #define VEC_GP 13
 
-#define CR0_PE   (1ull << 0)
-#define CR0_PG   (1ull << 31)
-#define CR4_PAE  (1ull << 5)
-#define CR4_VMXE (1ull << 13)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
 
 /*
  * One EPT and one page allocator serve every CPU; exits that change them
@@ -217,7 +212,6 @@ static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
     if (rc != 0)
         log_error("CPU %u: EPT re-typing after an MTRR write ran out of memory\n", cpu->index);
     invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
-    cpu->vmx->mtrr_writes++;
     advance_rip();
 }
 

@@ -58,11 +58,6 @@ void vmx_log_exit_counts(void)
     }
 }
 
-static uint32_t backend_cpu_count(void)
-{
-    return cpu_count;
-}
-
 static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
 {
     if (cpu >= cpu_count || reason >= EXIT_REASON_COUNT || !cpus[cpu]->vmx)
@@ -71,6 +66,5 @@ static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
 }
 
 const struct guest_backend_ops vmx_backend_ops = {
-    .cpu_count = backend_cpu_count,
     .exit_count = backend_exit_count,
 };

@@ -7,6 +7,7 @@
 #include "vmx/vmx.h"
 
 #include "guest/guest.h"
+#include "kernel/cr_bits.h"
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
@@ -24,14 +25,6 @@ struct vmx_global vmx;
 
 extern char vmx_exit_stub[];
 
-#define CR0_PE   (1ull << 0)
-#define CR0_ET   (1ull << 4)
-#define CR0_NE   (1ull << 5)
-#define CR0_NW   (1ull << 29)
-#define CR0_CD   (1ull << 30)
-#define CR0_PG   (1ull << 31)
-#define CR4_VMXE (1ull << 13)
-#define CR4_OSXSAVE (1ull << 18)
 
 #define AR_UNUSABLE (1u << 16)
 #define GUEST_PAT_DEFAULT 0x0007040600070406ull    /* the power-on PAT (SDM Vol. 3A, 13.12.4) */
@@ -127,11 +120,6 @@ static void ept_log_summary(const struct ept_stats *st, uint64_t top)
                          mem_type_name((uint8_t)t));
 }
 
-static void *identity(uint64_t phys)
-{
-    return phys_to_virt(phys);
-}
-
 bool vmx_lacks_wait_for_sipi(void)
 {
     return cpu_has_vmx() && !(rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_SIPI);
@@ -153,7 +141,6 @@ int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_s
     }
     vmx.msr_bitmap_phys = virt_to_phys_identity(msr_bitmap);
 
-    vmx.intercept_exit_ports = intercept_exit_ports;
     if (intercept_exit_ports) {
         uint8_t *io = hv_alloc_pages(2, "I/O bitmaps");
         bitmap_set(io, 0xF4);                     /* QEMU isa-debug-exit */
@@ -169,7 +156,7 @@ int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_s
     static struct phys_range hole;
     hole = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
     vmx.ept = (struct ept){
-        .alloc = &hv_memory.alloc, .phys_to_virt = identity,
+        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity,
         .has_2m = vmx.ctl.ept_2m, .has_1g = vmx.ctl.ept_1g,
         .holes = &hole, .hole_count = 1,
     };
@@ -321,7 +308,6 @@ void vmx_prepare_cpu(struct percpu *cpu)
     struct vmx_cpu *v = hv_alloc_pages(1, "VMX per-CPU state");
     v->vmxon_phys = virt_to_phys_identity(hv_alloc_pages(1, "VMXON region"));
     v->vmcs_phys = virt_to_phys_identity(hv_alloc_pages(1, "VMCS"));
-    v->is_bsp = cpu->index == 0;
     cpu->vmx = v;
 }
 
@@ -366,7 +352,6 @@ int vmx_enable_cpu(struct percpu *cpu, void *arg)
         log_error("CPU %u: VMXON failed\n", cpu->index);
         return -1;
     }
-    v->in_root = true;
     if (vmclear(v->vmcs_phys) != 0 || vmptrld(v->vmcs_phys) != 0) {
         log_error("CPU %u: VMCLEAR/VMPTRLD failed (error %u)\n", cpu->index,
                   (uint32_t)vmread(VMCS_INSTR_ERROR));

@@ -23,22 +23,17 @@ struct guest_regs {
 struct vmx_cpu {
     uint64_t vmxon_phys;
     uint64_t vmcs_phys;
-    bool in_root;                 /* VMXON done */
     bool launched;
-    bool is_bsp;
     bool nmi_pending;             /* an NMI hit while in VMX root: inject it on entry */
     uint64_t exits[EXIT_REASON_COUNT];
     uint64_t exits_total;
     uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
-    uint64_t mtrr_writes;
-    uint64_t inits, sipis;
     bool waiting_for_sipi;        /* INIT state, not yet started by a SIPI */
     /* Emulated SIPI (vmx/ap_start.c): the AP waits in VMX root for these. */
     volatile int ap_state;
     volatile bool sipi_pending;
     volatile bool init_pending;   /* an emulated INIT for this running AP */
     volatile uint8_t sipi_vector;
-    struct guest_regs launch_regs;
 };
 
 /* What every processor shares. */
@@ -52,8 +47,6 @@ struct vmx_global {
     uint64_t msr_bitmap_phys;
     uint64_t io_bitmap_phys[2];   /* only with test_exit: the emulator exit ports */
     uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
-    uint64_t image_checksum;      /* taken at boot, for the self-check hypercall */
-    bool intercept_exit_ports;
     bool emulate_sipi;            /* no wait-for-SIPI: APs wait in root, SIPIs are intercepted */
 };
 

@@ -1,0 +1,19 @@
+/*
+ * Control-register and EFER bits thinvisor reads or sets (SDM Vol. 3A, 2.5
+ * and 2.2.1). Plain constants, so portable code can use them too.
+ */
+#ifndef THINVISOR_CR_BITS_H
+#define THINVISOR_CR_BITS_H
+
+#define CR0_PE      (1ull << 0)
+#define CR0_ET      (1ull << 4)
+#define CR0_NW      (1ull << 29)
+#define CR0_CD      (1ull << 30)
+#define CR0_PG      (1ull << 31)
+#define CR4_PAE     (1ull << 5)
+#define CR4_VMXE    (1ull << 13)
+#define CR4_OSXSAVE (1ull << 18)
+#define EFER_LME    (1ull << 8)
+#define EFER_LMA    (1ull << 10)
+
+#endif
