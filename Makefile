@@ -7,7 +7,6 @@ LD       := $(CROSS)ld
 NASM     ?= nasm
 HOSTCC   ?= gcc
 FUZZCC   ?= clang
-EMU      ?= qemu
 CPUS     ?= 2
 MEM      ?= 512
 
@@ -68,22 +67,42 @@ $(DEPS_STAMP): Makefile
 	fi
 	@mkdir -p $(BUILD) && touch $@
 
-# Boots the ISO with the serial console on this terminal (Ctrl-A X quits QEMU,
-# Ctrl-C quits Bochs).
-# The guest, as hd0: the test guest's disk (tests/guest), or with GUEST=linux the
-# Linux guest (tests/linux) that ends in a busybox shell on the serial console.
-GUEST ?= test
+# `make run`: thinvisor with a guest in the best emulator here, the guest's serial console
+# on this terminal. The emulator (EMU): kvm (QEMU with KVM, when /dev/kvm offers nested VMX),
+# else bochs (emulates VT-x; slow); EMU=qemu is QEMU's TCG, which has no VMX, so the guest
+# boots natively there, in seconds. The guest (GUEST), as hd0: linux, Debian's Linux ending
+# in a busybox shell (tests/linux), or test, the test OS (tests/guest). RUN_OPTS are added
+# to thinvisor's command line; in Bochs they default to emulate_sipi, without which Bochs
+# 2.7 never runs the guest's APs (README, "Status"). Ctrl-A X quits QEMU, Ctrl-C Bochs.
+EMU ?= $(shell tests/boot/best-emulator.sh)
+GUEST ?= linux
+RUN_OPTS ?= $(if $(filter bochs,$(EMU)),emulate_sipi)
+comma := ,
+QEMU_RUN_CPU = $(if $(filter kvm,$(EMU)),-enable-kvm -cpu host$(comma)+vmx,-cpu max)
 RUN_DISK := $(if $(filter linux,$(GUEST)),$(BUILD)/linux/linux-shell-disk.img,$(BUILD)/guest/test-disk.img)
 run: deps all $(RUN_DISK)
+	@case "$(EMU)" in kvm|bochs|qemu) ;; *) echo "error: EMU=$(EMU): use kvm, bochs or qemu" >&2; exit 2;; esac
+	@case "$(GUEST)" in linux|test) ;; *) echo "error: GUEST=$(GUEST): use linux or test" >&2; exit 2;; esac
 	@cp $(RUN_DISK) $(BUILD)/run-disk.img
+	@rm -rf $(BUILD)/run && mkdir -p $(BUILD)/run/iso/boot/grub
+	@cp $(BUILD)/thinvisor.elf $(BUILD)/run/iso/boot/thinvisor.elf
+	@sed 's|^\( *multiboot2 .*\)$$|\1 $(RUN_OPTS)|' grub.cfg > $(BUILD)/run/iso/boot/grub/grub.cfg
+	@grub-mkrescue -o $(BUILD)/run/thinvisor.iso $(BUILD)/run/iso 2>$(BUILD)/run/grub-mkrescue.log || \
+	    { cat $(BUILD)/run/grub-mkrescue.log >&2; exit 1; }
+	@echo "make run: $(GUEST) guest in $(EMU)$(if $(filter file,$(origin EMU)), ($$(tests/boot/best-emulator.sh -v 2>&1 >/dev/null | sed 's/^best-emulator: //')),), thinvisor options: $(or $(RUN_OPTS),none)"
 ifeq ($(EMU),bochs)
-	@echo "Bochs: serial output follows (Ctrl-C to quit)"
-	@: > $(BUILD)/bochs-serial.log; tail -F -n +1 $(BUILD)/bochs-serial.log 2>/dev/null & tailpid=$$!; \
-	tests/boot/emu-bochs.sh --iso $(BUILD)/thinvisor.iso --disk $(BUILD)/run-disk.img \
-	    --cpus $(CPUS) --mem $(MEM) --serial $(BUILD)/bochs-serial.log --timeout 86400; \
-	rc=$$?; kill $$tailpid; exit $$rc
+	@echo "Bochs emulates every instruction: thinvisor is up in seconds, Linux reaches its shell in about 4 minutes. Ctrl-C quits."
+	@if tty=$$(tty 2>/dev/null); then \
+	    tests/boot/emu-bochs.sh --iso $(BUILD)/run/thinvisor.iso --disk $(BUILD)/run-disk.img \
+	        --cpus $(CPUS) --mem $(MEM) --serial-tty $$tty --timeout 86400; \
+	else \
+	    : > $(BUILD)/bochs-serial.log; tail -F -n +1 $(BUILD)/bochs-serial.log 2>/dev/null & tailpid=$$!; \
+	    tests/boot/emu-bochs.sh --iso $(BUILD)/run/thinvisor.iso --disk $(BUILD)/run-disk.img \
+	        --cpus $(CPUS) --mem $(MEM) --serial $(BUILD)/bochs-serial.log --timeout 86400; \
+	    rc=$$?; kill $$tailpid; exit $$rc; \
+	fi
 else
-	qemu-system-x86_64 -machine pc -cpu max -smp $(CPUS) -m $(MEM) -cdrom $(BUILD)/thinvisor.iso \
+	qemu-system-x86_64 $(QEMU_RUN_CPU) -machine pc -smp $(CPUS) -m $(MEM) -cdrom $(BUILD)/run/thinvisor.iso \
 	    -drive file=$(BUILD)/run-disk.img,format=raw,if=ide,index=0 \
 	    -boot d -display none -serial mon:stdio -no-reboot
 endif
@@ -92,7 +111,7 @@ endif
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
-              vmx_caps guest_policy
+              vmx_caps guest_policy guest_walk mmio_decode
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -105,6 +124,8 @@ unit_src_ept        := mm/ept.c mm/mtrr.c mm/page_alloc.c
 unit_src_e820       := guest/e820.c
 unit_src_vmx_caps   := vmx/caps.c kernel/format.c
 unit_src_guest_policy := guest/cpuid.c guest/boot_check.c kernel/format.c
+unit_src_guest_walk := mm/guest_walk.c
+unit_src_mmio_decode := vmx/mmio_decode.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)

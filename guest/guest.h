@@ -27,6 +27,8 @@ struct hypercall_regs {
 /* What the backend tells the policy about processors (filled by the backend). */
 struct guest_backend_ops {
     uint64_t (*exit_count)(uint32_t cpu, uint32_t reason);   /* ~0 when out of range */
+    /* EPT shootdown state of one CPU; false when cpu is out of range. */
+    bool (*ept_generation)(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
 };
 
 void guest_set_backend(const struct guest_backend_ops *ops);

@@ -75,6 +75,19 @@ void guest_hypercall(struct hypercall_regs *r, uint32_t cpu)
     case TV_HC_LOG_READ:
         hc_log_read(r);
         break;
+    case TV_HC_EPT_GENERATION: {
+        uint64_t flushed, current;
+        bool in_guest;
+        if (!backend || !backend->ept_generation((uint32_t)r->rbx, &flushed, &current, &in_guest)) {
+            r->rax = TV_STATUS_BAD_ARGUMENT;
+            break;
+        }
+        r->rbx = (uint32_t)flushed;
+        r->rcx = (uint32_t)current;
+        r->rdx = in_guest;
+        r->rax = TV_STATUS_OK;
+        break;
+    }
     case TV_HC_MEMORY_MAP:
         if ((uint32_t)r->rbx != 0) {
             r->rax = TV_STATUS_BAD_ARGUMENT;

@@ -231,8 +231,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     uint32_t planned = smp_planned_cpus(&madt, madt_ok, options.cpus);
     hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + VMX_PER_CPU_PAGES * 4096,
                     shared_budget());
-    smp_start(&boot_info, &madt, madt_ok, options.cpus,
-              options.x2apic || options.emulate_sipi || vmx_lacks_wait_for_sipi());
+    smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);
     check_all_cpus();
 
     run_test_fault(options.test_fault);

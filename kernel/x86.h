@@ -54,6 +54,26 @@ static inline uint64_t rdtsc(void)
 
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
+/*
+ * An IRET to the next instruction, same privilege: the one way to end NMI
+ * blocking without taking an NMI (blocking lasts until the next IRET, SDM
+ * Vol. 3A, 7.7.1).
+ */
+static inline void iret_to_self(void)
+{
+    __asm__ volatile("mov %%rsp, %%rax\n\t"
+                     "mov %%ss, %%ecx\n\t"
+                     "push %%rcx\n\t"
+                     "push %%rax\n\t"
+                     "pushfq\n\t"
+                     "mov %%cs, %%ecx\n\t"
+                     "push %%rcx\n\t"
+                     "lea 1f(%%rip), %%rcx\n\t"
+                     "push %%rcx\n\t"
+                     "iretq\n"
+                     "1:" ::: "rax", "rcx", "memory", "cc");
+}
+
 struct __attribute__((packed)) descriptor_ptr {
     uint16_t limit;
     uint64_t base;

@@ -282,6 +282,32 @@ int ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, uint8_t type)
     return 0;
 }
 
+int ept_set_page_access(struct ept *e, uint64_t gpa, uint64_t rwx)
+{
+    /* Write without read is a misconfiguration (SDM Vol. 3C, 29.3.3.1). */
+    if (!e->pml4 || (gpa & (PAGE_4K - 1)) || gpa >= EPT_MAX_GPA || (rwx & ~EPT_RWX) ||
+        ((rwx & EPT_WRITE) && !(rwx & EPT_READ)))
+        return -1;
+    uint64_t table = e->pml4;
+    for (int level = 3; level > 0; level--) {
+        uint64_t *ent = table_at(e, table) + index_at(gpa, level);
+        if (!present(*ent))
+            return -1;
+        if (is_leaf(*ent, level)) {
+            uint64_t child = split_leaf(e, *ent, level);
+            if (!child)
+                return -1;
+            set_entry(ent, child | EPT_RWX);
+        }
+        table = *ent & EPT_ADDR_MASK;
+    }
+    uint64_t *ent = table_at(e, table) + index_at(gpa, 0);
+    if (!present(*ent))
+        return -1;
+    set_entry(ent, (*ent & ~EPT_RWX) | rwx);
+    return 0;
+}
+
 /*
  * A complete table one level below a leaf that is no longer uniform:
  * identity leaves for [base, base + 512 * level_size(level)) with their own

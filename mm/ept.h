@@ -78,6 +78,14 @@ int ept_map_on_demand(struct ept *e, uint64_t gpa, const struct mtrr_state *m);
 int ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, uint8_t type);
 
 /*
+ * Sets the permissions (EPT_READ/WRITE/EXEC) of the mapped 4 KiB page at gpa,
+ * splitting a large page on the way; target, type and marks stay. For a page
+ * whose writes the hypervisor must see (the xAPIC page when SIPIs are
+ * emulated). Returns 0, or -1 (unaligned, not mapped, bad bits, no memory).
+ */
+int ept_set_page_access(struct ept *e, uint64_t gpa, uint64_t rwx);
+
+/*
  * After the guest changed its MTRRs: every present identity leaf gets its new
  * type; a leaf whose block is no longer uniform is replaced by a table of
  * smaller leaves (recursively), built completely before it is linked in.

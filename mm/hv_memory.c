@@ -83,14 +83,15 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
     m->pt = (struct pt_ctx){ &m->alloc, hv_identity };
     m->pml4 = pt_new_table(&m->pt);
     uint64_t id_page = huge ? GIB : 2 * MIB;
+    m->identity_top = (top + GIB - 1) & ~(GIB - 1);
     if (!m->pml4 ||
-        pt_map(&m->pt, m->pml4, 0, 0, (top + GIB - 1) & ~(GIB - 1), id_page, PTE_WRITABLE) ||
+        pt_map(&m->pt, m->pml4, 0, 0, m->identity_top, id_page, PTE_WRITABLE) ||
         pt_map(&m->pt, m->pml4, KERNEL_VBASE, m->base, m->budget.image, PAGE_SIZE,
                PTE_WRITABLE))
         panic("page tables do not fit the region budget (%llu KiB)",
               (unsigned long long)(m->budget.page_tables >> 10));
     log_info("page tables: identity map 0-%#llx with %s pages, image at %#llx\n",
-             (unsigned long long)(((top + GIB - 1) & ~(GIB - 1)) - 1), huge ? "1 GiB" : "2 MiB",
+             (unsigned long long)(m->identity_top - 1), huge ? "1 GiB" : "2 MiB",
              (unsigned long long)KERNEL_VBASE);
 
     /* Nothing may be written to memory between this copy and the CR3 load: see boot/relocate.asm. */

@@ -18,6 +18,7 @@ struct hv_memory {
     struct page_alloc alloc;        /* the region's pages after the image */
     struct pt_ctx pt;
     uint64_t pml4;                  /* the hypervisor's CR3 */
+    uint64_t identity_top;          /* physical [0, identity_top) is mapped at the same address */
 };
 
 extern struct hv_memory hv_memory;

@@ -78,7 +78,8 @@ uint32_t lapic_id(void)
 
 bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 {
-    if (x2apic) {
+    /* Asked each time: once the guest runs, it may have switched this CPU's APIC to x2APIC. */
+    if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
         wrmsr(X2APIC_MSR_ICR, (uint64_t)apic_id << 32 | icr_low);
         return true;
     }

@@ -2,9 +2,9 @@
  * How the guest starts its processors. With the wait-for-SIPI activity state
  * (the normal case) an AP parked in the guest gets INIT and SIPI as VM exits
  * and the hardware does the waiting. Without it (some nested setups, or the
- * `emulate_sipi` option) the AP waits in VMX root instead, the guest's APIC
- * is in x2APIC mode, and its ICR writes are intercepted: INITs and SIPIs
- * become messages. A running AP takes its INIT message at its next
+ * `emulate_sipi` option) the AP waits in VMX root instead and the guest's ICR
+ * writes are intercepted (x2APIC: the MSR bitmap; xAPIC: the EPT, see
+ * vmx/apic_page.c): INITs and SIPIs become messages and never reach a CPU. A running AP takes its INIT message at its next
  * VMX-preemption-timer exit (about every millisecond), or, on a CPU without
  * the timer, through a real INIT that drives it out of the guest.
  * SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
@@ -18,19 +18,45 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
-enum { AP_WAITING, AP_RUNNING };
+/*
+ * Emulated SIPI: one word per AP, changed only by compare-and-swap, so that
+ * an INIT or SIPI racing with the AP's own transitions is either applied or
+ * dropped as hardware would, never left behind to fire later:
+ *   WAITING -(guest SIPI)-> SIPI | vector << 8 -(the AP starts)-> RUNNING
+ *   RUNNING -(guest INIT)-> INIT_PENDING -(the AP's next timer exit)-> WAITING
+ * INITs and SIPIs that find any other state are dropped (an AP that waits
+ * for a SIPI is already in the INIT state; a running one ignores SIPIs).
+ */
+enum { AP_WAITING, AP_SIPI, AP_RUNNING, AP_INIT_PENDING };
+#define AP_STATE(s)   ((s) & 0xFF)
+#define AP_VECTOR(s)  ((uint8_t)((s) >> 8))
 
-#define INIT_CR0 (CR0_CD | CR0_NW | CR0_ET)   /* CR0 after INIT (SDM Vol. 3A, Table 10-1) */
+static bool ap_transition(struct vmx_cpu *v, uint32_t from, uint32_t to)
+{
+    return __atomic_compare_exchange_n(&v->ap_state, &from, to, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
 
 /*
- * The INIT state, waiting for a SIPI (by hardware, or in root when
- * emulating). Whether the vCPU waits is tracked here, not read back from the
- * VMCS: a SIPI exit saves the activity state as it likes (Bochs saves
+ * CR0 after power-up is 60000010H; INIT keeps CD and NW as they were and
+ * sets ET (SDM Vol. 3A, Table 10-1). Here: what the guest believes it holds.
+ */
+#define POWER_UP_CR0 (CR0_CD | CR0_NW | CR0_ET)
+
+static uint64_t cr0_after_init(void)
+{
+    return (vmread(VMCS_CR0_READ_SHADOW) & (CR0_CD | CR0_NW)) | CR0_ET;
+}
+
+/*
+ * The INIT state with CR0 `cr0`, waiting for a SIPI (by hardware, or in root
+ * when emulating). Whether the vCPU waits is tracked here, not read back from
+ * the VMCS: a SIPI exit saves the activity state as it likes (Bochs saves
  * "active", and blocking by SMI and NMI in the interruptibility state).
  */
-static void enter_init_state(struct vmx_cpu *v, struct guest_regs *r)
+static void enter_init_state(struct vmx_cpu *v, struct guest_regs *r, uint64_t cr0)
 {
-    vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, INIT_CR0,
+    vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, cr0,
                         vmx.emulate_sipi ? ACTIVITY_ACTIVE : ACTIVITY_WAIT_FOR_SIPI);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the signature */
     v->waiting_for_sipi = true;
@@ -42,19 +68,24 @@ static void enter_init_state(struct vmx_cpu *v, struct guest_regs *r)
  */
 static void start_at_vector(struct vmx_cpu *v, uint8_t vector)
 {
-    vmx_guest_real_mode((uint16_t)(vector << 8), (uint64_t)vector << 12, 0, INIT_CR0,
-                        ACTIVITY_ACTIVE);
+    vmx_guest_real_mode((uint16_t)(vector << 8), (uint64_t)vector << 12, 0,
+                        vmread(VMCS_CR0_READ_SHADOW), ACTIVITY_ACTIVE);
     v->waiting_for_sipi = false;
 }
 
-/* Emulated SIPI: spin in root until the guest's SIPI for this AP arrives. */
+/*
+ * Emulated SIPI: spin in root until the guest's SIPI for this AP arrives.
+ * Entered from RUNNING or INIT_PENDING (an INIT) or from the zero state
+ * WAITING (the first launch).
+ */
 static uint8_t wait_for_emulated_sipi(struct vmx_cpu *v)
 {
     __atomic_store_n(&v->ap_state, AP_WAITING, __ATOMIC_RELEASE);
-    while (!__atomic_exchange_n(&v->sipi_pending, false, __ATOMIC_ACQ_REL))
+    uint32_t s;
+    while (AP_STATE(s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE)) != AP_SIPI)
         cpu_relax();
     __atomic_store_n(&v->ap_state, AP_RUNNING, __ATOMIC_RELEASE);
-    return v->sipi_vector;
+    return AP_VECTOR(s);
 }
 
 /*
@@ -63,7 +94,7 @@ static uint8_t wait_for_emulated_sipi(struct vmx_cpu *v)
  */
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 {
-    enter_init_state(cpu->vmx, r);
+    enter_init_state(cpu->vmx, r, cr0_after_init());
     if (cpu->index == 0) {
         log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
         machine_reset();
@@ -75,7 +106,7 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 /* Preemption-timer exit: an AP looks for an emulated INIT. */
 void vmx_handle_preemption_timer(struct guest_regs *r, struct percpu *cpu)
 {
-    if (__atomic_exchange_n(&cpu->vmx->init_pending, false, __ATOMIC_ACQ_REL))
+    if (AP_STATE(__atomic_load_n(&cpu->vmx->ap_state, __ATOMIC_ACQUIRE)) == AP_INIT_PENDING)
         vmx_handle_init(r, cpu);
 }
 
@@ -97,18 +128,15 @@ static bool is_target(const struct percpu *sender, const struct percpu *c, uint6
     }
 }
 
-/* The guest wrote the x2APIC ICR (MSR 0x830): INIT and SIPI are ours, the rest goes out. */
-void vmx_guest_icr_write(struct percpu *sender, uint64_t icr)
+bool vmx_emulate_init_sipi(struct percpu *sender, uint64_t icr)
 {
     uint32_t mode = ICR_DELIVERY_MODE(icr);
-    if (mode != ICR_DELIVERY_MODE(ICR_INIT) && mode != ICR_DELIVERY_MODE(ICR_STARTUP)) {
-        wrmsr(X2APIC_MSR_ICR, icr);
-        return;
-    }
+    if (mode != ICR_DELIVERY_MODE(ICR_INIT) && mode != ICR_DELIVERY_MODE(ICR_STARTUP))
+        return false;
     /* INIT level de-assert (the 82489DX "INIT" that only resyncs arbitration IDs) does nothing. */
     if (mode == ICR_DELIVERY_MODE(ICR_INIT) && !(icr & ICR_LEVEL_ASSERT) &&
         (icr & ICR_LEVEL_TRIGGER))
-        return;
+        return true;
     for (uint32_t i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
         if (!is_target(sender, c, icr))
@@ -122,17 +150,14 @@ void vmx_guest_icr_write(struct percpu *sender, uint64_t icr)
             continue;                            /* SIPI to a running BSP: ignored */
         }
         struct vmx_cpu *v = c->vmx;
-        bool running = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE) == AP_RUNNING;
-        if (mode == ICR_DELIVERY_MODE(ICR_INIT)) {
-            if (running && vmx.ctl.preemption_timer)
-                __atomic_store_n(&v->init_pending, true, __ATOMIC_RELEASE);
-            else if (running)                    /* a real INIT makes it exit and wait */
-                wrmsr(X2APIC_MSR_ICR, (uint64_t)c->apic_id << 32 | ICR_INIT | ICR_LEVEL_ASSERT);
-        } else if (!running) {
-            v->sipi_vector = (uint8_t)icr;
-            __atomic_store_n(&v->sipi_pending, true, __ATOMIC_RELEASE);
-        }
+        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP))
+            ap_transition(v, AP_WAITING, AP_SIPI | (uint32_t)(uint8_t)icr << 8);
+        else if (vmx.ctl.preemption_timer)
+            ap_transition(v, AP_RUNNING, AP_INIT_PENDING);
+        else if (AP_STATE(__atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE)) == AP_RUNNING)
+            lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);  /* it exits and waits */
     }
+    return true;
 }
 
 /* run-on-APs work: enter the guest, parked in wait-for-SIPI (or wait in root for it). */
@@ -140,7 +165,7 @@ int vmx_launch_ap(struct percpu *cpu, void *arg)
 {
     (void)arg;
     struct guest_regs regs;
-    enter_init_state(cpu->vmx, &regs);
+    enter_init_state(cpu->vmx, &regs, POWER_UP_CR0);
     if (vmx.emulate_sipi)
         start_at_vector(cpu->vmx, wait_for_emulated_sipi(cpu->vmx));
     return vmx_launch_cpu(cpu, &regs);

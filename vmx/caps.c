@@ -88,7 +88,15 @@ int vmx_caps_evaluate(const struct vmx_caps *c, struct vmx_controls *out, char *
 
     if (VMX_BASIC_MEMTYPE(c->basic) != 6)
         missing(&w, "write-back VMCS memory");
-    out->pin = control(&w, "pin-based", 0, 0, c->pin, pin_names);
+    /*
+     * NMI exiting: how an EPT shootdown reaches a CPU in the guest
+     * (vmx/ept_shootdown.c). Virtual NMIs with it, so that the guest's own
+     * NMI blocking (its NMI handler, until IRET) never blocks those kicks;
+     * they need NMI exiting (SDM Vol. 3C, 26.2.1.1).
+     */
+    out->pin = control(&w, "pin-based", 0, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS, c->pin, pin_names);
+    if (!(out->pin & PIN_NMI_EXITING))
+        out->pin &= ~PIN_VIRTUAL_NMIS;
     out->proc = control(&w, "processor-based", PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
                         0, c->proc, proc_names);
     bool has_secondary = (c->proc >> 32) & PROC_ACTIVATE_SECONDARY;
@@ -121,6 +129,8 @@ int vmx_caps_evaluate(const struct vmx_caps *c, struct vmx_controls *out, char *
         out->proc2 &= ~PROC2_ENABLE_VPID;
     out->vpid = out->proc2 & PROC2_ENABLE_VPID;
     out->wait_for_sipi = c->misc & VMX_MISC_ACTIVITY_SIPI;
+    /* NMI-window exiting needs virtual NMIs (26.2.1.1); it is turned on only while needed. */
+    out->nmi_window = (out->pin & PIN_VIRTUAL_NMIS) && ((c->proc >> 32) & PROC_NMI_WINDOW_EXITING);
     out->preemption_timer = (c->pin >> 32) & PIN_PREEMPTION_TIMER;
     out->preemption_rate = c->misc & 31;
     return w.used ? -1 : 0;

@@ -49,6 +49,7 @@ struct vmx_controls {
     uint32_t pin, proc, proc2, exit, entry;
     bool vpid;
     bool wait_for_sipi;       /* activity state usable for parked APs */
+    bool nmi_window;          /* NMI-window exiting can be turned on (with virtual NMIs) */
     bool ept_2m, ept_1g;
     bool invept_single;       /* else all-context */
     bool preemption_timer;    /* the VMX-preemption timer can be turned on */

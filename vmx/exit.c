@@ -114,7 +114,7 @@ static void handle_xsetbv(struct guest_regs *r)
     advance_rip();
 }
 
-static uint64_t *gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot)
+uint64_t *vmx_guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot)
 {
     uint64_t *regs[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, rsp_slot, &r->rbp, &r->rsi,
                            &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
@@ -168,9 +168,9 @@ static void handle_cr_access(struct guest_regs *r, struct percpu *cpu)
     unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
     uint64_t rsp = vmread(VMCS_GUEST_RSP);
     if (type == 0 && cr == 0) {
-        write_cr0(*gpr(r, reg, &rsp));
+        write_cr0(*vmx_guest_gpr(r, reg, &rsp));
     } else if (type == 0 && cr == 4) {
-        write_cr4(*gpr(r, reg, &rsp));
+        write_cr4(*vmx_guest_gpr(r, reg, &rsp));
     } else if (type == 3) {
         /* LMSW touches CR0 bits 0-3 only; none of them are masked, but be exact anyway. */
         uint64_t shadow = vmread(VMCS_CR0_READ_SHADOW);
@@ -195,7 +195,8 @@ static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
     uint32_t msr = (uint32_t)r->rcx;
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
     if (msr == X2APIC_MSR_ICR && vmx.emulate_sipi) {
-        vmx_guest_icr_write(cpu, value);
+        if (!vmx_emulate_init_sipi(cpu, value))
+            wrmsr(X2APIC_MSR_ICR, value);
         advance_rip();
         return;
     }
@@ -211,26 +212,29 @@ static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
     unlock_ept();
     if (rc != 0)
         log_error("CPU %u: EPT re-typing after an MTRR write ran out of memory\n", cpu->index);
-    invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
+    vmx_ept_shootdown(cpu);
     advance_rip();
 }
 
-static void unexpected_exit(struct percpu *cpu, uint32_t reason) __attribute__((noreturn));
-
 /*
- * An access to the hypervisor region: count it, log it once, and map the
- * page to a dummy page so the guest goes on without seeing or changing
- * anything of ours. An access above the up-front identity map is MMIO: map it.
+ * A write to the write-protected xAPIC page: done for the guest. An access
+ * to the hypervisor region: count it, log it once, and map the page to a
+ * dummy page so the guest goes on without seeing or changing anything of
+ * ours. An access above the up-front identity map is MMIO: map it.
  */
-static void handle_ept_violation(struct percpu *cpu)
+static void handle_ept_violation(struct guest_regs *r, struct percpu *cpu)
 {
     uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
+    if (vmx.apic_page && (gpa & ~0xFFFull) == vmx.apic_page && (q & 2)) {
+        vmx_handle_apic_page_write(r, cpu, gpa);
+        return;                          /* the EPT did not change: no INVEPT */
+    }
     if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size && (q & 4)) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
         log_error("CPU %u: guest executes hypervisor memory at %#llx\n", cpu->index,
                   (unsigned long long)gpa);
-        unexpected_exit(cpu, EXIT_EPT_VIOLATION);
+        vmx_stop_cpu(cpu, EXIT_EPT_VIOLATION);
     } else if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size) {
         static bool logged;
         cpu->vmx->hidden_accesses++;
@@ -284,7 +288,63 @@ static void handle_io(struct guest_regs *r)
     advance_rip();
 }
 
-static void unexpected_exit(struct percpu *cpu, uint32_t reason)
+/*
+ * NMI exiting is on so that an EPT shootdown can reach a CPU in the guest.
+ * Any other NMI (the guest's watchdog, its NMI IPIs) is the guest's: it is
+ * given back at a VM entry (SDM Vol. 3C, 33.2). If the exit left NMIs blocked
+ * in root, as NMI delivery would, the IRET here ends that (KVM runs its NMI
+ * handler for the same reason); an NMI already pending then arrives in root,
+ * where nmi_in_root sorts it like this one.
+ *
+ * Without virtual NMIs, bit 3 of the interruptibility state is real NMI
+ * blocking, which with NMI exiting lasts as long as the guest runs (26.6.1):
+ * Bochs 2.7 saves it set at this exit, so every later kick would wait
+ * forever. The guest was not blocking NMIs, or this one would not have
+ * reached it: clear the bit.
+ */
+static void handle_nmi(struct vmx_cpu *v)
+{
+    uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+    if ((info & INTR_INFO_TYPE_MASK) != INTR_TYPE_NMI)
+        return;                          /* no exception is intercepted: cannot happen */
+    iret_to_self();
+    if (!(vmx.ctl.pin & PIN_VIRTUAL_NMIS))
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+                vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_NMI);
+    if (!vmx_ept_kick_taken(v))
+        v->nmi_pending = true;
+}
+
+static void set_nmi_window_exiting(bool on)
+{
+    uint32_t proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
+    vmwrite(VMCS_PROC_CONTROLS, on ? proc | PROC_NMI_WINDOW_EXITING
+                                   : proc & ~PROC_NMI_WINDOW_EXITING);
+}
+
+/*
+ * Gives the guest an NMI that was its own, when nothing else is being
+ * injected and the guest can take one now: not right after STI or MOV SS,
+ * not inside its own NMI handler (virtual-NMI blocking; 25.3, 26.3.1.5).
+ * Otherwise an NMI-window exit says when it can (26.7.6), or, without
+ * virtual NMIs, a later exit tries again.
+ */
+static void inject_pending_nmi(struct vmx_cpu *v)
+{
+    if (!v->nmi_pending)
+        return;
+    if ((vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+        (vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+         (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))) {
+        if (vmx.ctl.nmi_window)
+            set_nmi_window_exiting(true);
+        return;
+    }
+    v->nmi_pending = false;
+    vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+}
+
+void vmx_stop_cpu(struct percpu *cpu, uint32_t reason)
 {
     log_error("CPU %u: unexpected VM exit %u (%s), qualification %#llx\n", cpu->index, reason,
               exit_reason_name(reason), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
@@ -298,6 +358,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
     struct vmx_cpu *v = cpu->vmx;
+    vmx_ept_left_guest(v);
     uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
     uint32_t reason = full & 0xFFFF;
     v->exits_total++;
@@ -308,10 +369,13 @@ void vmx_exit_dispatch(struct guest_regs *r)
         log_error("CPU %u: VM entry failed: %s (exit qualification %#llx)\n", cpu->index,
                   exit_reason_name(reason), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
         vmx_dump_guest_state();
-        unexpected_exit(cpu, reason);
+        vmx_stop_cpu(cpu, reason);
     }
 
     switch (reason) {
+    case EXIT_EXCEPTION_NMI:
+        handle_nmi(v);
+        break;
     case EXIT_TRIPLE_FAULT:
         log_error("CPU %u: guest triple fault\n", cpu->index);
         vmx_dump_guest_state();
@@ -322,6 +386,9 @@ void vmx_exit_dispatch(struct guest_regs *r)
         break;
     case EXIT_SIPI:
         vmx_handle_sipi(cpu);
+        break;
+    case EXIT_NMI_WINDOW:
+        set_nmi_window_exiting(false);   /* inject_pending_nmi below delivers it */
         break;
     case EXIT_CPUID:
         handle_cpuid(r);
@@ -366,7 +433,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
         handle_wrmsr(r, cpu);
         break;
     case EXIT_EPT_VIOLATION:
-        handle_ept_violation(cpu);
+        handle_ept_violation(r, cpu);
         break;
     case EXIT_EPT_MISCONFIG:
         log_error("CPU %u: EPT misconfiguration at %#llx\n", cpu->index,
@@ -377,17 +444,15 @@ void vmx_exit_dispatch(struct guest_regs *r)
         handle_xsetbv(r);
         break;
     default:
-        unexpected_exit(cpu, reason);
+        vmx_stop_cpu(cpu, reason);
     }
-    if (v->nmi_pending && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
-        v->nmi_pending = false;
-        vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
-    }
+    inject_pending_nmi(v);
+    vmx_ept_sync_before_entry(v, !v->waiting_for_sipi);
 }
 
 /*
- * An NMI hit this CPU in VMX root: queue it for the guest; vmx_exit_dispatch
- * injects it before resuming. (One arriving between that check and VMRESUME
+ * An NMI hit this CPU in VMX root: unless it was an EPT shootdown kick, queue
+ * it for the guest; vmx_exit_dispatch injects it before resuming. (One arriving between that check and VMRESUME
  * waits for the next exit.) Before the guest exists there is nobody to get it.
  */
 bool backend_note_nmi(void)
@@ -397,7 +462,8 @@ bool backend_note_nmi(void)
     struct percpu *cpu = this_cpu();
     if (!cpu->vmx || !cpu->vmx->launched)
         return false;
-    cpu->vmx->nmi_pending = true;
+    if (!vmx_ept_kick_taken(cpu->vmx))
+        cpu->vmx->nmi_pending = true;
     return true;
 }
 
@@ -409,5 +475,5 @@ void vmx_resume_failed(struct guest_regs *r)
     log_error("CPU %u: VMRESUME failed: VM-instruction error %u (%s)\n", cpu->index, err,
               vmx_instruction_error_name(err));
     vmx_dump_guest_state();
-    unexpected_exit(cpu, 0);
+    vmx_stop_cpu(cpu, 0);
 }

@@ -39,6 +39,9 @@
                                          EDX = kind (TV_MEM_*) of the index-th hidden range */
 #define TV_HC_SELF_CHECK         4u   /* -> EBX = checksum of the hypervisor image now,
                                          ECX = the same checksum taken at boot */
+#define TV_HC_EPT_GENERATION     5u   /* EBX = CPU index -> EBX = EPT generation that CPU last
+                                         flushed for, ECX = the current generation (both low
+                                         32 bits), EDX = 1 while it runs guest code, else 0 */
 
 #define TV_MEM_HYPERVISOR        1u   /* the hypervisor region: unreachable from the guest */
 

@@ -55,6 +55,9 @@ void vmx_log_exit_counts(void)
         if (v->hidden_accesses)
             log_info("exits: CPU %u: hidden-memory accesses %llu\n", i,
                      (unsigned long long)v->hidden_accesses);
+        if (v->ept_kicks)
+            log_info("exits: CPU %u: EPT shootdown kicks %llu\n", i,
+                     (unsigned long long)v->ept_kicks);
     }
 }
 
@@ -67,4 +70,5 @@ static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
 
 const struct guest_backend_ops vmx_backend_ops = {
     .exit_count = backend_exit_count,
+    .ept_generation = vmx_ept_generation,
 };

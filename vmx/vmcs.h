@@ -128,9 +128,11 @@
 
 /* Pin-based controls (SDM Vol. 3C, 25.6.1) */
 #define PIN_NMI_EXITING              (1u << 3)
+#define PIN_VIRTUAL_NMIS             (1u << 5)
 #define PIN_PREEMPTION_TIMER         (1u << 6)
 
 /* Primary processor-based controls (25.6.2, Table 25-6) */
+#define PROC_NMI_WINDOW_EXITING      (1u << 22)
 #define PROC_USE_IO_BITMAPS          (1u << 25)
 #define PROC_USE_MSR_BITMAPS         (1u << 28)
 #define PROC_ACTIVATE_SECONDARY      (1u << 31)
@@ -161,9 +163,15 @@
 #define ACTIVITY_SHUTDOWN            2
 #define ACTIVITY_WAIT_FOR_SIPI       3
 
-/* VM-entry interruption information (25.8.3) */
+/* Guest interruptibility state (25.4.2, Table 25-3) */
+#define INTERRUPTIBILITY_STI         (1u << 0)
+#define INTERRUPTIBILITY_MOV_SS      (1u << 1)
+#define INTERRUPTIBILITY_NMI         (1u << 3)
+
+/* VM-entry and VM-exit interruption information (25.8.3, 25.9.2) */
 #define INTR_INFO_VALID              (1u << 31)
 #define INTR_INFO_DELIVER_ERROR      (1u << 11)
+#define INTR_INFO_TYPE_MASK          (7u << 8)
 #define INTR_TYPE_EXTERNAL           (0u << 8)
 #define INTR_TYPE_NMI                (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION       (3u << 8)

@@ -120,25 +120,13 @@ static void ept_log_summary(const struct ept_stats *st, uint64_t top)
                          mem_type_name((uint8_t)t));
 }
 
-bool vmx_lacks_wait_for_sipi(void)
-{
-    return cpu_has_vmx() && !(rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_SIPI);
-}
-
 int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_sipi)
 {
     uint8_t *msr_bitmap = hv_alloc_pages(1, "MSR bitmap");
     build_msr_bitmap(msr_bitmap);
     vmx.emulate_sipi = emulate_sipi || !vmx.ctl.wait_for_sipi;
-    if (vmx.emulate_sipi) {
-        if (!lapic_is_x2apic()) {
-            log_error("emulated SIPI needs x2APIC mode, which this CPU lacks; the guest's "
-                      "APs cannot be started\n");
-        }
+    if (vmx.emulate_sipi)
         bitmap_set(msr_bitmap + 2048, X2APIC_MSR_ICR);   /* write-low */
-        log_info("VMX: SIPI emulated (%s): APs wait in VMX root, x2APIC ICR writes intercepted\n",
-                 emulate_sipi ? "emulate_sipi" : "no wait-for-SIPI activity state");
-    }
     vmx.msr_bitmap_phys = virt_to_phys_identity(msr_bitmap);
 
     if (intercept_exit_ports) {
@@ -169,6 +157,16 @@ int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_s
     /* EPTP (25.6.11): WB paging structures, 4-level walk. */
     vmx.eptp = vmx.ept.pml4 | (3u << 3) | 6u;
     ept_log_summary(&st, ept_top);
+    if (vmx.emulate_sipi) {
+        /* In xAPIC mode the ICR is MMIO: its page becomes read-only (vmx/apic_page.c). */
+        if (!lapic_is_x2apic() && vmx_apic_page_protect() != 0) {
+            log_error("EPT: no room to write-protect the APIC page\n");
+            return -1;
+        }
+        log_info("VMX: SIPI emulated (%s): APs wait in VMX root; ICR writes intercepted "
+                 "(x2APIC MSR%s)\n", emulate_sipi ? "emulate_sipi" : "no wait-for-SIPI state",
+                 vmx.apic_page ? ", xAPIC page through the EPT" : "");
+    }
     guest_record_boot_checksum();
     return 0;
 }
@@ -432,6 +430,7 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
 {
     struct vmx_cpu *v = cpu->vmx;
     v->launched = true;
+    vmx_ept_sync_before_entry(v, !v->waiting_for_sipi);
     int rc = vmx_launch(regs);
     v->launched = false;
     if (rc == 1) {

@@ -29,11 +29,14 @@ struct vmx_cpu {
     uint64_t exits_total;
     uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
     bool waiting_for_sipi;        /* INIT state, not yet started by a SIPI */
-    /* Emulated SIPI (vmx/ap_start.c): the AP waits in VMX root for these. */
-    volatile int ap_state;
-    volatile bool sipi_pending;
-    volatile bool init_pending;   /* an emulated INIT for this running AP */
-    volatile uint8_t sipi_vector;
+    /* Emulated SIPI (vmx/ap_start.c): AP_* state, and the SIPI vector in bits 15:8. */
+    volatile uint32_t ap_state;
+    uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write (vmx/apic_page.c) */
+    /* EPT shootdown (vmx/ept_shootdown.c). */
+    volatile bool in_guest;       /* between VM entry and exit, running guest code */
+    volatile uint64_t ept_generation;  /* the EPT generation this CPU last flushed for */
+    volatile bool ept_kick;       /* an NMI sent to make it flush: not the guest's */
+    uint64_t ept_kicks;           /* kicks sent to this CPU */
 };
 
 /* What every processor shares. */
@@ -48,6 +51,7 @@ struct vmx_global {
     uint64_t io_bitmap_phys[2];   /* only with test_exit: the emulator exit ports */
     uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
     bool emulate_sipi;            /* no wait-for-SIPI: APs wait in root, SIPIs are intercepted */
+    uint64_t apic_page;           /* emulated SIPIs, xAPIC guest: its APIC page, read-only in the EPT */
 };
 
 extern struct vmx_global vmx;
@@ -67,13 +71,6 @@ int vmx_probe(char *why, size_t whylen);
  * emulators' exit ports (test runs). Returns 0 or -1 (logged).
  */
 int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_sipi);
-
-/*
- * Whether this CPU has VMX but not the wait-for-SIPI activity state: then the
- * guest's APIC must be in x2APIC mode so SIPIs can be emulated (decided
- * before the APs start, hence a separate early check).
- */
-bool vmx_lacks_wait_for_sipi(void);
 
 /* On the BSP, before run-on-all: this CPU's VMXON region, VMCS and state. */
 void vmx_prepare_cpu(struct percpu *cpu);
@@ -99,8 +96,42 @@ void vmx_dump_guest_state(void);
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu);
 void vmx_handle_sipi(struct percpu *cpu);
 void vmx_handle_preemption_timer(struct guest_regs *r, struct percpu *cpu);
-void vmx_guest_icr_write(struct percpu *cpu, uint64_t icr);
+/*
+ * Emulated SIPI: a guest ICR write from `sender`, in x2APIC layout (the
+ * destination in bits 63:32, 0xFFFFFFFF for broadcast). Returns true when it
+ * was an INIT or SIPI and has been handled; false when the caller must send
+ * it to the real APIC.
+ */
+bool vmx_emulate_init_sipi(struct percpu *sender, uint64_t icr);
 int vmx_launch_ap(struct percpu *cpu, void *arg);
+
+/*
+ * The xAPIC page when SIPIs are emulated (vmx/apic_page.c): made read-only in
+ * the EPT (0, or -1 when the EPT has no room), and each guest write to it
+ * decoded and done on the guest's behalf.
+ */
+int vmx_apic_page_protect(void);
+void vmx_handle_apic_page_write(struct guest_regs *r, struct percpu *cpu, uint64_t gpa);
+
+/*
+ * EPT shootdown (vmx/ept_shootdown.c). After a change to the shared EPT that
+ * every CPU must see before the guest goes on, vmx_ept_shootdown flushes this
+ * CPU and waits until every other one has flushed or is out of the guest.
+ * Every VM exit calls vmx_ept_left_guest first; every VM entry is preceded by
+ * vmx_ept_sync_before_entry. vmx_ept_kick_taken says (once) whether an NMI
+ * this CPU got was such a kick.
+ */
+void vmx_ept_shootdown(struct percpu *self);
+void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code);
+void vmx_ept_left_guest(struct vmx_cpu *v);
+bool vmx_ept_kick_taken(struct vmx_cpu *v);
+bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
+
+/* For exit handlers (vmx/exit.c): general register n (0-15, SDM order; RSP is *rsp_slot). */
+uint64_t *vmx_guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot);
+
+/* Dumps the guest state and stops this CPU for good; the others go on. */
+void vmx_stop_cpu(struct percpu *cpu, uint32_t reason) __attribute__((noreturn));
 
 /* Logs every CPU's exit counts by reason (vmx/stats.c). */
 void vmx_log_exit_counts(void);

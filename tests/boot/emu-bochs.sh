@@ -11,8 +11,10 @@ set -euo pipefail
 
 usage() {
     cat >&2 <<'EOF'
-usage: emu-bochs.sh --iso PATH --serial OUTFILE --timeout SECONDS [--cpus N] [--mem MIB]
-                    [--disk IMG]... [--model CPUMODEL] [--workdir DIR] [-- BOCHSRC-LINE...]
+usage: emu-bochs.sh --iso PATH (--serial OUTFILE | --serial-tty TTY) --timeout SECONDS
+                    [--cpus N] [--mem MIB] [--disk IMG]... [--model CPUMODEL] [--workdir DIR]
+                    [-- BOCHSRC-LINE...]
+  --serial-tty connects COM1 to a terminal both ways (make run: the caller's own tty).
   --disk may be given up to 3 times; the first is BIOS disk 0x80.
   Lines after -- are appended to the generated bochsrc (later settings win), e.g.
   -- 'display_library: rfb, options="timeout=0"'  for guests that set >8 bpp VBE modes.
@@ -21,14 +23,15 @@ EOF
 }
 die() { echo "emu-bochs: $*" >&2; exit 2; }
 
-iso='' serial='' timeout='' cpus=1 mem=256 model=corei7_haswell_4770 workdir='' disks=() extra=()
+iso='' serial='' serial_tty='' timeout='' cpus=1 mem=256 model=corei7_haswell_4770 workdir='' disks=() extra=()
 while (($#)); do
     case $1 in
         --) shift; extra=("$@"); break ;;
-        --iso|--serial|--timeout|--cpus|--mem|--disk|--model|--workdir)
+        --iso|--serial|--serial-tty|--timeout|--cpus|--mem|--disk|--model|--workdir)
             (($# >= 2)) || usage
             case $1 in
-                --iso) iso=$2 ;; --serial) serial=$2 ;; --timeout) timeout=$2 ;;
+                --iso) iso=$2 ;; --serial) serial=$2 ;; --serial-tty) serial_tty=$2 ;;
+                --timeout) timeout=$2 ;;
                 --cpus) cpus=$2 ;; --mem) mem=$2 ;; --disk) disks+=("$2") ;;
                 --model) model=$2 ;; --workdir) workdir=$2 ;;
             esac
@@ -36,7 +39,8 @@ while (($#)); do
         *) usage ;;
     esac
 done
-[[ -n $iso && -n $serial && -n $timeout ]] || usage
+[[ -n $iso && -n $timeout && (-n $serial || -n $serial_tty) ]] || usage
+[[ -z $serial_tty || -c $serial_tty ]] || die "not a terminal device: $serial_tty"
 for n in "$timeout" "$cpus" "$mem"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
 done
@@ -58,7 +62,7 @@ abs() {
     echo "$p"
 }
 iso=$(abs "$iso")
-serial=$(abs "$serial")
+if [[ -n $serial ]]; then serial=$(abs "$serial"); fi
 for i in "${!disks[@]}"; do disks[i]=$(abs "${disks[i]}"); done
 
 pid='' drain='' rm_work=0
@@ -84,7 +88,8 @@ if [[ -z $workdir ]]; then
 fi
 mkdir -p "$workdir"
 workdir=$(abs "$workdir")
-rm -f "$serial" "$workdir/bochs.log" "$workdir/console.log"
+rm -f "$workdir/bochs.log" "$workdir/console.log"
+if [[ -n $serial ]]; then rm -f "$serial"; fi
 
 ata_slots=(ata0-master ata0-slave ata1-slave)   # ata1-master is the CD-ROM
 {
@@ -110,7 +115,12 @@ ata_slots=(ata0-master ata0-slave ata1-slave)   # ata1-master is the CD-ROM
     echo "floppya: type=none"
     for i in "${!disks[@]}"; do echo "${ata_slots[i]}: type=disk, path=${disks[i]}, mode=flat"; done
     echo "ata1-master: type=cdrom, path=$iso, status=inserted"
-    echo "com1: enabled=1, mode=file, dev=$serial"
+    # term mode: Bochs puts the terminal in raw mode (signals still on: Ctrl-C reaches us).
+    if [[ -n $serial_tty ]]; then
+        echo "com1: enabled=1, mode=term, dev=$serial_tty"
+    else
+        echo "com1: enabled=1, mode=file, dev=$serial"
+    fi
     echo "port_e9_hack: enabled=1"
     echo "log: $workdir/bochs.log"
     echo "mouse: enabled=0"
@@ -145,7 +155,7 @@ drain=$!
 deadline=$((start + timeout * 1000000))
 while kill -0 "$pid" 2>/dev/null; do
     if ((${EPOCHREALTIME/./} >= deadline)); then
-        echo "emu-bochs: timeout after ${timeout}s (serial: $serial)" >&2
+        echo "emu-bochs: timeout after ${timeout}s (serial: ${serial:-$serial_tty})" >&2
         keep_work
         exit 3   # the EXIT trap kills Bochs
     fi

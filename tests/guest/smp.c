@@ -32,6 +32,7 @@
 #define APIC_BASE_EN      (1u << 11)
 #define MSR_X2APIC_ID     0x802
 #define MSR_X2APIC_ICR    0x830
+#define MSR_MTRR_DEF_TYPE 0x2FF
 #define XAPIC_ICR_LO      0x300
 #define XAPIC_ICR_HI      0x310
 #define CPUID1_ECX_X2APIC (1u << 21)
@@ -65,6 +66,11 @@ static uint32_t checkin_us;            /* the last restart(): from its INIT to t
 volatile uint32_t ap_boot_index, ap_boot_stack;
 static volatile uint32_t ap_want_x2apic;   /* APs switch their APIC to x2APIC mode */
 static volatile uint32_t stray_starts;     /* ap_main entered when no start was expected */
+/* check_mtrr_shootdown: AP 1 makes MTRR writes and checks the BSP's EPT (mtrr_writes_reach). */
+static volatile uint32_t ap_mtrr_writes, ap_mtrr_failed, ap_mtrr_samples;
+static char ap_mtrr_why[160];
+static int mtrr_writes_reach(uint32_t self, uint32_t first, uint32_t last, uint32_t *samples,
+                             char *err, size_t errlen);
 static uint8_t ap_stacks[MAX_CPUS + 1][AP_STACK_SIZE] __attribute__((aligned(16)));
 
 extern char ap_trampoline[];
@@ -261,6 +267,11 @@ void ap_main(uint32_t index)
         id = (uint32_t)rdmsr(MSR_X2APIC_ID);
     a->seen_id = id;
     a->hv = hv_signature();
+    if (ap_mtrr_writes && index == 0) {
+        uint32_t samples = 0;
+        ap_mtrr_failed = mtrr_writes_reach(1, 0, 0, &samples, ap_mtrr_why, sizeof ap_mtrr_why);
+        ap_mtrr_samples = samples;
+    }
     __atomic_add_fetch(&a->starts, 1, __ATOMIC_RELEASE);   /* last: the BSP's signal */
 }
 
@@ -563,6 +574,102 @@ static void check_init_storm(void)
     pass(name);
 }
 
+/* VMCALL EPT generation for CPU `cpu`: what it flushed for, the current one, whether it runs guest code. */
+static int ept_generation(uint32_t cpu, uint32_t *flushed, uint32_t *current, uint32_t *in_guest)
+{
+    struct hc r = { TV_HC_EPT_GENERATION, cpu, 0, 0 };
+    if (vmcall(&r) >= 0 || r.eax != TV_STATUS_OK)
+        return -1;
+    *flushed = r.ebx;
+    *current = r.ecx;
+    *in_guest = r.edx;
+    return 0;
+}
+
+/*
+ * Three MTRR writes from this CPU; after each, every CPU in [first, last]
+ * other than `self` must have flushed its EPT for the new generation, or be
+ * out of the guest (it flushes before it runs guest code again). Counts in
+ * *samples the checks that found that CPU in the guest. 0, or -1 with the reason in err.
+ */
+static int mtrr_writes_reach(uint32_t self, uint32_t first, uint32_t last, uint32_t *samples,
+                             char *err, size_t errlen)
+{
+    uint32_t before, now, flushed, in_guest;
+    if (ept_generation(self, &flushed, &before, &in_guest) != 0) {
+        ksnprintf(err, errlen, "VMCALL EPT generation failed");
+        return -1;
+    }
+    for (uint32_t n = 1; n <= 3; n++) {
+        wrmsr(MSR_MTRR_DEF_TYPE, rdmsr(MSR_MTRR_DEF_TYPE));
+        for (uint32_t i = first; i <= last; i++) {
+            if (i == self)
+                continue;
+            if (ept_generation(i, &flushed, &now, &in_guest) != 0) {
+                ksnprintf(err, errlen, "VMCALL EPT generation for CPU %u failed", i);
+                return -1;
+            }
+            if (now == before) {
+                ksnprintf(err, errlen, "MTRR write %u started no new EPT generation", n);
+                return -1;
+            }
+            if (in_guest && flushed < now) {
+                ksnprintf(err, errlen, "after MTRR write %u from CPU %u, CPU %u runs guest "
+                          "code with EPT generation %u, current %u", n, self, i, flushed, now);
+                return -1;
+            }
+            *samples += in_guest;
+        }
+        before = now;
+    }
+    return 0;
+}
+
+/*
+ * A guest MTRR write re-types the EPT that every CPU shares, and thinvisor
+ * must flush it on every CPU before the WRMSR completes (vmx/ept_shootdown.c):
+ * the write starts a new EPT generation, and right after it returns every
+ * other CPU has flushed for it, or is out of the guest. Twice: the BSP writes
+ * while the APs are halted in the guest, then AP 1 writes while the BSP
+ * spins in the guest with interrupts off (it has no timer exits to flush it
+ * by chance). Three writes each time: every kick must get through although
+ * the kicked CPU executes no IRET in between. Rewriting IA32_MTRR_DEF_TYPE
+ * with its own value is a valid MTRR write that changes no memory type.
+ */
+static void check_mtrr_shootdown(void)
+{
+    const char *name = "an MTRR write flushes every CPU's EPT before it completes";
+    uint32_t samples = 0;
+    if (!hv_signature()) {
+        skip(name, "no hypervisor");
+        return;
+    }
+    if (!(cpuid(1).edx & (1u << 12))) {
+        skip(name, "no MTRRs");
+        return;
+    }
+    if (mtrr_writes_reach(0, 1, nap, &samples, why, sizeof why) != 0) {
+        fail(name, "%s", why);
+        return;
+    }
+    ap_mtrr_samples = 0;
+    ap_mtrr_writes = 1;
+    int rc = restart(0);
+    ap_mtrr_writes = 0;
+    if (rc != 0) {
+        fail(name, "AP 1 did not come back from its MTRR writes: %s", why);
+        return;
+    }
+    if (ap_mtrr_failed) {
+        fail(name, "%s", ap_mtrr_why);
+        return;
+    }
+    kprintf("guest: 3 MTRR writes from the BSP, then 3 from AP 1: %u of %u samples found the "
+            "other CPU in the guest, all with the new EPT\n", samples + ap_mtrr_samples,
+            3 * nap + 3);
+    pass(name);
+}
+
 /* The start again with every APIC in x2APIC mode: the ICR is MSR 0x830 (SDM Vol. 3A, 11.12). */
 static void check_x2apic(void)
 {
@@ -601,6 +708,7 @@ void smp_checks(const struct bootinfo *info)
         "SIPI to a missing APIC ID is harmless", "odd SIPI vectors",
         "INIT storm: 1000 INITs, then INIT-SIPI-SIPI restarts the AP",
         "APs started in x2APIC mode",
+        "an MTRR write flushes every CPU's EPT before it completes",
     };
     bi = info;
     tramp_vector = (uint8_t)((uint32_t)ap_trampoline >> 12);
@@ -620,6 +728,7 @@ void smp_checks(const struct bootinfo *info)
         check_missing_apic();
         check_odd_vectors();
         check_init_storm();
+        check_mtrr_shootdown();
         check_x2apic();
     } else {
         for (unsigned i = 1; i < sizeof ap_checks / sizeof ap_checks[0]; i++)

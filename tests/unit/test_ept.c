@@ -82,8 +82,10 @@ static void assert_unmapped(uint64_t gpa)
  * Every entry of the hierarchy is well formed (SDM 29.3.2): tables R/W/X with
  * bits 7:3 clear; leaves with bit 6 (ignore PAT) clear, a valid memory type, an
  * address aligned to their size and, unless remapped, equal to the guest
- * address; no empty table. Returns the number of table pages.
+ * address and R/W/X (R/X for write_protected); no empty table. Returns the number of table pages.
  */
+static uint64_t write_protected = ~0ull;   /* the one page a test made read-only */
+
 static uint64_t check_table(uint64_t table, int level, uint64_t base)
 {
     const uint64_t *t = arena_virt(table);
@@ -108,7 +110,7 @@ static uint64_t check_table(uint64_t table, int level, uint64_t base)
         assert_int_equal(ent & EPT_ADDR_MASK & (size - 1), 0);
         if (!(ent & EPT_REMAPPED)) {
             assert_int_equal(ent & EPT_ADDR_MASK, a);
-            assert_int_equal(ent & EPT_RWX, EPT_RWX);
+            assert_int_equal(ent & EPT_RWX, a == write_protected ? EPT_READ | EPT_EXEC : EPT_RWX);
         }
     }
     assert_true(any);
@@ -408,6 +410,45 @@ static void map_page_remaps(void **state)
 }
 
 /*
+ * The xAPIC page made read-only (what emulated SIPIs need): the UC page at
+ * 3 GiB splits down to one 4 KiB R/X leaf, its neighbours and type stay,
+ * re-typing keeps the permission, and it can be made writable again.
+ */
+static void set_page_access(void **state)
+{
+    (void)state;
+    assert_int_equal(ept_build_identity(&ept, DESKTOP_TOP, &mtrr, NULL), 0);
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00000, EPT_READ | EPT_EXEC), 0);
+    write_protected = 0xFEE00000;
+    struct leaf l = look(0xFEE00300);
+    assert_true(l.mapped);
+    assert_int_equal(l.hpa, 0xFEE00300);
+    assert_int_equal(l.size, 4 * KIB);
+    assert_int_equal(l.type, MT_UC);
+    assert_int_equal(l.rwx, EPT_READ | EPT_EXEC);
+    assert_identity(0xFEE01000, 4 * KIB, MT_UC);
+    assert_identity(0xFEFFF000, 4 * KIB, MT_UC);
+    assert_identity(0xC0000000, 2 * MIB, MT_UC);
+    assert_identity(0xFEC00000, 2 * MIB, MT_UC);
+    check_tree();
+
+    assert_int_equal(ept_retype(&ept, &mtrr), 0);
+    assert_int_equal(look(0xFEE00000).rwx, EPT_READ | EPT_EXEC);
+    check_tree();
+
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00000, EPT_RWX), 0);
+    write_protected = ~0ull;
+    assert_identity(0xFEE00000, 4 * KIB, MT_UC);
+    check_tree();
+
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00800, EPT_READ), -1);   /* unaligned */
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00000, EPT_WRITE), -1);  /* W without R */
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00000, 8), -1);          /* not a permission */
+    assert_int_equal(ept_set_page_access(&ept, 300 * GIB, EPT_READ), -1);    /* not mapped */
+    assert_int_equal(ept_set_page_access(&ept, EPT_MAX_GPA, EPT_READ), -1);
+}
+
+/*
  * The guest writes its MTRRs: a UC range inside a WB 1 GiB page splits it
  * (down to 4 KiB around the 1 MiB range), then var0 (0-2 GiB WB) turns UC and
  * every leaf there changes type; identity and the remapped page survive.
@@ -554,6 +595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(on_demand_above_top, setup, teardown),
         cmocka_unit_test_setup_teardown(on_demand_respects_holes, setup, teardown),
         cmocka_unit_test_setup_teardown(map_page_remaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(set_page_access, setup, teardown),
         cmocka_unit_test_setup_teardown(retype_after_mtrr_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(retype_splits_recursively, setup, teardown),
         cmocka_unit_test_setup_teardown(out_of_memory, setup, teardown),

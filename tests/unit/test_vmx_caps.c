@@ -60,6 +60,10 @@ static void bochs_haswell(void **state)
     assert_true(k.ept_2m && k.ept_1g && k.invept_single);
     assert_true(k.proc & PROC_USE_MSR_BITMAPS);
     assert_true(k.proc & (1u << 26));                 /* default1 bits kept */
+    /* For EPT shootdowns; no timer by default. */
+    assert_int_equal(k.pin, 0x16 | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+    assert_true(k.nmi_window);
+    assert_false(k.proc & PROC_NMI_WINDOW_EXITING);   /* only while an NMI waits */
     assert_true(k.exit & EXIT_LOAD_EFER);
     assert_true(k.entry & ENTRY_LOAD_PAT);
     assert_false(k.entry & ENTRY_IA32E_MODE_GUEST);

@@ -1,0 +1,31 @@
+/*
+ * Translating a guest linear address to a guest physical one by walking the
+ * guest's own page tables, in whatever paging mode the guest is in (SDM
+ * Vol. 3A, 5.2-5.5): none, 32-bit, PAE, 4-level and 5-level. Read-only: no
+ * accessed or dirty bit is set. Plain C over a read hook, for the exit
+ * handlers that must look at the instruction a guest is executing (and for
+ * host unit tests).
+ */
+#ifndef THINVISOR_GUEST_WALK_H
+#define THINVISOR_GUEST_WALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The guest registers that select the paging mode (what the guest really runs with). */
+struct guest_paging {
+    uint64_t cr0, cr3, cr4, efer;
+};
+
+/* Reads `len` bytes of guest physical memory; false when that memory cannot be read. */
+typedef bool (*guest_read_fn)(uint64_t gpa, void *buf, unsigned len, void *ctx);
+
+/*
+ * The guest physical address of `linear`; false when a paging-structure entry
+ * on the way is not present or cannot be read.
+ * Permission bits are not checked: the guest already made the access.
+ */
+bool guest_linear_to_phys(const struct guest_paging *p, uint64_t linear, guest_read_fn read,
+                          void *ctx, uint64_t *gpa);
+
+#endif

@@ -1,0 +1,139 @@
+/* mm/guest_walk.c: guest linear to physical in every paging mode, on a fake guest memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kernel/cr_bits.h"
+#include "mm/guest_walk.h"
+
+#define MEM_SIZE 0x20000
+static uint8_t mem[MEM_SIZE];
+static unsigned reads;
+
+static bool read_mem(uint64_t gpa, void *buf, unsigned len, void *ctx)
+{
+    (void)ctx;
+    reads++;
+    if (gpa + len > MEM_SIZE)
+        return false;
+    memcpy(buf, mem + gpa, len);
+    return true;
+}
+
+static void put32(uint64_t at, uint32_t v) { memcpy(mem + at, &v, 4); }
+static void put64(uint64_t at, uint64_t v) { memcpy(mem + at, &v, 8); }
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(mem, 0, sizeof mem);
+    reads = 0;
+    return 0;
+}
+
+static bool walk(const struct guest_paging *p, uint64_t la, uint64_t *gpa)
+{
+    return guest_linear_to_phys(p, la, read_mem, NULL, gpa);
+}
+
+static void no_paging_is_identity(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE };
+    uint64_t gpa;
+    assert_true(walk(&p, 0xFEE00300, &gpa));
+    assert_int_equal(gpa, 0xFEE00300);
+    assert_int_equal(reads, 0);
+}
+
+static void paging_32bit_4k_and_4m(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000, .cr4 = CR4_PSE };
+    put32(0x1000 + 1 * 4, 0x2000 | 1);                    /* PDE 1 -> page table */
+    put32(0x2000 + 5 * 4, 0x7000 | 1);                    /* PTE 5 -> 0x7000 */
+    put32(0x1000 + 2 * 4, 0x12800000 | 0x80 | 1 | (3u << 13));  /* 4 MiB, PSE-36 bits = 3 */
+    uint64_t gpa;
+    assert_true(walk(&p, 0x00405123, &gpa));
+    assert_int_equal(gpa, 0x7123);
+    assert_true(walk(&p, 0x00812345, &gpa));
+    assert_int_equal(gpa, 0x312812345ull);
+    /* Without CR4.PSE the PS bit means nothing: the PDE points at a "page table" at
+     * 0x12800000, beyond this guest's memory, so the walk fails. */
+    p.cr4 = 0;
+    assert_false(walk(&p, 0x00812345, &gpa));
+}
+
+static void paging_pae_2m_and_4k(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x3020, .cr4 = CR4_PAE };
+    put64(0x3020 + 1 * 8, 0x4000 | 1);                    /* PDPTE 1 (32-byte aligned PDPT) */
+    put64(0x4000 + 3 * 8, 0x40000000 | 0x80 | 1);         /* PDE 3: 2 MiB page */
+    put64(0x4000 + 4 * 8, 0x5000 | 1);                    /* PDE 4 -> page table */
+    put64(0x5000 + 7 * 8, 0x9000 | 1);
+    uint64_t gpa;
+    assert_true(walk(&p, 0x40601234, &gpa));
+    assert_int_equal(gpa, 0x40001234);
+    assert_true(walk(&p, 0x40807056, &gpa));
+    assert_int_equal(gpa, 0x9056);
+    assert_false(walk(&p, 0x00001000, &gpa));             /* PDPTE 0 not present */
+}
+
+static void paging_4level_1g_and_4k(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x6000, .cr4 = CR4_PAE,
+                              .efer = EFER_LME | EFER_LMA };
+    put64(0x6000 + 511 * 8, 0x7000 | 3);                  /* PML4 511 */
+    put64(0x7000 + 510 * 8, 0x8000 | 3);                  /* PDPT 510 -> PD */
+    put64(0x8000 + 0 * 8, 0x9000 | 3);                    /* PD 0 -> PT */
+    put64(0x9000 + 1 * 8, 0xA000 | 3 | (1ull << 63));     /* PT 1, XD set: still translates */
+    put64(0x7000 + 509 * 8, 0x40000000 | 0x80 | 3);       /* PDPT 509: 1 GiB page */
+    uint64_t gpa;
+    assert_true(walk(&p, 0xFFFFFFFF80001234ull, &gpa));
+    assert_int_equal(gpa, 0xA234);
+    assert_true(walk(&p, 0xFFFFFFFF40005678ull, &gpa));
+    assert_int_equal(gpa, 0x40005678);
+    assert_false(walk(&p, 0x0000000000401000ull, &gpa)); /* PML4 0 not present */
+}
+
+static void paging_5level(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000, .cr4 = CR4_PAE | CR4_LA57,
+                              .efer = EFER_LME | EFER_LMA };
+    put64(0x1000 + 1 * 8, 0x2000 | 1);                    /* PML5 1 */
+    put64(0x2000, 0x3000 | 1);
+    put64(0x3000, 0x4000 | 1);
+    put64(0x4000 + 1 * 8, 0x200000 | 0x80 | 1);           /* PD 1: 2 MiB page */
+    uint64_t gpa;
+    assert_true(walk(&p, (1ull << 48) | 0x201234, &gpa));
+    assert_int_equal(gpa, 0x201234);
+}
+
+static void unreadable_table_fails(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000, .cr4 = CR4_PAE,
+                              .efer = EFER_LMA };
+    put64(0x1000, 0x10000000 | 1);                        /* PML4 0 -> beyond guest memory */
+    uint64_t gpa;
+    assert_false(walk(&p, 0x1000, &gpa));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(no_paging_is_identity, setup),
+        cmocka_unit_test_setup(paging_32bit_4k_and_4m, setup),
+        cmocka_unit_test_setup(paging_pae_2m_and_4k, setup),
+        cmocka_unit_test_setup(paging_4level_1g_and_4k, setup),
+        cmocka_unit_test_setup(paging_5level, setup),
+        cmocka_unit_test_setup(unreadable_table_fails, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

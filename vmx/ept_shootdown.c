@@ -1,0 +1,105 @@
+/*
+ * EPT shootdown: one EPT serves every processor, but INVEPT flushes only the
+ * processor that runs it (SDM Vol. 3C, 30.4.3.1). When a change must be seen
+ * everywhere before the guest goes on (a guest MTRR write re-types memory
+ * "before the write completes"), the changing CPU bumps a generation number
+ * and kicks every CPU that is running guest code with an NMI: NMI exiting
+ * makes it leave the guest, and every CPU runs INVEPT before any VM entry
+ * when its generation is behind. The changing CPU waits until each one is
+ * current or out of the guest. The scheme is the TLB shootdown of OS kernels.
+ *
+ * Ordering: a CPU publishes in_guest before it reads the generation, and the
+ * changer bumps the generation before it reads in_guest (both sequentially
+ * consistent), so a CPU either sees the new generation on its way in or is
+ * seen in the guest and kicked.
+ */
+#include "kernel/log.h"
+#include "kernel/tsc.h"
+#include "kernel/x86.h"
+#include "smp/lapic.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_insn.h"
+
+#define SHOOTDOWN_TIMEOUT_US 100000
+
+static volatile uint64_t ept_generation;
+
+static void invept_here(void)
+{
+    invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
+}
+
+/* Before every VM entry: from here on this CPU may run guest code with the current EPT. */
+void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code)
+{
+    __atomic_store_n(&v->in_guest, runs_guest_code, __ATOMIC_SEQ_CST);
+    uint64_t gen = __atomic_load_n(&ept_generation, __ATOMIC_SEQ_CST);
+    if (v->ept_generation != gen) {
+        invept_here();
+        __atomic_store_n(&v->ept_generation, gen, __ATOMIC_RELEASE);
+    }
+}
+
+/* At every VM exit: this CPU runs no guest code until its next entry. */
+void vmx_ept_left_guest(struct vmx_cpu *v)
+{
+    __atomic_store_n(&v->in_guest, false, __ATOMIC_SEQ_CST);
+}
+
+bool vmx_ept_kick_taken(struct vmx_cpu *v)
+{
+    return __atomic_exchange_n(&v->ept_kick, false, __ATOMIC_ACQ_REL);
+}
+
+bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest)
+{
+    if (cpu >= cpu_count || !cpus[cpu]->vmx)
+        return false;
+    *flushed = __atomic_load_n(&cpus[cpu]->vmx->ept_generation, __ATOMIC_ACQUIRE);
+    *current = __atomic_load_n(&ept_generation, __ATOMIC_SEQ_CST);
+    *in_guest = __atomic_load_n(&cpus[cpu]->vmx->in_guest, __ATOMIC_SEQ_CST);
+    return true;
+}
+
+static bool behind_in_guest(struct vmx_cpu *v, uint64_t gen)
+{
+    return __atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
+           __atomic_load_n(&v->ept_generation, __ATOMIC_ACQUIRE) < gen;
+}
+
+void vmx_ept_shootdown(struct percpu *self)
+{
+    uint64_t gen = __atomic_add_fetch(&ept_generation, 1, __ATOMIC_SEQ_CST);
+    invept_here();
+    __atomic_store_n(&self->vmx->ept_generation, gen, __ATOMIC_RELEASE);
+    bool can_kick = vmx.ctl.pin & PIN_NMI_EXITING;
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        struct vmx_cpu *v = cpus[i]->vmx;
+        if (cpus[i] == self || !behind_in_guest(v, gen) || !can_kick)
+            continue;
+        __atomic_store_n(&v->ept_kick, true, __ATOMIC_RELEASE);
+        lapic_send_ipi(cpus[i]->apic_id, ICR_NMI);
+        v->ept_kicks++;
+    }
+    if (!can_kick) {
+        static bool said;
+        if (!said) {
+            said = true;
+            log_warn("EPT: no NMI exiting; other CPUs flush at their next VM exit\n");
+        }
+        return;
+    }
+    uint64_t deadline = tsc_deadline(SHOOTDOWN_TIMEOUT_US);
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        struct vmx_cpu *v = cpus[i]->vmx;
+        while (cpus[i] != self && behind_in_guest(v, gen)) {
+            if (rdtsc() > deadline) {
+                log_error("CPU %u: CPU %u did not flush its EPT within %u ms of the kick\n",
+                          self->index, i, SHOOTDOWN_TIMEOUT_US / 1000);
+                break;
+            }
+            cpu_relax();
+        }
+    }
+}
