@@ -16,7 +16,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # Debian packages needed to build, run and test (see README, "What gets installed").
 DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-common xorriso mtools \
                 qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
-                clang libclang-rt-dev util-linux
+                clang libclang-rt-dev util-linux gdb
 
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
     -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
@@ -165,6 +165,8 @@ clean:
 
 include tests/guest/guest.mk
 include tests/linux/linux.mk
+include install/install.mk
+include debug/debug.mk
 
 .PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_%
 -include $(KERNEL_OBJ:.o=.d)

@@ -5,6 +5,7 @@
  */
 #include <stdint.h>
 
+#include "kernel/boot_marker.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exceptions.h"
@@ -152,6 +153,7 @@ static void start_guest(void)
     char why[256];
     if (guest_prepare_boot(&boot_info, &options, &start) != 0)
         panic("cannot start the guest: no usable boot sector");
+    boot_marker_set();                 /* both paths below start the guest */
     if (virtualize_all(why, sizeof why) != 0) {
         log_warn("virtualization unavailable: %s\n", why);
         if (options.strict)

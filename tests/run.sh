@@ -50,8 +50,12 @@ run_fuzz() {
 run_boot() {
     # shellcheck source=tests/boot/lib.sh
     source "$ROOT/tests/boot/lib.sh"
-    # shellcheck source=tests/boot/cases.sh
-    source "$ROOT/tests/boot/cases.sh"
+    # cases.sh, then the other case files (cases_install.sh, ...)
+    local f
+    for f in "$ROOT"/tests/boot/cases*.sh; do
+        # shellcheck source=/dev/null
+        source "$f"
+    done
     local cases c
     cases=$(declare -F | awk '{print $3}' | sed -n 's/^case_//p' | grep -E "${TESTS:-.}")
     for c in $cases; do

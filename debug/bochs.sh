@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# thinvisor in Bochs's internal debugger, with its symbols: `make debug` (debug/debug.mk).
+# Debian's bochs package is built with the debugger (`bochs --help` lists -rc and -dbglog; no
+# gdbstub, which Bochs cannot have at the same time), so this is the way to step through
+# thinvisor under VMX. Bochs stops at the BIOS's first instruction and runs the commands of an
+# rc file first: load the symbols (`ldsym global`, "ADDRESS NAME" lines from nm), put a
+# breakpoint on --break and continue to it. Then the <bochs:N> prompt reads this terminal:
+#   c  s  n  r  u /10  x /4gx ADDR  lb "symbol"  info symbols "prefix"  vmexitbp  q
+# (`help` lists all; `vmexitbp` stops at every VM exit, where thinvisor's exit stub runs).
+# Ctrl-C breaks into the debugger. thinvisor's log (mirrored to port 0xE9) appears on this
+# terminal; COM1 goes to the --serial file (follow it with `tail -f` elsewhere).
+#
+# usage: debug/bochs.sh --iso ISO --sym SYMFILE [--disk IMG] [--cpus N] [--mem MIB]
+#                       [--serial FILE] [--break SYMBOL|""] [--workdir DIR]
+# --break defaults to kernel_main; "" stops at the reset vector. Commands can also come from a
+# pipe (the tests do that): Bochs quits at the end of its input.
+#
+# The machine is the one tests/boot/emu-bochs.sh gives the boot tests (see its comments for
+# each bochsrc line); only the way Bochs runs differs: in the foreground, on this terminal.
+set -euo pipefail
+
+die() { echo "debug/bochs: $*" >&2; exit 2; }
+iso='' sym='' disk='' cpus=1 mem=256 serial='' brk=kernel_main workdir=''
+while (($#)); do
+    (($# >= 2)) || die "$1 needs a value"
+    case $1 in
+        --iso) iso=$2 ;; --sym) sym=$2 ;; --disk) disk=$2 ;; --cpus) cpus=$2 ;; --mem) mem=$2 ;;
+        --serial) serial=$2 ;; --break) brk=$2 ;; --workdir) workdir=$2 ;;
+        *) die "unknown argument $1 (see the header of $0)" ;;
+    esac
+    shift 2
+done
+[[ -f $iso ]] || die "no such ISO: ${iso:-(none given)}"
+[[ -f $sym ]] || die "no such symbol file: ${sym:-(none given)} (make build/thinvisor.sym)"
+[[ -z $disk || -f $disk ]] || die "no such disk image: $disk"
+for n in "$cpus" "$mem"; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "--cpus and --mem take positive integers"; done
+[[ $brk =~ ^[A-Za-z0-9_.]*$ ]] || die "--break takes a symbol name"
+command -v bochs >/dev/null || die "no bochs (Debian packages bochs, bochsbios, vgabios, bochs-term: make deps)"
+
+workdir=${workdir:-$(mktemp -d "${TMPDIR:-/tmp}/debug-bochs.XXXXXX")}
+mkdir -p "$workdir"
+# bochsrc has no quoting: absolute paths without blanks, commas or quotes.
+abs() {
+    local p
+    p=$(realpath -m -- "$1")
+    [[ $p != *[[:space:],\"]* ]] || die "unusable path for bochsrc: $p"
+    echo "$p"
+}
+workdir=$(abs "$workdir")
+iso=$(abs "$iso")
+sym=$(abs "$sym")
+serial=$(abs "${serial:-$workdir/serial.log}")
+if [[ -n $disk ]]; then
+    disk=$(abs "$disk")
+    # Bochs locks its image and a killed session leaves the lock behind; the image is the
+    # caller's private copy (make debug copies it), so a lock here is always stale.
+    rm -f "$disk.lock"
+fi
+
+{
+    echo "memory: guest=$mem, host=$((mem < 2048 ? mem : 2048))"
+    echo "romimage: file=/usr/share/bochs/BIOS-bochs-latest"
+    echo "vgaromimage: file=/usr/share/vgabios/vgabios.bin"
+    echo "cpu: model=corei7_haswell_4770, count=$cpus, reset_on_triple_fault=0"
+    echo "display_library: term"
+    echo "boot: cdrom"
+    echo "floppya: type=none"
+    if [[ -n $disk ]]; then echo "ata0-master: type=disk, path=$disk, mode=flat"; fi
+    echo "ata1-master: type=cdrom, path=$iso, status=inserted"
+    echo "com1: enabled=1, mode=file, dev=$serial"
+    echo "port_e9_hack: enabled=1"
+    # xchg bx, bx in thinvisor or the guest stops in the debugger (a breakpoint in the source).
+    echo "magic_break: enabled=1"
+    echo "log: $workdir/bochs.log"
+    echo "mouse: enabled=0"
+    echo "speaker: enabled=0"
+    echo "sound: driver=dummy"
+} >"$workdir/bochsrc"
+{
+    echo "ldsym global \"$sym\""
+    if [[ -n $brk ]]; then
+        echo "lb \"$brk\""
+        echo "c"
+    fi
+} >"$workdir/debug.rc"
+
+echo "debug/bochs: symbols from $sym; COM1 in $serial (tail -f it); Bochs log $workdir/bochs.log"
+if [[ -n $brk ]]; then
+    echo "debug/bochs: running to $brk, then the debugger is yours (help, c, s, n, r, u, q)"
+fi
+
+# The term display draws the VGA screen into a pty of its own (the debugger keeps this
+# terminal) and blocks once some 64 KiB of it go unread: drain it. Bochs names the pty on
+# stderr, which is copied to console.log for that. Both helpers ignore Ctrl-C, which is meant
+# for Bochs (it breaks into the debugger); so does this script while Bochs runs.
+: >"$workdir/console.log"
+(
+    trap '' INT
+    for _ in {1..200}; do
+        pts=$(sed -n 's/^Bochs connected to screen "\(.*\)"$/\1/p' "$workdir/console.log")
+        [[ -z $pts ]] || exec cat "$pts" >/dev/null 2>&1
+        sleep 0.1
+    done
+) &
+drain=$!
+trap 'kill "$drain" 2>/dev/null || true' EXIT
+trap ':' INT
+rc=0
+TERM=vt100 bochs -q -f "$workdir/bochsrc" -rc "$workdir/debug.rc" \
+    2> >(trap '' INT; exec tee -a "$workdir/console.log" >&2) || rc=$?
+# Bochs exits 1 however it ends ("q" included); its farewell message says why.
+msg=$(sed -n '/^Bochs is exiting with the following message:/{n;p;q}' "$workdir/console.log")
+echo "debug/bochs: Bochs ended (status $rc)${msg:+: $msg}"
