@@ -31,7 +31,7 @@ KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
 
 .PHONY: all deps run test test-linux unit fuzz clean
 .SECONDEXPANSION:
-all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.iso
+all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.iso $(BUILD)/tools/thinctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,6 +50,13 @@ $(BUILD)/thinvisor.iso: $(BUILD)/thinvisor.elf grub.cfg
 	cp $(BUILD)/thinvisor.elf $(BUILD)/iso/boot/thinvisor.elf
 	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }
+
+# thinctl: the tool users run inside their (Linux) guest; static, so it runs on any distribution.
+THINCTL_DEPS := tools/thinctl.c vmx/status_abi.h vmx/hypercall_abi.h vmx/exit_reason_names.h \
+                vmx/exit_reason.h
+$(BUILD)/tools/thinctl: $(THINCTL_DEPS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -static -O2 -std=gnu11 -Wall -Wextra -Werror -I. -o $@ tools/thinctl.c
 
 # Installs the Debian packages above that are missing (apt-get; sudo when not root).
 deps: $(DEPS_STAMP)
@@ -145,7 +152,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)
 
 unit: $(UNIT_BINS)
 
-test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img
+test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img \
+      $(BUILD)/thinvisor.sym
 	tests/run.sh
 
 # Only the Linux guest cases (the Bochs one takes about 5 minutes).

@@ -9,8 +9,29 @@
 
 #include "kernel/version.h"
 #include "vmx/hypercall_abi.h"
+#include "vmx/status_abi.h"
 
 #define CPUID1_ECX_SMX (1u << 6)
+
+static struct { uint64_t base, size; } published[2];   /* status area, log ring */
+
+void guest_set_status_area(uint64_t base, uint64_t size, uint64_t log_base, uint64_t log_size)
+{
+    published[0].base = base;
+    published[0].size = size;
+    published[1].base = log_base;
+    published[1].size = log_size;
+}
+
+bool guest_published_range(uint32_t index, uint64_t *base, uint64_t *size, uint32_t *kind)
+{
+    if (index < 1 || index > 2 || !published[index - 1].size)
+        return false;
+    *base = published[index - 1].base;
+    *size = published[index - 1].size;
+    *kind = index == 1 ? TV_MEM_STATUS : TV_MEM_LOG;
+    return true;
+}
 
 uint32_t guest_version_word(void)
 {
@@ -32,9 +53,14 @@ void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
         regs[3] = TV_SIGNATURE_EDX;
     } else if (leaf == TV_CPUID_VERSION_LEAF) {
         regs[0] = guest_version_word();
-        regs[1] = TV_FEATURE_VMCALL;
+        regs[1] = TV_FEATURE_VMCALL | (published[0].size ? TV_FEATURE_STATUS_AREA : 0);
         regs[2] = 0;
         regs[3] = 0;
+    } else if (leaf == TV_CPUID_STATUS_LEAF) {
+        regs[0] = (uint32_t)published[0].base;
+        regs[1] = (uint32_t)(published[0].base >> 32);
+        regs[2] = (uint32_t)published[0].size;
+        regs[3] = published[0].size ? TV_STATUS_ABI_VERSION : 0;
     } else if (leaf > TV_CPUID_MAX_LEAF && leaf <= 0x4FFFFFFFu) {
         /* The rest of the hypervisor range is ours and empty. */
         regs[0] = regs[1] = regs[2] = regs[3] = 0;

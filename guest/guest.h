@@ -19,6 +19,15 @@ void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 /* The version as CPUID 0x40000001 and TV_HC_VERSION report it. */
 uint32_t guest_version_word(void);
 
+/*
+ * Where the backend published its status area and log ring (vmx/status_abi.h):
+ * CPUID 0x40000002 reports the area, VMCALL 3 both. Until then: none.
+ */
+void guest_set_status_area(uint64_t base, uint64_t size, uint64_t log_base, uint64_t log_size);
+
+/* VMCALL 3's ranges: 0 the hypervisor region, 1 the status area, 2 the log ring. */
+bool guest_published_range(uint32_t index, uint64_t *base, uint64_t *size, uint32_t *kind);
+
 /* The registers a hypercall reads and writes. */
 struct hypercall_regs {
     uint64_t rax, rbx, rcx, rdx;

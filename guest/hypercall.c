@@ -88,16 +88,19 @@ void guest_hypercall(struct hypercall_regs *r, uint32_t cpu)
         r->rax = TV_STATUS_OK;
         break;
     }
-    case TV_HC_MEMORY_MAP:
-        if ((uint32_t)r->rbx != 0) {
+    case TV_HC_MEMORY_MAP: {
+        uint64_t base = hv_memory.base, size = hv_memory.size;
+        uint32_t kind = TV_MEM_HYPERVISOR;
+        if ((uint32_t)r->rbx != 0 && !guest_published_range((uint32_t)r->rbx, &base, &size, &kind)) {
             r->rax = TV_STATUS_BAD_ARGUMENT;
             break;
         }
-        r->rbx = hv_memory.base;
-        r->rcx = (uint32_t)hv_memory.size;
-        r->rdx = TV_MEM_HYPERVISOR;
+        r->rbx = base;
+        r->rcx = (uint32_t)size;
+        r->rdx = kind;
         r->rax = TV_STATUS_OK;
         break;
+    }
     case TV_HC_SELF_CHECK:
         r->rbx = (uint32_t)guest_image_checksum();
         r->rcx = (uint32_t)boot_checksum;

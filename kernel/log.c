@@ -13,9 +13,17 @@
 #include "kernel/msr.h"
 #include "kernel/x86.h"
 #include "smp/percpu.h"
+#include "vmx/status_abi.h"
 
-static char ring[LOG_RING_SIZE];
-static uint64_t ring_total;          /* bytes ever appended */
+/*
+ * The ring, in the layout of vmx/status_abi.h and page-aligned: thinvisor
+ * publishes these pages read-only to the guest (vmx/status.c).
+ */
+static struct {
+    struct tv_log_ring head;         /* head.total: bytes ever appended */
+    char data[LOG_RING_SIZE];
+} ring __attribute__((aligned(4096)));   /* in .bss: head.size is set when published */
+#define ring_total ring.head.total
 static enum log_level current_level = LOG_INFO;
 static bool console_open;
 static bool console_quiet;           /* the guest owns the serial port: warnings and errors only */
@@ -30,13 +38,20 @@ void log_set_level(enum log_level level)
 static void ring_append(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        ring[(ring_total + i) % LOG_RING_SIZE] = s[i];
+        ring.data[(ring_total + i) % LOG_RING_SIZE] = s[i];
     ring_total += n;
 }
 
 uint64_t log_ring_total(void)
 {
     return ring_total;
+}
+
+const void *log_ring_pages(size_t *bytes)
+{
+    ring.head.size = LOG_RING_SIZE;
+    *bytes = sizeof ring;
+    return &ring;
 }
 
 size_t log_ring_read(uint64_t offset, char *buf, size_t len)
@@ -46,7 +61,7 @@ size_t log_ring_read(uint64_t offset, char *buf, size_t len)
         offset = oldest;
     size_t n = 0;
     while (n < len && offset + n < ring_total) {
-        buf[n] = ring[(offset + n) % LOG_RING_SIZE];
+        buf[n] = ring.data[(offset + n) % LOG_RING_SIZE];
         n++;
     }
     return n;
@@ -92,7 +107,7 @@ void log_printf(enum log_level level, const char *fmt, ...)
     int slen = fmt_snprintf(stamp, sizeof stamp, "[%llu cpu%u] ", (unsigned long long)rdtsc(),
                             current_cpu_index());
     lock();
-    if (ring_total == 0 || ring[(ring_total - 1) % LOG_RING_SIZE] == '\n')
+    if (ring_total == 0 || ring.data[(ring_total - 1) % LOG_RING_SIZE] == '\n')
         ring_append(stamp, (size_t)slen);
     ring_append(line, len);
     if (level <= current_level && (!console_quiet || level <= LOG_WARN)) {

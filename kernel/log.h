@@ -48,4 +48,7 @@ void log_open_default_console(void);
 size_t log_ring_read(uint64_t offset, char *buf, size_t len);
 uint64_t log_ring_total(void);
 
+/* The ring's pages (struct tv_log_ring, then the text; page-aligned) and their size in bytes. */
+const void *log_ring_pages(size_t *bytes);
+
 #endif

@@ -104,20 +104,22 @@ static void check_all_cpus(void)
 
 /*
  * What all processors share in the region: the MSR bitmap, the I/O bitmaps,
- * the dummy page and the EPT. The EPT needs a table per 512 GiB, and below
- * that at most a PD and a PT at each place the memory type or the mapping
- * changes: two per variable MTRR, the fixed ranges, the region's two edges,
- * the top of RAM; plus room for splits when the guest rewrites its MTRRs.
+ * the dummy page, the status area (vmx/status.c) and the EPT. The EPT needs
+ * a table per 512 GiB, and below that at most a PD and a PT at each place
+ * the memory type or the mapping changes: two per variable MTRR, the fixed
+ * ranges, the region's two edges, the top of RAM, the two published ranges
+ * inside the region (status area, log ring); plus room for splits when the
+ * guest rewrites its MTRRs.
  */
-static uint64_t shared_budget(void)
+static uint64_t shared_budget(uint32_t ncpus)
 {
     uint64_t vcnt = 0;
     if (cpuid(1, 0).edx & (1u << 12))                 /* MTRR */
         vcnt = rdmsr(MSR_IA32_MTRRCAP) & MTRRCAP_VCNT_MASK;
     uint64_t top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
     uint64_t ept_tables = 1 + (top + (512ull << 30) - 1) / (512ull << 30) +
-                          2 * (2 * vcnt + 4) + 16;
-    return (4 + ept_tables) * 4096;
+                          2 * (2 * vcnt + 6) + 16;
+    return (4 + ept_tables + vmx_status_pages(ncpus)) * 4096;
 }
 
 /* Enters VMX root on every CPU; returns 0, or -1 with the reason in why. */
@@ -172,6 +174,7 @@ static void start_guest(void)
     struct guest_regs regs = { .rdx = start.drive };
     if (!options.test_exit)
         log_console_for_errors_only(true);
+    vmx_status_guest_launched();
     vmx_launch_cpu(cpus[0], &regs);
     log_console_for_errors_only(false);
     panic("the guest could not be launched");
@@ -195,6 +198,7 @@ static void run_test_fault(enum test_fault f)
 
 void kernel_main(uint32_t magic, uint32_t info_phys)
 {
+    tsc_mark_boot();
     idt_init();
     gdt_load(&boot_segments);
 
@@ -232,7 +236,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     }
     uint32_t planned = smp_planned_cpus(&madt, madt_ok, options.cpus);
     hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + VMX_PER_CPU_PAGES * 4096,
-                    shared_budget());
+                    shared_budget(planned));
     smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);
     check_all_cpus();
 

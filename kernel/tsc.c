@@ -61,3 +61,15 @@ void udelay(uint64_t us)
     while (rdtsc() < end)
         cpu_relax();
 }
+
+static uint64_t boot_tsc;
+
+void tsc_mark_boot(void)
+{
+    boot_tsc = rdtsc();
+}
+
+uint64_t tsc_boot(void)
+{
+    return boot_tsc;
+}

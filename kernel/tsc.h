@@ -9,6 +9,10 @@ uint64_t tsc_calibrate(void);
 
 uint64_t tsc_khz(void);
 
+/* The TSC when thinvisor got control (kernel_main's first step), for uptimes. */
+void tsc_mark_boot(void);
+uint64_t tsc_boot(void);
+
 /* Busy-waits at least `us` microseconds. */
 void udelay(uint64_t us);
 

@@ -41,4 +41,10 @@ void *hv_identity(uint64_t phys);
 static inline void *phys_to_virt(uint64_t phys) { return (void *)(uintptr_t)phys; }
 static inline uint64_t virt_to_phys_identity(const void *p) { return (uint64_t)(uintptr_t)p; }
 
+/* Physical address of something in the image (code, data, bss), mapped at KERNEL_VBASE. */
+static inline uint64_t image_virt_to_phys(const void *p)
+{
+    return hv_memory.base + ((uint64_t)(uintptr_t)p - KERNEL_VBASE);
+}
+
 #endif

@@ -11,11 +11,9 @@
  * path. The page is the one IA32_APIC_BASE names at boot; a guest that moves
  * its APIC elsewhere is not followed.
  */
-#include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/x86.h"
-#include "mm/guest_walk.h"
 #include "mm/hv_memory.h"
 #include "smp/lapic.h"
 #include "vmx/mmio_decode.h"
@@ -25,8 +23,6 @@
 
 #define XAPIC_ICR_LOW  0x300
 #define XAPIC_ICR_HIGH 0x310
-#define AR_L           (1u << 13)   /* CS: 64-bit code segment */
-#define AR_DB          (1u << 14)   /* CS: 32-bit default operand size */
 
 int vmx_apic_page_protect(void)
 {
@@ -37,53 +33,6 @@ int vmx_apic_page_protect(void)
         return -1;
     vmx.apic_page = page;
     return 0;
-}
-
-/* Guest physical memory the hypervisor may read for the guest: identity-mapped, not ours. */
-static bool read_guest_phys(uint64_t gpa, void *buf, unsigned len, void *ctx)
-{
-    (void)ctx;
-    if (gpa + len < gpa || gpa + len > hv_memory.identity_top ||
-        (gpa < hv_memory.base + hv_memory.size && gpa + len > hv_memory.base))
-        return false;
-    const uint8_t *src = phys_to_virt(gpa);
-    uint8_t *dst = buf;
-    for (unsigned i = 0; i < len; i++)
-        dst[i] = src[i];
-    return true;
-}
-
-/* Default operand size of the guest's code: 8 in 64-bit mode, else CS.D/B says 4 or 2. */
-static unsigned guest_code_mode(void)
-{
-    uint32_t ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
-    if ((vmread(VMCS_GUEST_EFER) & EFER_LMA) && (ar & AR_L))
-        return 8;
-    return ar & AR_DB ? 4 : 2;
-}
-
-/* Up to 15 bytes at the guest's CS:RIP, through its page tables; how many could be read. */
-static unsigned fetch_guest_code(uint8_t *buf, unsigned mode)
-{
-    struct guest_paging p = {
-        .cr0 = vmread(VMCS_GUEST_CR0), .cr3 = vmread(VMCS_GUEST_CR3),
-        .cr4 = vmread(VMCS_GUEST_CR4), .efer = vmread(VMCS_GUEST_EFER),
-    };
-    uint64_t linear = vmread(VMCS_GUEST_RIP);
-    if (mode != 8)
-        linear = (uint32_t)(linear + vmread(VMCS_GUEST_CS_BASE));
-    unsigned got = 0;
-    while (got < INSN_MAX_LEN) {
-        uint64_t la = linear + got, gpa;
-        unsigned chunk = 4096 - (unsigned)(la & 0xFFF);
-        if (chunk > INSN_MAX_LEN - got)
-            chunk = INSN_MAX_LEN - got;
-        if (!guest_linear_to_phys(&p, la, read_guest_phys, NULL, &gpa) ||
-            !read_guest_phys(gpa, buf + got, chunk, NULL))
-            break;
-        got += chunk;
-    }
-    return got;
 }
 
 static volatile uint32_t *apic_reg(unsigned offset)
@@ -113,10 +62,9 @@ static void write_register(struct percpu *cpu, unsigned offset, uint32_t value)
 void vmx_handle_apic_page_write(struct guest_regs *r, struct percpu *cpu, uint64_t gpa)
 {
     uint8_t insn[INSN_MAX_LEN];
-    unsigned mode = guest_code_mode();
-    unsigned got = fetch_guest_code(insn, mode);
+    unsigned got;
     struct mmio_store st;
-    if (mmio_decode_store(insn, got, mode, &st) != 0) {
+    if (vmx_decode_guest_store(&st, insn, &got) != 0) {
         log_error("CPU %u: cannot emulate the guest's write to its local APIC at %#llx: RIP %#llx, "
                   "%u byte(s) readable, first %02x %02x %02x %02x\n", cpu->index,
                   (unsigned long long)gpa, (unsigned long long)vmread(VMCS_GUEST_RIP), got,

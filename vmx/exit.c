@@ -217,6 +217,30 @@ static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
 }
 
 /*
+ * A guest write to the read-only status area or log ring (vmx/status.c): the
+ * pages stay as they are and the write is dropped, as a ROM drops it; the
+ * guest steps over the instruction. One that cannot be decoded gets #GP.
+ */
+static void drop_status_write(struct percpu *cpu, uint64_t gpa)
+{
+    static bool logged;
+    uint8_t insn[INSN_MAX_LEN];
+    unsigned got;
+    struct mmio_store st;
+    cpu->vmx->hidden_accesses++;
+    if (!logged) {
+        logged = true;
+        log_warn("CPU %u: guest wrote to the read-only status area at %#llx; dropped (reported "
+                 "once)\n", cpu->index, (unsigned long long)gpa);
+    }
+    if (vmx_decode_guest_store(&st, insn, &got) != 0) {
+        inject_gp();
+        return;
+    }
+    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + st.length);
+}
+
+/*
  * A write to the write-protected xAPIC page: done for the guest. An access
  * to the hypervisor region: count it, log it once, and map the page to a
  * dummy page so the guest goes on without seeing or changing anything of
@@ -229,6 +253,10 @@ static void handle_ept_violation(struct guest_regs *r, struct percpu *cpu)
     if (vmx.apic_page && (gpa & ~0xFFFull) == vmx.apic_page && (q & 2)) {
         vmx_handle_apic_page_write(r, cpu, gpa);
         return;                          /* the EPT did not change: no INVEPT */
+    }
+    if (vmx_status_contains(gpa) && (q & 2)) {
+        drop_status_write(cpu, gpa);
+        return;
     }
     if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size && (q & 4)) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
@@ -361,9 +389,9 @@ void vmx_exit_dispatch(struct guest_regs *r)
     vmx_ept_left_guest(v);
     uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
     uint32_t reason = full & 0xFFFF;
-    v->exits_total++;
+    v->stats->exits_total++;
     if (reason < EXIT_REASON_COUNT)
-        v->exits[reason]++;
+        v->stats->exits[reason]++;
 
     if (full & EXIT_REASON_ENTRY_FAILURE) {
         log_error("CPU %u: VM entry failed: %s (exit qualification %#llx)\n", cpu->index,

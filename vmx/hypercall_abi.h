@@ -15,7 +15,7 @@
  * "thinvisor\0\0\0" (12 bytes, in that register order, little-endian).
  */
 #define TV_CPUID_BASE            0x40000000u
-#define TV_CPUID_MAX_LEAF        0x40000001u
+#define TV_CPUID_MAX_LEAF        0x40000002u   /* 0x40000002: the status area, vmx/status_abi.h */
 #define TV_SIGNATURE_EBX         0x6E696874u   /* "thin" */
 #define TV_SIGNATURE_ECX         0x6F736976u   /* "viso" */
 #define TV_SIGNATURE_EDX         0x00000072u   /* "r\0\0\0" */
@@ -23,6 +23,7 @@
 /* CPUID 0x40000001: EAX = version (major << 16 | minor << 8 | patch), EBX = features. */
 #define TV_CPUID_VERSION_LEAF    0x40000001u
 #define TV_FEATURE_VMCALL        (1u << 0)     /* the VMCALL interface below */
+#define TV_FEATURE_STATUS_AREA   (1u << 1)     /* CPUID 0x40000002 gives the status area */
 
 /*
  * VMCALL: EAX = function, EBX/ECX/EDX = arguments; on return EAX = status,
@@ -36,7 +37,8 @@
 #define TV_HC_LOG_READ           2u   /* EBX = guest-physical buffer, ECX = length, EDX = offset
                                          -> EBX = bytes copied, ECX = total bytes ever logged */
 #define TV_HC_MEMORY_MAP         3u   /* EBX = index -> EBX = base, ECX = size (bytes, low 32),
-                                         EDX = kind (TV_MEM_*) of the index-th hidden range */
+                                         EDX = kind (TV_MEM_*): 0 the hypervisor region, 1 and
+                                         2 the pages of it the guest may read */
 #define TV_HC_SELF_CHECK         4u   /* -> EBX = checksum of the hypervisor image now,
                                          ECX = the same checksum taken at boot */
 #define TV_HC_EPT_GENERATION     5u   /* EBX = CPU index -> EBX = EPT generation that CPU last
@@ -44,6 +46,8 @@
                                          32 bits), EDX = 1 while it runs guest code, else 0 */
 
 #define TV_MEM_HYPERVISOR        1u   /* the hypervisor region: unreachable from the guest */
+#define TV_MEM_STATUS            2u   /* inside it, readable: the status area (vmx/status_abi.h) */
+#define TV_MEM_LOG               3u   /* inside it, readable: the log ring */
 
 #define TV_STATUS_OK             0u
 #define TV_STATUS_UNKNOWN_CALL   1u

@@ -157,6 +157,10 @@ int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_s
     /* EPTP (25.6.11): WB paging structures, 4-level walk. */
     vmx.eptp = vmx.ept.pml4 | (3u << 3) | 6u;
     ept_log_summary(&st, ept_top);
+    if (vmx_status_setup() != 0) {
+        log_error("EPT: no room to publish the status area\n");
+        return -1;
+    }
     if (vmx.emulate_sipi) {
         /* In xAPIC mode the ICR is MMIO: its page becomes read-only (vmx/apic_page.c). */
         if (!lapic_is_x2apic() && vmx_apic_page_protect() != 0) {
@@ -306,6 +310,7 @@ void vmx_prepare_cpu(struct percpu *cpu)
     struct vmx_cpu *v = hv_alloc_pages(1, "VMX per-CPU state");
     v->vmxon_phys = virt_to_phys_identity(hv_alloc_pages(1, "VMXON region"));
     v->vmcs_phys = virt_to_phys_identity(hv_alloc_pages(1, "VMCS"));
+    v->stats = vmx_status_cpu(cpu->index);
     cpu->vmx = v;
 }
 

@@ -10,6 +10,8 @@
 #include "smp/percpu.h"
 #include "vmx/caps.h"
 #include "vmx/exit_reason.h"
+#include "vmx/mmio_decode.h"
+#include "vmx/status_abi.h"
 
 struct guest_backend_ops;
 
@@ -25,8 +27,7 @@ struct vmx_cpu {
     uint64_t vmcs_phys;
     bool launched;
     bool nmi_pending;             /* an NMI hit while in VMX root: inject it on entry */
-    uint64_t exits[EXIT_REASON_COUNT];
-    uint64_t exits_total;
+    struct tv_status_cpu *stats;  /* exit counters, in the published status area */
     uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
     bool waiting_for_sipi;        /* INIT state, not yet started by a SIPI */
     /* Emulated SIPI (vmx/ap_start.c): AP_* state, and the SIPI vector in bits 15:8. */
@@ -127,11 +128,30 @@ void vmx_ept_left_guest(struct vmx_cpu *v);
 bool vmx_ept_kick_taken(struct vmx_cpu *v);
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
 
+/*
+ * The store instruction at the guest's CS:RIP, fetched through its page
+ * tables and decoded (vmx/guest_insn.c); `insn` gets the bytes read, *got
+ * their number. 0, or -1 when it is no store thinvisor can decode.
+ */
+int vmx_decode_guest_store(struct mmio_store *st, uint8_t insn[INSN_MAX_LEN], unsigned *got);
+
 /* For exit handlers (vmx/exit.c): general register n (0-15, SDM order; RSP is *rsp_slot). */
 uint64_t *vmx_guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot);
 
 /* Dumps the guest state and stops this CPU for good; the others go on. */
 void vmx_stop_cpu(struct percpu *cpu, uint32_t reason) __attribute__((noreturn));
+
+/*
+ * The status area (vmx/status.c): pages it needs for ncpus (for the region
+ * budget); setup on the BSP after the EPT exists (0, or -1: no EPT room);
+ * CPU i's counters; the launch time; whether gpa is one of its read-only
+ * pages.
+ */
+uint64_t vmx_status_pages(uint32_t ncpus);
+int vmx_status_setup(void);
+struct tv_status_cpu *vmx_status_cpu(uint32_t index);
+void vmx_status_guest_launched(void);
+bool vmx_status_contains(uint64_t gpa);
 
 /* Logs every CPU's exit counts by reason (vmx/stats.c). */
 void vmx_log_exit_counts(void);

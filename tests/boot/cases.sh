@@ -178,7 +178,7 @@ GUEST_CHECKS=("started at 0000:7C00" "boot drive is 0x80" "CPUID.1 hides VMX"
     "CPUID.1 hypervisor bit" "CPUID 0x40000000 signature" "CPUID 0x40000001 version"
     "VMCALL version" "VMCALL unknown function" "VMXON raises #UD"
     "VMCALL from CPL 3 raises #UD" "E820 hides the hypervisor region" "E801 agrees"
-    "hidden page reads" "hidden page writes")
+    "hidden page reads" "hidden page writes" "status area")
 
 # The guest's multiprocessor checks (tests/guest/smp.c), asserted by the guest_smp
 # cases; the other cases leave them out of "no FAIL line" so that each case
@@ -413,6 +413,9 @@ case_qemu_linux_native() {
     expect '^linux-guest: init started' "Linux reached init"
     expect '^linux-guest: online CPUs: 2' "Linux started its second CPU itself"
     expect '^linux-guest: cpu 1: hypervisor signature' "tvcheck ran on CPU 1"
+    expect '^linux-guest: thinctl status: thinctl: not running under thinvisor' \
+        "thinctl says it is not under thinvisor"
+    expect '^linux-guest: thinctl status returned 1$' "thinctl exits 1 without thinvisor"
 }
 
 # Linux on top of thinvisor, on 2 CPUs. With emulate_sipi: Bochs 2.7 keeps an INIT that
@@ -431,5 +434,16 @@ case_bochs_linux() {
     expect '^exits: CPU 0: XSETBV +[1-9]' "Linux's XSETBV handled"
     expect '^exits: CPU 0: WRMSR +[1-9]' "Linux's MTRR writes handled"
     expect '^exits: CPU 1: CPUID +[1-9]' "CPU 1 ran Linux under VMX"
+    expect '^linux-guest: thinctl status: hypervisor: thinvisor [0-9]+\.[0-9]+\.[0-9]+' "thinctl status: version"
+    expect '^linux-guest: thinctl status: CPUs virtualized: 2 \(APIC IDs 0 1\)' "thinctl status: 2 CPUs"
+    expect '^linux-guest: thinctl status: uptime: [0-9.]+ s since thinvisor started' "thinctl status: uptime"
+    expect '^linux-guest: thinctl status returned 0$' "thinctl status exits 0"
+    expect '^linux-guest: thinctl stats: CPUID +[1-9][0-9]* +[1-9][0-9]* +[1-9]' "thinctl stats: CPUID exits on both CPUs"
+    expect '^linux-guest: thinctl stats returned 0$' "thinctl stats exits 0"
+    expect '^linux-guest: thinctl stats: thinvisor VM exits, every 0.5 s' "thinctl stats --watch redraws"
+    expect '^linux-guest: thinctl stats: CPUID( +[0-9]+){3} +[0-9]+$' "thinctl stats --watch shows rates"
+    expect '^linux-guest: thinctl log returned 0: [1-9][0-9]* lines' "thinctl log prints the log ring"
+    expect '^linux-guest: thinctl status as nobody returned 3: thinctl: needs root' \
+        "thinctl refuses without root and says why"
     expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
 }

@@ -332,6 +332,76 @@ static void check_hidden_read(void)
         pass(name);
 }
 
+/* The status area's published range from VMCALL 3 (index 1 or 2); 0 when the call fails. */
+static uint32_t published_base(uint32_t index, uint32_t kind)
+{
+    struct hc r = { TV_HC_MEMORY_MAP, index, 0, 0 };
+    if (vmcall(&r) >= 0 || r.eax != TV_STATUS_OK || r.edx != kind)
+        return 0;
+    return r.ebx;
+}
+
+/*
+ * The status area (vmx/status_abi.h), which thinctl reads from Linux: CPUID
+ * 0x40000002 finds it, its header is right, CPU 0's CPUID counter moves
+ * with a CPUID, a write to it is dropped, the log ring holds the boot log,
+ * and VMCALL 3 lists both ranges.
+ */
+static void check_status_area(void)
+{
+    const char *name = "status area";
+    if (!need_hv(name))
+        return;
+    struct cpuid_regs c = cpuid(TV_CPUID_STATUS_LEAF);
+    if (c.edx != TV_STATUS_ABI_VERSION || c.ebx != 0 || c.ecx < 4096 || (c.eax & 0xFFF)) {
+        fail(name, "CPUID 0x40000002: EAX 0x%08x EBX 0x%08x ECX 0x%08x EDX %u", c.eax, c.ebx,
+             c.ecx, c.edx);
+        return;
+    }
+    const volatile struct tv_status *st = (const volatile struct tv_status *)c.eax;
+    if (st->magic != TV_STATUS_MAGIC || st->abi_version != TV_STATUS_ABI_VERSION ||
+        st->version != hv_version || st->cpu_count == 0 ||
+        st->exit_reasons != TV_STATUS_EXIT_REASONS || st->tsc_khz == 0 ||
+        st->launch_tsc <= st->boot_tsc || st->cpu_offset + st->cpu_count * st->cpu_stride > c.ecx) {
+        fail(name, "bad header at 0x%08x (magic 0x%llx, %u CPUs)", c.eax,
+             (unsigned long long)st->magic, st->cpu_count);
+        return;
+    }
+    const volatile struct tv_status_cpu *cpu0 =
+        (const volatile struct tv_status_cpu *)(c.eax + st->cpu_offset);
+    uint64_t before = cpu0->exits[10];                  /* basic exit reason 10: CPUID */
+    cpuid(0);
+    if (cpu0->exits[10] != before + 1) {
+        fail(name, "CPU 0's CPUID counter went from %llu to %llu over one CPUID",
+             (unsigned long long)before, (unsigned long long)cpu0->exits[10]);
+        return;
+    }
+    int v = probe_store(c.eax, 0x12345678);
+    if (v >= 0 || st->magic != TV_STATUS_MAGIC) {
+        fail(name, "a write to it %s", v >= 0 ? exception_name(v) : "changed it");
+        return;
+    }
+    const volatile struct tv_log_ring *log = (const volatile struct tv_log_ring *)(uint32_t)st->log_phys;
+    const volatile char *text = (const volatile char *)(log + 1);
+    int banner = 0;
+    for (uint32_t i = 0; i + 9 <= log->total && i + 9 <= log->size && !banner; i++)
+        banner = memcmp((const char *)&text[i], "thinvisor", 9) == 0;
+    if (log->total == 0 || log->size != 65536 || (log->total <= log->size && !banner)) {
+        fail(name, "log ring at 0x%08x: %llu bytes logged, size %u, banner %s",
+             (uint32_t)st->log_phys, (unsigned long long)log->total, log->size,
+             banner ? "found" : "missing");
+        return;
+    }
+    if (published_base(1, TV_MEM_STATUS) != c.eax ||
+        published_base(2, TV_MEM_LOG) != (uint32_t)st->log_phys) {
+        fail(name, "VMCALL 3 does not list the status area and the log ring");
+        return;
+    }
+    kprintf("status area at 0x%08x: %u CPUs, %u exits on CPU 0, log ring %u bytes\n",
+            c.eax, st->cpu_count, (uint32_t)cpu0->exits_total, (uint32_t)log->total);
+    pass(name);
+}
+
 /* Writes must not reach the hypervisor: its image checksum stays, and it still answers. */
 static void check_hidden_write(void)
 {
@@ -395,6 +465,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_e801();
     check_hidden_read();
     check_hidden_write();
+    check_status_area();
 
     smp_checks(bi);
     finish();

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "vmx/hypercall_abi.h"
+#include "vmx/status_abi.h"
 
 #define E820_MAX 64
 
@@ -82,6 +83,7 @@ int vmcall(struct hc *r);
 int probe_vmxon(uint32_t *eflags);
 int probe_read(void *dst, uint32_t src_addr, uint32_t n);
 int probe_fill(uint32_t dst_addr, uint32_t value, uint32_t n);
+int probe_store(uint32_t dst_addr, uint32_t value);
 int probe_user_vmcall(uint32_t *eip, uint32_t *eax);
 const char *exception_name(int vector);
 

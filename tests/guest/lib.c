@@ -438,6 +438,16 @@ int probe_fill(uint32_t dst_addr, uint32_t value, uint32_t n)
     return fault_vector;
 }
 
+/* One 32-bit MOV to a physical address (not a string instruction). */
+int probe_store(uint32_t dst_addr, uint32_t value)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: movl %1, (%0)\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     :: "r"(dst_addr), "r"(value) : "memory");
+    return fault_vector;
+}
+
 /*
  * Runs isr.asm's user_vmcall at CPL 3 and returns the vector of the first
  * exception it raises, with the EIP and EAX it was raised at.

@@ -20,6 +20,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
+thinctl_inputs=("$top/tools/thinctl.c" "$top/vmx/status_abi.h" "$top/vmx/hypercall_abi.h"
+                "$top/vmx/exit_reason_names.h" "$top/vmx/exit_reason.h")
 out=$top/build/linux
 variant=test refresh=0 force=0
 while (($#)); do
@@ -153,7 +155,8 @@ stamp=$(
         gcc --version | head -n1
         grub-mkrescue --version
         dpkg-query -W -f='${Package} ${Version}\n' xorriso cpio libc6-dev
-        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/grub.cfg" | cut -d' ' -f1
+        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/grub.cfg" \
+            "${thinctl_inputs[@]}" | cut -d' ' -f1
     } | sha256sum | cut -d' ' -f1
 )
 kernel_banner() {   # the version string inside the bzImage (setup header: kernel_version)
@@ -190,8 +193,10 @@ if [[ ! -f $out/vmlinuz-$kabi ]]; then
     mv "$work/boot/vmlinuz-$kabi" "$out/vmlinuz-$kabi"
 fi
 
-# tvcheck: static, so the initramfs needs no libc or loader.
+# tvcheck and thinctl (tools/thinctl.c, the guest-side tool users install): static, so the
+# initramfs needs no libc or loader.
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -o "$work/tvcheck" "$here/tvcheck.c"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -I"$top" -o "$work/thinctl" "$top/tools/thinctl.c"
 
 # The initramfs tree: busybox with a link per applet, /init, tvcheck, empty mount points.
 root=$work/root
@@ -207,6 +212,10 @@ install -m 0755 "$work/bin/busybox" "$root/bin/busybox"
 done
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$work/tvcheck" "$root/bin/tvcheck"
+install -m 0755 "$work/thinctl" "$root/bin/thinctl"
+# Users for busybox su: init runs thinctl once as nobody, which must be refused.
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 chmod 1777 "$root/tmp"
 # Fixed timestamps keep the archive byte-for-byte repeatable.
 find "$root" -exec touch -h -d @0 {} +

@@ -13,7 +13,9 @@
 # of the files below changed. `tests/linux/build-image.sh --refresh` picks up a newer kernel.
 
 LINUX_DIR    := $(BUILD)/linux
-LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c tests/linux/grub.cfg
+LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c tests/linux/grub.cfg \
+                tools/thinctl.c vmx/status_abi.h vmx/hypercall_abi.h vmx/exit_reason_names.h \
+                vmx/exit_reason.h
 LINUX_EMUS   ?= qemu bochs
 
 .PHONY: linux-guest linux-guest-shell linux-guest-boot

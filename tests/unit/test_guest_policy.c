@@ -9,6 +9,7 @@
 #include "guest/boot.h"
 #include "guest/guest.h"
 #include "vmx/hypercall_abi.h"
+#include "vmx/status_abi.h"
 
 static void leaf1(void **state)
 {
@@ -45,6 +46,39 @@ static void hypervisor_leaves(void **state)
     assert_int_equal(e[0] | e[1] | e[2] | e[3], 0);
 }
 
+/* CPUID 0x40000002 and VMCALL 3's ranges: nothing before the backend publishes, then both. */
+static void status_area(void **state)
+{
+    (void)state;
+    uint32_t r[4] = { 9, 9, 9, 9 };
+    uint64_t base, size;
+    uint32_t kind;
+    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, r);
+    assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+    assert_false(guest_published_range(1, &base, &size, &kind));
+
+    guest_set_status_area(0x12345000ull | 1ull << 32, 0x2000, 0x1FF6F000, 65552);
+    uint32_t s[4] = { 0 };
+    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, s);
+    assert_int_equal(s[0], 0x12345000);
+    assert_int_equal(s[1], 1);
+    assert_int_equal(s[2], 0x2000);
+    assert_int_equal(s[3], TV_STATUS_ABI_VERSION);
+    uint32_t v[4] = { 0 };
+    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, v);
+    assert_int_equal(v[1], TV_FEATURE_VMCALL | TV_FEATURE_STATUS_AREA);
+    assert_true(guest_published_range(1, &base, &size, &kind));
+    assert_int_equal(base, 0x112345000ull);
+    assert_int_equal(kind, TV_MEM_STATUS);
+    assert_true(guest_published_range(2, &base, &size, &kind));
+    assert_int_equal(base, 0x1FF6F000);
+    assert_int_equal(size, 65552);
+    assert_int_equal(kind, TV_MEM_LOG);
+    assert_false(guest_published_range(0, &base, &size, &kind));   /* index 0: the region */
+    assert_false(guest_published_range(3, &base, &size, &kind));
+    guest_set_status_area(0, 0, 0, 0);
+}
+
 static void pass_through(void **state)
 {
     (void)state;
@@ -78,6 +112,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(leaf1),
         cmocka_unit_test(hypervisor_leaves),
+        cmocka_unit_test(status_area),
         cmocka_unit_test(pass_through),
         cmocka_unit_test(boot_sectors),
     };

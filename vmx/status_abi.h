@@ -1,0 +1,61 @@
+/*
+ * The status area: what thinvisor publishes read-only to its guest, for
+ * tools that cannot use VMCALL (it needs CPL 0): `thinctl` reads it from a
+ * Linux guest through /dev/mem. CPUID leaf 0x40000002 says where it is. It
+ * lies in memory the guest's E820 map calls reserved, so a Linux kernel with
+ * STRICT_DEVMEM still lets root map it. Guest writes to it are dropped.
+ * Shared with guest tools: fixed-width fields, little-endian, no pointers.
+ */
+#ifndef THINVISOR_STATUS_ABI_H
+#define THINVISOR_STATUS_ABI_H
+
+#include <stdint.h>
+
+/* CPUID 0x40000002: EAX = physical address bits 31:0, EBX = bits 63:32, ECX = size in
+ * bytes, EDX = TV_STATUS_ABI_VERSION; all 0 when there is no status area. */
+#define TV_CPUID_STATUS_LEAF     0x40000002u
+
+#define TV_STATUS_MAGIC          0x5355544154535654ull   /* "TVSTATUS" */
+#define TV_STATUS_ABI_VERSION    1u
+#define TV_STATUS_EXIT_REASONS   80u       /* exit counters per CPU: basic reasons 0..79 */
+
+/* One CPU's exit counters: exits[r] counts VM exits with basic exit reason r. */
+struct tv_status_cpu {
+    uint32_t apic_id;
+    uint32_t reserved;
+    uint64_t exits_total;
+    uint64_t exits[TV_STATUS_EXIT_REASONS];
+};
+
+/*
+ * The area: this header, then cpu_count tv_status_cpu records at cpu_offset.
+ * The log ring is published apart (it lives in the hypervisor's image): at
+ * log_phys a struct tv_log_ring, then log_size bytes of text.
+ */
+struct tv_status {
+    uint64_t magic;                 /* TV_STATUS_MAGIC */
+    uint32_t abi_version;           /* TV_STATUS_ABI_VERSION */
+    uint32_t version;               /* thinvisor's version, as CPUID 0x40000001.EAX */
+    uint32_t cpu_count;             /* processors thinvisor virtualizes */
+    uint32_t exit_reasons;          /* TV_STATUS_EXIT_REASONS */
+    uint32_t cpu_offset;            /* bytes from the start of the area to the first record */
+    uint32_t cpu_stride;            /* bytes from one record to the next */
+    uint64_t tsc_khz;               /* TSC ticks per millisecond */
+    uint64_t boot_tsc;              /* TSC when thinvisor started (the multiboot2 handoff) */
+    uint64_t launch_tsc;            /* TSC when the guest was launched */
+    uint64_t log_phys;              /* physical address of the log ring */
+    uint64_t log_bytes;             /* its size in bytes, header included */
+};
+
+/*
+ * The log ring: every message thinvisor logged, with TSC and CPU number; the
+ * last min(total, size) bytes are kept, byte i of the log at data[i % size].
+ * A reader copies, then checks that total moved less than size meanwhile.
+ */
+struct tv_log_ring {
+    volatile uint64_t total;        /* bytes ever logged */
+    uint32_t size;                  /* bytes of text after this header */
+    uint32_t reserved;
+};
+
+#endif
