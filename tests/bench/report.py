@@ -346,13 +346,14 @@ set output "{out}/exits.png"
 set title "thinvisor: VM exits during the Linux run by reason (r = required, a = avoidable)"
 set logscale y
 set ylabel "exits (log scale)"
-plot "{out}/exits.dat" using 2:xtic(1) linecolor rgb "#4477aa"
-unset logscale y
+plot "{out}/exits.dat" using 2:xtic(1) linecolor rgb "#4477aa", \
+     "" using 0:2:2 with labels offset 0,0.7
 set output "{out}/slowdown.png"
 set title "thinvisor: with / without (1.0 = no slowdown)"
-set ylabel "ratio"
-set yrange [0:*]
-plot "{out}/slowdown.dat" using 2:xtic(1) linecolor rgb "#cc6677"
+set ylabel "ratio (log scale)"
+set yrange [0.5:*]
+plot "{out}/slowdown.dat" using 2:xtic(1) linecolor rgb "#cc6677", \
+     "" using 0:2:(sprintf("%.3fx", $2)) with labels offset 0,0.7
 """
     with open(os.path.join(out, "charts.gp"), "w") as f:
         f.write(script)
