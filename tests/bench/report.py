@@ -96,7 +96,8 @@ def parse_run(path):
                 r["ept"].append((m.group(2), m.group(3), int(m.group(1))))
                 continue
             m = re.match(r"^exits: CPU (\d+): (.+?)\s+(\d+)$", line)
-            if m and not m.group(2).endswith("in all"):
+            # "in all", "EPT shootdown kicks" and "hidden-memory accesses" are tallies, not reasons.
+            if m and not m.group(2).strip().endswith(("in all", "kicks", "accesses")):
                 reason = m.group(2).strip()
                 r["exits"][reason] = r["exits"].get(reason, 0) + int(m.group(3))
     return r
@@ -237,9 +238,18 @@ def main():
 
     # Aims.
     lin_ratio = boot_hv / boot_nat if boot_hv and boot_nat else None
+    # Boot to init is not a pure instruction count: it holds the kernel's idle waits, which
+    # Bochs fast-forwards differently when the APs wait in VMX root (emulate_sipi) than when
+    # they halt in the BIOS. The pinned, CPU-bound workload is the closer measure.
+    boot_note = " (doubtful: idle time differs, see the workload row)" if lin_ratio and lin_ratio < 1 else ""
     aims.append(("Linux boot slowdown (boot sector to init)", f"<= {AIM_LINUX_SLOWDOWN:.2f}x",
                  None if lin_ratio is None else f"{lin_ratio:.3f}x",
-                 aim_verdict(lin_ratio, AIM_LINUX_SLOWDOWN, unit="x")))
+                 aim_verdict(lin_ratio, AIM_LINUX_SLOWDOWN, unit="x") + boot_note))
+    work = [r["ratio"] for r in rows if r["figure"] == "whole workload"]
+    work_ratio = work[0] if work else None
+    aims.append(("Linux workload slowdown (CPU, memory, syscalls on CPU 0)", f"<= {AIM_LINUX_SLOWDOWN:.2f}x",
+                 None if work_ratio is None else f"{work_ratio:.3f}x",
+                 aim_verdict(work_ratio, AIM_LINUX_SLOWDOWN, unit="x")))
     aims.append(("hypervisor instructions per CPUID exit", f"<= {AIM_CPUID_INSNS}",
                  None if insns is None else f"{insns:.0f}", aim_verdict(insns, AIM_CPUID_INSNS)))
     aims.append(("avoidable exits during the Linux run", f"{AIM_AVOIDABLE_EXITS}",
@@ -250,7 +260,12 @@ def main():
                  None if h4 is None else f"{h4} KiB", aim_verdict(h4, AIM_HIDDEN_4CPU_KIB, unit=" KiB")))
 
     # ---- the table --------------------------------------------------------------------
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # The date of the newest run's log: the report may be made again later from the same logs.
+    logs = [os.path.join(out, "runs", n, "serial.txt") for n in runs]
+    stamp = max((os.path.getmtime(p) for p in logs if os.path.exists(p)), default=None)
+    when = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc) if stamp else \
+        datetime.datetime.now(datetime.timezone.utc)
+    date = when.strftime("%Y-%m-%d %H:%M UTC")
     md = []
     md.append(f"Measured {date} with `make bench` (Bochs 2.7, clock: sync=none, "
               f"corei7_haswell_4770; figures in emulated TSC ticks = instructions).")
@@ -346,6 +361,7 @@ set output "{out}/exits.png"
 set title "thinvisor: VM exits during the Linux run by reason (r = required, a = avoidable)"
 set logscale y
 set ylabel "exits (log scale)"
+set yrange [0.5:*]
 plot "{out}/exits.dat" using 2:xtic(1) linecolor rgb "#4477aa", \
      "" using 0:2:2 with labels offset 0,0.7
 set output "{out}/slowdown.png"
