@@ -29,7 +29,7 @@ KERNEL_ASM := $(wildcard boot/*.asm)
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
               $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 
-.PHONY: all deps run test test-linux unit fuzz clean
+.PHONY: all deps run test test-linux unit fuzz clean bench bench-deps
 .SECONDEXPANSION:
 all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.iso $(BUILD)/tools/thinctl
 
@@ -175,6 +175,7 @@ include tests/guest/guest.mk
 include tests/linux/linux.mk
 include install/install.mk
 include debug/debug.mk
+include tests/bench/bench.mk
 
 .PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_%
 -include $(KERNEL_OBJ:.o=.d)

@@ -46,6 +46,10 @@ boot_entry32:
     mov esp, boot_stack32_top
     mov [boot_mb_magic], eax
     mov [boot_mb_info], ebx
+    rdtsc                                 ; launch latency starts here (make bench)
+    mov [boot_entry_tsc], eax
+    mov [boot_entry_tsc + 4], edx
+    mov eax, [boot_mb_magic]
     cmp eax, MB2_LOADER_MAGIC
     jne .bad_magic
 
@@ -134,6 +138,7 @@ bits 64
     mov rsp, [rax]
     mov edi, [boot_mb_magic]
     mov esi, [boot_mb_info]
+    mov rdx, [boot_entry_tsc]
     mov rax, kernel_main
     call rax
 .hang64:
@@ -240,6 +245,7 @@ early_gdt_ptr:
 global boot_mb_magic, boot_mb_info
 boot_mb_magic: dd 0
 boot_mb_info:  dd 0
+boot_entry_tsc: dq 0                      ; the TSC at the multiboot2 handoff
 early_serial_ready: db 0
 hex_digits: db "0123456789ABCDEF"
 msg_bad_magic:

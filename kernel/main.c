@@ -168,6 +168,8 @@ static void start_guest(void)
     log_info("launching the guest: boot sector from %s, drive %#x, at %04x:%04x; "
              "%u application processor(s) wait for SIPI\n", start.source, start.drive, start.cs,
              start.ip, cpu_count - 1);
+    hv_memory_log_use();
+    log_info("timing: guest launch at TSC %llu\n", (unsigned long long)rdtsc());
     vmx_guest_real_mode(start.cs, (uint64_t)start.cs << 4, start.ip, 0x10, ACTIVITY_ACTIVE);
     vmwrite(VMCS_GUEST_RSP, start.ip);
     vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
@@ -196,14 +198,15 @@ static void run_test_fault(enum test_fault f)
     panic("test_fault: the fault did not happen");
 }
 
-void kernel_main(uint32_t magic, uint32_t info_phys)
+void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t entry_tsc)
 {
-    tsc_mark_boot();
+    tsc_mark_boot(entry_tsc);
     idt_init();
     gdt_load(&boot_segments);
 
     log_info("\nthinvisor %s (multiboot2 handoff, boot info at %#x)\n", THINVISOR_VERSION,
              info_phys);
+    log_info("timing: multiboot2 entry at TSC %llu\n", (unsigned long long)entry_tsc);
     char err[160] = "";
     int parsed = -1;
     if (magic == MB2_BOOTLOADER_MAGIC && info_phys)

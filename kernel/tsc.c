@@ -64,9 +64,9 @@ void udelay(uint64_t us)
 
 static uint64_t boot_tsc;
 
-void tsc_mark_boot(void)
+void tsc_mark_boot(uint64_t tsc)
 {
-    boot_tsc = rdtsc();
+    boot_tsc = tsc;
 }
 
 uint64_t tsc_boot(void)

@@ -9,8 +9,8 @@ uint64_t tsc_calibrate(void);
 
 uint64_t tsc_khz(void);
 
-/* The TSC when thinvisor got control (kernel_main's first step), for uptimes. */
-void tsc_mark_boot(void);
+/* The TSC when thinvisor got control (the multiboot2 entry), for uptimes. */
+void tsc_mark_boot(uint64_t tsc);
 uint64_t tsc_boot(void);
 
 /* Busy-waits at least `us` microseconds. */

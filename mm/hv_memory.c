@@ -19,6 +19,16 @@ void relocate_image(uint64_t dst, uint64_t src, uint64_t len, uint64_t cr3);
 
 struct hv_memory hv_memory;
 
+/*
+ * Pages handed out by hv_alloc_pages, by purpose, so that the region's use can be
+ * logged by what it is for (make bench reads the "region use:" lines). Callers pass
+ * string literals, so a purpose is known by its pointer.
+ */
+#define HV_PURPOSE_MAX 16
+static struct { const char *purpose; uint32_t pages; } purpose_pages[HV_PURPOSE_MAX];
+static uint32_t tallied_pages;      /* pages counted in purpose_pages */
+static uint32_t page_table_pages;   /* the hypervisor's own page tables, built at setup */
+
 void *hv_identity(uint64_t phys)
 {
     return phys_to_virt(phys);
@@ -37,6 +47,14 @@ void *hv_alloc_pages(uint32_t count, const char *purpose)
     if (!phys)
         panic("hypervisor region exhausted allocating %u page(s) for %s (%u of %u pages used)",
               count, purpose, hv_memory.alloc.used, hv_memory.alloc.npages);
+    for (uint32_t i = 0; i < HV_PURPOSE_MAX; i++) {
+        if (purpose_pages[i].purpose && purpose_pages[i].purpose != purpose)
+            continue;
+        purpose_pages[i].purpose = purpose;
+        purpose_pages[i].pages += count;
+        tallied_pages += count;
+        break;
+    }
     return memset(phys_to_virt(phys), 0, (size_t)count * PAGE_SIZE);
 }
 
@@ -90,6 +108,7 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
                PTE_WRITABLE))
         panic("page tables do not fit the region budget (%llu KiB)",
               (unsigned long long)(m->budget.page_tables >> 10));
+    page_table_pages = m->alloc.used;
     log_info("page tables: identity map 0-%#llx with %s pages, image at %#llx\n",
              (unsigned long long)(m->identity_top - 1), huge ? "1 GiB" : "2 MiB",
              (unsigned long long)KERNEL_VBASE);
@@ -97,4 +116,25 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
     /* Nothing may be written to memory between this copy and the CR3 load: see boot/relocate.asm. */
     relocate_image(m->base, KERNEL_LOAD, image, m->pml4);
     log_info("running from the hypervisor region\n");
+}
+
+/*
+ * Logs what the region holds, one "region use:" line per purpose, in KiB: the
+ * image (with the log ring in its bss), the hypervisor's page tables, each
+ * hv_alloc_pages purpose, the EPT (every other page taken from the allocator:
+ * the EPT builder and its splits allocate directly) and what is still free.
+ */
+void hv_memory_log_use(void)
+{
+    const struct hv_memory *m = &hv_memory;
+    uint32_t ept = m->alloc.used - tallied_pages - page_table_pages;
+    log_info("region use: %-20s %6llu KiB (log ring %u KiB)\n", "image",
+             (unsigned long long)(m->budget.image >> 10), LOG_RING_SIZE / 1024);
+    log_info("region use: %-20s %6u KiB\n", "page tables", page_table_pages * 4);
+    for (uint32_t i = 0; i < HV_PURPOSE_MAX && purpose_pages[i].purpose; i++)
+        log_info("region use: %-20s %6u KiB\n", purpose_pages[i].purpose,
+                 purpose_pages[i].pages * 4);
+    log_info("region use: %-20s %6u KiB\n", "EPT", ept * 4);
+    log_info("region use: %-20s %6u KiB\n", "free", (m->alloc.npages - m->alloc.used) * 4);
+    log_info("region use: %-20s %6llu KiB\n", "total", (unsigned long long)(m->size >> 10));
 }

@@ -35,6 +35,9 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
 /* A zeroed page (or run of pages) from the region; panics when the budget is exhausted. */
 void *hv_alloc_pages(uint32_t count, const char *purpose);
 
+/* Logs the region's use by purpose ("region use:" lines), for make bench. */
+void hv_memory_log_use(void);
+
 /* phys_to_virt as a function, for the builders that take a phys_to_virt hook. */
 void *hv_identity(uint64_t phys);
 

@@ -14,6 +14,7 @@ org 0x7C00
 GUEST_LOAD      equ 0x8000          ; guest.ld links guest_main here
 BOOTINFO        equ 0x1000          ; free conventional memory, below our stack
 STACK_TOP       equ 0x7C00          ; grows down towards BOOTINFO
+START_TSC       equ BOOTINFO - 8    ; the TSC at our first instructions (guest.h BOOT_START_TSC)
 E820_MAX        equ 64
 
 ; struct bootinfo (guest.h)
@@ -49,13 +50,19 @@ start:
     mov es, ax
     mov ss, ax
     mov sp, STACK_TOP
+    mov cx, dx                      ; the TSC as soon as DS is known, for make bench's
+    rdtsc                           ; launch latency: at START_TSC, which stays untouched
+    mov [START_TSC], eax
+    mov [START_TSC + 4], edx
+    mov dx, cx
     jmp 0:.cs0                      ; from here on CS = 0, as org 0x7C00 assumes
 .cs0:
     sti                             ; BIOS disk services may wait on interrupts
     cld
     mov di, BOOTINFO
     mov cx, BI_SIZE
-    rep stosb                       ; AL = 0
+    xor ax, ax                      ; (RDTSC above changed AL)
+    rep stosb
     mov [BOOTINFO + BI_START_CS], bx
     mov [BOOTINFO + BI_START_IP], si
     mov [BOOTINFO + BI_DRIVE], dl
@@ -260,7 +267,7 @@ dap:                                ; INT 13h AH=42h disk address packet (EDD 3.
 spt:    dw 0
 heads:  dw 0
 
-msg_disk:     db "FAIL boot: disk read error", 13, 10, 0
+msg_disk:     db "FAIL boot: disk error", 13, 10, 0
 msg_shutdown: db "Shutdown", 0
 
     times 510 - ($ - $$) db 0

@@ -446,6 +446,9 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     serial_init();
     cpu_init();
     kprintf("guest: thinvisor test guest, loaded with INT 13h AH=%02xh\n", bi->method);
+#ifdef GUEST_BENCH
+    bench_main();                   /* the bench image measures instead (bench.c) */
+#endif
 
     check_start();
     check_drive();

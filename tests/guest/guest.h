@@ -15,6 +15,9 @@
 
 #define E820_MAX 64
 
+/* boot.asm leaves the TSC it read at its first instructions here (its START_TSC). */
+#define BOOT_START_TSC 0x0FF8u
+
 /* One INT 15h E820h entry as the BIOS wrote it (ACPI 3.0 layout, 24 bytes). */
 struct e820_entry {
     uint64_t base;
@@ -102,6 +105,9 @@ void cpu_init_ap(void);
 
 /* smp.c: the multiprocessor checks (MADT, INIT-SIPI-SIPI, restarts, bad input, x2APIC) */
 void smp_checks(const struct bootinfo *bi);
+
+/* bench.c: the bench variant's run (GUEST_BENCH), instead of the checks */
+__attribute__((noreturn)) void bench_main(void);
 
 /* lib.c: the C library bits the compiler may call on its own */
 void *memset(void *d, int c, size_t n);

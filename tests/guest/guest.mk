@@ -7,6 +7,7 @@
 #   sectors 1..N  guest.bin: guest.c, lib.c, smp.c, isr.asm, ap_trampoline.asm linked at
 #                 0x8000 (guest.ld)
 #   the rest      zeros, up to GUEST_DISK_SIZE
+# build/guest/bench-disk.img is the same with bench.c (see below).
 
 GUEST_CC        ?= clang
 GUEST_OBJCOPY   ?= $(CROSS)objcopy
@@ -21,8 +22,15 @@ GUEST_LDFLAGS   := -m elf_i386 -nostdlib -z noexecstack --no-warn-rwx-segments \
 
 GUEST_DIR := $(BUILD)/guest
 GUEST_ASM := $(filter-out tests/guest/boot.asm,$(wildcard tests/guest/*.asm))
-GUEST_OBJ := $(patsubst tests/guest/%.c,$(GUEST_DIR)/%.o,$(wildcard tests/guest/*.c)) \
-             $(patsubst tests/guest/%.asm,$(GUEST_DIR)/%.o,$(GUEST_ASM))
+GUEST_ASM_OBJ := $(patsubst tests/guest/%.asm,$(GUEST_DIR)/%.o,$(GUEST_ASM))
+GUEST_C   := $(filter-out tests/guest/bench.c,$(wildcard tests/guest/*.c))
+GUEST_OBJ := $(patsubst tests/guest/%.c,$(GUEST_DIR)/%.o,$(GUEST_C)) $(GUEST_ASM_OBJ)
+
+# The bench variant (make bench, tests/bench/): the same guest built with GUEST_BENCH and
+# bench.c, in build/guest/bench/, on build/guest/bench-disk.img; it measures instead of checking.
+BENCH_GUEST_DIR := $(GUEST_DIR)/bench
+BENCH_GUEST_OBJ := $(patsubst tests/guest/%.c,$(BENCH_GUEST_DIR)/%.o,$(wildcard tests/guest/*.c)) \
+                   $(GUEST_ASM_OBJ)
 
 .PHONY: guest
 guest: $(GUEST_DIR)/test-disk.img
@@ -31,26 +39,35 @@ $(GUEST_DIR)/%.o: tests/guest/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
+$(BENCH_GUEST_DIR)/%.o: tests/guest/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -DGUEST_BENCH -MMD -MP -c $< -o $@
+
 $(GUEST_DIR)/%.o: tests/guest/%.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf32 -g -F dwarf -o $@ $<
 
-$(GUEST_DIR)/guest.elf: $(GUEST_OBJ) tests/guest/guest.ld
-	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJ)
+# guest_image DIR,OBJECTS,IMAGE: DIR/guest.elf, guest.bin and boot.bin, then the disk IMAGE.
+define guest_image
+$(1)/guest.elf: $(2) tests/guest/guest.ld
+	$$(LD) $$(GUEST_LDFLAGS) -o $$@ $(2)
 
-$(GUEST_DIR)/guest.bin: $(GUEST_DIR)/guest.elf
-	$(GUEST_OBJCOPY) -O binary $< $@
+$(1)/guest.bin: $(1)/guest.elf
+	$$(GUEST_OBJCOPY) -O binary $$< $$@
 
 # The boot sector is assembled for the guest's size in sectors.
-$(GUEST_DIR)/boot.bin: tests/guest/boot.asm $(GUEST_DIR)/guest.bin
-	$(NASM) -f bin -DGUEST_SECTORS=$$(( ($$(stat -c %s $(GUEST_DIR)/guest.bin) + 511) / 512 )) \
-	    -o $@ $<
+$(1)/boot.bin: tests/guest/boot.asm $(1)/guest.bin
+	$$(NASM) -f bin -DGUEST_SECTORS=$$$$(( ($$$$(stat -c %s $(1)/guest.bin) + 511) / 512 )) \
+	    -o $$@ $$<
 
-$(GUEST_DIR)/test-disk.img: $(GUEST_DIR)/boot.bin $(GUEST_DIR)/guest.bin
-	rm -f $@.tmp
-	truncate -s $(GUEST_DISK_SIZE) $@.tmp
-	dd if=$(GUEST_DIR)/boot.bin of=$@.tmp conv=notrunc status=none
-	dd if=$(GUEST_DIR)/guest.bin of=$@.tmp bs=512 seek=1 conv=notrunc status=none
-	mv $@.tmp $@
+$(3): $(1)/boot.bin $(1)/guest.bin
+	rm -f $$@.tmp
+	truncate -s $$(GUEST_DISK_SIZE) $$@.tmp
+	dd if=$(1)/boot.bin of=$$@.tmp conv=notrunc status=none
+	dd if=$(1)/guest.bin of=$$@.tmp bs=512 seek=1 conv=notrunc status=none
+	mv $$@.tmp $$@
+endef
+$(eval $(call guest_image,$(GUEST_DIR),$(GUEST_OBJ),$(GUEST_DIR)/test-disk.img))
+$(eval $(call guest_image,$(BENCH_GUEST_DIR),$(BENCH_GUEST_OBJ),$(GUEST_DIR)/bench-disk.img))
 
--include $(GUEST_OBJ:.o=.d)
+-include $(GUEST_OBJ:.o=.d) $(BENCH_GUEST_OBJ:.o=.d)

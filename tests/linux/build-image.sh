@@ -5,16 +5,18 @@
 # MBR (boot_hybrid.img), so a BIOS, or thinvisor chainloading sector 0 at 0000:7C00 with
 # DL=0x80, boots it as a hard disk; GRUB then reads the ISO 9660 file system from that disk.
 #
-# usage: tests/linux/build-image.sh [--out DIR] [--shell] [--refresh] [--force]
+# usage: tests/linux/build-image.sh [--out DIR] [--shell|--bench] [--refresh] [--force]
 #   --out DIR   build directory (default build/linux next to the top-level Makefile)
 #   --shell     build linux-shell-disk.img instead: "tv.shell" on the kernel command line, so
 #               /init leaves a busybox shell on ttyS0 instead of ending the emulator
+#   --bench     build linux-bench-disk.img instead: "tv.bench" on the kernel command line, so
+#               /init runs tvbench (the TSC at init, a timed workload) first (make bench)
 #   --refresh   ask apt for the current linux-image-amd64 and busybox-static even when .debs
 #               are cached (without it a cached .deb is used as is, and no network is needed)
 #   --force     rebuild even when the stamp says the image is up to date
 #
 # Caching: the .debs stay in DIR/debs. The image is rebuilt only when its stamp changes; the
-# stamp is a hash of this script, init, tvcheck.c, grub.cfg, the variant, the package
+# stamp is a hash of this script, init, tvcheck.c, tvbench.c, grub.cfg, the variant, the package
 # versions used and the versions of the build tools. The kernel version is printed either way.
 set -euo pipefail
 
@@ -29,6 +31,7 @@ while (($#)); do
         --out) (($# >= 2)) || { echo "build-image: --out needs a directory" >&2; exit 2; }
                out=$2; shift ;;
         --shell) variant=shell ;;
+        --bench) variant=bench ;;
         --refresh) refresh=1 ;;
         --force) force=1 ;;
         -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -41,6 +44,8 @@ out=$(cd "$out" && pwd)
 debs=$out/debs
 if [[ $variant == shell ]]; then
     image=$out/linux-shell-disk.img extra_cmdline=tv.shell
+elif [[ $variant == bench ]]; then
+    image=$out/linux-bench-disk.img extra_cmdline=tv.bench
 else
     image=$out/linux-disk.img extra_cmdline=
 fi
@@ -155,7 +160,7 @@ stamp=$(
         gcc --version | head -n1
         grub-mkrescue --version
         dpkg-query -W -f='${Package} ${Version}\n' xorriso cpio libc6-dev
-        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/grub.cfg" \
+        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/tvbench.c" "$here/grub.cfg" \
             "${thinctl_inputs[@]}" | cut -d' ' -f1
     } | sha256sum | cut -d' ' -f1
 )
@@ -197,8 +202,9 @@ fi
 # initramfs needs no libc or loader.
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -o "$work/tvcheck" "$here/tvcheck.c"
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -I"$top" -o "$work/thinctl" "$top/tools/thinctl.c"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -o "$work/tvbench" "$here/tvbench.c"
 
-# The initramfs tree: busybox with a link per applet, /init, tvcheck, empty mount points.
+# The initramfs tree: busybox with a link per applet, /init, tvcheck, tvbench, empty mount points.
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
 dpkg-deb --fsys-tarfile "$bbdeb" | tar -x -C "$work" ./bin/busybox
@@ -216,6 +222,7 @@ install -m 0755 "$work/thinctl" "$root/bin/thinctl"
 # Users for busybox su: init runs thinctl once as nobody, which must be refused.
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+install -m 0755 "$work/tvbench" "$root/bin/tvbench"
 chmod 1777 "$root/tmp"
 # Fixed timestamps keep the archive byte-for-byte repeatable.
 find "$root" -exec touch -h -d @0 {} +

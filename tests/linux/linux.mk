@@ -5,6 +5,8 @@
 #   make linux-guest         build/linux/linux-disk.img: boots, runs tvcheck, ends the emulator
 #   make linux-guest-shell   build/linux/linux-shell-disk.img: the same with "tv.shell" on the
 #                            kernel command line: runs tvcheck, then leaves a shell on ttyS0
+#   make linux-guest-bench   build/linux/linux-bench-disk.img: "tv.bench" on the kernel command
+#                            line: /init runs tvbench (TSC at init, a timed workload) first
 #   make linux-guest-boot    boots linux-disk.img natively (no thinvisor) in QEMU and Bochs
 #                            and checks the guest's lines (LINUX_EMUS=qemu or bochs for one)
 #
@@ -13,20 +15,25 @@
 # of the files below changed. `tests/linux/build-image.sh --refresh` picks up a newer kernel.
 
 LINUX_DIR    := $(BUILD)/linux
-LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c tests/linux/grub.cfg \
+LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c \
+                tests/linux/tvbench.c tests/linux/grub.cfg \
                 tools/thinctl.c vmx/status_abi.h vmx/hypercall_abi.h vmx/exit_reason_names.h \
                 vmx/exit_reason.h
 LINUX_EMUS   ?= qemu bochs
 
-.PHONY: linux-guest linux-guest-shell linux-guest-boot
+.PHONY: linux-guest linux-guest-shell linux-guest-bench linux-guest-boot
 linux-guest: $(LINUX_DIR)/linux-disk.img
 linux-guest-shell: $(LINUX_DIR)/linux-shell-disk.img
+linux-guest-bench: $(LINUX_DIR)/linux-bench-disk.img
 
 $(LINUX_DIR)/linux-disk.img: $(LINUX_INPUTS)
 	tests/linux/build-image.sh --out $(LINUX_DIR)
 
 $(LINUX_DIR)/linux-shell-disk.img: $(LINUX_INPUTS)
 	tests/linux/build-image.sh --out $(LINUX_DIR) --shell
+
+$(LINUX_DIR)/linux-bench-disk.img: $(LINUX_INPUTS)
+	tests/linux/build-image.sh --out $(LINUX_DIR) --bench
 
 linux-guest-boot: $(LINUX_DIR)/linux-disk.img
 	@for e in $(LINUX_EMUS); do \

@@ -1,0 +1,29 @@
+# make bench (tests/bench/): thinvisor's figures against the same guests booted without it, in
+# Bochs with clock: sync=none (the emulated TSC follows the instruction count, so the figures
+# repeat run to run). Prints one table; results.csv, results.json and the charts land in
+# build/bench/. About 10-20 minutes (two Linux boots in Bochs). Included by the Makefile.
+# Benchmarks measure, tests prove: nothing here is part of make test.
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_DEPS_STAMP := $(BUILD)/.bench-deps-ok
+
+# Debian packages only the bench needs, installed the way `make deps` installs its own.
+BENCH_PACKAGES := gnuplot-nox
+
+bench: deps $(BENCH_DEPS_STAMP) all $(GUEST_DIR)/bench-disk.img $(LINUX_DIR)/linux-bench-disk.img
+	tests/bench/bench.sh --out $(BENCH_DIR)
+
+bench-deps: $(BENCH_DEPS_STAMP)
+$(BENCH_DEPS_STAMP): tests/bench/bench.mk
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "Installing missing Debian packages for make bench:" $$missing; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	    elif command -v sudo >/dev/null; then SUDO=sudo; \
+	    else echo "error: need root or sudo to install:" $$missing >&2; exit 1; fi; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	    { echo "error: apt-get could not install:" $$missing >&2; exit 1; }; \
+	fi
+	@mkdir -p $(BUILD) && touch $@

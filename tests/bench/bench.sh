@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# make bench: boots the bench guests in Bochs, with thinvisor and without it, and hands the
+# serial logs to report.py, which prints the table and writes results.csv, results.json and
+# the charts. Each boot is one "run" below; JOBS of them at a time, progress on stdout.
+#
+# usage: tests/bench/bench.sh [--out DIR] [--only REGEX] [--jobs N]
+#   --out DIR     results and per-run logs (default build/bench)
+#   --only REGEX  boot only the runs whose name matches; the report uses the logs already in
+#                 DIR for the others (for working on one figure)
+#   --jobs N      Bochs runs at once (default 2)
+#
+# Bochs runs with clock: sync=none: the emulated TSC then advances with the instruction count
+# (one tick per instruction, at the default ips), so every figure repeats run to run.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$here/../.." && pwd)
+out=$ROOT/build/bench only=. jobs=2
+while (($#)); do
+    (($# >= 2)) || { echo "bench: $1 needs a value" >&2; exit 2; }
+    case $1 in
+        --out) out=$2 ;; --only) only=$2 ;; --jobs) jobs=$2 ;;
+        *) echo "bench: unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
+    esac
+    shift 2
+done
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "bench: --jobs takes a positive integer" >&2; exit 2; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+guest_disk=$ROOT/build/guest/bench-disk.img
+linux_disk=$ROOT/build/linux/linux-bench-disk.img
+for f in "$ROOT/build/thinvisor.elf" "$guest_disk" "$linux_disk"; do
+    [[ -f $f ]] || { echo "bench: missing $f (run make bench, which builds it)" >&2; exit 2; }
+done
+
+# The runs: NAME HYPERVISOR DISK CPUS MIB. HYPERVISOR is "native" (Bochs boots the disk's MBR
+# itself) or thinvisor's command line ("tv:OPTIONS", commas for blanks). test_exit makes
+# thinvisor print its exit counts when the guest ends the run. The Linux run under thinvisor
+# needs emulate_sipi to get its second CPU in Bochs 2.7 (README, "Status").
+# Longest first, so the two Linux boots overlap.
+runs=(
+    "linux-hv      tv:test_exit,emulate_sipi $linux_disk 2 512"
+    "linux-native  native                    $linux_disk 2 512"
+    "guest-native  native                    $guest_disk 1 256"
+    "guest-hv-1cpu tv:test_exit              $guest_disk 1 256"
+    "guest-hv-2cpu tv:test_exit              $guest_disk 2 256"
+    "guest-hv-4cpu tv:test_exit              $guest_disk 4 256"
+    "guest-hv-2g   tv:test_exit              $guest_disk 1 2048"
+    "guest-hv-5g   tv:test_exit              $guest_disk 1 5120"
+    "guest-native-2cpu-512m native           $guest_disk 2 512"
+)
+
+# shellcheck source=tests/boot/lib.sh
+source "$ROOT/tests/boot/lib.sh"     # make_iso
+
+truncate -s 64K "$out/blank.iso"     # emu-bochs.sh wants a CD-ROM; native runs boot the disk
+
+# run_one NAME HYPERVISOR DISK CPUS MIB: one Bochs boot into $out/runs/NAME/.
+run_one() {
+    local name=$1 hv=$2 disk=$3 cpus=$4 mem=$5 dir=$out/runs/$1 iso rc=0
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp "$disk" "$dir/disk.img"       # Bochs locks its image: one copy per run
+    local timeout=900
+    [[ $name != linux-* ]] || timeout=2400
+    local bochs_extra=("clock: sync=none")
+    if [[ $hv == native ]]; then
+        iso=$out/blank.iso
+        bochs_extra+=("boot: disk")
+    else
+        # The disk's boot sector as the bootsector module, as grub.cfg and make install do.
+        dd if="$disk" of="$dir/bootsector.bin" bs=512 count=1 status=none
+        local opts=${hv#tv:}
+        make_iso "$dir" multiboot2 "${opts//,/ }" "$dir/bootsector.bin" || {
+            echo "bench: $name: grub-mkrescue failed, see $dir/grub-mkrescue.log" >&2; return 1; }
+        iso=$dir/test.iso
+    fi
+    "$ROOT/tests/boot/emu-bochs.sh" --iso "$iso" --disk "$dir/disk.img" --cpus "$cpus" \
+        --mem "$mem" --serial "$dir/serial.log" --timeout "$timeout" --workdir "$dir/emu" \
+        -- "${bochs_extra[@]}" >"$dir/emu.out" 2>&1 || rc=$?
+    tr -d '\r' <"$dir/serial.log" >"$dir/serial.txt" 2>/dev/null || : >"$dir/serial.txt"
+    rm -f "$dir/disk.img"            # 12 MiB each; the log is what the report reads
+    printf '%s\n' "name=$name" "hypervisor=$hv" "cpus=$cpus" "mem_mib=$mem" "status=$rc" >"$dir/run.info"
+    return "$rc"
+}
+
+start=$SECONDS
+selected=()
+for r in "${runs[@]}"; do
+    read -r name _ <<<"$r"
+    [[ $name =~ $only ]] && selected+=("$r")
+done
+echo "bench: ${#selected[@]} Bochs run(s), $jobs at a time, logs in $out/runs/ (the Linux boots take minutes)"
+n=0
+for r in "${selected[@]}"; do
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+    n=$((n + 1))
+    read -r name hv disk cpus mem <<<"$r"
+    (
+        t0=$SECONDS
+        echo "bench: [$n/${#selected[@]}] $name: $cpus CPU(s), $mem MiB, ${hv//,/ }: started"
+        if run_one "$name" "$hv" "$disk" "$cpus" "$mem"; then
+            echo "bench: $name: done in $((SECONDS - t0)) s"
+        else
+            echo "bench: $name: FAILED after $((SECONDS - t0)) s: $(tail -n 1 "$out/runs/$name/emu.out")"
+        fi
+    ) &
+done
+wait
+echo "bench: all runs ended after $((SECONDS - start)) s wall"
+python3 "$here/report.py" --out "$out"
