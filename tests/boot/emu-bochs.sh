@@ -2,6 +2,7 @@
 # Boot an ISO headless in Bochs 2.7 (Debian build) and capture COM1 to a file.
 #
 # Exit status: 0  the guest wrote "Shutdown" to port 0x8900 (Bochs has no failure-code channel)
+#                 or powered the machine off through ACPI
 #              3  killed at the timeout
 #              4  the guest triple-faulted (made fatal here instead of a silent reset/reboot loop)
 #              2  usage error; 1 any other emulator failure (the reason goes to stderr)
@@ -171,6 +172,11 @@ elapsed=$((elapsed / 10)).$((elapsed % 10))
 msg=$(sed -n '/^Bochs is exiting with the following message:/{n;p;q}' "$workdir/console.log")
 if ((rc == 1)) && [[ $msg == *"Shutdown port: shutdown requested"* ]]; then
     echo "emu-bochs: guest shut down after ${elapsed}s" >&2
+    exit 0
+fi
+# An OS's own power-off (ACPI S5, e.g. Linux's poweroff in make run) ends the run as cleanly.
+if ((rc == 1)) && [[ $msg == *"ACPI control: soft power off"* ]]; then
+    echo "emu-bochs: guest powered off (ACPI) after ${elapsed}s" >&2
     exit 0
 fi
 if [[ $msg == *"exception with no resolution"* ]]; then
