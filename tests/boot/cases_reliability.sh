@@ -116,3 +116,58 @@ case_qemu_bad_madt_checksum() {
     expect '^thinvisor: boot ok' "boot goes on with the boot processor"
     expect '^guest: [0-9]+ passed' "the guest ran to its end"
 }
+
+# ---- the hostile-guest program (tests/guest/hostile.c) ------------------------------
+
+# HOSTILE_SEED and HOSTILE_OPS (operations over every CPU) for the hostile cases; `make
+# stress` runs 100,000. The seed is printed, and the same seed gives the same digests.
+HOSTILE_SEED=${HOSTILE_SEED:-20261125}
+HOSTILE_OPS=${HOSTILE_OPS:-4000}
+
+# expect_hostile N: the program ran its operations on N CPUs, and every check held.
+expect_hostile() {
+    local n=$1 c
+    expect "^hostile: seed $HOSTILE_SEED, $HOSTILE_OPS operations over $n CPU\\(s\\)" "seed and count printed"
+    expect '^PASS hostile guest: every operation answered as the hardware would$' "every operation answered right"
+    expect '^PASS hostile guest: hypervisor image unchanged afterwards$' "image checksum unchanged"
+    expect '^PASS hostile guest: every CPU answers afterwards$' "every CPU answers afterwards"
+    expect '^PASS hostile guest: hypervisor state unchanged on every CPU afterwards$' \
+        "fixed hypervisor state unchanged, no hidden page reachable"
+    for ((c = 0; c < n; c++)); do
+        expect "^hostile: CPU $c: [0-9]+ operations, outcome digest [0-9a-f]{8}, 0 failure" "CPU $c ran its share"
+    done
+    expect_value '^hostile: ([0-9]+) operations in [0-9]+ ms' -ge "$HOSTILE_OPS" "operations tried"
+    expect_not 'ERROR|PANIC|EXCEPTION' "no errors in thinvisor's log"
+}
+
+case_bochs_hostile_guest() {
+    cp "$ROOT/build/guest/test-disk.img" "$OUT.disk"
+    "$ROOT/tests/boot/guest-config.sh" "$OUT.disk" "$HOSTILE_SEED" "$HOSTILE_OPS"
+    boot --emu bochs --cpus 4 --mem 512 --timeout 1200 --cmdline "test_exit emulate_sipi" \
+        --disk "$OUT.disk"
+    expect_exit ok
+    expect_hostile 4
+}
+
+# ---- SMP stress and NMIs (tests/guest/stress.c) ---------------------------------------
+
+STRESS_CYCLES=${STRESS_CYCLES:-1000}
+STRESS_NMIS=${STRESS_NMIS:-100}
+
+# 1,000 INIT-SIPI cycles spread over the 3 APs while the other two loop on CPUID, then
+# 100 NMI IPIs to each AP in a CPUID loop, one at a time: every NMI must reach the guest,
+# also those that arrive while the CPU handles a CPUID exit in VMX root.
+case_bochs_smp_stress_nmi() {
+    cp "$ROOT/build/guest/test-disk.img" "$OUT.disk"
+    "$ROOT/tests/boot/guest-config.sh" "$OUT.disk" 0 0 "$STRESS_CYCLES" "$STRESS_NMIS"
+    boot --emu bochs --cpus 4 --mem 512 --timeout 1500 --cmdline "test_exit emulate_sipi" \
+        --disk "$OUT.disk"
+    expect_exit ok
+    expect "^PASS $STRESS_CYCLES INIT-SIPI cycles over the APs while the others loop on CPUID\$" \
+        "$STRESS_CYCLES INIT-SIPI cycles, no hang, no CPU lost"
+    expect "^PASS $STRESS_NMIS NMIs to each AP in a CPUID loop, every one taken\$" \
+        "every NMI reached the guest"
+    expect "^stress: $((STRESS_NMIS * 3)) NMIs sent, $((STRESS_NMIS * 3)) taken" "NMI count exact"
+    expect '^exits: CPU [1-3]: exception or NMI +[1-9]' "NMIs reached the APs through NMI exits"
+    expect_not 'ERROR|PANIC|EXCEPTION' "no errors in thinvisor's log"
+}

@@ -397,5 +397,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_hidden_write();
 
     smp_checks(bi);
+    hostile_checks();
+    stress_checks();
     finish();
 }
