@@ -13,6 +13,7 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
+/* FNV-1a, like the image self-check: cheap, and any changed byte shows. */
 static uint64_t fnv(uint64_t h, const void *p, uint64_t n)
 {
     for (const uint8_t *b = p; n--; b++)
@@ -38,11 +39,13 @@ static uint64_t state_sum(void)
     return h;
 }
 
+/* At launch, once this CPU's VMCS is complete: the reference for every later check. */
 void vmx_record_state_sum(struct vmx_cpu *v)
 {
     v->state_sum_boot = state_sum();
 }
 
+/* The backend's answer to TV_HC_STATE_CHECK, on the calling CPU. */
 bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed)
 {
     (void)cpu;                            /* only the calling CPU's VMCS is current */

@@ -15,6 +15,7 @@
 #define MAX_IN 80
 
 /* The type the map gives addr (0: not listed), from e820_hide's output. */
+/* The reference answer to compare e820_hide with, by plain lookup. */
 static uint32_t out_type(const struct e820_entry *m, int n, uint64_t addr)
 {
     for (int i = 0; i < n; i++)
@@ -53,6 +54,7 @@ static void check_point(const struct mb2_mmap_entry *in, uint32_t nin,
         assert(t != 1);
 }
 
+/* Decodes the input into a firmware map and hidden ranges, then checks the edited map. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mb2_mmap_entry in[MAX_IN];

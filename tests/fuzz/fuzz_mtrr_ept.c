@@ -22,6 +22,7 @@
 static uint8_t *arena;
 static struct page_alloc alloc;
 
+/* Table pages live in a host buffer; a wild table address fails here, not in ASan. */
 static void *arena_virt(uint64_t phys)
 {
     assert(phys >= ARENA_BASE && phys < ARENA_BASE + ARENA_PAGES * PAGE);
@@ -34,6 +35,7 @@ struct input {
     size_t n;
 };
 
+/* Short inputs still decode: missing bytes are zeros. */
 static uint64_t take(struct input *in, unsigned bytes)
 {
     uint64_t v = 0;
@@ -49,6 +51,7 @@ static uint8_t valid_type(uint64_t b)
     return types[b % 5];
 }
 
+/* A fixed-range MSR value with eight valid type bytes. */
 static uint64_t fixed_value(uint64_t raw)
 {
     uint64_t v = 0;
@@ -118,6 +121,7 @@ static void check_map(const struct ept *e, const struct mtrr_state *m, uint64_t 
     }
 }
 
+/* Decodes MTRRs and a hole, builds, checks, lets the guest rewrite MTRRs, re-types, checks. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input in = { data, size };

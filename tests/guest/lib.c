@@ -455,6 +455,7 @@ int probe_user_vmcall(uint32_t *eip, uint32_t *eax)
     return vector;
 }
 
+/* RDMSR of any number: absent MSRs #GP (SDM Vol. 2B, RDMSR). */
 int probe_rdmsr(uint32_t msr, uint64_t *value)
 {
     uint32_t lo = 0, hi = 0;
@@ -466,6 +467,7 @@ int probe_rdmsr(uint32_t msr, uint64_t *value)
     return fault_vector;
 }
 
+/* WRMSR of any number and value; the caller keeps the dangerous ones away. */
 int probe_wrmsr(uint32_t msr, uint64_t value)
 {
     fault_vector = -1;
@@ -476,6 +478,7 @@ int probe_wrmsr(uint32_t msr, uint64_t value)
     return fault_vector;
 }
 
+/* MOV to CR0/CR4 with values that must #GP; a write that gets through stays (the caller restores). */
 int probe_write_cr0(uint32_t value)
 {
     fault_vector = -1;
@@ -484,6 +487,7 @@ int probe_write_cr0(uint32_t value)
     return fault_vector;
 }
 
+/* See probe_write_cr0. */
 int probe_write_cr4(uint32_t value)
 {
     fault_vector = -1;
@@ -492,6 +496,7 @@ int probe_write_cr4(uint32_t value)
     return fault_vector;
 }
 
+/* XSETBV with invalid values: #GP (SDM Vol. 2C, XSETBV); #UD while CR4.OSXSAVE = 0. */
 int probe_xsetbv(uint32_t xcr, uint64_t value)
 {
     fault_vector = -1;

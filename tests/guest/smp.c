@@ -340,6 +340,7 @@ static int restart(uint32_t i)
     return 0;
 }
 
+/* The APs the MADT listed: hostile.c and stress.c spread their work over them. */
 uint32_t smp_ap_count(void)
 {
     return nap;
@@ -360,6 +361,7 @@ int smp_run_on_ap(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
     return now == before + 1 ? 0 : -1;
 }
 
+/* Leaves an AP running fn after its check-in, for checks that need busy APs (stress.c). */
 int smp_start_ap_then(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
 {
     struct ap *a = &aps[i];
@@ -374,11 +376,13 @@ int smp_start_ap_then(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
     return now == before + 1 ? 0 : -1;
 }
 
+/* For stress.c's messages and NMI targets. */
 uint32_t smp_ap_apic_id(uint32_t i)
 {
     return aps[i].apic_id;
 }
 
+/* NMI IPIs go through the same ICR path (xAPIC or x2APIC) as INIT and SIPI. */
 void smp_send_nmi(uint32_t apic_id)
 {
     send_ipi(apic_id, ICR_NMI);

@@ -54,6 +54,7 @@ static int all_looping(uint32_t nap, uint32_t except, uint32_t *stuck)
     return 1;
 }
 
+/* INIT-SIPI cycles must never lose the AP restarted nor stop the ones looping beside it. */
 static void check_init_sipi_stress(uint32_t nap, uint32_t cycles)
 {
     char name[80];
@@ -85,6 +86,7 @@ static void check_init_sipi_stress(uint32_t nap, uint32_t cycles)
     pass(name);
 }
 
+/* An NMI that lands while the AP is in VMX root must still reach the guest. */
 static void check_nmi_delivery(uint32_t nap, uint32_t per_ap)
 {
     char name[80];
@@ -123,6 +125,7 @@ static void check_nmi_delivery(uint32_t nap, uint32_t per_ap)
     pass(name);
 }
 
+/* Runs the stress checks the disk image asks for (none by default: they take a while). */
 void stress_checks(void)
 {
     uint32_t nap = smp_ap_count(), cycles = guest_config.stress_cycles;
