@@ -254,10 +254,10 @@ static void op_vmcall(struct result *r, uint32_t *s, uint32_t cpu)
     if (x % 2) {
         h.eax = 0x100 + next(s) % 0xFFFFFF00u;              /* no such function */
     } else {
-        h.eax = x / 2 % 6;                                  /* the known ones, random arguments */
+        h.eax = x / 2 % (TV_HC_STATE_CHECK + 1);            /* the known ones, random arguments */
         if (h.eax == TV_HC_LOG_READ) {                      /* our buffer, or the hidden region */
             h.ebx = x & 4 ? region.ebx + h.ebx % region.ecx : (uint32_t)log_buf;
-            h.ecx %= sizeof log_buf + 1;
+            h.ecx = 1 + h.ecx % sizeof log_buf;             /* 0 bytes touch nothing, anywhere */
         }
     }
     uint32_t fn = h.eax;
