@@ -22,7 +22,9 @@ static uint32_t type_at(const struct mb2_mmap_entry *in, uint32_t n, const struc
 {
     uint32_t t = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (in[i].length == 0 || s < in[i].base || s >= end_of(in[i].base, in[i].length))
+        /* Type 0 is undefined: such an entry says nothing, wherever it sits in the list. */
+        if (in[i].length == 0 || in[i].type == 0 || s < in[i].base ||
+            s >= end_of(in[i].base, in[i].length))
             continue;
         uint32_t ti = in[i].type;
         /* Overlaps: any non-usable type beats usable; among those the higher number. */

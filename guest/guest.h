@@ -38,6 +38,9 @@ struct guest_backend_ops {
     uint64_t (*exit_count)(uint32_t cpu, uint32_t reason);   /* ~0 when out of range */
     /* EPT shootdown state of one CPU; false when cpu is out of range. */
     bool (*ept_generation)(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
+    /* TV_HC_STATE_CHECK on the calling CPU: fixed-state sums now and at launch, and the
+       hypervisor-region pages the guest can reach; false when there is no such state. */
+    bool (*state_check)(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed);
 };
 
 void guest_set_backend(const struct guest_backend_ops *ops);

@@ -54,7 +54,6 @@ static void hc_log_read(struct hypercall_regs *r)
 
 void guest_hypercall(struct hypercall_regs *r, uint32_t cpu)
 {
-    (void)cpu;
     switch ((uint32_t)r->rax) {
     case TV_HC_VERSION:
         r->rbx = TV_ABI_VERSION;
@@ -98,6 +97,19 @@ void guest_hypercall(struct hypercall_regs *r, uint32_t cpu)
         r->rbx = base;
         r->rcx = (uint32_t)size;
         r->rdx = kind;
+        r->rax = TV_STATUS_OK;
+        break;
+    }
+    case TV_HC_STATE_CHECK: {
+        uint64_t now, boot;
+        uint32_t exposed;
+        if (!backend || !backend->state_check || !backend->state_check(cpu, &now, &boot, &exposed)) {
+            r->rax = TV_STATUS_BAD_ARGUMENT;
+            break;
+        }
+        r->rbx = (uint32_t)now;
+        r->rcx = (uint32_t)boot;
+        r->rdx = exposed;
         r->rax = TV_STATUS_OK;
         break;
     }

@@ -28,6 +28,7 @@
 #define MSR_IA32_VMX_TRUE_PROCBASED  0x48E
 #define MSR_IA32_VMX_TRUE_EXIT       0x48F
 #define MSR_IA32_VMX_TRUE_ENTRY      0x490
+#define MSR_IA32_VMX_LAST            0x493   /* ..VMFUNC 0x491, PROCBASED_CTLS3, EXIT_CTLS2 */
 #define MSR_IA32_EFER                0xC0000080
 #define MSR_FS_BASE                  0xC0000100
 #define MSR_GS_BASE                  0xC0000101

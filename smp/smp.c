@@ -88,6 +88,8 @@ uint32_t smp_planned_cpus(const struct acpi_madt_info *madt, int madt_ok, uint32
         if (n == 0)
             n = 1;
     }
+    if (max_cpus > n)
+        log_warn("cpus=%u: only %u processor(s) present; using them all\n", max_cpus, n);
     return max_cpus && max_cpus < n ? max_cpus : n;
 }
 

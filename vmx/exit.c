@@ -131,6 +131,19 @@ static void write_cr0(uint64_t value)
 {
     uint64_t old = vmread(VMCS_CR0_READ_SHADOW);
     uint64_t efer = vmread(VMCS_GUEST_EFER);
+    /*
+     * What MOV to CR0 refuses with #GP on bare metal (SDM Vol. 2B, "MOV—Move to/from
+     * Control Registers"; Vol. 3A, 2.5): bits 63:32 set, PG without PE, NW without
+     * CD. Outside 64-bit mode only the low 32 bits of the register count. Letting
+     * PG without PE through made the next VM entry fail (found by the hostile guest).
+     */
+    if (!(efer & EFER_LMA))
+        value = (uint32_t)value;
+    if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) ||
+        ((value & CR0_NW) && !(value & CR0_CD))) {
+        inject_gp();
+        return;
+    }
     if ((value ^ old) & CR0_PG && (efer & EFER_LME)) {
         uint32_t entry = (uint32_t)vmread(VMCS_ENTRY_CONTROLS);
         if (value & CR0_PG) {
@@ -449,8 +462,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
         handle_cr_access(r, cpu);
         break;
     case EXIT_PREEMPTION_TIMER:
-        vmx_handle_preemption_timer(r, cpu);
-        break;
+        break;                                    /* only there for the INIT check below */
     case EXIT_IO_INSTRUCTION:
         handle_io(r);
         break;
@@ -474,6 +486,8 @@ void vmx_exit_dispatch(struct guest_regs *r)
     default:
         vmx_stop_cpu(cpu, reason);
     }
+    if (vmx.emulate_sipi && cpu->index != 0)
+        vmx_take_pending_init(r, cpu);
     inject_pending_nmi(v);
     vmx_ept_sync_before_entry(v, !v->waiting_for_sipi);
 }

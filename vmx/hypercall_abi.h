@@ -45,6 +45,11 @@
                                          flushed for, ECX = the current generation (both low
                                          32 bits), EDX = 1 while it runs guest code, else 0 */
 
+#define TV_HC_STATE_CHECK        6u   /* -> EBX = checksum of this CPU's fixed hypervisor state
+                                         now (MSR bitmap, VMCS host state, EPT and bitmap
+                                         pointers), ECX = the same at its launch, EDX =
+                                         hypervisor-region pages the guest can reach (0) */
+
 #define TV_MEM_HYPERVISOR        1u   /* the hypervisor region: unreachable from the guest */
 #define TV_MEM_STATUS            2u   /* inside it, readable: the status area (vmx/status_abi.h) */
 #define TV_MEM_LOG               3u   /* inside it, readable: the log ring */

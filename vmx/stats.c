@@ -45,4 +45,5 @@ static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
 const struct guest_backend_ops vmx_backend_ops = {
     .exit_count = backend_exit_count,
     .ept_generation = vmx_ept_generation,
+    .state_check = vmx_state_check,
 };

@@ -95,12 +95,15 @@ static void bitmap_set(uint8_t *bitmap, uint32_t bit)
  * MSR bitmap (SDM Vol. 3C, 25.6.9): read bitmaps for low (0-0x1FFF) and high
  * (0xC0000000-0xC0001FFF) MSRs at 0 and 1 KiB, write bitmaps at 2 and 3 KiB.
  * Everything passes through except MTRR writes (the EPT must follow them) and
- * reads of the VMX capability MSRs (VMX is hidden: they #GP as on a CPU without it).
+ * the VMX capability MSRs, read or written (VMX is hidden: they #GP as on a CPU
+ * without it; a write went through to Bochs, found by the hostile guest).
  */
 static void build_msr_bitmap(uint8_t *b)
 {
-    for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= 0x491; msr++)
+    for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_LAST; msr++) {
         bitmap_set(b, msr);                       /* read-low */
+        bitmap_set(b + 2048, msr);                /* write-low: #GP, as where VMX is absent */
+    }
     for (uint32_t msr = 0; msr < 0x2000; msr++)
         if (mtrr_is_mtrr_msr(msr))
             bitmap_set(b + 2048, msr);            /* write-low */
@@ -435,6 +438,7 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
 {
     struct vmx_cpu *v = cpu->vmx;
     v->launched = true;
+    vmx_record_state_sum(v);
     vmx_ept_sync_before_entry(v, !v->waiting_for_sipi);
     int rc = vmx_launch(regs);
     v->launched = false;

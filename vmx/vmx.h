@@ -38,6 +38,7 @@ struct vmx_cpu {
     volatile uint64_t ept_generation;  /* the EPT generation this CPU last flushed for */
     volatile bool ept_kick;       /* an NMI sent to make it flush: not the guest's */
     uint64_t ept_kicks;           /* kicks sent to this CPU */
+    uint64_t state_sum_boot;      /* vmx/state_check.c: the fixed state at launch */
 };
 
 /* What every processor shares. */
@@ -96,7 +97,11 @@ void vmx_dump_guest_state(void);
 /* INIT and SIPI, as exits or emulated (vmx/ap_start.c). */
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu);
 void vmx_handle_sipi(struct percpu *cpu);
-void vmx_handle_preemption_timer(struct guest_regs *r, struct percpu *cpu);
+void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu);
+
+/* vmx/state_check.c: TV_HC_STATE_CHECK's sums (the launch-time one taken before VMLAUNCH). */
+void vmx_record_state_sum(struct vmx_cpu *v);
+bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed);
 /*
  * Emulated SIPI: a guest ICR write from `sender`, in x2APIC layout (the
  * destination in bits 63:32, 0xFFFFFFFF for broadcast). Returns true when it

@@ -471,5 +471,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_status_area();
 
     smp_checks(bi);
+    hostile_checks();
+    stress_checks();
     finish();
 }

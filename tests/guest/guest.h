@@ -48,6 +48,20 @@ _Static_assert(offsetof(struct bootinfo, mem88) == 16, "boot.asm BI_MEM88");
 _Static_assert(offsetof(struct bootinfo, e820_count) == 18, "boot.asm BI_E820_COUNT");
 _Static_assert(offsetof(struct bootinfo, e820) == 32, "boot.asm BI_E820");
 
+/*
+ * Settings the test harness patches into the disk image (tests/boot/guest-config.sh
+ * finds guest_config in guest.elf): "TVHS", then the values. Zeros: not set.
+ */
+#define GUEST_CONFIG_MAGIC 0x53485654u  /* "TVHS" */
+struct guest_config {
+    uint32_t magic;
+    uint32_t hostile_seed;          /* the hostile-guest program's PRNG seed */
+    uint32_t hostile_ops;           /* operations in all, over every CPU */
+    uint32_t stress_cycles;         /* stress.c: INIT-SIPI cycles over the APs */
+    uint32_t nmis_per_ap;           /* stress.c: NMIs sent to each AP */
+};
+extern volatile const struct guest_config guest_config;
+
 /* Registers pushed by isr.asm: pushal, then vector and error code, then the CPU's frame. */
 struct trapframe {
     uint32_t edi, esi, ebp, esp_pushal, ebx, edx, ecx, eax;
@@ -92,6 +106,40 @@ const char *exception_name(int vector);
 
 /* isr.asm: the code probe_user_vmcall runs at CPL 3, and its VMCALL instruction */
 extern char user_vmcall[], user_vmcall_insn[];
+
+/*
+ * lib.c: more probes for the hostile-guest program (hostile.c), same contract
+ * (-1: no exception, else its vector). probe_user runs code at CPL 3 (the BSP
+ * only: the APs have no TSS) with EAX = eax until its first exception.
+ */
+int probe_rdmsr(uint32_t msr, uint64_t *value);
+int probe_wrmsr(uint32_t msr, uint64_t value);
+int probe_write_cr0(uint32_t value);
+int probe_write_cr4(uint32_t value);
+int probe_xsetbv(uint32_t xcr, uint64_t value);
+int probe_vmx_insn(unsigned which);     /* 0..VMX_INSNS-1: VMXON, VMCLEAR, ... */
+#define VMX_INSNS 11
+int probe_user(const char *code, uint32_t eax);
+/* isr.asm: CPL 3 code for probe_user: VMCALL with EAX as given, and VMX instructions */
+extern char user_vmcall_eax[], user_vmxon[], user_vmread[], user_vmlaunch[];
+
+/* smp.c: runs fn(cpu) on AP i (0-based; cpu = i + 1) through INIT-SIPI-SIPI and waits up to
+   timeout_ms for it to return; 0 when it did. smp_ap_count: the APs smp_checks found. */
+int smp_run_on_ap(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms);
+uint32_t smp_ap_count(void);
+/* smp.c: starts AP i (0-based) so that once checked in it runs fn(cpu) until the next INIT;
+   0 when it checked in within timeout_ms. The AP's APIC ID; an NMI IPI to an APIC ID. */
+int smp_start_ap_then(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms);
+uint32_t smp_ap_apic_id(uint32_t i);
+void smp_send_nmi(uint32_t apic_id);
+
+/* stress.c: INIT-SIPI cycles while the other APs loop on CPUID; NMIs to APs in exit-heavy
+   loops, each counted by nmi_taken (which trap() calls for vector 2). */
+void stress_checks(void);
+void nmi_taken(void);
+
+/* hostile.c: the hostile-guest program (issue 7), when the boot sector holds a seed */
+void hostile_checks(void);
 
 /* lib.c: time, from the TSC calibrated against PIT channel 2 (polled: the guest takes no interrupts) */
 void timer_init(void);

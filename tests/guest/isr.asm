@@ -57,8 +57,11 @@ section .text
 ; int user_enter(uint32_t eip, uint32_t esp): runs code at CPL 3 until it
 ; raises an exception; trap() then calls user_return(vector), which comes back
 ; here on the kernel stack, so this returns that vector.
-global user_enter
+; user_enter_eax(eip, esp, eax) is the same with EAX = eax at CPL 3 (user_enter's
+; callers' code sets EAX itself, so the stack word it gets there does not matter).
+global user_enter, user_enter_eax
 user_enter:
+user_enter_eax:
     push ebp
     push ebx
     push esi
@@ -74,6 +77,8 @@ user_enter:
     mov dx, USER_DS
     mov ds, dx
     mov es, dx
+    mov eax, [saved_esp]
+    mov eax, [eax + 28]             ; the third argument
     iretd
 
 ; void user_return(int vector): called by trap() on the TSS stack; never returns.
@@ -104,3 +109,20 @@ user_vmcall_insn:
     vmcall
     hlt
     jmp user_vmcall
+
+; More CPL 3 code for probe_user: each instruction must raise #UD under thinvisor (VMX
+; is hidden; VMCALL answers CPL > 0 with #UD) and natively (no VMX operation). A HLT
+; after each raises #GP if it did not, which comes back all the same.
+global user_vmcall_eax, user_vmxon, user_vmread, user_vmlaunch
+user_vmcall_eax:
+    vmcall                          ; EAX = the random function number probe_user set
+    hlt
+user_vmxon:
+    vmxon [esp]
+    hlt
+user_vmread:
+    vmread eax, ebx
+    hlt
+user_vmlaunch:
+    vmlaunch
+    hlt

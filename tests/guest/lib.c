@@ -370,6 +370,10 @@ void trap(struct trapframe *tf)
         user_eax = tf->eax;
         user_return((int)tf->vector);
     }
+    if (tf->vector == 2) {              /* an NMI: stress.c counts it; then IRET */
+        nmi_taken();
+        return;
+    }
     for (const struct fixup *f = __fixup_start; f < __fixup_end; f++) {
         if (f->insn == tf->eip) {
             fault_vector = (int)tf->vector;
@@ -459,6 +463,95 @@ int probe_user_vmcall(uint32_t *eip, uint32_t *eax)
     *eip = user_eip;
     *eax = user_eax;
     return vector;
+}
+
+/* RDMSR of any number: absent MSRs #GP (SDM Vol. 2B, RDMSR). */
+int probe_rdmsr(uint32_t msr, uint64_t *value)
+{
+    uint32_t lo = 0, hi = 0;
+    fault_vector = -1;
+    __asm__ volatile("1: rdmsr\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+    *value = (uint64_t)hi << 32 | lo;
+    return fault_vector;
+}
+
+/* WRMSR of any number and value; the caller keeps the dangerous ones away. */
+int probe_wrmsr(uint32_t msr, uint64_t value)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: wrmsr\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     :: "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
+    return fault_vector;
+}
+
+/* MOV to CR0/CR4 with values that must #GP; a write that gets through stays (the caller restores). */
+int probe_write_cr0(uint32_t value)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: mov %0, %%cr0\n"
+                     "2:\n\t" FIXUP("1b", "2b") :: "r"(value) : "memory");
+    return fault_vector;
+}
+
+/* See probe_write_cr0. */
+int probe_write_cr4(uint32_t value)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: mov %0, %%cr4\n"
+                     "2:\n\t" FIXUP("1b", "2b") :: "r"(value) : "memory");
+    return fault_vector;
+}
+
+/* XSETBV with invalid values: #GP (SDM Vol. 2C, XSETBV); #UD while CR4.OSXSAVE = 0. */
+int probe_xsetbv(uint32_t xcr, uint64_t value)
+{
+    fault_vector = -1;
+    __asm__ volatile("1: xsetbv\n"
+                     "2:\n\t" FIXUP("1b", "2b")
+                     :: "c"(xcr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
+    return fault_vector;
+}
+
+/*
+ * One VMX instruction at CPL 0, with harmless operands (a zeroed page, field 0):
+ * natively there is no VMX operation (#UD, CR4.VMXE = 0); under thinvisor each
+ * exits and must come back as #UD (SDM Vol. 3C, 31.3 for each instruction).
+ */
+int probe_vmx_insn(unsigned which)
+{
+    static uint8_t page[4096] __attribute__((aligned(4096)));
+    static uint64_t page_pa;
+    static uint64_t desc[2];
+    uint32_t field = 0, value = 0;
+    page_pa = (uint32_t)page;
+    fault_vector = -1;
+    switch (which) {
+    case 0: __asm__ volatile("1: vmxon %0\n2:\n\t" FIXUP("1b", "2b") :: "m"(page_pa) : "memory"); break;
+    case 1: __asm__ volatile("1: vmclear %0\n2:\n\t" FIXUP("1b", "2b") :: "m"(page_pa) : "memory"); break;
+    case 2: __asm__ volatile("1: vmptrld %0\n2:\n\t" FIXUP("1b", "2b") :: "m"(page_pa) : "memory"); break;
+    case 3: __asm__ volatile("1: vmptrst %0\n2:\n\t" FIXUP("1b", "2b") : "=m"(page_pa) :: "memory"); break;
+    case 4: __asm__ volatile("1: vmread %1, %0\n2:\n\t" FIXUP("1b", "2b") : "+r"(value) : "r"(field) : "memory", "cc"); break;
+    case 5: __asm__ volatile("1: vmwrite %1, %0\n2:\n\t" FIXUP("1b", "2b") :: "r"(field), "r"(value) : "memory", "cc"); break;
+    case 6: __asm__ volatile("1: vmlaunch\n2:\n\t" FIXUP("1b", "2b") ::: "memory", "cc"); break;
+    case 7: __asm__ volatile("1: vmresume\n2:\n\t" FIXUP("1b", "2b") ::: "memory", "cc"); break;
+    case 8: __asm__ volatile("1: vmxoff\n2:\n\t" FIXUP("1b", "2b") ::: "memory", "cc"); break;
+    case 9: __asm__ volatile("1: invept %0, %1\n2:\n\t" FIXUP("1b", "2b") :: "m"(desc), "r"(1u) : "memory", "cc"); break;
+    default: __asm__ volatile("1: invvpid %0, %1\n2:\n\t" FIXUP("1b", "2b") :: "m"(desc), "r"(1u) : "memory", "cc"); break;
+    }
+    return fault_vector;
+}
+
+/* Like probe_user_vmcall, for any of isr.asm's CPL 3 snippets, with EAX = eax. */
+int probe_user(const char *code, uint32_t eax)
+{
+    extern int user_enter_eax(uint32_t eip, uint32_t esp, uint32_t eax);
+    user_active = 1;
+    return user_enter_eax((uint32_t)code, (uint32_t)(user_stack + sizeof user_stack), eax);
 }
 
 const char *exception_name(int vector)

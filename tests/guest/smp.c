@@ -41,6 +41,7 @@
 #define ICR_INIT          0x00004500u  /* delivery mode INIT, level assert */
 #define ICR_SIPI          0x00004600u  /* delivery mode start-up; the vector in bits 0-7 */
 #define ICR_BUSY          (1u << 12)   /* xAPIC delivery status: send pending */
+#define ICR_NMI           0x00004400u  /* delivery mode NMI, level assert */
 
 /* What an AP reports at each start; the BSP reads it once starts has moved. */
 struct ap {
@@ -72,6 +73,10 @@ static char ap_mtrr_why[160];
 static int mtrr_writes_reach(uint32_t self, uint32_t first, uint32_t last, uint32_t *samples,
                              char *err, size_t errlen);
 static uint8_t ap_stacks[MAX_CPUS + 1][AP_STACK_SIZE] __attribute__((aligned(16)));
+/* smp_run_on_ap: what the next AP start runs before it checks in. */
+static void (*volatile ap_work)(uint32_t cpu);
+/* smp_start_ap_then: what the next AP start runs after it checked in. */
+static void (*volatile ap_then)(uint32_t cpu);
 
 extern char ap_trampoline[];
 void ap_main(uint32_t index);
@@ -267,12 +272,19 @@ void ap_main(uint32_t index)
         id = (uint32_t)rdmsr(MSR_X2APIC_ID);
     a->seen_id = id;
     a->hv = hv_signature();
+    void (*then)(uint32_t) = ap_then;  /* read before the check-in: the BSP moves on after it */
+    if (ap_work) {
+        ap_work(index + 1);
+        ap_work = 0;
+    }
     if (ap_mtrr_writes && index == 0) {
         uint32_t samples = 0;
         ap_mtrr_failed = mtrr_writes_reach(1, 0, 0, &samples, ap_mtrr_why, sizeof ap_mtrr_why);
         ap_mtrr_samples = samples;
     }
     __atomic_add_fetch(&a->starts, 1, __ATOMIC_RELEASE);   /* last: the BSP's signal */
+    if (then)
+        then(index + 1);               /* until the next INIT, if it never returns */
 }
 
 static void expect_no_start(void)
@@ -326,6 +338,54 @@ static int restart(uint32_t i)
         return -1;
     }
     return 0;
+}
+
+/* The APs the MADT listed: hostile.c and stress.c spread their work over them. */
+uint32_t smp_ap_count(void)
+{
+    return nap;
+}
+
+/* Other checks (hostile.c) run their code on each AP the way the SMP checks start them. */
+int smp_run_on_ap(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
+{
+    struct ap *a = &aps[i];
+    uint32_t before = a->starts;
+    ap_work = fn;
+    ap_boot_index = i;
+    ap_boot_stack = (uint32_t)(ap_stacks[i] + AP_STACK_SIZE);
+    init_sipi_sipi(a->apic_id, tramp_vector);
+    uint32_t now = wait_checkin(a, before, timeout_ms * 1000);
+    expect_no_start();
+    ap_work = 0;
+    return now == before + 1 ? 0 : -1;
+}
+
+/* Leaves an AP running fn after its check-in, for checks that need busy APs (stress.c). */
+int smp_start_ap_then(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
+{
+    struct ap *a = &aps[i];
+    uint32_t before = a->starts;
+    ap_then = fn;
+    ap_boot_index = i;
+    ap_boot_stack = (uint32_t)(ap_stacks[i] + AP_STACK_SIZE);
+    init_sipi_sipi(a->apic_id, tramp_vector);
+    uint32_t now = wait_checkin(a, before, timeout_ms * 1000);
+    expect_no_start();
+    ap_then = 0;
+    return now == before + 1 ? 0 : -1;
+}
+
+/* For stress.c's messages and NMI targets. */
+uint32_t smp_ap_apic_id(uint32_t i)
+{
+    return aps[i].apic_id;
+}
+
+/* NMI IPIs go through the same ICR path (xAPIC or x2APIC) as INIT and SIPI. */
+void smp_send_nmi(uint32_t apic_id)
+{
+    send_ipi(apic_id, ICR_NMI);
 }
 
 /* Restarts every AP once; 0 when all checked in, else -1 with why[]. */

@@ -103,6 +103,22 @@ static void legacy_sizes(void **state)
     assert_int_equal(k88, 7 * 1024);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_e820.c: an entry of the undefined type 0 over usable RAM
+ * erased that RAM from the map when it came after the usable entry, and did nothing
+ * when it came before. It must do nothing in either order.
+ */
+static void type0_entry_ignored_in_any_order(void **state)
+{
+    (void)state;
+    static const struct mb2_mmap_entry after[] = { { 0x100000, 0x100000, 1 }, { 0x0, 0x400000, 0 } };
+    static const struct mb2_mmap_entry before[] = { { 0x0, 0x400000, 0 }, { 0x100000, 0x100000, 1 } };
+    assert_int_equal(e820_hide(after, 2, NULL, 0, out, E820_MAX_ENTRIES), 1);
+    expect_entry(0, 0x100000, 0x200000, 1);
+    assert_int_equal(e820_hide(before, 2, NULL, 0, out, E820_MAX_ENTRIES), 1);
+    expect_entry(0, 0x100000, 0x200000, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +128,7 @@ int main(void)
         cmocka_unit_test(hide_outside_memory_adds_nothing),
         cmocka_unit_test(too_many_entries),
         cmocka_unit_test(legacy_sizes),
+        cmocka_unit_test(type0_entry_ignored_in_any_order),
     };
     return cmocka_run_group_tests_name("e820", tests, NULL, NULL);
 }
