@@ -4,10 +4,10 @@
  * and the hardware does the waiting. Without it (some nested setups, or the
  * `emulate_sipi` option) the AP waits in VMX root instead and the guest's ICR
  * writes are intercepted (x2APIC: the MSR bitmap; xAPIC: the EPT, see
- * vmx/apic_page.c): INITs and SIPIs become messages and never reach a CPU. A running AP takes its INIT message at its next
- * exit of any kind (the VMX-preemption timer makes one at least about every
- * millisecond), or, on a CPU without the timer, through a real INIT that drives
- * it out of the guest.
+ * vmx/apic_page.c): INITs and SIPIs become messages and never reach a CPU. A
+ * running AP takes its INIT message at its next exit of any kind (the
+ * VMX-preemption timer makes one at least about every millisecond), or, on a
+ * CPU without the timer, through a real INIT that drives it out of the guest.
  * SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
  */
 #include "kernel/cr_bits.h"
