@@ -16,13 +16,16 @@
 #include "vmx/status_abi.h"
 
 /*
- * The ring, in the layout of vmx/status_abi.h and page-aligned: thinvisor
- * publishes these pages read-only to the guest (vmx/status.c).
+ * The ring, in the layout of vmx/status_abi.h: thinvisor publishes its pages
+ * read-only to the guest (vmx/status.c). The type is page-aligned, so its
+ * size is whole pages too and no other variable shares its last page (which
+ * the guest would then read).
  */
-static struct {
+static struct __attribute__((aligned(4096))) {
     struct tv_log_ring head;         /* head.total: bytes ever appended */
     char data[LOG_RING_SIZE];
-} ring __attribute__((aligned(4096)));   /* in .bss: head.size is set when published */
+} ring;                              /* in .bss: head.size is set when published */
+_Static_assert(sizeof ring % 4096 == 0, "the published ring ends on a page boundary");
 #define ring_total ring.head.total
 static enum log_level current_level = LOG_INFO;
 static bool console_open;
