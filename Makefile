@@ -58,13 +58,13 @@ $(BUILD)/tools/thinctl: $(THINCTL_DEPS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -static -O2 -std=gnu11 -Wall -Wextra -Werror -I. -o $@ tools/thinctl.c
 
-# Installs the Debian packages above that are missing (apt-get; sudo when not root).
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP): Makefile
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# $(call install_missing,PACKAGES,FOR): a recipe that installs those of PACKAGES that are
+# missing (apt-get; sudo when not root), saying so (FOR: what they are for), then touches $@.
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	    echo "Installing missing Debian packages:" $$missing; \
+	    echo "Installing missing Debian packages$(2):" $$missing; \
 	    if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	    elif command -v sudo >/dev/null; then SUDO=sudo; \
 	    else echo "error: need root or sudo to install:" $$missing >&2; exit 1; fi; \
@@ -73,6 +73,12 @@ $(DEPS_STAMP): Makefile
 	    { echo "error: apt-get could not install:" $$missing >&2; exit 1; }; \
 	fi
 	@mkdir -p $(BUILD) && touch $@
+endef
+
+# Installs the Debian packages above that are missing.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	$(call install_missing,$(DEB_PACKAGES),)
 
 # `make run`: thinvisor with a guest in the best emulator here, the guest's serial console
 # on this terminal. The emulator (EMU): kvm (QEMU with KVM, when /dev/kvm offers nested VMX),

@@ -15,15 +15,4 @@ bench: deps $(BENCH_DEPS_STAMP) all $(GUEST_DIR)/bench-disk.img $(LINUX_DIR)/lin
 
 bench-deps: $(BENCH_DEPS_STAMP)
 $(BENCH_DEPS_STAMP): tests/bench/bench.mk
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "Installing missing Debian packages for make bench:" $$missing; \
-	    if [ "$$(id -u)" = 0 ]; then SUDO=; \
-	    elif command -v sudo >/dev/null; then SUDO=sudo; \
-	    else echo "error: need root or sudo to install:" $$missing >&2; exit 1; fi; \
-	    $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
-	    { echo "error: apt-get could not install:" $$missing >&2; exit 1; }; \
-	fi
-	@mkdir -p $(BUILD) && touch $@
+	$(call install_missing,$(BENCH_PACKAGES), for make bench)
