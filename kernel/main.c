@@ -169,14 +169,15 @@ static void start_guest(void)
              "%u application processor(s) wait for SIPI\n", start.source, start.drive, start.cs,
              start.ip, cpu_count - 1);
     hv_memory_log_use();
-    log_info("timing: guest launch at TSC %llu\n", (unsigned long long)rdtsc());
+    uint64_t launch_tsc = rdtsc();           /* one reading: the log and the status area */
+    log_info("timing: guest launch at TSC %llu\n", (unsigned long long)launch_tsc);
     vmx_guest_real_mode(start.cs, (uint64_t)start.cs << 4, start.ip, 0x10, ACTIVITY_ACTIVE);
     vmwrite(VMCS_GUEST_RSP, start.ip);
     vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
     struct guest_regs regs = { .rdx = start.drive };
     if (!options.test_exit)
         log_console_for_errors_only(true);
-    vmx_status_guest_launched();
+    vmx_status_guest_launched(launch_tsc);
     vmx_launch_cpu(cpus[0], &regs);
     log_console_for_errors_only(false);
     panic("the guest could not be launched");

@@ -5,10 +5,10 @@
  * `emulate_sipi` option) the AP waits in VMX root instead and the guest's ICR
  * writes are intercepted (x2APIC: the MSR bitmap; xAPIC: the EPT, see
  * vmx/apic_page.c): INITs and SIPIs become messages and never reach a CPU. A
- * running AP takes its INIT message at its next exit of any kind (the
- * VMX-preemption timer makes one at least about every millisecond), or, on a
- * CPU without the timer, through a real INIT that drives it out of the guest.
- * SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
+ * running AP takes its INIT message at the end of its next exit, which the
+ * sender forces with a kick (an NMI, vmx/kick.c) and waits for, as a real
+ * INIT is taken at once; without NMI exiting, a real INIT drives it out of
+ * the guest. SDM Vol. 3A, 9.4.4 and Vol. 3C, 26.x.
  */
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
@@ -29,6 +29,7 @@
  * for a SIPI is already in the INIT state; a running one ignores SIPIs).
  */
 enum { AP_WAITING, AP_SIPI, AP_RUNNING, AP_INIT_PENDING };
+#define INIT_TIMEOUT_US 100000   /* a kicked AP takes its INIT in microseconds */
 #define AP_STATE(s)   ((s) & 0xFF)
 #define AP_VECTOR(s)  ((uint8_t)((s) >> 8))
 
@@ -105,10 +106,9 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 }
 
 /*
- * At the end of every exit: an AP takes an emulated INIT sent to it. Looking only at
- * preemption-timer exits lost INITs to an AP in an exit-heavy loop (CPUID): every
- * VM entry reloads the timer, so it never ran out (found by tests/guest/stress.c).
- * An event the exit queued for the guest dies with the INIT, as on hardware.
+ * At the end of every exit: an AP takes an emulated INIT sent to it, whatever
+ * made it exit (a kick, or an exit of its own that came first). An event the
+ * exit queued for the guest dies with the INIT, as on hardware.
  */
 void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 {
@@ -136,6 +136,14 @@ static bool is_target(const struct percpu *sender, const struct percpu *c, uint6
     }
 }
 
+/* Whether the INIT sent to c was taken, or the sender has one of its own to take first. */
+static bool init_taken(struct percpu *sender, struct percpu *c, uint64_t unused)
+{
+    (void)unused;
+    return AP_STATE(__atomic_load_n(&c->vmx->ap_state, __ATOMIC_ACQUIRE)) != AP_INIT_PENDING ||
+           AP_STATE(__atomic_load_n(&sender->vmx->ap_state, __ATOMIC_ACQUIRE)) == AP_INIT_PENDING;
+}
+
 bool vmx_emulate_init_sipi(struct percpu *sender, uint64_t icr)
 {
     uint32_t mode = ICR_DELIVERY_MODE(icr);
@@ -145,6 +153,7 @@ bool vmx_emulate_init_sipi(struct percpu *sender, uint64_t icr)
     if (mode == ICR_DELIVERY_MODE(ICR_INIT) && !(icr & ICR_LEVEL_ASSERT) &&
         (icr & ICR_LEVEL_TRIGGER))
         return true;
+    bool kicked[SMP_MAX_CPUS] = { false };
     for (uint32_t i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
         if (!is_target(sender, c, icr))
@@ -160,11 +169,17 @@ bool vmx_emulate_init_sipi(struct percpu *sender, uint64_t icr)
         struct vmx_cpu *v = c->vmx;
         if (mode == ICR_DELIVERY_MODE(ICR_STARTUP))
             ap_transition(v, AP_WAITING, AP_SIPI | (uint32_t)(uint8_t)icr << 8);
-        else if (vmx.ctl.preemption_timer)
-            ap_transition(v, AP_RUNNING, AP_INIT_PENDING);
-        else if (AP_STATE(__atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE)) == AP_RUNNING)
-            lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);  /* it exits and waits */
+        else if (!vmx_can_kick()) {
+            if (AP_STATE(__atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE)) == AP_RUNNING)
+                lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);  /* it exits and waits */
+        } else if (ap_transition(v, AP_RUNNING, AP_INIT_PENDING) && c != sender) {
+            vmx_kick(c);                         /* INIT to itself: taken at the end of this exit */
+            kicked[i] = true;
+        }
     }
+    for (uint32_t i = 0; i < cpu_count; i++)
+        if (kicked[i])
+            vmx_kick_wait(sender, cpus[i], init_taken, 0, INIT_TIMEOUT_US, "take its INIT");
     return true;
 }
 

@@ -131,7 +131,5 @@ int vmx_caps_evaluate(const struct vmx_caps *c, struct vmx_controls *out, char *
     out->wait_for_sipi = c->misc & VMX_MISC_ACTIVITY_SIPI;
     /* NMI-window exiting needs virtual NMIs (26.2.1.1); it is turned on only while needed. */
     out->nmi_window = (out->pin & PIN_VIRTUAL_NMIS) && ((c->proc >> 32) & PROC_NMI_WINDOW_EXITING);
-    out->preemption_timer = (c->pin >> 32) & PIN_PREEMPTION_TIMER;
-    out->preemption_rate = c->misc & 31;
     return w.used ? -1 : 0;
 }

@@ -52,8 +52,6 @@ struct vmx_controls {
     bool nmi_window;          /* NMI-window exiting can be turned on (with virtual NMIs) */
     bool ept_2m, ept_1g;
     bool invept_single;       /* else all-context */
-    bool preemption_timer;    /* the VMX-preemption timer can be turned on */
-    unsigned preemption_rate; /* it counts down once per 2^rate TSC ticks (A.6) */
     uint32_t revision;
 };
 

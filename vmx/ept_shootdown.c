@@ -11,13 +11,10 @@
  * Ordering: a CPU publishes in_guest before it reads the generation, and the
  * changer bumps the generation before it reads in_guest (both sequentially
  * consistent), so a CPU either sees the new generation on its way in or is
- * seen in the guest and kicked.
+ * seen in the guest and kicked (vmx/kick.c; again if the kick finds it still
+ * in root, past that point).
  */
 #include "kernel/log.h"
-#include "kernel/tsc.h"
-#include "kernel/x86.h"
-#include "smp/lapic.h"
-#include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
@@ -47,11 +44,6 @@ void vmx_ept_left_guest(struct vmx_cpu *v)
     __atomic_store_n(&v->in_guest, false, __ATOMIC_SEQ_CST);
 }
 
-bool vmx_ept_kick_taken(struct vmx_cpu *v)
-{
-    return __atomic_exchange_n(&v->ept_kick, false, __ATOMIC_ACQ_REL);
-}
-
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest)
 {
     if (cpu >= cpu_count || !cpus[cpu]->vmx)
@@ -68,21 +60,18 @@ static bool behind_in_guest(struct vmx_cpu *v, uint64_t gen)
            __atomic_load_n(&v->ept_generation, __ATOMIC_ACQUIRE) < gen;
 }
 
+static bool flushed_or_out(struct percpu *self, struct percpu *c, uint64_t gen)
+{
+    (void)self;
+    return !behind_in_guest(c->vmx, gen);
+}
+
 void vmx_ept_shootdown(struct percpu *self)
 {
     uint64_t gen = __atomic_add_fetch(&ept_generation, 1, __ATOMIC_SEQ_CST);
     invept_here();
     __atomic_store_n(&self->vmx->ept_generation, gen, __ATOMIC_RELEASE);
-    bool can_kick = vmx.ctl.pin & PIN_NMI_EXITING;
-    for (uint32_t i = 0; i < cpu_count; i++) {
-        struct vmx_cpu *v = cpus[i]->vmx;
-        if (cpus[i] == self || !behind_in_guest(v, gen) || !can_kick)
-            continue;
-        __atomic_store_n(&v->ept_kick, true, __ATOMIC_RELEASE);
-        lapic_send_ipi(cpus[i]->apic_id, ICR_NMI);
-        v->ept_kicks++;
-    }
-    if (!can_kick) {
+    if (!vmx_can_kick()) {
         static bool said;
         if (!said) {
             said = true;
@@ -90,16 +79,11 @@ void vmx_ept_shootdown(struct percpu *self)
         }
         return;
     }
-    uint64_t deadline = tsc_deadline(SHOOTDOWN_TIMEOUT_US);
-    for (uint32_t i = 0; i < cpu_count; i++) {
-        struct vmx_cpu *v = cpus[i]->vmx;
-        while (cpus[i] != self && behind_in_guest(v, gen)) {
-            if (rdtsc() > deadline) {
-                log_error("CPU %u: CPU %u did not flush its EPT within %u ms of the kick\n",
-                          self->index, i, SHOOTDOWN_TIMEOUT_US / 1000);
-                break;
-            }
-            cpu_relax();
-        }
-    }
+    for (uint32_t i = 0; i < cpu_count; i++)
+        if (cpus[i] != self && behind_in_guest(cpus[i]->vmx, gen))
+            vmx_kick(cpus[i]);
+    for (uint32_t i = 0; i < cpu_count; i++)
+        if (cpus[i] != self)
+            vmx_kick_wait(self, cpus[i], flushed_or_out, gen, SHOOTDOWN_TIMEOUT_US,
+                          "flush its EPT");
 }

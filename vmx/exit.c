@@ -99,7 +99,7 @@ static void handle_vmcall(struct guest_regs *r, struct percpu *cpu)
     advance_rip();
 }
 
-/* XSETBV: only values the CPU supports, with x87 state on and AVX only with SSE (SDM Vol. 1, 13.3). */
+/* XSETBV: values the CPU supports, x87 state on, AVX only with SSE (SDM Vol. 1, 13.3). */
 static void handle_xsetbv(struct guest_regs *r)
 {
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
@@ -164,7 +164,7 @@ static void write_cr0(uint64_t value)
     advance_rip();
 }
 
-/* CR4: VMXE stays clear for the guest (VMX is hidden) and unsupported bits #GP, as on bare metal. */
+/* CR4: VMXE stays clear for the guest (VMX is hidden); unsupported bits #GP, as on bare metal. */
 static void write_cr4(uint64_t value)
 {
     if ((value & CR4_VMXE) || (value & ~vmx.caps.cr4_fixed1 & 0xFFFFFFFFull & ~CR4_VMXE)) {
@@ -330,12 +330,13 @@ static void handle_io(struct guest_regs *r)
 }
 
 /*
- * NMI exiting is on so that an EPT shootdown can reach a CPU in the guest.
- * Any other NMI (the guest's watchdog, its NMI IPIs) is the guest's: it is
- * given back at a VM entry (SDM Vol. 3C, 33.2). If the exit left NMIs blocked
- * in root, as NMI delivery would, the IRET here ends that (KVM runs its NMI
- * handler for the same reason); an NMI already pending then arrives in root,
- * where nmi_in_root sorts it like this one.
+ * NMI exiting is on so that a kick (vmx/kick.c: an EPT shootdown, an emulated
+ * INIT) reaches a CPU in the guest. Any other NMI (the guest's watchdog, its
+ * NMI IPIs) is the guest's: it is given back at a VM entry (SDM Vol. 3C,
+ * 33.2). If the exit left NMIs blocked in root, as NMI delivery would, the
+ * IRET here ends that (KVM runs its NMI handler for the same reason); an NMI
+ * already pending then arrives in root, where nmi_in_root sorts it like this
+ * one.
  *
  * Without virtual NMIs, bit 3 of the interruptibility state is real NMI
  * blocking, which with NMI exiting lasts as long as the guest runs (26.6.1):
@@ -352,7 +353,7 @@ static void handle_nmi(struct vmx_cpu *v)
     if (!(vmx.ctl.pin & PIN_VIRTUAL_NMIS))
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
                 vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_NMI);
-    if (!vmx_ept_kick_taken(v))
+    if (!vmx_kick_taken(v))
         v->nmi_pending = true;
 }
 
@@ -461,8 +462,6 @@ void vmx_exit_dispatch(struct guest_regs *r)
     case EXIT_CR_ACCESS:
         handle_cr_access(r, cpu);
         break;
-    case EXIT_PREEMPTION_TIMER:
-        break;                                    /* only there for the INIT check below */
     case EXIT_IO_INSTRUCTION:
         handle_io(r);
         break;
@@ -493,9 +492,10 @@ void vmx_exit_dispatch(struct guest_regs *r)
 }
 
 /*
- * An NMI hit this CPU in VMX root: unless it was an EPT shootdown kick, queue
- * it for the guest; vmx_exit_dispatch injects it before resuming. (One arriving between that check and VMRESUME
- * waits for the next exit.) Before the guest exists there is nobody to get it.
+ * An NMI hit this CPU in VMX root: unless it was a kick, queue it for the
+ * guest; vmx_exit_dispatch injects it before resuming. (One arriving between
+ * that check and VMRESUME waits for the next exit.) Before the guest exists
+ * there is nobody to get it.
  */
 bool backend_note_nmi(void)
 {
@@ -504,7 +504,7 @@ bool backend_note_nmi(void)
     struct percpu *cpu = this_cpu();
     if (!cpu->vmx || !cpu->vmx->launched)
         return false;
-    if (!vmx_ept_kick_taken(cpu->vmx))
+    if (!vmx_kick_taken(cpu->vmx))
         cpu->vmx->nmi_pending = true;
     return true;
 }

@@ -33,7 +33,8 @@
 #define TV_ABI_VERSION           1u
 
 #define TV_HC_VERSION            0u   /* -> EBX = ABI version, ECX = thinvisor version (as CPUID) */
-#define TV_HC_EXIT_COUNT         1u   /* EBX = CPU index, ECX = exit reason -> EBX:ECX = count (high:low) */
+#define TV_HC_EXIT_COUNT         1u   /* EBX = CPU index, ECX = exit reason
+                                         -> EBX:ECX = count (high:low) */
 #define TV_HC_LOG_READ           2u   /* EBX = guest-physical buffer, ECX = length, EDX = offset
                                          -> EBX = bytes copied, ECX = total bytes ever logged */
 #define TV_HC_MEMORY_MAP         3u   /* EBX = index -> EBX = base, ECX = size (bytes, low 32),

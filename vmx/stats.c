@@ -29,9 +29,8 @@ void vmx_log_exit_counts(void)
         if (v->hidden_accesses)
             log_info("exits: CPU %u: hidden-memory accesses %llu\n", i,
                      (unsigned long long)v->hidden_accesses);
-        if (v->ept_kicks)
-            log_info("exits: CPU %u: EPT shootdown kicks %llu\n", i,
-                     (unsigned long long)v->ept_kicks);
+        if (v->kicks)
+            log_info("exits: CPU %u: NMI kicks %llu\n", i, (unsigned long long)v->kicks);
     }
 }
 

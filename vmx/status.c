@@ -70,9 +70,9 @@ struct tv_status_cpu *vmx_status_cpu(uint32_t index)
                                     (uint64_t)index * status->cpu_stride);
 }
 
-void vmx_status_guest_launched(void)
+void vmx_status_guest_launched(uint64_t tsc)
 {
-    status->launch_tsc = rdtsc();
+    status->launch_tsc = tsc;
 }
 
 bool vmx_status_contains(uint64_t gpa)

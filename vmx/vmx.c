@@ -13,7 +13,6 @@
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/string.h"
-#include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
@@ -267,16 +266,6 @@ static void write_controls(struct percpu *cpu)
 {
     const struct vmx_controls *k = &vmx.ctl;
     vmwrite(VMCS_PIN_CONTROLS, k->pin);
-    /*
-     * Emulated SIPI: a running AP must notice an INIT the guest sent it. It
-     * leaves the guest about every millisecond through the VMX-preemption
-     * timer (SDM Vol. 3C, 26.5.1) to look (vmx/ap_start.c).
-     */
-    if (vmx.emulate_sipi && cpu->index != 0 && k->preemption_timer) {
-        uint64_t ticks = tsc_khz() >> k->preemption_rate;
-        vmwrite(VMCS_PIN_CONTROLS, k->pin | PIN_PREEMPTION_TIMER);
-        vmwrite(VMCS_PREEMPTION_TIMER_VALUE, ticks ? ticks : 1);
-    }
     vmwrite(VMCS_PROC_CONTROLS, k->proc);
     vmwrite(VMCS_PROC_CONTROLS2, k->proc2);
     vmwrite(VMCS_EXIT_CONTROLS, k->exit);
@@ -409,15 +398,18 @@ const char *vmx_instruction_error_name(uint32_t error)
 void vmx_dump_guest_state(void)
 {
     static const char *const seg_names[] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
-    log_error("guest state: RIP %#llx RSP %#llx RFLAGS %#llx activity %llu interruptibility %#llx\n",
-              (unsigned long long)vmread(VMCS_GUEST_RIP), (unsigned long long)vmread(VMCS_GUEST_RSP),
+    log_error("guest state: RIP %#llx RSP %#llx RFLAGS %#llx activity %llu "
+              "interruptibility %#llx\n",
+              (unsigned long long)vmread(VMCS_GUEST_RIP),
+              (unsigned long long)vmread(VMCS_GUEST_RSP),
               (unsigned long long)vmread(VMCS_GUEST_RFLAGS),
               (unsigned long long)vmread(VMCS_GUEST_ACTIVITY_STATE),
               (unsigned long long)vmread(VMCS_GUEST_INTERRUPTIBILITY));
     log_error("  CR0 %#llx (shadow %#llx) CR3 %#llx CR4 %#llx (shadow %#llx) EFER %#llx\n",
               (unsigned long long)vmread(VMCS_GUEST_CR0),
               (unsigned long long)vmread(VMCS_CR0_READ_SHADOW),
-              (unsigned long long)vmread(VMCS_GUEST_CR3), (unsigned long long)vmread(VMCS_GUEST_CR4),
+              (unsigned long long)vmread(VMCS_GUEST_CR3),
+              (unsigned long long)vmread(VMCS_GUEST_CR4),
               (unsigned long long)vmread(VMCS_CR4_READ_SHADOW),
               (unsigned long long)vmread(VMCS_GUEST_EFER));
     for (unsigned s = SEG_ES; s <= SEG_TR; s++)

@@ -36,8 +36,9 @@ struct vmx_cpu {
     /* EPT shootdown (vmx/ept_shootdown.c). */
     volatile bool in_guest;       /* between VM entry and exit, running guest code */
     volatile uint64_t ept_generation;  /* the EPT generation this CPU last flushed for */
-    volatile bool ept_kick;       /* an NMI sent to make it flush: not the guest's */
-    uint64_t ept_kicks;           /* kicks sent to this CPU */
+    /* Kicks (vmx/kick.c). */
+    volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
+    uint64_t kicks;               /* kicks sent to this CPU */
     uint64_t state_sum_boot;      /* vmx/state_check.c: the fixed state at launch */
 };
 
@@ -53,7 +54,7 @@ struct vmx_global {
     uint64_t io_bitmap_phys[2];   /* only with test_exit: the emulator exit ports */
     uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
     bool emulate_sipi;            /* no wait-for-SIPI: APs wait in root, SIPIs are intercepted */
-    uint64_t apic_page;           /* emulated SIPIs, xAPIC guest: its APIC page, read-only in the EPT */
+    uint64_t apic_page;           /* emulated SIPIs, xAPIC: the APIC page, read-only in the EPT */
 };
 
 extern struct vmx_global vmx;
@@ -124,14 +125,26 @@ void vmx_handle_apic_page_write(struct guest_regs *r, struct percpu *cpu, uint64
  * every CPU must see before the guest goes on, vmx_ept_shootdown flushes this
  * CPU and waits until every other one has flushed or is out of the guest.
  * Every VM exit calls vmx_ept_left_guest first; every VM entry is preceded by
- * vmx_ept_sync_before_entry. vmx_ept_kick_taken says (once) whether an NMI
- * this CPU got was such a kick.
+ * vmx_ept_sync_before_entry.
  */
 void vmx_ept_shootdown(struct percpu *self);
 void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code);
 void vmx_ept_left_guest(struct vmx_cpu *v);
-bool vmx_ept_kick_taken(struct vmx_cpu *v);
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
+
+/*
+ * Kicks (vmx/kick.c): an NMI that makes CPU c leave the guest, when NMI
+ * exiting is on (vmx_can_kick). vmx_kick_taken says (once) whether an NMI
+ * this CPU got was a kick. vmx_kick_wait waits until done(self, c, arg) holds,
+ * kicking again when a kick was taken without the work getting done; after
+ * timeout_us it logs that c did not `what` and returns false.
+ */
+bool vmx_can_kick(void);
+void vmx_kick(struct percpu *c);
+bool vmx_kick_taken(struct vmx_cpu *v);
+bool vmx_kick_wait(struct percpu *self, struct percpu *c,
+                   bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
+                   uint32_t timeout_us, const char *what);
 
 /*
  * The store instruction at the guest's CS:RIP, fetched through its page
@@ -155,7 +168,7 @@ void vmx_stop_cpu(struct percpu *cpu, uint32_t reason) __attribute__((noreturn))
 uint64_t vmx_status_pages(uint32_t ncpus);
 int vmx_status_setup(void);
 struct tv_status_cpu *vmx_status_cpu(uint32_t index);
-void vmx_status_guest_launched(void);
+void vmx_status_guest_launched(uint64_t tsc);
 bool vmx_status_contains(uint64_t gpa);
 
 /* Logs every CPU's exit counts by reason (vmx/stats.c). */

@@ -39,9 +39,8 @@ EXIT_CLASS = {
     "RDMSR": ("avoidable", "VMX capability MSRs, hidden by the MSR bitmap"),
     "EPT violation": ("avoidable", "with emulate_sipi every xAPIC write (EOIs too) traps on the "
                       "read-only APIC page; also first touches of MMIO above 4 GiB and the hidden region"),
-    "preemption timer": ("avoidable", "emulate_sipi only: each AP looks for an INIT about every ms"),
     "I/O instruction": ("avoidable", "test_exit only: the emulator's exit port, to print these counts"),
-    "exception or NMI": ("avoidable", "NMI exiting, kept for the EPT shootdown; NMIs are re-injected"),
+    "exception or NMI": ("avoidable", "NMI exiting, for kicks (EPT shootdown, emulated INIT); the guest's NMIs are re-injected"),
     "NMI window": ("avoidable", "follows NMI exiting: an NMI the guest could not take yet"),
     "external interrupt": ("avoidable", "external-interrupt exiting"),
     "interrupt window": ("avoidable", "interrupt-window exiting"),
@@ -96,7 +95,7 @@ def parse_run(path):
                 r["ept"].append((m.group(2), m.group(3), int(m.group(1))))
                 continue
             m = re.match(r"^exits: CPU (\d+): (.+?)\s+(\d+)$", line)
-            # "in all", "EPT shootdown kicks" and "hidden-memory accesses" are tallies, not reasons.
+            # "in all", "NMI kicks" and "hidden-memory accesses" are tallies, not reasons.
             if m and not m.group(2).strip().endswith(("in all", "kicks", "accesses")):
                 reason = m.group(2).strip()
                 r["exits"][reason] = r["exits"].get(reason, 0) + int(m.group(3))

@@ -1,0 +1,64 @@
+/*
+ * Kicks: how one CPU makes another leave the guest soon, so that it looks at
+ * something the kicker changed (a newer EPT, an emulated INIT). The kick is an
+ * NMI: NMI exiting turns it into a VM exit wherever the guest is, even halted
+ * or with interrupts off (SDM Vol. 3C, 26.2), and a flag marks it as
+ * thinvisor's, so that it is not given to the guest.
+ *
+ * A kick can be spent in vain: an NMI that arrives while the CPU is in VMX
+ * root, after it last looked and before its VM entry, is taken there and
+ * forces no exit. So a kicker that must know the work is done waits for it
+ * and kicks again when the previous kick has been taken, the CPU is back in
+ * the guest (in_guest, set just before each VM entry, after the CPU last
+ * looked: vmx_exit_dispatch) and the work is still not done (vmx_kick_wait).
+ * A CPU that took the kick in root before it looked needs no other. Extra
+ * kicks cost an exit and do no harm.
+ */
+#include "kernel/log.h"
+#include "kernel/tsc.h"
+#include "kernel/x86.h"
+#include "smp/lapic.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
+
+/* A failed kick is retried no sooner than this: a CPU busy in root is not flooded. */
+#define KICK_RETRY_US 20
+
+bool vmx_can_kick(void)
+{
+    return vmx.ctl.pin & PIN_NMI_EXITING;
+}
+
+void vmx_kick(struct percpu *c)
+{
+    __atomic_store_n(&c->vmx->kick, true, __ATOMIC_SEQ_CST);
+    lapic_send_ipi(c->apic_id, ICR_NMI);
+    __atomic_add_fetch(&c->vmx->kicks, 1, __ATOMIC_RELAXED);
+}
+
+bool vmx_kick_taken(struct vmx_cpu *v)
+{
+    return __atomic_exchange_n(&v->kick, false, __ATOMIC_ACQ_REL);
+}
+
+bool vmx_kick_wait(struct percpu *self, struct percpu *c,
+                   bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
+                   uint32_t timeout_us, const char *what)
+{
+    uint64_t deadline = tsc_deadline(timeout_us), retry = tsc_deadline(KICK_RETRY_US);
+    while (!done(self, c, arg)) {
+        uint64_t now = rdtsc();
+        if (now > deadline) {
+            log_error("CPU %u: CPU %u did not %s within %u ms of the kick\n", self->index,
+                      c->index, what, timeout_us / 1000);
+            return false;
+        }
+        if (now > retry && !__atomic_load_n(&c->vmx->kick, __ATOMIC_SEQ_CST) &&
+            __atomic_load_n(&c->vmx->in_guest, __ATOMIC_SEQ_CST) && !done(self, c, arg)) {
+            vmx_kick(c);                   /* taken in root, and back in the guest: again */
+            retry = tsc_deadline(KICK_RETRY_US);
+        }
+        cpu_relax();
+    }
+    return true;
+}
