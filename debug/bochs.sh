@@ -15,9 +15,11 @@
 # --break defaults to kernel_main; "" stops at the reset vector. Commands can also come from a
 # pipe (the tests do that): Bochs quits at the end of its input.
 #
-# The machine is the one tests/boot/emu-bochs.sh gives the boot tests (see its comments for
-# each bochsrc line); only the way Bochs runs differs: in the foreground, on this terminal.
+# The machine is the one the boot tests get (tests/boot/bochs-machine.sh, which explains each
+# bochsrc line); only the way Bochs runs differs: in the foreground, on this terminal.
 set -euo pipefail
+# shellcheck source=tests/boot/bochs-machine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/boot/bochs-machine.sh"
 
 die() { echo "debug/bochs: $*" >&2; exit 2; }
 iso='' sym='' disk='' cpus=1 mem=256 serial='' brk=kernel_main workdir=''
@@ -57,24 +59,13 @@ if [[ -n $disk ]]; then
     rm -f "$disk.lock"
 fi
 
+disks=()
+if [[ -n $disk ]]; then disks=("$disk"); fi
 {
-    echo "memory: guest=$mem, host=$((mem < 2048 ? mem : 2048))"
-    echo "romimage: file=/usr/share/bochs/BIOS-bochs-latest"
-    echo "vgaromimage: file=/usr/share/vgabios/vgabios.bin"
-    echo "cpu: model=corei7_haswell_4770, count=$cpus, reset_on_triple_fault=0"
-    echo "display_library: term"
-    echo "boot: cdrom"
-    echo "floppya: type=none"
-    if [[ -n $disk ]]; then echo "ata0-master: type=disk, path=$disk, mode=flat"; fi
-    echo "ata1-master: type=cdrom, path=$iso, status=inserted"
-    echo "com1: enabled=1, mode=file, dev=$serial"
-    echo "port_e9_hack: enabled=1"
+    bochs_machine_rc "$mem" "$cpus" corei7_haswell_4770 "$iso" \
+        "com1: enabled=1, mode=file, dev=$serial" "$workdir/bochs.log" "${disks[@]}"
     # xchg bx, bx in thinvisor or the guest stops in the debugger (a breakpoint in the source).
     echo "magic_break: enabled=1"
-    echo "log: $workdir/bochs.log"
-    echo "mouse: enabled=0"
-    echo "speaker: enabled=0"
-    echo "sound: driver=dummy"
 } >"$workdir/bochsrc"
 {
     echo "ldsym global \"$sym\""

@@ -9,6 +9,8 @@
 # Port 0xE9 output and Bochs' own messages land in WORKDIR/console.log, its log in
 # WORKDIR/bochs.log. A workdir made here is deleted after success or an interrupt, kept otherwise.
 set -euo pipefail
+# shellcheck source=tests/boot/bochs-machine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bochs-machine.sh"
 
 usage() {
     cat >&2 <<'EOF'
@@ -92,42 +94,14 @@ workdir=$(abs "$workdir")
 rm -f "$workdir/bochs.log" "$workdir/console.log"
 if [[ -n $serial ]]; then rm -f "$serial"; fi
 
-ata_slots=(ata0-master ata0-slave ata1-slave)   # ata1-master is the CD-ROM
+# term mode: Bochs puts the terminal in raw mode (signals still on: Ctrl-C reaches us).
+if [[ -n $serial_tty ]]; then
+    com1="com1: enabled=1, mode=term, dev=$serial_tty"
+else
+    com1="com1: enabled=1, mode=file, dev=$serial"
+fi
 {
-    # "megs:" stops at 2048 (the most Bochs allocates); guest RAM above that is file-backed.
-    echo "memory: guest=$mem, host=$((mem < 2048 ? mem : 2048))"
-    echo "romimage: file=/usr/share/bochs/BIOS-bochs-latest"
-    echo "vgaromimage: file=/usr/share/vgabios/vgabios.bin"
-    # No clock: line: the default is sync=none, the fastest mode. Emulated time then advances
-    # with the instruction count (ips instructions = 1 emulated s) and when every CPU halts Bochs
-    # jumps to the next timer event instead of sleeping. The GRUB test ISO took ~3x longer with
-    # sync=realtime and ~8x with slowdown. ips stays at its default 4M: this host executes
-    # ~50-70M/s, so guest timeouts pass quickly; 1M gained nothing, 50M was 2-4x slower.
-    # reset_on_triple_fault=0: a triple fault ends the run (exit 4) instead of rebooting the ISO
-    # in a loop until the timeout.
-    echo "cpu: model=$model, count=$cpus, reset_on_triple_fault=0"
-    # Debian's Bochs has no "nogui". Built with the debugger, its term display draws into a
-    # private pty it opens itself, so the caller's terminal is never touched and no `script`
-    # wrapper is needed; we only have to drain that pty (below). It cannot show >8 bpp VBE
-    # modes (Bochs panics); use the rfb display for such guests (see usage).
-    echo "display_library: term"
-    echo "boot: cdrom"
-    # Without this Bochs emulates an empty 1.44M drive and GRUB spends ~8 s probing it.
-    echo "floppya: type=none"
-    for i in "${!disks[@]}"; do echo "${ata_slots[i]}: type=disk, path=${disks[i]}, mode=flat"; done
-    echo "ata1-master: type=cdrom, path=$iso, status=inserted"
-    # term mode: Bochs puts the terminal in raw mode (signals still on: Ctrl-C reaches us).
-    if [[ -n $serial_tty ]]; then
-        echo "com1: enabled=1, mode=term, dev=$serial_tty"
-    else
-        echo "com1: enabled=1, mode=file, dev=$serial"
-    fi
-    echo "port_e9_hack: enabled=1"
-    echo "log: $workdir/bochs.log"
-    echo "mouse: enabled=0"
-    # The speaker's default ALSA backend spams errors on a machine without sound.
-    echo "speaker: enabled=0"
-    echo "sound: driver=dummy"
+    bochs_machine_rc "$mem" "$cpus" "$model" "$iso" "$com1" "$workdir/bochs.log" "${disks[@]}"
     if ((${#extra[@]})); then printf '%s\n' "${extra[@]}"; fi
 } >"$workdir/bochsrc"
 # The built-in debugger stops before the first instruction; "c" continues. If the debugger gets
