@@ -123,6 +123,13 @@ int probe_user(const char *code, uint32_t eax);
 /* isr.asm: CPL 3 code for probe_user: VMCALL with EAX as given, and VMX instructions */
 extern char user_vmcall_eax[], user_vmxon[], user_vmread[], user_vmlaunch[];
 
+/* The most CPUs the test guest drives, the boot processor included. */
+#define GUEST_MAX_CPUS 32
+
+/* smp.c: this CPU's index, known from the stack it runs on: 0 the boot processor, i + 1 AP i
+   (a stray start, which runs nothing, counts as 0). Probes and ksnprintf keep per-CPU state. */
+uint32_t smp_cpu_index(void);
+
 /* smp.c: runs fn(cpu) on AP i (0-based; cpu = i + 1) through INIT-SIPI-SIPI and waits up to
    timeout_ms for it to return; 0 when it did. smp_ap_count: the APs smp_checks found. */
 int smp_run_on_ap(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms);

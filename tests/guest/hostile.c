@@ -1,5 +1,5 @@
 /*
- * The hostile-guest program (issue 7): on every processor in turn, operations
+ * The hostile-guest program (issue 7): on every processor at once, operations
  * drawn from a seeded PRNG that a careless or malicious OS might run, each
  * checked against what the hardware would do with VMX absent:
  *
@@ -38,7 +38,7 @@ static const char *const cat_names[C_COUNT] = {
     "CPUID", "RDMSR", "WRMSR", "CR0/CR4", "VMX insn", "VMCALL", "XSETBV", "hidden page",
 };
 
-#define MAX_CPUS 32
+#define MAX_CPUS GUEST_MAX_CPUS
 #define VEC_UD 6
 #define VEC_GP 13
 #define CR0_PE (1u << 0)
@@ -330,6 +330,8 @@ static void (*const ops[C_COUNT])(struct result *, uint32_t *, uint32_t) = {
     op_cpuid, op_rdmsr, op_wrmsr, op_cr, op_vmx, op_vmcall, op_xsetbv, op_hidden,
 };
 
+static uint64_t began[MAX_CPUS], ended[MAX_CPUS];   /* TSC at each share's ends */
+
 /* One CPU's share; on the APs it runs from smp.c's ap_main, on their small stacks. */
 static void run_cpu(uint32_t cpu)
 {
@@ -338,6 +340,7 @@ static void run_cpu(uint32_t cpu)
     if (!s)
         s = 1;
     r->digest = 2166136261u;
+    began[cpu] = rdtsc();
     uint32_t cr4 = read_cr4();
     if (xcr0_supported)
         probe_write_cr4(cr4 | CR4_OSXSAVE);      /* XSETBV is #UD without it */
@@ -356,6 +359,16 @@ static void run_cpu(uint32_t cpu)
         ops[c](r, &s, cpu);
     }
     probe_write_cr4(cr4);
+    ended[cpu] = rdtsc();
+}
+
+static volatile uint32_t done[MAX_CPUS];
+
+/* An AP's share, then it says so and halts (smp.c's trampoline: cli; hlt). */
+static void run_ap(uint32_t cpu)
+{
+    run_cpu(cpu);
+    __atomic_store_n(&done[cpu], 1, __ATOMIC_RELEASE);
 }
 
 static volatile uint32_t answered[MAX_CPUS];
@@ -378,6 +391,7 @@ void hostile_checks(void)
     const char *name_image = "hostile guest: hypervisor image unchanged afterwards";
     const char *name_cpus = "hostile guest: every CPU answers afterwards";
     const char *name_state = "hostile guest: hypervisor state unchanged on every CPU afterwards";
+    const char *name_overlap = "hostile guest: the CPUs ran their shares at the same time";
     const volatile struct guest_config *cfg = &guest_config;
     if (cfg->magic != GUEST_CONFIG_MAGIC || cfg->hostile_ops == 0) {
         kprintf("guest: hostile-guest program not asked for (no seed in the boot sector)\n");
@@ -410,15 +424,45 @@ void hostile_checks(void)
     for (uint32_t c = 0; c < ncpu; c++)
         share[c] = total / ncpu + (c == 0 ? total % ncpu : 0);
 
+    /* Every CPU at once: the APs start on their shares as they check in, then this one. */
     uint64_t t0 = rdtsc();
-    run_cpu(0);
     uint32_t lost = 0;
     for (uint32_t c = 1; c < ncpu; c++)
-        if (smp_run_on_ap(c - 1, run_cpu, 600000) != 0) {
+        if (smp_start_ap_then(c - 1, run_ap, 5000) != 0) {
             lost++;
-            FAILED(&results[c], "CPU %u did not come back from its share", c);
+            FAILED(&results[c], "CPU %u did not start its share", c);
+            done[c] = 1;
         }
+    run_cpu(0);
+    uint64_t end = tsc_after_us(600000000u);
+    for (uint32_t c = 1; c < ncpu; c++) {
+        while (!__atomic_load_n(&done[c], __ATOMIC_ACQUIRE) && rdtsc() < end)
+            pause();
+        if (!done[c]) {
+            lost++;
+            FAILED(&results[c], "CPU %u did not finish its share within 600 s", c);
+        }
+    }
     uint32_t ms = tsc_us_since(t0) / 1000;
+
+    /* At the same time: some moment lies inside every share (the latest start before the
+     * earliest end): thinvisor handled the CPUs' exits side by side. */
+    uint64_t last_start = 0, first_end = ~0ull;
+    for (uint32_t c = 0; c < ncpu; c++) {
+        if (began[c] > last_start)
+            last_start = began[c];
+        if (ended[c] < first_end)
+            first_end = ended[c];
+    }
+    if (ncpu < 2)
+        skip(name_overlap, "one CPU");
+    else if (lost)
+        fail(name_overlap, "%u CPU(s) did not run their share", lost);
+    else if (last_start < first_end)
+        pass(name_overlap);
+    else                                /* two readings "since": no 64-bit division here */
+        fail(name_overlap, "the last share began %u us after the first ended",
+             tsc_us_since(first_end) - tsc_us_since(last_start));
 
     uint32_t sum_ops = 0, sum_fail = 0;
     for (int k = 0; k < C_COUNT; k++) {

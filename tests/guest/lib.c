@@ -36,14 +36,18 @@ static void wait_lsr(uint8_t bit)
         __asm__ volatile("pause");
 }
 
-/* ksnprintf's buffer while it formats (only the BSP formats text); NULL: output goes to COM1. */
-static char *sbuf, *sbuf_end;
+/*
+ * ksnprintf's buffer while it formats, per CPU (hostile.c formats on every CPU
+ * at once); NULL: output goes to COM1, where only one CPU at a time may print.
+ */
+static char *sbuf[GUEST_MAX_CPUS], *sbuf_end[GUEST_MAX_CPUS];
 
 static void putc(char c)
 {
-    if (sbuf) {
-        if (sbuf < sbuf_end)
-            *sbuf++ = c;
+    uint32_t me = smp_cpu_index();
+    if (sbuf[me]) {
+        if (sbuf[me] < sbuf_end[me])
+            *sbuf[me]++ = c;
         return;
     }
     if (c == '\n')
@@ -138,13 +142,14 @@ void kprintf(const char *fmt, ...)
 char *ksnprintf(char *buf, size_t n, const char *fmt, ...)
 {
     va_list ap;
-    sbuf = buf;
-    sbuf_end = buf + n - 1;
+    uint32_t me = smp_cpu_index();
+    sbuf[me] = buf;
+    sbuf_end[me] = buf + n - 1;
     va_start(ap, fmt);
     vkprintf(fmt, ap);
     va_end(ap);
-    *sbuf = 0;
-    sbuf = NULL;
+    *sbuf[me] = 0;
+    sbuf[me] = NULL;
     return buf;
 }
 
@@ -352,7 +357,13 @@ extern const struct fixup __fixup_start[], __fixup_end[];
 #define FIXUP(insn, resume) \
     ".pushsection .fixup, \"a\"\n\t.long " insn ", " resume "\n\t.popsection\n\t"
 
-static volatile int fault_vector;   /* set by trap() for a probe that faulted */
+/* Set by trap() for a probe that faulted; per CPU, as probes run on every CPU at once. */
+static volatile int fault_vectors[GUEST_MAX_CPUS];
+
+static volatile int *fault_slot(void)
+{
+    return &fault_vectors[smp_cpu_index()];
+}
 static volatile int user_active;    /* a CPL 3 probe is running */
 static uint32_t user_eip, user_eax;
 
@@ -376,7 +387,7 @@ void trap(struct trapframe *tf)
     }
     for (const struct fixup *f = __fixup_start; f < __fixup_end; f++) {
         if (f->insn == tf->eip) {
-            fault_vector = (int)tf->vector;
+            *fault_slot() = (int)tf->vector;
             tf->eip = f->resume;
             return;
         }
@@ -392,12 +403,13 @@ void trap(struct trapframe *tf)
 /* VMCALL with the ABI's registers (vmx/hypercall_abi.h). */
 int vmcall(struct hc *r)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: vmcall\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx)
                      :: "memory", "cc");
-    return fault_vector;
+    return *fv;
 }
 
 /*
@@ -411,45 +423,49 @@ int probe_vmxon(uint32_t *eflags)
     uint32_t fl;
 
     page_pa = (uint32_t)page;
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: vmxon %1\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      "pushfl\n\t"
                      "popl %0"
                      : "=r"(fl) : "m"(page_pa) : "memory", "cc");
     *eflags = fl;
-    return fault_vector;
+    return *fv;
 }
 
 /* Copies n bytes from a physical address (flat segments, no paging). */
 int probe_read(void *dst, uint32_t src_addr, uint32_t n)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: rep movsb\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      : "+D"(dst), "+S"(src_addr), "+c"(n) :: "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /* Fills n bytes (a multiple of 4) at a physical address with a 32-bit value. */
 int probe_fill(uint32_t dst_addr, uint32_t value, uint32_t n)
 {
     uint32_t count = n / 4;
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: rep stosl\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      : "+D"(dst_addr), "+c"(count) : "a"(value) : "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /* One 32-bit MOV to a physical address (not a string instruction). */
 int probe_store(uint32_t dst_addr, uint32_t value)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: movl %1, (%0)\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      :: "r"(dst_addr), "r"(value) : "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /*
@@ -469,52 +485,57 @@ int probe_user_vmcall(uint32_t *eip, uint32_t *eax)
 int probe_rdmsr(uint32_t msr, uint64_t *value)
 {
     uint32_t lo = 0, hi = 0;
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: rdmsr\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
     *value = (uint64_t)hi << 32 | lo;
-    return fault_vector;
+    return *fv;
 }
 
 /* WRMSR of any number and value; the caller keeps the dangerous ones away. */
 int probe_wrmsr(uint32_t msr, uint64_t value)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: wrmsr\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      :: "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
                      : "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /* MOV to CR0/CR4 with values that must #GP; a write that gets through stays (the caller restores). */
 int probe_write_cr0(uint32_t value)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: mov %0, %%cr0\n"
                      "2:\n\t" FIXUP("1b", "2b") :: "r"(value) : "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /* See probe_write_cr0. */
 int probe_write_cr4(uint32_t value)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: mov %0, %%cr4\n"
                      "2:\n\t" FIXUP("1b", "2b") :: "r"(value) : "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /* XSETBV with invalid values: #GP (SDM Vol. 2C, XSETBV); #UD while CR4.OSXSAVE = 0. */
 int probe_xsetbv(uint32_t xcr, uint64_t value)
 {
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     __asm__ volatile("1: xsetbv\n"
                      "2:\n\t" FIXUP("1b", "2b")
                      :: "c"(xcr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
                      : "memory");
-    return fault_vector;
+    return *fv;
 }
 
 /*
@@ -529,7 +550,8 @@ int probe_vmx_insn(unsigned which)
     static uint64_t desc[2];
     uint32_t field = 0, value = 0;
     page_pa = (uint32_t)page;
-    fault_vector = -1;
+    volatile int *fv = fault_slot();
+    *fv = -1;
     switch (which) {
     case 0: __asm__ volatile("1: vmxon %0\n2:\n\t" FIXUP("1b", "2b") :: "m"(page_pa) : "memory"); break;
     case 1: __asm__ volatile("1: vmclear %0\n2:\n\t" FIXUP("1b", "2b") :: "m"(page_pa) : "memory"); break;
@@ -543,7 +565,7 @@ int probe_vmx_insn(unsigned which)
     case 9: __asm__ volatile("1: invept %0, %1\n2:\n\t" FIXUP("1b", "2b") :: "m"(desc), "r"(1u) : "memory", "cc"); break;
     default: __asm__ volatile("1: invvpid %0, %1\n2:\n\t" FIXUP("1b", "2b") :: "m"(desc), "r"(1u) : "memory", "cc"); break;
     }
-    return fault_vector;
+    return *fv;
 }
 
 /* Like probe_user_vmcall, for any of isr.asm's CPL 3 snippets, with EAX = eax. */

@@ -19,7 +19,7 @@
  */
 #include "tests/guest/guest.h"
 
-#define MAX_CPUS        32
+#define MAX_CPUS        GUEST_MAX_CPUS
 #define AP_STACK_SIZE   2048
 #define STRAY           MAX_CPUS       /* ap_boot_index while no start is expected */
 #define CHECKIN_US      1000000        /* how long an AP may take to check in */
@@ -285,6 +285,16 @@ void ap_main(uint32_t index)
     __atomic_add_fetch(&a->starts, 1, __ATOMIC_RELEASE);   /* last: the BSP's signal */
     if (then)
         then(index + 1);               /* until the next INIT, if it never returns */
+}
+
+uint32_t smp_cpu_index(void)
+{
+    uint32_t esp;
+    __asm__("movl %%esp, %0" : "=r"(esp));
+    uint32_t off = esp - (uint32_t)ap_stacks[0];
+    if (esp < (uint32_t)ap_stacks[0] || off / AP_STACK_SIZE >= MAX_CPUS - 1)
+        return 0;                       /* the boot processor, or the stray stack */
+    return off / AP_STACK_SIZE + 1;
 }
 
 static void expect_no_start(void)

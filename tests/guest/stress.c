@@ -12,7 +12,7 @@
  */
 #include "tests/guest/guest.h"
 
-#define MAX_CPUS   32
+#define MAX_CPUS   GUEST_MAX_CPUS
 #define CHECKIN_MS 2000
 #define NMI_WAIT_US 1000000
 
