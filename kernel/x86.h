@@ -52,6 +52,8 @@ static inline uint64_t rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
+/* Before a WRMSR that does not serialize (x2APIC registers): earlier stores visible first. */
+static inline void wrmsr_fence(void) { __asm__ volatile("mfence; lfence" ::: "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
 /*

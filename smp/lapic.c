@@ -80,6 +80,9 @@ bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 {
     /* Asked each time: once the guest runs, it may have switched this CPU's APIC to x2APIC. */
     if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
+        /* WRMSR to x2APIC registers does not wait for earlier stores (SDM Vol. 3A,
+         * 11.12.3): the target must see what this CPU wrote before the IPI. */
+        wrmsr_fence();
         wrmsr(X2APIC_MSR_ICR, (uint64_t)apic_id << 32 | icr_low);
         return true;
     }

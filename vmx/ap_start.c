@@ -54,10 +54,14 @@ static uint64_t cr0_after_init(void)
  * The INIT state with CR0 `cr0`, waiting for a SIPI (by hardware, or in root
  * when emulating). Whether the vCPU waits is tracked here, not read back from
  * the VMCS: a SIPI exit saves the activity state as it likes (Bochs saves
- * "active", and blocking by SMI and NMI in the interruptibility state).
+ * "active", and blocking by SMI and NMI in the interruptibility state). An
+ * NMI still owed to the guest dies with the INIT (as KVM does at INIT), so
+ * that it is not injected into the start-up code the SIPI runs.
  */
 static void enter_init_state(struct vmx_cpu *v, struct guest_regs *r, uint64_t cr0)
 {
+    v->nmi_pending = false;
+    vmwrite(VMCS_PROC_CONTROLS, vmread(VMCS_PROC_CONTROLS) & ~(uint64_t)PROC_NMI_WINDOW_EXITING);
     vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, cr0,
                         vmx.emulate_sipi ? ACTIVITY_ACTIVE : ACTIVITY_WAIT_FOR_SIPI);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the signature */

@@ -375,6 +375,10 @@ static void inject_pending_nmi(struct vmx_cpu *v)
 {
     if (!v->nmi_pending)
         return;
+    if (v->waiting_for_sipi) {
+        v->nmi_pending = false;   /* nothing to take it in wait-for-SIPI; no injection there */
+        return;
+    }
     if ((vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
         (vmread(VMCS_GUEST_INTERRUPTIBILITY) &
          (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))) {
@@ -502,10 +506,13 @@ bool backend_note_nmi(void)
     if (!rdmsr(MSR_GS_BASE))
         return false;                 /* per-CPU data not set up yet */
     struct percpu *cpu = this_cpu();
-    if (!cpu->vmx || !cpu->vmx->launched)
+    if (!cpu->vmx)
         return false;
-    if (!vmx_kick_taken(cpu->vmx))
-        cpu->vmx->nmi_pending = true;
+    if (vmx_kick_taken(cpu->vmx))
+        return true;                  /* a kick, also one before the first VM entry */
+    if (!cpu->vmx->launched)
+        return false;
+    cpu->vmx->nmi_pending = true;
     return true;
 }
 

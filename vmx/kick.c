@@ -29,9 +29,16 @@ bool vmx_can_kick(void)
     return vmx.ctl.pin & PIN_NMI_EXITING;
 }
 
+/*
+ * One kick NMI at most is on its way to a CPU: a second one would find the
+ * flag already taken and be handed to the guest as its own NMI. A kicker that
+ * finds the flag set relies on the NMI in flight: the CPU takes the flag
+ * after this kicker's work is published, so it sees that work when it looks.
+ */
 void vmx_kick(struct percpu *c)
 {
-    __atomic_store_n(&c->vmx->kick, true, __ATOMIC_SEQ_CST);
+    if (__atomic_exchange_n(&c->vmx->kick, true, __ATOMIC_SEQ_CST))
+        return;
     lapic_send_ipi(c->apic_id, ICR_NMI);
     __atomic_add_fetch(&c->vmx->kicks, 1, __ATOMIC_RELAXED);
 }

@@ -132,6 +132,8 @@ expect_hostile() {
     if ((n > 1)); then
         expect '^PASS hostile guest: the CPUs ran their shares at the same time$' "the CPUs ran at once"
     fi
+    expect '^PASS hostile guest: no NMI reached the guest that it did not send$' \
+        "thinvisor's kicks stayed its own"
     expect '^PASS hostile guest: hypervisor image unchanged afterwards$' "image checksum unchanged"
     expect '^PASS hostile guest: every CPU answers afterwards$' "every CPU answers afterwards"
     expect '^PASS hostile guest: hypervisor state unchanged on every CPU afterwards$' \

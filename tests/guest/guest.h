@@ -144,6 +144,7 @@ void smp_send_nmi(uint32_t apic_id);
    loops, each counted by nmi_taken (which trap() calls for vector 2). */
 void stress_checks(void);
 void nmi_taken(void);
+uint32_t nmis_taken_total(void);        /* every NMI the guest took so far, on any CPU */
 
 /* hostile.c: the hostile-guest program (issue 7), when the boot sector holds a seed */
 void hostile_checks(void);

@@ -392,6 +392,7 @@ void hostile_checks(void)
     const char *name_cpus = "hostile guest: every CPU answers afterwards";
     const char *name_state = "hostile guest: hypervisor state unchanged on every CPU afterwards";
     const char *name_overlap = "hostile guest: the CPUs ran their shares at the same time";
+    const char *name_nmi = "hostile guest: no NMI reached the guest that it did not send";
     const volatile struct guest_config *cfg = &guest_config;
     if (cfg->magic != GUEST_CONFIG_MAGIC || cfg->hostile_ops == 0) {
         kprintf("guest: hostile-guest program not asked for (no seed in the boot sector)\n");
@@ -426,7 +427,7 @@ void hostile_checks(void)
 
     /* Every CPU at once: the APs start on their shares as they check in, then this one. */
     uint64_t t0 = rdtsc();
-    uint32_t lost = 0;
+    uint32_t lost = 0, nmis_before = nmis_taken_total();
     for (uint32_t c = 1; c < ncpu; c++)
         if (smp_start_ap_then(c - 1, run_ap, 5000) != 0) {
             lost++;
@@ -444,6 +445,13 @@ void hostile_checks(void)
         }
     }
     uint32_t ms = tsc_us_since(t0) / 1000;
+
+    /* thinvisor kicks CPUs with NMIs (EPT shootdowns after the MTRR writes): none is the guest's. */
+    uint32_t nmis = nmis_taken_total() - nmis_before;
+    if (nmis == 0)
+        pass(name_nmi);
+    else
+        fail(name_nmi, "%u NMI(s) taken during the run", nmis);
 
     /* At the same time: some moment lies inside every share (the latest start before the
      * earliest end): thinvisor handled the CPUs' exits side by side. */

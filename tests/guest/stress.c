@@ -25,6 +25,14 @@ void nmi_taken(void)
     __atomic_add_fetch(&nmis[cpuid(1).ebx >> 24], 1, __ATOMIC_SEQ_CST);
 }
 
+uint32_t nmis_taken_total(void)
+{
+    uint32_t n = 0;
+    for (uint32_t id = 0; id < 256; id++)
+        n += nmis[id];
+    return n;
+}
+
 /* An AP's loop after its check-in: CPUID exits back to back, until the next INIT. */
 static void cpuid_loop(uint32_t cpu)
 {
