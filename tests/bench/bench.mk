@@ -1,7 +1,7 @@
 # make bench (tests/bench/): thinvisor's figures against the same guests booted without it, in
 # Bochs with clock: sync=none (the emulated TSC follows the instruction count, so the figures
 # repeat run to run). Prints one table; results.csv, results.json and the charts land in
-# build/bench/. About 10-20 minutes (two Linux boots in Bochs). Included by the Makefile.
+# build/bench/. About 5-10 minutes (two Linux boots in Bochs). Included by the Makefile.
 # Benchmarks measure, tests prove: nothing here is part of make test.
 
 BENCH_DIR := $(BUILD)/bench
