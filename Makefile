@@ -153,10 +153,14 @@ fuzz_src_e820       := guest/e820.c
 fuzz_src_mtrr_ept   := mm/mtrr.c mm/ept.c mm/page_alloc.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# mtrr_ept without comparison tracing: its input is decoded into valid MTRR values (no magic
+# numbers to guess), and the tracing of the EPT builder's loops took 70% of the time. Measured
+# in 60 s from the seeds: 5x the executions and more coverage (cov 310, ft 1612 against 298, 1446).
+fuzz_flags_mtrr_ept := -fno-sanitize-coverage=trace-cmp
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*) Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*)
+	$(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -o $@ $< $(fuzz_src_$*)
 
 unit: $(UNIT_BINS)
 
