@@ -130,7 +130,8 @@ expect_hostile() {
     expect "^hostile: seed $HOSTILE_SEED, $HOSTILE_OPS operations over $n CPU\\(s\\)" "seed and count printed"
     expect '^PASS hostile guest: every operation answered as the hardware would$' "every operation answered right"
     if ((n > 1)); then
-        expect '^PASS hostile guest: the CPUs ran their shares at the same time$' "the CPUs ran at once"
+        expect '^PASS hostile guest: the CPUs ran their shares at the same time$' \
+            "the CPUs ran at once"
     fi
     expect '^PASS hostile guest: no NMI reached the guest that it did not send$' \
         "thinvisor's kicks stayed its own"

@@ -446,7 +446,7 @@ void hostile_checks(void)
     }
     uint32_t ms = tsc_us_since(t0) / 1000;
 
-    /* thinvisor kicks CPUs with NMIs (EPT shootdowns after the MTRR writes): none is the guest's. */
+    /* thinvisor kicks CPUs with NMIs (shootdowns after MTRR writes): none is the guest's. */
     uint32_t nmis = nmis_taken_total() - nmis_before;
     if (nmis == 0)
         pass(name_nmi);
