@@ -356,34 +356,36 @@ uint32_t smp_ap_count(void)
     return nap;
 }
 
-/* Other checks (hostile.c) run their code on each AP the way the SMP checks start them. */
-int smp_run_on_ap(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
+/*
+ * One start of aps[i] for other checks, with fn in *slot for it (ap_work: run
+ * before the check-in; ap_then: after it): 0 when it checked in once within
+ * timeout_ms.
+ */
+static int start_ap_with(uint32_t i, void (*volatile *slot)(uint32_t cpu), void (*fn)(uint32_t cpu),
+                         uint32_t timeout_ms)
 {
     struct ap *a = &aps[i];
     uint32_t before = a->starts;
-    ap_work = fn;
+    *slot = fn;
     ap_boot_index = i;
     ap_boot_stack = (uint32_t)(ap_stacks[i] + AP_STACK_SIZE);
     init_sipi_sipi(a->apic_id, tramp_vector);
     uint32_t now = wait_checkin(a, before, timeout_ms * 1000);
     expect_no_start();
-    ap_work = 0;
+    *slot = 0;
     return now == before + 1 ? 0 : -1;
+}
+
+/* Other checks (hostile.c) run their code on each AP the way the SMP checks start them. */
+int smp_run_on_ap(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
+{
+    return start_ap_with(i, &ap_work, fn, timeout_ms);
 }
 
 /* Leaves an AP running fn after its check-in, for checks that need busy APs (stress.c). */
 int smp_start_ap_then(uint32_t i, void (*fn)(uint32_t cpu), uint32_t timeout_ms)
 {
-    struct ap *a = &aps[i];
-    uint32_t before = a->starts;
-    ap_then = fn;
-    ap_boot_index = i;
-    ap_boot_stack = (uint32_t)(ap_stacks[i] + AP_STACK_SIZE);
-    init_sipi_sipi(a->apic_id, tramp_vector);
-    uint32_t now = wait_checkin(a, before, timeout_ms * 1000);
-    expect_no_start();
-    ap_then = 0;
-    return now == before + 1 ? 0 : -1;
+    return start_ap_with(i, &ap_then, fn, timeout_ms);
 }
 
 /* For stress.c's messages and NMI targets. */
