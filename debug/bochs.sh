@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # thinvisor in Bochs's internal debugger, with its symbols: `make debug` (debug/debug.mk).
-# Debian's bochs package is built with the debugger (`bochs --help` lists -rc and -dbglog; no
-# gdbstub, which Bochs cannot have at the same time), so this is the way to step through
-# thinvisor under VMX. Bochs stops at the BIOS's first instruction and runs the commands of an
-# rc file first: load the symbols (`ldsym global`, "ADDRESS NAME" lines from nm), put a
+# Both Bochs (3.0 from tests/boot/bochs-build.sh, the default, and Debian's 2.7 with
+# --bochs 2.7) are built with the debugger (`bochs --help` lists -rc and -dbglog; no gdbstub,
+# which Bochs cannot have at the same time), so this is the way to step through thinvisor
+# under VMX. Bochs runs the commands of an rc file before the first instruction: load the symbols (`ldsym global`, "ADDRESS NAME" lines from nm), put a
 # breakpoint on --break and continue to it. Then the <bochs:N> prompt reads this terminal:
 #   c  s  n  r  u /10  x /4gx ADDR  lb "symbol"  info symbols "prefix"  vmexitbp  q
 # (`help` lists all; `vmexitbp` stops at every VM exit, where thinvisor's exit stub runs).
@@ -11,7 +11,7 @@
 # terminal; COM1 goes to the --serial file (follow it with `tail -f` elsewhere).
 #
 # usage: debug/bochs.sh --iso ISO --sym SYMFILE [--disk IMG] [--cpus N] [--mem MIB]
-#                       [--serial FILE] [--break SYMBOL|""] [--workdir DIR]
+#                       [--serial FILE] [--break SYMBOL|""] [--workdir DIR] [--bochs 3.0|2.7]
 # --break defaults to kernel_main; "" stops at the reset vector. Commands can also come from a
 # pipe (the tests do that): Bochs quits at the end of its input.
 #
@@ -22,12 +22,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/boot/bochs-machine.sh"
 
 die() { echo "debug/bochs: $*" >&2; exit 2; }
-iso='' sym='' disk='' cpus=1 mem=256 serial='' brk=kernel_main workdir=''
+iso='' sym='' disk='' cpus=1 mem=256 serial='' brk=kernel_main workdir='' version=3.0
 while (($#)); do
     (($# >= 2)) || die "$1 needs a value"
     case $1 in
         --iso) iso=$2 ;; --sym) sym=$2 ;; --disk) disk=$2 ;; --cpus) cpus=$2 ;; --mem) mem=$2 ;;
-        --serial) serial=$2 ;; --break) brk=$2 ;; --workdir) workdir=$2 ;;
+        --serial) serial=$2 ;; --break) brk=$2 ;; --workdir) workdir=$2 ;; --bochs) version=$2 ;;
         *) die "unknown argument $1 (see the header of $0)" ;;
     esac
     shift 2
@@ -37,7 +37,7 @@ done
 [[ -z $disk || -f $disk ]] || die "no such disk image: $disk"
 for n in "$cpus" "$mem"; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "--cpus and --mem take positive integers"; done
 [[ $brk =~ ^[A-Za-z0-9_.]*$ ]] || die "--break takes a symbol name"
-command -v bochs >/dev/null || die "no bochs (Debian packages bochs, bochsbios, vgabios, bochs-term: make deps)"
+bochs=$(bochs_binary "$version") || die "cannot run Bochs $version (above)"
 
 workdir=${workdir:-$(mktemp -d "${TMPDIR:-/tmp}/debug-bochs.XXXXXX")}
 mkdir -p "$workdir"
@@ -62,7 +62,7 @@ fi
 disks=()
 if [[ -n $disk ]]; then disks=("$disk"); fi
 {
-    bochs_machine_rc "$mem" "$cpus" corei7_haswell_4770 "$iso" \
+    bochs_machine_rc "$version" "$mem" "$cpus" corei7_haswell_4770 "$iso" \
         "com1: enabled=1, mode=file, dev=$serial" "$workdir/bochs.log" "${disks[@]}"
     # xchg bx, bx in thinvisor or the guest stops in the debugger (a breakpoint in the source).
     echo "magic_break: enabled=1"
@@ -80,24 +80,19 @@ if [[ -n $brk ]]; then
     echo "debug/bochs: running to $brk, then the debugger is yours (help, c, s, n, r, u, q)"
 fi
 
-# The term display draws the VGA screen into a pty of its own (the debugger keeps this
-# terminal) and blocks once some 64 KiB of it go unread: drain it. Bochs names the pty on
-# stderr, which is copied to console.log for that. Both helpers ignore Ctrl-C, which is meant
-# for Bochs (it breaks into the debugger); so does this script while Bochs runs.
+# 2.7's term display draws the VGA screen into a pty of its own (the debugger keeps this
+# terminal): drain it. Bochs names the pty on stderr, which is copied to console.log for that.
+# The helpers ignore Ctrl-C, which is meant for Bochs (it breaks into the debugger); so does
+# this script while Bochs runs.
 : >"$workdir/console.log"
-(
-    trap '' INT
-    for _ in {1..200}; do
-        pts=$(sed -n 's/^Bochs connected to screen "\(.*\)"$/\1/p' "$workdir/console.log")
-        [[ -z $pts ]] || exec cat "$pts" >/dev/null 2>&1
-        sleep 0.1
-    done
-) &
-drain=$!
-trap 'kill "$drain" 2>/dev/null || true' EXIT
+if [[ $version == 2.7 ]]; then bochs_drain_screen "$workdir/console.log"; fi
+trap 'kill "${BOCHS_DRAIN_PID:-}" 2>/dev/null || true' EXIT
 trap ':' INT
 rc=0
-TERM=vt100 bochs -q -f "$workdir/bochsrc" -rc "$workdir/debug.rc" \
+# 3.0's debugger takes control only with -debugger; 2.7's always does.
+dbg_args=(-rc "$workdir/debug.rc")
+if [[ $version == 3.0 ]]; then dbg_args=(-debugger "${dbg_args[@]}"); fi
+TERM=vt100 "$bochs" -q -f "$workdir/bochsrc" "${dbg_args[@]}" \
     2> >(trap '' INT; exec tee -a "$workdir/console.log" >&2) || rc=$?
 # Bochs exits 1 however it ends ("q" included); its farewell message says why.
 msg=$(sed -n '/^Bochs is exiting with the following message:/{n;p;q}' "$workdir/console.log")

@@ -9,7 +9,8 @@
 #                             VMX there: for everything up to the launch, and native boot
 #   make debug EMU=kvm        the same with KVM and nested VMX, on a host that has them
 #
-# Unlike `make run`, debug uses Bochs unless EMU= is given. GUEST=, CPUS= and MEM= are run's.
+# Unlike `make run`, debug uses Bochs unless EMU= is given. GUEST=, CPUS=, MEM= and BOCHS=
+# (3.0 or 2.7) are run's.
 # DEBUG_BREAK (default kernel_main; empty: stop at the first instruction) is the symbol to
 # stop at. The guest's disk is copied to DEBUG_DIR/disk.img; COM1 goes to
 # DEBUG_DIR/serial.log (follow it with `tail -f` in another terminal). DEBUG_DIR defaults to
@@ -36,7 +37,8 @@ debug: deps all $(RUN_DISK) $(BUILD)/thinvisor.sym
 ifeq ($(DEBUG_EMU),bochs)
 	debug/bochs.sh --iso $(BUILD)/thinvisor.iso --sym $(BUILD)/thinvisor.sym \
 	    --disk $(DEBUG_DIR)/disk.img --cpus $(CPUS) --mem $(MEM) \
-	    --serial $(DEBUG_DIR)/serial.log --break '$(DEBUG_BREAK)' --workdir $(DEBUG_DIR)/bochs
+	    --serial $(DEBUG_DIR)/serial.log --break '$(DEBUG_BREAK)' --workdir $(DEBUG_DIR)/bochs \
+	    --bochs $(BOCHS)
 else
 	debug/qemu-gdb.sh --iso $(BUILD)/thinvisor.iso --elf $(BUILD)/thinvisor.elf \
 	    --disk $(DEBUG_DIR)/disk.img --cpus $(CPUS) --mem $(MEM) \

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Boot an ISO headless in Bochs 2.7 (Debian build) and capture COM1 to a file.
+# Boot an ISO headless in Bochs and capture COM1 to a file (or connect it to a terminal).
+# --bochs picks the Bochs: 3.0 (the default, built by tests/boot/bochs-build.sh) or 2.7
+# (Debian bookworm's package); tests/boot/bochs-machine.sh says why there are two.
 #
 # Exit status: 0  the guest wrote "Shutdown" to port 0x8900 (Bochs has no failure-code channel)
 #                 or powered the machine off through ACPI
@@ -16,7 +18,7 @@ usage() {
     cat >&2 <<'EOF'
 usage: emu-bochs.sh --iso PATH (--serial OUTFILE | --serial-tty TTY) --timeout SECONDS
                     [--cpus N] [--mem MIB] [--disk IMG]... [--model CPUMODEL] [--workdir DIR]
-                    [-- BOCHSRC-LINE...]
+                    [--bochs 3.0|2.7] [-- BOCHSRC-LINE...]
   --serial-tty connects COM1 to a terminal both ways (make run: the caller's own tty).
   --disk may be given up to 3 times; the first is BIOS disk 0x80.
   Lines after -- are appended to the generated bochsrc (later settings win), e.g.
@@ -27,16 +29,17 @@ EOF
 die() { echo "emu-bochs: $*" >&2; exit 2; }
 
 iso='' serial='' serial_tty='' timeout='' cpus=1 mem=256 model=corei7_haswell_4770 workdir='' disks=() extra=()
+version=3.0
 while (($#)); do
     case $1 in
         --) shift; extra=("$@"); break ;;
-        --iso|--serial|--serial-tty|--timeout|--cpus|--mem|--disk|--model|--workdir)
+        --iso|--serial|--serial-tty|--timeout|--cpus|--mem|--disk|--model|--workdir|--bochs)
             (($# >= 2)) || usage
             case $1 in
                 --iso) iso=$2 ;; --serial) serial=$2 ;; --serial-tty) serial_tty=$2 ;;
                 --timeout) timeout=$2 ;;
                 --cpus) cpus=$2 ;; --mem) mem=$2 ;; --disk) disks+=("$2") ;;
-                --model) model=$2 ;; --workdir) workdir=$2 ;;
+                --model) model=$2 ;; --workdir) workdir=$2 ;; --bochs) version=$2 ;;
             esac
             shift 2 ;;
         *) usage ;;
@@ -49,6 +52,7 @@ for n in "$timeout" "$cpus" "$mem"; do
 done
 ((${#disks[@]} <= 3)) || die "at most 3 disks (the 4th ATA slot holds the CD-ROM)"
 [[ -f $iso ]] || die "no such ISO: $iso"
+bochs=$(bochs_binary "$version") || die "cannot run Bochs $version (above)"
 
 # Bochs creates IMG.lock while it runs and leaves it behind when killed; a stale one makes the
 # next run fail with a bare "could not open hard drive image file", so say it plainly here.
@@ -68,7 +72,7 @@ iso=$(abs "$iso")
 if [[ -n $serial ]]; then serial=$(abs "$serial"); fi
 for i in "${!disks[@]}"; do disks[i]=$(abs "${disks[i]}"); done
 
-pid='' drain='' rm_work=0
+pid='' rm_work=0
 # shellcheck disable=SC2317  # only reached through the traps
 cleanup() {
     # Bochs runs in its own session (setsid below): one kill reaches everything it started.
@@ -77,7 +81,7 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
         for d in "${disks[@]}"; do rm -f "$d.lock"; done   # ours: Bochs held them until killed
     fi
-    if [[ -n $drain ]]; then kill "$drain" 2>/dev/null || true; fi
+    if [[ -n ${BOCHS_DRAIN_PID:-} ]]; then kill "$BOCHS_DRAIN_PID" 2>/dev/null || true; fi
     if ((rm_work)); then rm -rf "$workdir"; fi
 }
 trap cleanup EXIT
@@ -101,31 +105,27 @@ else
     com1="com1: enabled=1, mode=file, dev=$serial"
 fi
 {
-    bochs_machine_rc "$mem" "$cpus" "$model" "$iso" "$com1" "$workdir/bochs.log" "${disks[@]}"
+    bochs_machine_rc "$version" "$mem" "$cpus" "$model" "$iso" "$com1" "$workdir/bochs.log" "${disks[@]}"
     if ((${#extra[@]})); then printf '%s\n' "${extra[@]}"; fi
 } >"$workdir/bochsrc"
-# The built-in debugger stops before the first instruction; "c" continues. If the debugger gets
-# control again later it reads stdin, which is /dev/null, so it quits instead of waiting.
-echo c >"$workdir/cont.rc"
+# Both Bochs are built with the debugger. 2.7's stops before the first instruction: "c"
+# continues, and if the debugger gets control again later (a panic, a magic breakpoint) it
+# reads stdin, which is /dev/null, so it quits instead of waiting. 3.0's debugger sleeps
+# unless -debugger wakes it, and costs no speed then.
+rc_args=()
+if [[ $version == 2.7 ]]; then
+    echo c >"$workdir/cont.rc"
+    rc_args=(-rc "$workdir/cont.rc")
+fi
 
 start=${EPOCHREALTIME/./}
-# TERM must name a terminfo entry or curses aborts ("Error opening terminal"); Bochs only writes
-# to its own pty, so any entry will do. Only SIGKILL stops Bochs reliably: the term display
-# merely logs SIGTERM and turns SIGINT into a Ctrl-C keypress for the guest.
-TERM=vt100 setsid bochs -q -f "$workdir/bochsrc" -rc "$workdir/cont.rc" \
+# TERM (2.7's term display) must name a terminfo entry or curses aborts ("Error opening
+# terminal"); Bochs only writes to its own pty, so any entry will do. Only SIGKILL stops Bochs
+# reliably: the term display merely logs SIGTERM and turns SIGINT into a Ctrl-C keypress.
+TERM=vt100 setsid "$bochs" -q -f "$workdir/bochsrc" "${rc_args[@]}" \
     </dev/null >"$workdir/console.log" 2>&1 &
 pid=$!
-
-# Nobody reads that private pty, so after some 64 KiB of screen updates Bochs blocks forever in
-# write(). It prints the pty's name at startup; read and discard everything written to it.
-(
-    for _ in {1..100}; do
-        pts=$(sed -n 's/^Bochs connected to screen "\(.*\)"$/\1/p' "$workdir/console.log")
-        [[ -z $pts ]] || exec cat "$pts" >/dev/null 2>&1
-        sleep 0.1
-    done
-) &
-drain=$!
+if [[ $version == 2.7 ]]; then bochs_drain_screen "$workdir/console.log"; fi
 
 deadline=$((start + timeout * 1000000))
 while kill -0 "$pid" 2>/dev/null; do
