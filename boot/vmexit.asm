@@ -1,6 +1,7 @@
 ; VM-exit entry and VM launch. On a VM exit the CPU loads the host state from
-; the VMCS (SDM Vol. 3C, 28.5): RIP = vmx_exit_stub, RSP = the top of this
-; CPU's stack. The stub saves every guest GPR in a struct guest_regs
+; the VMCS (SDM Vol. 3C, 28.5): RIP = vmx_exit_stub, RSP = 8 bytes below the
+; top of this CPU's stack (vmx/vmx.c), so that 15 pushes leave it 16-byte
+; aligned for the call. The stub saves every guest GPR in a struct guest_regs
 ; (vmx/vmx.h) on that stack, lets vmx_exit_dispatch (vmx/exit.c) handle the
 ; exit, restores the GPRs and resumes the guest.
 
@@ -48,15 +49,12 @@ bits 64
 
 global vmx_exit_stub
 vmx_exit_stub:
-    push 0                                ; pad: 16 pushes keep the stack 16-byte aligned
     PUSH_GUEST_GPRS
     mov rdi, rsp
     call vmx_exit_dispatch
     POP_GUEST_GPRS
-    add rsp, 8
     vmresume
     ; Only reached when VMRESUME fails (SDM Vol. 3C, 31.3: VMfailInvalid/VMfailValid).
-    push 0
     PUSH_GUEST_GPRS
     mov rdi, rsp
     call vmx_resume_failed                ; does not return

@@ -42,6 +42,8 @@ uint32_t guest_version_word(void)
 void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
     (void)subleaf;
+    if (!guest_cpuid_changes(leaf))
+        return;
     if (leaf == 1) {
         /* SMX too: GETSEC always exits and gets #UD. */
         regs[2] &= ~(TV_CPUID1_ECX_VMX | CPUID1_ECX_SMX);

@@ -13,8 +13,15 @@
  * Turns the processor's CPUID answer into the guest's: VMX hidden, the
  * hypervisor bit set, thinvisor's leaves at 0x40000000. Portable C.
  * regs = { eax, ebx, ecx, edx } as the CPU returned them for leaf/subleaf.
+ * Only the leaves guest_cpuid_changes names are changed; every other answer
+ * passes through as the CPU gave it, so the exit handler skips the call.
  */
 void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+
+static inline bool guest_cpuid_changes(uint32_t leaf)
+{
+    return leaf == 1 || (leaf & 0xF0000000u) == 0x40000000u;
+}
 
 /* The version as CPUID 0x40000001 and TV_HC_VERSION report it. */
 uint32_t guest_version_word(void);

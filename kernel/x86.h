@@ -39,6 +39,16 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
     return r;
 }
 
+/*
+ * CPUID into four 64-bit slots (a guest's saved registers): in 64-bit mode the
+ * 32-bit results zero the upper halves (SDM Vol. 1, 3.4.1.1), so each is one store.
+ */
+static inline void cpuid_into(uint32_t leaf, uint32_t subleaf, uint64_t *a, uint64_t *b,
+                              uint64_t *c, uint64_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(subleaf));
+}
+
 static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }

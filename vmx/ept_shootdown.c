@@ -20,28 +20,18 @@
 
 #define SHOOTDOWN_TIMEOUT_US 100000
 
-static volatile uint64_t ept_generation;
+volatile uint64_t vmx_ept_current_generation;
 
 static void invept_here(void)
 {
     invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
 }
 
-/* Before every VM entry: from here on this CPU may run guest code with the current EPT. */
-void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code)
+/* vmx_ept_sync_before_entry (vmx/vmx.h) found this CPU behind: flush, then say so. */
+void vmx_ept_flush_for(struct vmx_cpu *v, uint64_t gen)
 {
-    __atomic_store_n(&v->in_guest, runs_guest_code, __ATOMIC_SEQ_CST);
-    uint64_t gen = __atomic_load_n(&ept_generation, __ATOMIC_SEQ_CST);
-    if (v->ept_generation != gen) {
-        invept_here();
-        __atomic_store_n(&v->ept_generation, gen, __ATOMIC_RELEASE);
-    }
-}
-
-/* At every VM exit: this CPU runs no guest code until its next entry. */
-void vmx_ept_left_guest(struct vmx_cpu *v)
-{
-    __atomic_store_n(&v->in_guest, false, __ATOMIC_SEQ_CST);
+    invept_here();
+    __atomic_store_n(&v->ept_generation, gen, __ATOMIC_RELEASE);
 }
 
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest)
@@ -49,7 +39,7 @@ bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool
     if (cpu >= cpu_count || !cpus[cpu]->vmx)
         return false;
     *flushed = __atomic_load_n(&cpus[cpu]->vmx->ept_generation, __ATOMIC_ACQUIRE);
-    *current = __atomic_load_n(&ept_generation, __ATOMIC_SEQ_CST);
+    *current = __atomic_load_n(&vmx_ept_current_generation, __ATOMIC_SEQ_CST);
     *in_guest = __atomic_load_n(&cpus[cpu]->vmx->in_guest, __ATOMIC_SEQ_CST);
     return true;
 }
@@ -68,7 +58,7 @@ static bool flushed_or_out(struct percpu *self, struct percpu *c, uint64_t gen)
 
 void vmx_ept_shootdown(struct percpu *self)
 {
-    uint64_t gen = __atomic_add_fetch(&ept_generation, 1, __ATOMIC_SEQ_CST);
+    uint64_t gen = __atomic_add_fetch(&vmx_ept_current_generation, 1, __ATOMIC_SEQ_CST);
     invept_here();
     __atomic_store_n(&self->vmx->ept_generation, gen, __ATOMIC_RELEASE);
     if (!vmx_can_kick()) {

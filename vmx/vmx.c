@@ -258,7 +258,12 @@ static void write_host_state(struct percpu *cpu)
     vmwrite(VMCS_HOST_SYSENTER_EIP, 0);
     vmwrite(VMCS_HOST_EFER, rdmsr(MSR_IA32_EFER));
     vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
-    vmwrite(VMCS_HOST_RSP, cpu->stack_top);
+    /*
+     * The exit stub pushes the 15 guest GPRs and calls the dispatcher, whose entry the
+     * ABI wants at RSP = 8 mod 16: start 8 bytes below the 16-aligned top, so that no
+     * padding push is needed at every exit.
+     */
+    vmwrite(VMCS_HOST_RSP, cpu->stack_top - 8);
     vmwrite(VMCS_HOST_RIP, (uint64_t)vmx_exit_stub);
 }
 

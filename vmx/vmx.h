@@ -125,12 +125,32 @@ void vmx_handle_apic_page_write(struct guest_regs *r, struct percpu *cpu, uint64
  * every CPU must see before the guest goes on, vmx_ept_shootdown flushes this
  * CPU and waits until every other one has flushed or is out of the guest.
  * Every VM exit calls vmx_ept_left_guest first; every VM entry is preceded by
- * vmx_ept_sync_before_entry.
+ * vmx_ept_sync_before_entry. Those two run at every exit, so they are inline
+ * here; the ordering they keep is explained in ept_shootdown.c.
  */
 void vmx_ept_shootdown(struct percpu *self);
-void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code);
-void vmx_ept_left_guest(struct vmx_cpu *v);
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
+extern volatile uint64_t vmx_ept_current_generation;
+void vmx_ept_flush_for(struct vmx_cpu *v, uint64_t gen);
+
+/*
+ * At every VM exit: this CPU runs no guest code until its next entry. A plain
+ * release store: nothing this CPU does before its next entry depends on
+ * others seeing it at once (the entry's store is the one that must be seq_cst).
+ */
+static inline void vmx_ept_left_guest(struct vmx_cpu *v)
+{
+    __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
+}
+
+/* Before every VM entry: from here on this CPU may run guest code with the current EPT. */
+static inline void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code)
+{
+    __atomic_store_n(&v->in_guest, runs_guest_code, __ATOMIC_SEQ_CST);
+    uint64_t gen = __atomic_load_n(&vmx_ept_current_generation, __ATOMIC_SEQ_CST);
+    if (v->ept_generation != gen)
+        vmx_ept_flush_for(v, gen);
+}
 
 /*
  * Kicks (vmx/kick.c): an NMI that makes CPU c leave the guest, when NMI
