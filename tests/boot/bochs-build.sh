@@ -89,7 +89,7 @@ apt_opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o "Dir::Etc::SourceP
           -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=1")
 if ! apt-get "${apt_opts[@]}" --error-on=any update >>"$log" 2>&1; then
     tail -n 5 "$log" | sed 's/^/    /' >&2
-    die "cannot read Debian trixie's source index from $mirror (no network, or does apt need a proxy here?); Bochs $UPSTREAM cannot be built, so the VMX tests cannot run"
+    die "cannot read Debian trixie's source index from $mirror (no network, or does apt need a proxy here? BOCHS_MIRROR= names another Debian mirror); Bochs $UPSTREAM cannot be built, so the VMX tests cannot run"
 fi
 # 'URI' NAME SIZE SHA256:HASH, one line per file of the source package.
 uris=$(cd "$work" && apt-get "${apt_opts[@]}" source --print-uris bochs 2>>"$log" | grep "^'" || true)

@@ -10,7 +10,12 @@
 #   --shell     build linux-shell-disk.img instead: "tv.shell" on the kernel command line, so
 #               /init leaves a busybox shell on ttyS0 instead of ending the emulator
 #   --bench     build linux-bench-disk.img instead: "tv.bench" on the kernel command line, so
-#               /init runs tvbench (the TSC at init, a timed workload) first (make bench)
+#               /init runs tvbench (the TSC at init, a timed workload) first (make bench).
+#               Also "indirect_target_selection=off lapic=notscdeadline": Linux makes those two
+#               choices from the CPUID hypervisor bit (ITS thunks when a hypervisor may hide
+#               an affected CPU; the TSC-deadline errata check is skipped), so natively and
+#               under thinvisor it would run different code; pinned, the bench compares the
+#               same kernel paths (README, "Benchmarks")
 #   --refresh   ask apt for the current linux-image-amd64 and busybox-static even when .debs
 #               are cached (without it a cached .deb is used as is, and no network is needed)
 #   --force     rebuild even when the stamp says the image is up to date
@@ -45,7 +50,7 @@ debs=$out/debs
 if [[ $variant == shell ]]; then
     image=$out/linux-shell-disk.img extra_cmdline=tv.shell
 elif [[ $variant == bench ]]; then
-    image=$out/linux-bench-disk.img extra_cmdline=tv.bench
+    image=$out/linux-bench-disk.img extra_cmdline="tv.bench indirect_target_selection=off lapic=notscdeadline"
 else
     image=$out/linux-disk.img extra_cmdline=
 fi
