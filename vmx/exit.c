@@ -448,9 +448,9 @@ void vmx_exit_dispatch(struct guest_regs *r)
     uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
     v->stats->exits_total++;
     /*
-     * Bit 31 is a failed VM entry; bits 30:16 say in which mode the exit came and are
-     * not part of the reason (SDM Vol. 3C, 25.9.1): one compare finds both a failed
-     * entry and a basic reason past the counters.
+     * Bit 31 is a failed VM entry; bits 30:16 are flags about the exit (enclave mode,
+     * a pending MTF exit) or reserved, not part of the reason (SDM Vol. 3C, 25.9.1):
+     * one compare finds both a failed entry and a basic reason past the counters.
      */
     if ((full & (EXIT_REASON_ENTRY_FAILURE | 0xFFFF)) >= EXIT_REASON_COUNT)
         stop_on_exit_reason(cpu, full);
@@ -462,7 +462,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
         handle_nmi(v);
         break;
     case EXIT_TRIPLE_FAULT:
-        handle_triple_fault(cpu);
+        handle_triple_fault(cpu);                 /* resets the platform: no return */
     case EXIT_INIT:
         vmx_handle_init(r, cpu);
         break;
