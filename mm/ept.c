@@ -1,9 +1,12 @@
 /*
- * The guest's EPT hierarchy (Intel SDM Vol. 3C, 29.3). Identity map with
- * the largest pages whose MTRR type is uniform (a large page must not
- * straddle a memory-type boundary) and that hold no part of a hole (the
- * hypervisor region must stay unreachable). Levels count as in
- * mm/pagetable.c: 3 = PML4, 2 = PDPT, 1 = PD, 0 = PT.
+ * The guest's EPT hierarchy (Intel SDM Vol. 3C, 29.3), or its nested page
+ * tables under AMD SVM (APM Vol. 2, 15.25): the same tree in another entry
+ * format. Identity map with the largest pages whose MTRR type is uniform (a
+ * large page must not straddle a memory-type boundary) and that hold no part
+ * of a hole (the hypervisor region must stay unreachable). Levels count as in
+ * mm/pagetable.c: 3 = PML4, 2 = PDPT, 1 = PD, 0 = PT. Only the functions
+ * under "entry formats" know the bits; everything else speaks of
+ * permissions (EPT_READ/WRITE/EXEC) and memory types.
  */
 #include "mm/ept.h"
 
@@ -29,11 +32,88 @@ static uint64_t *table_at(const struct ept *e, uint64_t phys)
     return e->phys_to_virt(phys);
 }
 
-/* SDM 29.3.2: an entry whose bits 2:0 are all clear is not present. */
-static bool present(uint64_t ent)
+/* ---- entry formats ---------------------------------------------------------------- */
+
+/* SDM 29.3.2: an EPT entry whose bits 2:0 are all clear is not present; NPT: bit 0 (P). */
+static bool present(const struct ept *e, uint64_t ent)
 {
-    return (ent & EPT_RWX) != 0;
+    return e->npt ? (ent & NPT_PRESENT) != 0 : (ent & EPT_RWX) != 0;
 }
+
+/*
+ * An entry that points at a table: every access allowed, the leaf decides. A nested
+ * walk counts as a user access (APM 15.25.5), so NPT tables and leaves set U/S.
+ */
+static uint64_t table_entry(const struct ept *e, uint64_t phys)
+{
+    return phys | (e->npt ? NPT_PRESENT | NPT_WRITE | NPT_USER : EPT_RWX);
+}
+
+/*
+ * The PAT index an NPT leaf carries for a memory type, with the power-on PAT in the
+ * host (0 WB, 1 WT, 3 UC; SDM Vol. 3A, 13.12.4): PWT is bit 0 of the index, PCD bit 1.
+ * -1 for a type this cannot say (valid_type keeps those out).
+ */
+static int npt_pat_bits(uint8_t type)
+{
+    switch (type) {
+    case MT_WB: return 0;
+    case MT_WT: return (int)NPT_PWT;
+    case MT_UC: return (int)(NPT_PWT | NPT_PCD);
+    default: return -1;
+    }
+}
+
+/* A leaf at `level` mapping host address addr with permissions perms (EPT_RWX bits). */
+static uint64_t leaf_entry(const struct ept *e, uint64_t addr, int level, uint8_t type,
+                           uint64_t perms)
+{
+    if (!e->npt)
+        return addr | perms | ((uint64_t)type << EPT_TYPE_SHIFT) | (level ? EPT_LARGE : 0);
+    int pat = npt_pat_bits(type);
+    uint64_t ent = addr | NPT_USER | (uint64_t)(pat < 0 ? NPT_PWT | NPT_PCD : (uint64_t)pat) |
+                   (level ? NPT_LARGE : 0);
+    if (perms & EPT_READ)
+        ent |= NPT_PRESENT;
+    if (perms & EPT_WRITE)
+        ent |= NPT_WRITE;
+    if (!(perms & EPT_EXEC))
+        ent |= NPT_NX;
+    return ent;
+}
+
+/* A leaf's memory type (the inverse of leaf_entry). */
+static uint8_t leaf_type(const struct ept *e, uint64_t ent)
+{
+    if (!e->npt)
+        return (uint8_t)((ent & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT);
+    uint64_t pat = ent & (NPT_PWT | NPT_PCD);
+    return pat == 0 ? MT_WB : pat == NPT_PWT ? MT_WT : MT_UC;
+}
+
+/* A leaf's permissions, as EPT_READ/WRITE/EXEC bits. */
+static uint64_t leaf_perms(const struct ept *e, uint64_t ent)
+{
+    if (!e->npt)
+        return ent & EPT_RWX;
+    if (!(ent & NPT_PRESENT))
+        return 0;
+    return EPT_READ | (ent & NPT_WRITE ? EPT_WRITE : 0) | (ent & NPT_NX ? 0 : EPT_EXEC);
+}
+
+/*
+ * The type a block's leaf gets. Under SVM the MTRRs still apply to nested
+ * translations (APM 15.25.8), so NPT leaves are all WB and the MTRRs decide;
+ * the guest's MTRR writes reach them directly. EPT replaces the MTRRs for the
+ * guest (SDM 29.3.7), so its leaves carry their MTRR type.
+ */
+static uint8_t range_type(const struct ept *e, const struct mtrr_state *m, uint64_t a,
+                          uint64_t size)
+{
+    return e->npt ? MT_WB : mtrr_type_of_range(m, a, size);
+}
+
+/* ---- the tree --------------------------------------------------------------------- */
 
 /* A PTE is always a leaf; a PDPTE or PDE is one when bit 7 is set (a PML4E never is). */
 static bool is_leaf(uint64_t ent, int level)
@@ -53,16 +133,15 @@ static bool leaf_allowed(const struct ept *e, int level)
     return level == 0 || (level == 1 && e->has_2m) || (level == 2 && e->has_1g);
 }
 
-/* The EPT memory types (SDM 29.3.7); 2, 3 and 7 are reserved and cause EPT misconfigurations. */
-static bool valid_type(uint8_t t)
+/*
+ * The EPT memory types (SDM 29.3.7; 2, 3 and 7 are reserved and cause EPT
+ * misconfigurations), or those an NPT leaf can say (npt_pat_bits).
+ */
+static bool valid_type(const struct ept *e, uint8_t t)
 {
+    if (e->npt)
+        return npt_pat_bits(t) >= 0;
     return t == MT_UC || t == MT_WC || t == MT_WT || t == MT_WP || t == MT_WB;
-}
-
-/* A guest-physical = host-physical leaf, R/W/X, PAT not ignored. */
-static uint64_t identity_leaf(uint64_t gpa, int level, uint8_t type)
-{
-    return gpa | EPT_RWX | ((uint64_t)type << EPT_TYPE_SHIFT) | (level ? EPT_LARGE : 0);
 }
 
 /*
@@ -93,7 +172,7 @@ static void free_tree(struct ept *e, uint64_t phys, int level)
 {
     uint64_t *t = table_at(e, phys);
     for (int i = 0; level > 0 && i < 512; i++)
-        if (present(t[i]) && !is_leaf(t[i], level))
+        if (present(e, t[i]) && !is_leaf(t[i], level))
             free_tree(e, t[i] & EPT_ADDR_MASK, level - 1);
     page_free_pages(e->alloc, phys, 1);
 }
@@ -170,17 +249,17 @@ static int map_fill(struct ept *e, uint64_t table, int level, uint64_t base, uin
         uint64_t a = base + i * size, a_end = a + size;
         if (a >= end)
             break;
-        if (present(t[i]) && is_leaf(t[i], level))
+        if (present(e, t[i]) && is_leaf(t[i], level))
             continue;
         uint64_t lo = a > s ? a : s, hi = a_end < end ? a_end : end;
         if (hole_covers(e, lo, hi))
             continue;
         bool created = false;
-        if (!present(t[i])) {
+        if (!present(e, t[i])) {
             if (lo == a && hi == a_end && leaf_allowed(e, level) && !hole_overlaps(e, a, a_end)) {
-                uint8_t type = mtrr_type_of_range(m, a, size);
+                uint8_t type = range_type(e, m, a, size);
                 if (type != MT_MIXED) {
-                    set_entry(&t[i], identity_leaf(a, level, type));
+                    set_entry(&t[i], leaf_entry(e, a, level, type, EPT_RWX));
                     continue;
                 }
             }
@@ -189,7 +268,7 @@ static int map_fill(struct ept *e, uint64_t table, int level, uint64_t base, uin
             uint64_t child = new_table(e);
             if (!child)
                 return -1;
-            set_entry(&t[i], child | EPT_RWX);
+            set_entry(&t[i], table_entry(e, child));
             created = true;
         }
         uint64_t child = t[i] & EPT_ADDR_MASK;
@@ -252,10 +331,11 @@ static uint64_t split_leaf(struct ept *e, uint64_t ent, int level)
     if (!child)
         return 0;
     uint64_t *t = table_at(e, child);
-    uint64_t keep = ent & (EPT_RWX | EPT_TYPE_MASK | EPT_IGNORE_PAT | EPT_REMAPPED);
-    uint64_t addr = leaf_addr(ent, level);
+    uint64_t marks = ent & EPT_REMAPPED;
+    uint8_t type = leaf_type(e, ent);
+    uint64_t perms = leaf_perms(e, ent), addr = leaf_addr(ent, level);
     for (unsigned i = 0; i < 512; i++)
-        t[i] = (addr + i * level_size(level - 1)) | keep | (level - 1 ? EPT_LARGE : 0);
+        t[i] = leaf_entry(e, addr + i * level_size(level - 1), level - 1, type, perms) | marks;
     return child;
 }
 
@@ -263,22 +343,21 @@ int ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, uint8_t type)
 {
     /* R/W but not X: the target is a data page (a dummy for a probed hidden page). */
     if (!e->pml4 || ((gpa | hpa) & (PAGE_4K - 1)) || gpa >= EPT_MAX_GPA ||
-        (hpa & ~EPT_ADDR_MASK) || !valid_type(type))
+        (hpa & ~EPT_ADDR_MASK) || !valid_type(e, type))
         return -1;
     uint64_t table = e->pml4;
     for (int level = 3; level > 0; level--) {
         uint64_t *ent = table_at(e, table) + index_at(gpa, level);
-        if (!present(*ent) || is_leaf(*ent, level)) {
-            uint64_t child = present(*ent) ? split_leaf(e, *ent, level) : new_table(e);
+        if (!present(e, *ent) || is_leaf(*ent, level)) {
+            uint64_t child = present(e, *ent) ? split_leaf(e, *ent, level) : new_table(e);
             if (!child)
                 return -1;
-            set_entry(ent, child | EPT_RWX);
+            set_entry(ent, table_entry(e, child));
         }
         table = *ent & EPT_ADDR_MASK;
     }
     uint64_t *ent = table_at(e, table) + index_at(gpa, 0);
-    set_entry(ent, hpa | EPT_READ | EPT_WRITE | ((uint64_t)type << EPT_TYPE_SHIFT) |
-                   EPT_REMAPPED);
+    set_entry(ent, leaf_entry(e, hpa, 0, type, EPT_READ | EPT_WRITE) | EPT_REMAPPED);
     return 0;
 }
 
@@ -291,20 +370,21 @@ int ept_set_page_access(struct ept *e, uint64_t gpa, uint64_t rwx)
     uint64_t table = e->pml4;
     for (int level = 3; level > 0; level--) {
         uint64_t *ent = table_at(e, table) + index_at(gpa, level);
-        if (!present(*ent))
+        if (!present(e, *ent))
             return -1;
         if (is_leaf(*ent, level)) {
             uint64_t child = split_leaf(e, *ent, level);
             if (!child)
                 return -1;
-            set_entry(ent, child | EPT_RWX);
+            set_entry(ent, table_entry(e, child));
         }
         table = *ent & EPT_ADDR_MASK;
     }
     uint64_t *ent = table_at(e, table) + index_at(gpa, 0);
-    if (!present(*ent))
+    if (!present(e, *ent))
         return -1;
-    set_entry(ent, (*ent & ~EPT_RWX) | rwx);
+    set_entry(ent, leaf_entry(e, leaf_addr(*ent, 0), 0, leaf_type(e, *ent), rwx) |
+                   (*ent & EPT_REMAPPED));
     return 0;
 }
 
@@ -325,11 +405,11 @@ static uint64_t build_typed(struct ept *e, uint64_t base, int level, uint64_t pe
     uint64_t size = level_size(level);
     for (unsigned i = 0; i < 512; i++) {
         uint64_t a = base + i * size;
-        uint8_t type = leaf_allowed(e, level) ? mtrr_type_of_range(m, a, size) : MT_MIXED;
+        uint8_t type = leaf_allowed(e, level) ? range_type(e, m, a, size) : MT_MIXED;
         if (type == MT_MIXED && level == 0)
             type = MT_UC;              /* cannot happen: one page has one type */
         if (type != MT_MIXED) {
-            t[i] = (identity_leaf(a, level, type) & ~EPT_RWX) | perms;
+            t[i] = leaf_entry(e, a, level, type, perms);
             continue;
         }
         uint64_t child = build_typed(e, a, level - 1, perms, m);
@@ -337,7 +417,7 @@ static uint64_t build_typed(struct ept *e, uint64_t base, int level, uint64_t pe
             free_tree(e, table, level);
             return 0;
         }
-        t[i] = child | EPT_RWX;
+        t[i] = table_entry(e, child);
     }
     return table;
 }
@@ -350,7 +430,7 @@ static int retype_table(struct ept *e, uint64_t table, int level, uint64_t base,
     uint64_t size = level_size(level);
     for (unsigned i = 0; i < 512; i++) {
         uint64_t ent = t[i], a = base + i * size;
-        if (!present(ent))
+        if (!present(e, ent))
             continue;
         if (!is_leaf(ent, level)) {
             if (retype_table(e, ent & EPT_ADDR_MASK, level - 1, a, m))
@@ -359,17 +439,17 @@ static int retype_table(struct ept *e, uint64_t table, int level, uint64_t base,
         }
         if ((ent & EPT_REMAPPED) || leaf_addr(ent, level) != a)
             continue;
-        uint8_t type = mtrr_type_of_range(m, a, size);
+        uint8_t type = range_type(e, m, a, size);
         if (type == MT_MIXED && level == 0)
             type = MT_UC;              /* cannot happen: one page has one type */
         if (type != MT_MIXED) {
-            set_entry(&t[i], (ent & ~EPT_TYPE_MASK) | ((uint64_t)type << EPT_TYPE_SHIFT));
+            set_entry(&t[i], leaf_entry(e, a, level, type, leaf_perms(e, ent)));
             continue;
         }
-        uint64_t child = build_typed(e, a, level - 1, ent & EPT_RWX, m);
+        uint64_t child = build_typed(e, a, level - 1, leaf_perms(e, ent), m);
         if (!child)
             return -1;
-        set_entry(&t[i], child | EPT_RWX);
+        set_entry(&t[i], table_entry(e, child));
     }
     return 0;
 }
@@ -391,7 +471,7 @@ bool ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, uint64_t *page
     uint64_t table = e->pml4;
     for (int level = 3; level >= 0; level--) {
         uint64_t ent = table_at(e, table)[index_at(gpa, level)];
-        if (!present(ent))
+        if (!present(e, ent))
             return false;
         if (is_leaf(ent, level)) {
             uint64_t size = level_size(level);
@@ -400,9 +480,9 @@ bool ept_lookup(const struct ept *e, uint64_t gpa, uint64_t *hpa, uint64_t *page
             if (page_size)
                 *page_size = size;
             if (type)
-                *type = (uint8_t)((ent & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT);
+                *type = leaf_type(e, ent);
             if (rwx)
-                *rwx = (uint8_t)(ent & EPT_RWX);
+                *rwx = (uint8_t)leaf_perms(e, ent);
             return true;
         }
         table = ent & EPT_ADDR_MASK;
@@ -416,10 +496,10 @@ static void count_table(const struct ept *e, uint64_t table, int level, struct e
     const uint64_t *t = table_at(e, table);
     st->tables++;
     for (unsigned i = 0; i < 512; i++) {
-        if (!present(t[i]))
+        if (!present(e, t[i]))
             continue;
         if (is_leaf(t[i], level))
-            st->pages[level][(t[i] & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT]++;
+            st->pages[level][leaf_type(e, t[i])]++;
         else
             count_table(e, t[i] & EPT_ADDR_MASK, level - 1, st);
     }

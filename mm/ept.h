@@ -2,10 +2,13 @@
  * The guest's EPT (Intel SDM Vol. 3C, 29.3): one hierarchy shared by every
  * processor, an identity map of guest-visible physical memory with the
  * largest pages the MTRR types and the hidden hypervisor region allow.
- * Plain C over a phys_to_virt hook, like mm/pagetable.c.
+ * Plain C over a phys_to_virt hook, like mm/pagetable.c. With `npt` set the
+ * same tree is built in the format of AMD's nested page tables (APM Vol. 2,
+ * 15.25) for the SVM backend; permissions and types are given the same way.
  *
  * Every function here changes tables in place; after a change to a live
- * hierarchy the caller runs INVEPT (single-context) on every processor.
+ * hierarchy the caller flushes every processor (INVEPT; under SVM a TLB
+ * flush of the guest's ASID).
  */
 #ifndef THINVISOR_EPT_H
 #define THINVISOR_EPT_H
@@ -29,6 +32,15 @@
 #define EPT_REMAPPED    (1ull << 11)  /* ignored by the CPU: a leaf set by ept_map_page */
 #define EPT_ADDR_MASK   0x000FFFFFFFFFF000ull
 
+/* Nested page table entry bits: long-mode page-table entries (SDM Vol. 3A, 4.5; APM 15.25). */
+#define NPT_PRESENT     (1ull << 0)
+#define NPT_WRITE       (1ull << 1)
+#define NPT_USER        (1ull << 2)   /* nested walks are user accesses: always set */
+#define NPT_PWT         (1ull << 3)
+#define NPT_PCD         (1ull << 4)
+#define NPT_LARGE       (1ull << 7)   /* PS: a 1 GiB leaf in a PDPTE, 2 MiB in a PDE */
+#define NPT_NX          (1ull << 63)
+
 #define EPT_LEVELS      4             /* PML4, PDPT, PD, PT: page-walk length 4 */
 #define EPT_MAX_GPA     (1ull << 48)  /* what a 4-level walk reaches */
 
@@ -40,7 +52,8 @@ struct ept_stats {
 struct ept {
     struct page_alloc *alloc;
     void *(*phys_to_virt)(uint64_t phys);
-    bool has_2m, has_1g;              /* IA32_VMX_EPT_VPID_CAP bits 16 and 17 */
+    bool npt;                         /* AMD nested page table format instead of EPT */
+    bool has_2m, has_1g;              /* IA32_VMX_EPT_VPID_CAP bits 16 and 17; NPT: CPUID */
     uint64_t pml4;                    /* physical address of the root table, 0 before a build */
     const struct phys_range *holes;   /* what the guest must never reach (the hypervisor region) */
     uint32_t hole_count;
@@ -48,7 +61,8 @@ struct ept {
 
 /*
  * Builds a new hierarchy (e->pml4) mapping [0, top) identically (top is
- * rounded up to 4 KiB), every page R/W/X with its MTRR type, each block with
+ * rounded up to 4 KiB), every page R/W/X with its MTRR type (NPT: WB, as the
+ * MTRRs apply on top of nested translations), each block with
  * the largest page size allowed (has_1g/has_2m) whose type is uniform and
  * which holds no part of a hole; hole pages stay not-present. Returns 0, or
  * -1 when top is above EPT_MAX_GPA or the allocator runs out (then every page

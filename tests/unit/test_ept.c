@@ -1,4 +1,7 @@
-/* mm/ept.c: the guest's identity map, page sizes by MTRR uniformity, holes, re-typing. */
+/*
+ * mm/ept.c: the guest's identity map, page sizes by MTRR uniformity, holes, re-typing; and
+ * the same tree in the NPT format.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -582,6 +585,118 @@ static void out_of_memory(void **state)
     assert_int_equal(alloc.used, 0);
 }
 
+/* ---- NPT: the same tree in AMD's nested page table format (APM Vol. 2, 15.25) ---------- */
+
+
+/*
+ * Every NPT entry is well formed: tables P, R/W, U/S and nothing else in bits
+ * 11:0 or 63; leaves P, U/S, PAT index 0 (WB) unless remapped, PS on large
+ * leaves, an address aligned to their size, identity unless remapped, and
+ * executable unless remapped or write_protected. Returns the table pages.
+ */
+static uint64_t check_npt_table(uint64_t table, int level, uint64_t base)
+{
+    const uint64_t *t = arena_virt(table);
+    uint64_t size = 1ull << (12 + 9 * level), tables = 1;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t ent = t[i], a = base + i * size;
+        if (!(ent & NPT_PRESENT)) {
+            assert_int_equal(ent, 0);
+            continue;
+        }
+        assert_true(ent & NPT_USER);
+        if (level > 0 && (level == 3 || !(ent & NPT_LARGE))) {
+            assert_int_equal(ent & (0xFFF | NPT_NX), NPT_PRESENT | NPT_WRITE | NPT_USER);
+            tables += check_npt_table(ent & EPT_ADDR_MASK, level - 1, a);
+            continue;
+        }
+        uint64_t addr = ent & EPT_ADDR_MASK & ~(size - 1);
+        assert_int_equal(!!(ent & NPT_LARGE), level > 0);
+        if (ent & EPT_REMAPPED) {
+            assert_true(ent & NPT_NX);
+            continue;
+        }
+        assert_int_equal(ent & (NPT_PWT | NPT_PCD), 0);
+        assert_int_equal(addr, a);
+        assert_int_equal(!!(ent & NPT_WRITE), a != write_protected);
+        assert_int_equal(ent & NPT_NX, 0);
+    }
+    return tables;
+}
+
+static void check_npt_tree(void)
+{
+    struct ept_stats st;
+    ept_count(&ept, &st);
+    assert_int_equal(check_npt_table(ept.pml4, 3, 0), st.tables);
+}
+
+/*
+ * The desktop's 17 GiB with the hypervisor region as a hole, its MTRRs as they
+ * are: 1 GiB and 2 MiB pages wherever no hole is (under NPT the MTRRs still
+ * apply, so the leaves are all WB and need not follow them), 4 KiB pages only
+ * around the hole, which stays unmapped.
+ */
+static void npt_identity_around_hole(void **state)
+{
+    (void)state;
+    static const struct phys_range hole = { 0x7FFA5000, 0x7FFE0000 };
+    ept.npt = true;
+    ept.holes = &hole;
+    ept.hole_count = 1;
+    struct ept_stats st;
+    assert_int_equal(ept_build_identity(&ept, DESKTOP_TOP, &mtrr, &st), 0);
+    check_npt_tree();
+    for (uint64_t a = hole.start; a < hole.end; a += 4 * KIB)
+        assert_unmapped(a);
+    assert_identity(0, GIB, MT_WB);                   /* no fixed-range split under NPT */
+    assert_identity(0xFEE00000, GIB, MT_WB);          /* MMIO too: the MTRRs make it UC */
+    assert_identity(hole.start - 1, 4 * KIB, MT_WB);
+    assert_identity(hole.end, 4 * KIB, MT_WB);
+    assert_identity(0x7FDFFFFF, 2 * MIB, MT_WB);
+    assert_identity(DESKTOP_TOP - 1, GIB, MT_WB);
+    assert_int_equal(st.pages[2][MT_WB], 16);
+    assert_int_equal(st.pages[1][MT_WB], 511);
+    assert_int_equal(st.pages[0][MT_WB], 512 - (hole.end - hole.start) / (4 * KIB));
+    assert_int_equal(st.tables, 4);
+}
+
+/* A probed hidden page points at a dummy page: R/W, not executable, the WB or UC it asks. */
+static void npt_map_page_and_access(void **state)
+{
+    (void)state;
+    static const struct phys_range hole = { 0x7FFA5000, 0x7FFE0000 };
+    ept.npt = true;
+    ept.holes = &hole;
+    ept.hole_count = 1;
+    assert_int_equal(ept_build_identity(&ept, DESKTOP_TOP, &mtrr, NULL), 0);
+    assert_int_equal(ept_map_page(&ept, 0x7FFA6000, 0x9000, MT_WB), 0);
+    struct leaf l = look(0x7FFA6010);
+    assert_true(l.mapped);
+    assert_int_equal(l.hpa, 0x9010);
+    assert_int_equal(l.type, MT_WB);
+    assert_int_equal(l.rwx, EPT_READ | EPT_WRITE);
+    assert_int_equal(ept_map_page(&ept, 4 * GIB, 0xA000, MT_UC), 0);   /* splits a 1 GiB leaf */
+    assert_int_equal(look(4 * GIB).type, MT_UC);
+    assert_identity(4 * GIB + 4096, 4 * KIB, MT_WB);
+    assert_identity(4 * GIB + 2 * MIB, 2 * MIB, MT_WB);
+    assert_identity(5 * GIB, GIB, MT_WB);
+    assert_int_equal(ept_map_page(&ept, 0x1000, 0x2000, MT_WC), -1);   /* no PAT index for it */
+
+    /* Read-only (the xAPIC page for intercepted SIPIs), then writable again. */
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00000, EPT_READ | EPT_EXEC), 0);
+    write_protected = 0xFEE00000;
+    l = look(0xFEE00300);
+    assert_int_equal(l.size, 4 * KIB);
+    assert_int_equal(l.rwx, EPT_READ | EPT_EXEC);
+    assert_identity(0xFEE01000, 4 * KIB, MT_WB);
+    check_npt_tree();
+    assert_int_equal(ept_set_page_access(&ept, 0xFEE00000, EPT_RWX), 0);
+    write_protected = ~0ull;
+    assert_identity(0xFEE00000, 4 * KIB, MT_WB);
+    check_npt_tree();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -599,6 +714,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(retype_after_mtrr_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(retype_splits_recursively, setup, teardown),
         cmocka_unit_test_setup_teardown(out_of_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(npt_identity_around_hole, setup, teardown),
+        cmocka_unit_test_setup_teardown(npt_map_page_and_access, setup, teardown),
     };
     return cmocka_run_group_tests_name("ept", tests, NULL, NULL);
 }
