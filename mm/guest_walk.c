@@ -6,6 +6,34 @@
 
 #include "kernel/cr_bits.h"
 
+unsigned guest_code_mode(uint64_t efer, bool cs_l, bool cs_db)
+{
+    if ((efer & EFER_LMA) && cs_l)
+        return 8;
+    return cs_db ? 4 : 2;
+}
+
+unsigned guest_fetch_code(const struct guest_code_at *at, guest_read_fn read, void *ctx,
+                          uint8_t buf[INSN_MAX_LEN])
+{
+    /* Outside 64-bit mode the linear address is CS.base + EIP, wrapping at 4 GiB. */
+    uint64_t linear = at->rip;
+    if (at->mode != 8)
+        linear = (uint32_t)(linear + at->cs_base);
+    unsigned got = 0;
+    while (got < INSN_MAX_LEN) {
+        uint64_t la = linear + got, gpa;
+        unsigned chunk = 4096 - (unsigned)(la & 0xFFF);
+        if (chunk > INSN_MAX_LEN - got)
+            chunk = INSN_MAX_LEN - got;
+        if (!guest_linear_to_phys(&at->paging, la, read, ctx, &gpa) ||
+            !read(gpa, buf + got, chunk, ctx))
+            break;
+        got += chunk;
+    }
+    return got;
+}
+
 #define PTE_P        (1ull << 0)
 #define PTE_PS       (1ull << 7)
 #define ADDR_MASK    0x000FFFFFFFFFF000ull   /* bits 51:12 of a 64-bit entry */

@@ -28,4 +28,27 @@ typedef bool (*guest_read_fn)(uint64_t gpa, void *buf, unsigned len, void *ctx);
 bool guest_linear_to_phys(const struct guest_paging *p, uint64_t linear, guest_read_fn read,
                           void *ctx, uint64_t *gpa);
 
+#define INSN_MAX_LEN 15        /* the longest x86 instruction (SDM Vol. 2, 2.3.11) */
+
+/* Where a guest's code is, as a backend reads it out of its VMCS or VMCB. */
+struct guest_code_at {
+    struct guest_paging paging;
+    uint64_t rip, cs_base;
+    unsigned mode;             /* guest_code_mode */
+};
+
+/*
+ * The default operand size of the guest's code, in bytes: 8 in 64-bit mode
+ * (EFER.LMA and CS.L), else 4 or 2 as CS.D/B says.
+ */
+unsigned guest_code_mode(uint64_t efer, bool cs_l, bool cs_db);
+
+/*
+ * Up to INSN_MAX_LEN bytes at the guest's CS:RIP, through its page tables
+ * (a page at a time, so an instruction may cross into the next); how many
+ * could be read.
+ */
+unsigned guest_fetch_code(const struct guest_code_at *at, guest_read_fn read, void *ctx,
+                          uint8_t buf[INSN_MAX_LEN]);
+
 #endif

@@ -138,3 +138,16 @@ void hv_memory_log_use(void)
     log_info("region use: %-20s %6u KiB\n", "free", (m->alloc.npages - m->alloc.used) * 4);
     log_info("region use: %-20s %6llu KiB\n", "total", (unsigned long long)(m->size >> 10));
 }
+
+bool hv_read_guest_phys(uint64_t gpa, void *buf, unsigned len, void *ctx)
+{
+    (void)ctx;
+    if (gpa + len < gpa || gpa + len > hv_memory.identity_top ||
+        (gpa < hv_memory.base + hv_memory.size && gpa + len > hv_memory.base))
+        return false;
+    const uint8_t *src = phys_to_virt(gpa);
+    uint8_t *dst = buf;
+    for (unsigned i = 0; i < len; i++)
+        dst[i] = src[i];
+    return true;
+}

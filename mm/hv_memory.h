@@ -2,6 +2,7 @@
 #ifndef THINVISOR_HV_MEMORY_H
 #define THINVISOR_HV_MEMORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/multiboot2.h"
@@ -37,6 +38,13 @@ void *hv_alloc_pages(uint32_t count, const char *purpose);
 
 /* Logs the region's use by purpose ("region use:" lines), for make bench. */
 void hv_memory_log_use(void);
+
+/*
+ * Copies guest physical memory the hypervisor may read for the guest (its
+ * page tables, the instruction at its RIP): identity-mapped, and no byte of
+ * the hypervisor region. False otherwise. A guest_read_fn (mm/guest_walk.h).
+ */
+bool hv_read_guest_phys(uint64_t gpa, void *buf, unsigned len, void *ctx);
 
 /* phys_to_virt as a function, for the builders that take a phys_to_virt hook. */
 void *hv_identity(uint64_t phys);

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define INSN_MAX_LEN 15
+#include "mm/guest_walk.h"     /* INSN_MAX_LEN */
 
 enum mmio_store_kind {
     MMIO_MOV_REG,    /* the value is in general register `reg` */

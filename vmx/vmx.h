@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/guest_regs.h"
 #include "mm/ept.h"
 #include "mm/mtrr.h"
 #include "smp/percpu.h"
@@ -14,12 +15,6 @@
 #include "vmx/status_abi.h"
 
 struct guest_backend_ops;
-
-/* Guest GPRs as boot/vmexit.asm saves them (RSP and RIP live in the VMCS). */
-struct guest_regs {
-    uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
-    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-};
 
 /* Per-CPU VMX state, in the CPU's per-CPU block. */
 struct vmx_cpu {

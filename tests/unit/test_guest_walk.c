@@ -125,6 +125,41 @@ static void unreadable_table_fails(void **state)
     assert_false(walk(&p, 0x1000, &gpa));
 }
 
+/*
+ * The instruction at CS:RIP: real mode adds CS.base and wraps at 4 GiB; a 32-bit
+ * paged guest's instruction crossing into the next page is read from both
+ * pages; fewer bytes come back where the next page is not mapped.
+ */
+static void fetch_code(void **state)
+{
+    (void)state;
+    uint8_t buf[INSN_MAX_LEN];
+    struct guest_code_at real = { .paging = { .cr0 = 0 }, .rip = 0x0123, .cs_base = 0x7C00,
+                                  .mode = guest_code_mode(0, false, false) };
+    assert_int_equal(real.mode, 2);
+    memcpy(mem + 0x7D23, "\x0f\xa2", 2);
+    assert_int_equal(guest_fetch_code(&real, read_mem, NULL, buf), INSN_MAX_LEN);
+    assert_memory_equal(buf, "\x0f\xa2", 2);
+
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000 };
+    put32(0x1000, 0x2000 | 1);                            /* PDE 0 -> page table */
+    put32(0x2000 + 3 * 4, 0x9000 | 1);                    /* 0x3000 -> 0x9000 */
+    put32(0x2000 + 4 * 4, 0x5000 | 1);                    /* 0x4000 -> 0x5000 */
+    memcpy(mem + 0x9FFE, "\x66\x0f", 2);
+    memcpy(mem + 0x5000, "\xa2", 1);
+    struct guest_code_at paged = { .paging = p, .rip = 0x3FFE, .cs_base = 0,
+                                   .mode = guest_code_mode(0, false, true) };
+    assert_int_equal(paged.mode, 4);
+    assert_int_equal(guest_fetch_code(&paged, read_mem, NULL, buf), INSN_MAX_LEN);
+    assert_memory_equal(buf, "\x66\x0f\xa2", 3);
+
+    paged.rip = 0x4FFE;                                   /* 0x5000 is not mapped */
+    put32(0x2000 + 4 * 4, 0x9000 | 1);
+    assert_int_equal(guest_fetch_code(&paged, read_mem, NULL, buf), 2);
+    assert_int_equal(guest_code_mode(EFER_LMA, true, false), 8);
+    assert_int_equal(guest_code_mode(EFER_LMA, false, true), 4);   /* compatibility mode */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +169,7 @@ int main(void)
         cmocka_unit_test_setup(paging_4level_1g_and_4k, setup),
         cmocka_unit_test_setup(paging_5level, setup),
         cmocka_unit_test_setup(unreadable_table_fails, setup),
+        cmocka_unit_test_setup(fetch_code, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
