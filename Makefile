@@ -25,7 +25,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
     -fno-omit-frame-pointer -fno-builtin --param=min-pagesize=0
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-KERNEL_C   := $(wildcard kernel/*.c mm/*.c smp/*.c vmx/*.c guest/*.c)
+KERNEL_C   := $(wildcard kernel/*.c mm/*.c smp/*.c vmx/*.c svm/*.c guest/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm)
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
               $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))

@@ -5,6 +5,8 @@
 ; (vmx/vmx.h) on that stack, lets vmx_exit_dispatch (vmx/exit.c) handle the
 ; exit, restores the GPRs and resumes the guest.
 
+%include "boot/guest_regs.inc"
+
 extern vmx_exit_dispatch
 extern vmx_resume_failed
 
@@ -72,20 +74,7 @@ vmx_launch:
     push r14
     push r15
     mov rax, [rdi + 0]
-    mov rcx, [rdi + 8]
-    mov rdx, [rdi + 16]
-    mov rbx, [rdi + 24]
-    mov rbp, [rdi + 32]
-    mov rsi, [rdi + 40]
-    mov r8,  [rdi + 56]
-    mov r9,  [rdi + 64]
-    mov r10, [rdi + 72]
-    mov r11, [rdi + 80]
-    mov r12, [rdi + 88]
-    mov r13, [rdi + 96]
-    mov r14, [rdi + 104]
-    mov r15, [rdi + 112]
-    mov rdi, [rdi + 48]
+    LOAD_GUEST_GPRS_BUT_RAX
     vmlaunch
     mov eax, 1
     jc .out

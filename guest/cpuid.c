@@ -1,9 +1,9 @@
 /*
  * CPUID as the guest sees it. Everything passes through except what a
- * hypervisor must change: VMX is hidden (the guest cannot use it: every VMX
- * instruction gets #UD), the "hypervisor present" bit is set (Linux then
- * skips microcode loading, which loops under hypervisors), and leaves
- * 0x40000000.. identify thinvisor.
+ * hypervisor must change: VMX and AMD's SVM are hidden (the guest cannot use
+ * them: their instructions get #UD), the "hypervisor present" bit is set
+ * (Linux then skips microcode loading, which loops under hypervisors), and
+ * leaves 0x40000000.. identify thinvisor.
  */
 #include "guest/guest.h"
 
@@ -12,6 +12,7 @@
 #include "vmx/status_abi.h"
 
 #define CPUID1_ECX_SMX (1u << 6)
+#define CPUID_80000001_ECX_SVM (1u << 2)
 
 static struct { uint64_t base, size; } published[2];   /* status area, log ring */
 
@@ -65,6 +66,11 @@ void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
         regs[3] = published[0].size ? TV_STATUS_ABI_VERSION : 0;
     } else if (leaf > TV_CPUID_MAX_LEAF && leaf <= 0x4FFFFFFFu) {
         /* The rest of the hypervisor range is ours and empty. */
+        regs[0] = regs[1] = regs[2] = regs[3] = 0;
+    } else if (leaf == 0x80000001u) {
+        regs[2] &= ~CPUID_80000001_ECX_SVM;
+    } else if (leaf == 0x8000000Au) {
+        /* SVM's revision and features: reserved (zero) where there is no SVM. */
         regs[0] = regs[1] = regs[2] = regs[3] = 0;
     }
 }

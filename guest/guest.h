@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/guest_regs.h"
+
 /*
  * Turns the processor's CPUID answer into the guest's: VMX hidden, the
  * hypervisor bit set, thinvisor's leaves at 0x40000000. Portable C.
@@ -20,7 +22,8 @@ void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 
 static inline bool guest_cpuid_changes(uint32_t leaf)
 {
-    return leaf == 1 || (leaf & 0xF0000000u) == 0x40000000u;
+    return leaf == 1 || (leaf & 0xF0000000u) == 0x40000000u || leaf == 0x80000001u ||
+           leaf == 0x8000000Au;
 }
 
 /* The version as CPUID 0x40000001 and TV_HC_VERSION report it. */
@@ -54,6 +57,28 @@ void guest_set_backend(const struct guest_backend_ops *ops);
 
 /* Runs one hypercall from a CPL-0 guest on CPU `cpu` (the backend checked CPL). */
 void guest_hypercall(struct hypercall_regs *r, uint32_t cpu);
+
+/* The backends' exit handlers: a hypercall on the guest's saved registers. */
+static inline void guest_hypercall_regs(struct guest_regs *r, uint32_t cpu)
+{
+    struct hypercall_regs h = { r->rax, r->rbx, r->rcx, r->rdx };
+    guest_hypercall(&h, cpu);
+    r->rax = h.rax;
+    r->rbx = h.rbx;
+    r->rcx = h.rcx;
+    r->rdx = h.rdx;
+}
+
+/* The backends' exit handlers: the guest's CPUID answer, from the CPU's c[4], into EAX..EDX. */
+static inline void guest_cpuid_regs(struct guest_regs *r, uint32_t leaf, uint32_t subleaf,
+                                    uint32_t c[4])
+{
+    guest_cpuid_filter(leaf, subleaf, c);
+    r->rax = c[0];
+    r->rbx = c[1];
+    r->rcx = c[2];
+    r->rdx = c[3];
+}
 
 /* Checksum of the hypervisor's code and read-only data, for TV_HC_SELF_CHECK. */
 uint64_t guest_image_checksum(void);

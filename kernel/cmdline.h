@@ -21,6 +21,7 @@ struct options {
     bool strict;              /* halt instead of booting natively when VMX can't start */
     bool x2apic;              /* use x2APIC mode even where xAPIC would do */
     bool emulate_sipi;        /* start guest APs without the wait-for-SIPI state */
+    bool svm;                 /* try the AMD SVM backend where VMX is unavailable (issue 15) */
     bool test_exit;           /* end the emulator when done (test runs only) */
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */

@@ -17,5 +17,6 @@
 #define CR4_OSXSAVE (1ull << 18)
 #define EFER_LME    (1ull << 8)
 #define EFER_LMA    (1ull << 10)
+#define EFER_NXE    (1ull << 11)
 
 #endif

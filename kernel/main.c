@@ -14,6 +14,7 @@
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/multiboot2.h"
+#include "kernel/string.h"
 #include "kernel/version.h"
 #include "vmx/hypercall_abi.h"
 #include "kernel/tsc.h"
@@ -24,6 +25,7 @@
 #include "guest/guest.h"
 #include "kernel/x86.h"
 #include "mm/mtrr_msr.h"
+#include "svm/svm.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
@@ -103,8 +105,10 @@ static void check_all_cpus(void)
 }
 
 /*
- * What all processors share in the region: the MSR bitmap, the I/O bitmaps,
- * the dummy page, the status area (vmx/status.c) and the EPT. The EPT needs
+ * What all processors share in the region: the MSR bitmap, the I/O bitmaps
+ * and the dummy page (VMX: 1 + 2 + 1 pages; SVM: its 2-page MSR and 3-page
+ * I/O permission maps, and the dummy page), the status area (vmx/status.c)
+ * and the EPT or NPT. The EPT needs
  * a table per 512 GiB, and below that at most a PD and a PT at each place
  * the memory type or the mapping changes: two per variable MTRR, the fixed
  * ranges, the region's two edges, the top of RAM, the two published ranges
@@ -119,15 +123,60 @@ static uint64_t shared_budget(uint32_t ncpus)
     uint64_t top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
     uint64_t ept_tables = 1 + (top + (512ull << 30) - 1) / (512ull << 30) +
                           2 * (2 * vcnt + 6) + 16;
-    return (4 + ept_tables + vmx_status_pages(ncpus)) * 4096;
+    return (6 + ept_tables + vmx_status_pages(ncpus)) * 4096;
 }
 
-/* Enters VMX root on every CPU; returns 0, or -1 with the reason in why. */
-static int virtualize_all(char *why, size_t whylen)
+enum backend { BACKEND_VMX, BACKEND_SVM };
+
+/*
+ * The SVM backend, asked for with `svm` where VMX cannot run: so far it runs
+ * the guest on the boot processor only (guest SMP under SVM needs the ICR
+ * interception that is issue 15's next step), so with more processors it says
+ * so and the caller boots natively. 0, or -1 with the reason in why.
+ */
+static int virtualize_svm(char *why, size_t whylen)
 {
     static int results[SMP_MAX_CPUS];
-    if (vmx_probe(why, whylen) != 0)
+    char svm_why[160];
+    size_t used = strlen(why);
+    if (svm_probe(svm_why, sizeof svm_why) != 0) {
+        fmt_snprintf(why + used, whylen - used, "; %s", svm_why);
         return -1;
+    }
+    if (cpu_count > 1) {
+        fmt_snprintf(why + used, whylen - used, "; the SVM backend runs one processor only so "
+                     "far, and %u are online", cpu_count);
+        return -1;
+    }
+    uint64_t top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
+    if (svm_setup_shared(top, options.test_exit) != 0) {
+        fmt_snprintf(why, whylen, "the NPT does not fit the hypervisor region");
+        return -1;
+    }
+    for (uint32_t i = 0; i < cpu_count; i++)
+        svm_prepare_cpu(cpus[i]);
+    if (smp_run_on_all(svm_enable_cpu, NULL, results)) {
+        fmt_snprintf(why, whylen, "a processor could not enable SVM");
+        return -1;
+    }
+    log_info("SVM on the boot processor\n");
+    return 0;
+}
+
+/*
+ * Enters VMX root on every CPU (or, asked for, SVM on the boot processor);
+ * returns 0 with the backend in *backend, or -1 with the reason in why.
+ */
+static int virtualize_all(char *why, size_t whylen, enum backend *backend)
+{
+    static int results[SMP_MAX_CPUS];
+    *backend = BACKEND_VMX;
+    if (vmx_probe(why, whylen) != 0) {
+        if (!options.svm)
+            return -1;
+        *backend = BACKEND_SVM;
+        return virtualize_svm(why, whylen);
+    }
     uint64_t ept_top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
     if (vmx_setup_shared(ept_top, options.test_exit, options.emulate_sipi) != 0) {
         fmt_snprintf(why, whylen, "the EPT does not fit the hypervisor region");
@@ -156,11 +205,24 @@ static void start_guest(void)
     if (guest_prepare_boot(&boot_info, &options, &start) != 0)
         panic("cannot start the guest: no usable boot sector");
     boot_marker_set();                 /* both paths below start the guest */
-    if (virtualize_all(why, sizeof why) != 0) {
+    enum backend backend;
+    if (virtualize_all(why, sizeof why, &backend) != 0) {
         log_warn("virtualization unavailable: %s\n", why);
         if (options.strict)
             panic("strict: not booting the guest without virtualization");
         native_boot(&start);
+    }
+    if (backend == BACKEND_SVM) {
+        guest_set_backend(&svm_backend_ops);
+        log_info("launching the guest under SVM: boot sector from %s, drive %#x, at %04x:%04x\n",
+                 start.source, start.drive, start.cs, start.ip);
+        hv_memory_log_use();
+        uint64_t launch_tsc = rdtsc();
+        log_info("timing: guest launch at TSC %llu\n", (unsigned long long)launch_tsc);
+        if (!options.test_exit)
+            log_console_for_errors_only(true);
+        vmx_status_guest_launched(launch_tsc);
+        svm_launch_bsp(start.cs, start.ip, (uint8_t)start.drive);
     }
     guest_set_backend(&vmx_backend_ops);
     if (smp_start_on_aps(vmx_launch_ap, NULL) != 0)
@@ -239,7 +301,9 @@ void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t entry_tsc)
             (struct acpi_cpu){ .apic_id = (uint32_t)options.test_extra_apic, .enabled = true };
     }
     uint32_t planned = smp_planned_cpus(&madt, madt_ok, options.cpus);
-    hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + VMX_PER_CPU_PAGES * 4096,
+    uint64_t backend_pages = VMX_PER_CPU_PAGES > SVM_PER_CPU_PAGES ? VMX_PER_CPU_PAGES
+                                                                   : SVM_PER_CPU_PAGES;
+    hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + backend_pages * 4096,
                     shared_budget(planned));
     smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);
     check_all_cpus();

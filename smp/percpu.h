@@ -19,6 +19,7 @@
 
 struct percpu;
 struct vmx_cpu;
+struct svm_cpu;
 typedef int (*cpu_work_fn)(struct percpu *cpu, void *arg);
 
 struct percpu {
@@ -37,7 +38,8 @@ struct percpu {
     volatile int work_result;
 
     struct cpu_segments segments;
-    struct vmx_cpu *vmx;          /* the backend's per-CPU state */
+    struct vmx_cpu *vmx;          /* the backend's per-CPU state: VMX's, */
+    struct svm_cpu *svm;          /* or SVM's */
 };
 
 _Static_assert(sizeof(struct percpu) <= PERCPU_PAGES * 4096, "struct percpu outgrew its pages");

@@ -10,6 +10,7 @@
 #include "kernel/exceptions.h"
 #include "kernel/machine.h"
 #include "kernel/msr.h"
+#include "kernel/spinlock.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
@@ -34,17 +35,6 @@
  * (MTRR writes, hidden-page probes, MMIO mapped on demand) take this lock.
  */
 static volatile int ept_lock;
-
-static void lock_ept(void)
-{
-    while (__atomic_exchange_n(&ept_lock, 1, __ATOMIC_ACQUIRE))
-        cpu_relax();
-}
-
-static void unlock_ept(void)
-{
-    __atomic_store_n(&ept_lock, 0, __ATOMIC_RELEASE);
-}
 
 static void advance_rip(void)
 {
@@ -83,11 +73,7 @@ RARE_EXIT static void filtered_cpuid(struct guest_regs *r, uint32_t leaf, uint32
 {
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
-    guest_cpuid_filter(leaf, subleaf, regs);
-    r->rax = regs[0];
-    r->rbx = regs[1];
-    r->rcx = regs[2];
-    r->rdx = regs[3];
+    guest_cpuid_regs(r, leaf, subleaf, regs);
 }
 
 /*
@@ -111,12 +97,7 @@ RARE_EXIT static void handle_vmcall(struct guest_regs *r, struct percpu *cpu)
         inject_ud();
         return;
     }
-    struct hypercall_regs h = { r->rax, r->rbx, r->rcx, r->rdx };
-    guest_hypercall(&h, cpu->index);
-    r->rax = h.rax;
-    r->rbx = h.rbx;
-    r->rcx = h.rcx;
-    r->rdx = h.rdx;
+    guest_hypercall_regs(r, cpu->index);
     advance_rip();
 }
 
@@ -239,11 +220,11 @@ RARE_EXIT static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
         return;
     }
     /* The EPT types follow before the write completes; the hardware MTRR too, for the host. */
-    lock_ept();
+    spin_lock(&ept_lock);
     mtrr_state_write(&vmx.mtrr, msr, value);
     wrmsr(msr, value);
     int rc = ept_retype(&vmx.ept, &vmx.mtrr);
-    unlock_ept();
+    spin_unlock(&ept_lock);
     if (rc != 0)
         log_error("CPU %u: EPT re-typing after an MTRR write ran out of memory\n", cpu->index);
     vmx_ept_shootdown(cpu);
@@ -306,15 +287,15 @@ RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *
                      "page (reported once)\n", cpu->index, q & 2 ? "wrote" : "read",
                      (unsigned long long)gpa, (unsigned long long)vmread(VMCS_GUEST_RIP));
         }
-        lock_ept();
+        spin_lock(&ept_lock);
         int rc = ept_map_page(&vmx.ept, gpa & ~0xFFFull, vmx.dummy_page_phys, MT_WB);
-        unlock_ept();
+        spin_unlock(&ept_lock);
         if (rc != 0)
             panic("EPT: cannot map the dummy page (region exhausted)");
     } else if (gpa >= vmx.ept_top) {
-        lock_ept();
+        spin_lock(&ept_lock);
         int rc = ept_map_on_demand(&vmx.ept, gpa, &vmx.mtrr);
-        unlock_ept();
+        spin_unlock(&ept_lock);
         if (rc != 0)
             panic("EPT: cannot map %#llx on demand (region exhausted or beyond MAXPHYADDR)",
                   (unsigned long long)gpa);

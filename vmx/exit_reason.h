@@ -64,6 +64,12 @@
 #define EXIT_PML_FULL             62
 #define EXIT_XSAVES               63
 #define EXIT_XRSTORS              64
+/*
+ * Not VMX reasons: exits of the SVM backend that have no VMX counterpart. The
+ * status area counts every exit under these numbers (svm/exit.c says which
+ * SVM exit code counts as which), so thinctl reads both backends alike.
+ */
+#define EXIT_TV_SVM_INSTRUCTION   79    /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA */
 #define EXIT_REASON_COUNT         80    /* counters are kept for reasons below this */
 
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)

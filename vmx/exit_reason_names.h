@@ -34,7 +34,7 @@ static const char *const exit_reason_names[EXIT_REASON_COUNT] = {
     [EXIT_APIC_WRITE] = "APIC write", [EXIT_RDRAND] = "RDRAND", [EXIT_INVPCID] = "INVPCID",
     [EXIT_VMFUNC] = "VMFUNC", [EXIT_ENCLS] = "ENCLS", [EXIT_RDSEED] = "RDSEED",
     [EXIT_PML_FULL] = "page-modification log full", [EXIT_XSAVES] = "XSAVES",
-    [EXIT_XRSTORS] = "XRSTORS",
+    [EXIT_XRSTORS] = "XRSTORS", [EXIT_TV_SVM_INSTRUCTION] = "SVM instruction",
 };
 
 #endif

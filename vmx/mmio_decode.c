@@ -49,6 +49,22 @@ static unsigned modrm_bytes(const uint8_t *p, unsigned avail, unsigned asize)
     return n + (mod == 1 ? 1 : 4);
 }
 
+int insn_length_of(const uint8_t *bytes, unsigned avail, unsigned mode, const uint8_t *opcode,
+                   unsigned opcode_len)
+{
+    if (avail > INSN_MAX_LEN)
+        avail = INSN_MAX_LEN;
+    unsigned i = 0;
+    while (i < avail && (is_legacy_prefix(bytes[i]) || (mode == 8 && (bytes[i] & 0xF0) == 0x40)))
+        i++;
+    if (i + opcode_len > avail)
+        return -1;
+    for (unsigned k = 0; k < opcode_len; k++)
+        if (bytes[i + k] != opcode[k])
+            return -1;
+    return (int)(i + opcode_len);
+}
+
 int mmio_decode_store(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio_store *out)
 {
     if (mode != 2 && mode != 4 && mode != 8)

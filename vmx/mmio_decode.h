@@ -38,4 +38,14 @@ struct mmio_store {
  */
 int mmio_decode_store(const uint8_t *bytes, unsigned avail, unsigned mode, struct mmio_store *out);
 
+/*
+ * The length of the instruction at bytes[0..avail) when it is `opcode`
+ * (opcode_len bytes, no operands: CPUID 0F A2, VMMCALL 0F 01 D9, ...) after
+ * any legacy prefixes and, in 64-bit mode (`mode` 8), REX prefixes. For exits
+ * that report no instruction length (SVM without NRIP save). -1 when the
+ * bytes are another instruction or run out.
+ */
+int insn_length_of(const uint8_t *bytes, unsigned avail, unsigned mode, const uint8_t *opcode,
+                   unsigned opcode_len);
+
 #endif

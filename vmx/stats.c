@@ -15,23 +15,26 @@ const char *exit_reason_name(unsigned reason)
     return "unknown";
 }
 
+void status_log_exit_counts(uint32_t cpu, uint64_t hidden_accesses, uint64_t kicks)
+{
+    const struct tv_status_cpu *c = vmx_status_cpu(cpu);
+    log_info("exits: CPU %u: %llu in all\n", cpu, (unsigned long long)c->exits_total);
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+        if (c->exits[r])
+            log_info("exits: CPU %u: %-22s %llu\n", cpu, exit_reason_name(r),
+                     (unsigned long long)c->exits[r]);
+    if (hidden_accesses)
+        log_info("exits: CPU %u: hidden-memory accesses %llu\n", cpu,
+                 (unsigned long long)hidden_accesses);
+    if (kicks)
+        log_info("exits: CPU %u: NMI kicks %llu\n", cpu, (unsigned long long)kicks);
+}
+
 void vmx_log_exit_counts(void)
 {
-    for (uint32_t i = 0; i < cpu_count; i++) {
-        const struct vmx_cpu *v = cpus[i]->vmx;
-        if (!v)
-            continue;
-        log_info("exits: CPU %u: %llu in all\n", i, (unsigned long long)v->stats->exits_total);
-        for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
-            if (v->stats->exits[r])
-                log_info("exits: CPU %u: %-22s %llu\n", i, exit_reason_name(r),
-                         (unsigned long long)v->stats->exits[r]);
-        if (v->hidden_accesses)
-            log_info("exits: CPU %u: hidden-memory accesses %llu\n", i,
-                     (unsigned long long)v->hidden_accesses);
-        if (v->kicks)
-            log_info("exits: CPU %u: NMI kicks %llu\n", i, (unsigned long long)v->kicks);
-    }
+    for (uint32_t i = 0; i < cpu_count; i++)
+        if (cpus[i]->vmx)
+            status_log_exit_counts(i, cpus[i]->vmx->hidden_accesses, cpus[i]->vmx->kicks);
 }
 
 static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)

@@ -27,17 +27,17 @@ uint64_t vmx_status_pages(uint32_t ncpus)
     return (bytes + 4095) / 4096;
 }
 
-/* Maps [phys, phys + bytes) read-only and identically into the guest's EPT. */
-static int publish(uint64_t phys, uint64_t bytes)
+/* Maps [phys, phys + bytes) read-only and identically into the guest's EPT or NPT. */
+static int publish(struct ept *tree, uint64_t phys, uint64_t bytes)
 {
     for (uint64_t a = phys & ~0xFFFull; a < phys + bytes; a += 4096)
-        if (ept_map_page(&vmx.ept, a, a, MT_WB) != 0 ||
-            ept_set_page_access(&vmx.ept, a, EPT_READ) != 0)
+        if (ept_map_page(tree, a, a, MT_WB) != 0 ||
+            ept_set_page_access(tree, a, EPT_READ) != 0)
             return -1;
     return 0;
 }
 
-int vmx_status_setup(void)
+int vmx_status_setup(struct ept *tree)
 {
     uint64_t pages = vmx_status_pages(cpu_count);
     status = hv_alloc_pages((uint32_t)pages, "status area");
@@ -54,7 +54,7 @@ int vmx_status_setup(void)
     };
     for (uint32_t i = 0; i < cpu_count; i++)
         vmx_status_cpu(i)->apic_id = cpus[i]->apic_id;
-    if (publish(status_phys, status_bytes) != 0 || publish(log_phys, log_bytes) != 0)
+    if (publish(tree, status_phys, status_bytes) != 0 || publish(tree, log_phys, log_bytes) != 0)
         return -1;
     guest_set_status_area(status_phys, status_bytes, log_phys, log_bytes);
     log_info("status area: %#llx (%llu KiB) and log ring %#llx (%llu KiB), read-only for the "

@@ -159,7 +159,7 @@ int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_s
     /* EPTP (25.6.11): WB paging structures, 4-level walk. */
     vmx.eptp = vmx.ept.pml4 | (3u << 3) | 6u;
     ept_log_summary(&st, ept_top);
-    if (vmx_status_setup() != 0) {
+    if (vmx_status_setup(&vmx.ept) != 0) {
         log_error("EPT: no room to publish the status area\n");
         return -1;
     }

@@ -175,18 +175,24 @@ uint64_t *vmx_guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot);
 void vmx_stop_cpu(struct percpu *cpu, uint32_t reason) __attribute__((noreturn));
 
 /*
- * The status area (vmx/status.c): pages it needs for ncpus (for the region
- * budget); setup on the BSP after the EPT exists (0, or -1: no EPT room);
- * CPU i's counters; the launch time; whether gpa is one of its read-only
- * pages.
+ * The status area (vmx/status.c), which both backends publish: pages it
+ * needs for ncpus (for the region budget); setup on the BSP once the guest's
+ * EPT or NPT exists, mapping the area read-only into that tree (0, or -1: no
+ * room); CPU i's counters; the launch time; whether gpa is one of its
+ * read-only pages.
  */
 uint64_t vmx_status_pages(uint32_t ncpus);
-int vmx_status_setup(void);
+int vmx_status_setup(struct ept *tree);
 struct tv_status_cpu *vmx_status_cpu(uint32_t index);
 void vmx_status_guest_launched(uint64_t tsc);
 bool vmx_status_contains(uint64_t gpa);
 
-/* Logs every CPU's exit counts by reason (vmx/stats.c). */
+/*
+ * Logs CPU i's exit counts by reason, from its status-area record (the
+ * "exits:" lines test_exit runs end with; vmx/stats.c), then the tallies
+ * the backend keeps beside them.
+ */
+void status_log_exit_counts(uint32_t cpu, uint64_t hidden_accesses, uint64_t kicks);
 void vmx_log_exit_counts(void);
 
 extern const struct guest_backend_ops vmx_backend_ops;

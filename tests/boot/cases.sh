@@ -175,6 +175,7 @@ case_bochs_smp2_x2apic() {
 
 # The test guest's own checks (tests/guest/guest.c), each one PASS.
 GUEST_CHECKS=("started at 0000:7C00" "boot drive is 0x80" "CPUID.1 hides VMX"
+    "CPUID 8000_0001 hides SVM"
     "CPUID.1 hypervisor bit" "CPUID 0x40000000 signature" "CPUID 0x40000001 version"
     "VMCALL version" "VMCALL unknown function" "VMXON raises #UD"
     "VMCALL from CPL 3 raises #UD" "E820 hides the hypervisor region" "E801 agrees"
@@ -249,9 +250,8 @@ case_bochs_vmx_module() {
     expect_guest_all_pass
 }
 
-# A guest that triple-faults: logged with its state, then the platform resets
-# (test runs end the emulator instead).
-case_bochs_guest_triple_fault() {
+# triple_fault_module: $OUT.module, a boot sector that loads an empty IDT and raises #BP.
+triple_fault_module() {
     cat > "$OUT.asm" <<'ASM'
 org 0x7c00
 bits 16
@@ -264,6 +264,12 @@ times 510-($-$$) db 0
 dw 0xaa55
 ASM
     nasm -f bin "$OUT.asm" -o "$OUT.module"
+}
+
+# A guest that triple-faults: logged with its state, then the platform resets
+# (test runs end the emulator instead).
+case_bochs_guest_triple_fault() {
+    triple_fault_module
     boot --emu bochs --cpus 1 --mem 256 --timeout 300 --cmdline "test_exit" --module "$OUT.module"
     expect_exit ok
     expect '^ERROR: CPU 0: guest triple fault' "triple fault logged"

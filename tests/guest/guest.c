@@ -93,6 +93,19 @@ static void check_cpuid_vmx(void)
         skip(name, "no hypervisor (this CPU has VMX)");
 }
 
+/* AMD's SVM too: CPUID 8000_0001:ECX bit 2, under the SVM backend and any other. */
+static void check_cpuid_svm(void)
+{
+    const char *name = "CPUID 8000_0001 hides SVM";
+    uint32_t ecx = cpuid(0x80000000).eax >= 0x80000001 ? cpuid(0x80000001).ecx : 0;
+    if (!(ecx & (1u << 2)))
+        pass(name);
+    else if (hv)
+        fail(name, "CPUID 8000_0001:ECX = 0x%08x has bit 2 set", ecx);
+    else
+        skip(name, "no hypervisor (this CPU has SVM)");
+}
+
 static void check_cpuid_hv_bit(void)
 {
     const char *name = "CPUID.1 hypervisor bit";
@@ -188,11 +201,12 @@ static void check_vmcall_cpl3(void)
     const char *name = "VMCALL from CPL 3 raises #UD";
     uint32_t eip, eax;
     int v = probe_user_vmcall(&eip, &eax);
-    if (v == 6 && eip == (uint32_t)user_vmcall_insn)
+    uint32_t insn = (uint32_t)(cpu_is_amd() ? user_vmmcall_insn : user_vmcall_insn);
+    if (v == 6 && eip == insn)
         pass(name);
     else
         fail(name, "%s (vector %d) at 0x%08x (the VMCALL is at 0x%08x), EAX 0x%x",
-             exception_name(v), v, eip, (uint32_t)user_vmcall_insn, eax);
+             exception_name(v), v, eip, insn, eax);
 }
 
 /* ---- the hypervisor region ----------------------------------------------------- */
@@ -454,6 +468,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_drive();
     detect_hypervisor();
     check_cpuid_vmx();
+    check_cpuid_svm();
     check_cpuid_hv_bit();
     check_cpuid_signature();
     check_cpuid_version();

@@ -105,7 +105,9 @@ int probe_user_vmcall(uint32_t *eip, uint32_t *eax);
 const char *exception_name(int vector);
 
 /* isr.asm: the code probe_user_vmcall runs at CPL 3, and its VMCALL instruction */
-extern char user_vmcall[], user_vmcall_insn[];
+extern char user_vmcall[], user_vmcall_insn[], user_vmmcall[], user_vmmcall_insn[];
+/* The hypercall instruction of this CPU's vendor: VMCALL, or VMMCALL on AMD (lib.c). */
+int cpu_is_amd(void);
 
 /*
  * lib.c: more probes for the hostile-guest program (hostile.c), same contract

@@ -101,14 +101,21 @@ user_return:
 ; The CPL 3 code. Outside VMX operation VMCALL is #UD at any CPL (SDM Vol. 3C,
 ; 31.3, VMCALL); in VMX non-root operation it always exits, and thinvisor's ABI
 ; answers a caller at CPL > 0 with #UD. If VMCALL returns instead, HLT at CPL 3
-; raises #GP, which brings us back all the same.
-global user_vmcall, user_vmcall_insn
+; raises #GP, which brings us back all the same. The same with VMMCALL, the AMD
+; hypercall, which is #UD without SVM and exits under it (APM Vol. 3, VMMCALL).
+global user_vmcall, user_vmcall_insn, user_vmmcall, user_vmmcall_insn
 user_vmcall:
     mov eax, TV_HC_VERSION
 user_vmcall_insn:
     vmcall
     hlt
     jmp user_vmcall
+user_vmmcall:
+    mov eax, TV_HC_VERSION
+user_vmmcall_insn:
+    vmmcall
+    hlt
+    jmp user_vmmcall
 
 ; More CPL 3 code for probe_user: each instruction must raise #UD under thinvisor (VMX
 ; is hidden; VMCALL answers CPL > 0 with #UD) and natively (no VMX operation). A HLT

@@ -400,15 +400,32 @@ void trap(struct trapframe *tf)
     finish();
 }
 
-/* VMCALL with the ABI's registers (vmx/hypercall_abi.h). */
+/* True on an AMD CPU, whose hypercall instruction is VMMCALL (VMCALL is #UD there). */
+int cpu_is_amd(void)
+{
+    static int amd = -1;
+    if (amd < 0) {
+        struct cpuid_regs v = cpuid(0);
+        amd = v.ebx == 0x68747541 && v.edx == 0x69746E65 && v.ecx == 0x444D4163;  /* AuthenticAMD */
+    }
+    return amd;
+}
+
+/* The hypercall with the ABI's registers (vmx/hypercall_abi.h): VMCALL, or VMMCALL on AMD. */
 int vmcall(struct hc *r)
 {
     volatile int *fv = fault_slot();
     *fv = -1;
-    __asm__ volatile("1: vmcall\n"
-                     "2:\n\t" FIXUP("1b", "2b")
-                     : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx)
-                     :: "memory", "cc");
+    if (cpu_is_amd())
+        __asm__ volatile("1: vmmcall\n"
+                         "2:\n\t" FIXUP("1b", "2b")
+                         : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx)
+                         :: "memory", "cc");
+    else
+        __asm__ volatile("1: vmcall\n"
+                         "2:\n\t" FIXUP("1b", "2b")
+                         : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx)
+                         :: "memory", "cc");
     return *fv;
 }
 
@@ -475,7 +492,8 @@ int probe_store(uint32_t dst_addr, uint32_t value)
 int probe_user_vmcall(uint32_t *eip, uint32_t *eax)
 {
     user_active = 1;
-    int vector = user_enter((uint32_t)user_vmcall, (uint32_t)(user_stack + sizeof user_stack));
+    uint32_t code = (uint32_t)(cpu_is_amd() ? user_vmmcall : user_vmcall);
+    int vector = user_enter(code, (uint32_t)(user_stack + sizeof user_stack));
     *eip = user_eip;
     *eax = user_eax;
     return vector;

@@ -90,6 +90,32 @@ static void pass_through(void **state)
     assert_int_equal(x[2], 3);
 }
 
+/* AMD's SVM is hidden as VMX is: its CPUID bit clear, its feature leaf empty. */
+static void svm_hidden(void **state)
+{
+    (void)state;
+    uint32_t x[4] = { 0x00A50F00, 0, 0x000003F7, 0x2FD3FBFF };
+    guest_cpuid_filter(0x80000001, 0, x);
+    assert_int_equal(x[2], 0x000003F7 & ~(1u << 2));
+    assert_int_equal(x[3], 0x2FD3FBFF);
+    uint32_t a[4] = { 1, 16, 0, 0x10010001 };
+    guest_cpuid_filter(0x8000000A, 0, a);
+    assert_int_equal(a[0] | a[1] | a[2] | a[3], 0);
+    /* The exit handlers skip the filter for every other leaf: it must change nothing there. */
+    static const uint32_t leaves[] = { 0, 7, 0xD, 0x80000000, 0x80000008, 0x8000000B };
+    for (unsigned i = 0; i < sizeof leaves / sizeof leaves[0]; i++) {
+        assert_false(guest_cpuid_changes(leaves[i]));
+        uint32_t r[4] = { 0x11, 0x22, 0x33, 0xFFFFFFFF };
+        guest_cpuid_filter(leaves[i], 0, r);
+        assert_int_equal(r[0], 0x11);
+        assert_int_equal(r[2], 0x33);
+        assert_int_equal(r[3], 0xFFFFFFFF);
+    }
+    assert_true(guest_cpuid_changes(1));
+    assert_true(guest_cpuid_changes(0x40000005));
+    assert_true(guest_cpuid_changes(0x80000001));
+}
+
 static void boot_sectors(void **state)
 {
     (void)state;
@@ -114,6 +140,7 @@ int main(void)
         cmocka_unit_test(hypervisor_leaves),
         cmocka_unit_test(status_area),
         cmocka_unit_test(pass_through),
+        cmocka_unit_test(svm_hidden),
         cmocka_unit_test(boot_sectors),
     };
     return cmocka_run_group_tests_name("guest_policy", tests, NULL, NULL);

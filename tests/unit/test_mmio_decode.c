@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "vmx/mmio_decode.h"
@@ -123,6 +124,23 @@ static void rejects_what_it_cannot_do(void **state)
     assert_int_equal(DECODE(3, 0x89, 0x02), -1);                         /* no such mode */
 }
 
+/* The lengths SVM exits need: known opcodes behind prefixes, REX only in 64-bit mode. */
+static void length_of_known_opcodes(void **state)
+{
+    (void)state;
+    static const uint8_t cpuid_op[] = { 0x0F, 0xA2 }, vmmcall_op[] = { 0x0F, 0x01, 0xD9 };
+    assert_int_equal(insn_length_of((const uint8_t *)"\x0f\xa2", 2, 2, cpuid_op, 2), 2);
+    assert_int_equal(insn_length_of((const uint8_t *)"\x66\x2e\x0f\xa2", 4, 4, cpuid_op, 2), 4);
+    assert_int_equal(insn_length_of((const uint8_t *)"\x48\x0f\xa2", 3, 8, cpuid_op, 2), 3);
+    assert_int_equal(insn_length_of((const uint8_t *)"\x48\x0f\xa2", 3, 4, cpuid_op, 2), -1);
+    assert_int_equal(insn_length_of((const uint8_t *)"\x0f\x01\xd9", 15, 8, vmmcall_op, 3), 3);
+    assert_int_equal(insn_length_of((const uint8_t *)"\x0f\x01\xc1", 3, 8, vmmcall_op, 3), -1);
+    assert_int_equal(insn_length_of((const uint8_t *)"\x0f", 1, 2, cpuid_op, 2), -1);
+    uint8_t prefixes[15];
+    memset(prefixes, 0x66, sizeof prefixes);
+    assert_int_equal(insn_length_of(prefixes, sizeof prefixes, 4, cpuid_op, 2), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +150,7 @@ int main(void)
         cmocka_unit_test(byte_registers),
         cmocka_unit_test(rex_before_a_prefix_is_ignored),
         cmocka_unit_test(rejects_what_it_cannot_do),
+        cmocka_unit_test(length_of_known_opcodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

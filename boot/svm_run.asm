@@ -1,0 +1,55 @@
+; The SVM backend's guest loop (AMD64 APM Vol. 2, 15.5). VMRUN loads and saves
+; only RAX, RSP and RIP of the guest (in its VMCB) and takes the host's back
+; from the host save area at #VMEXIT; the other guest GPRs are this loop's to
+; swap, in a struct guest_regs (kernel/guest_regs.h). FS, GS, TR, LDTR and
+; the syscall MSRs are not switched by VMRUN either: VMLOAD and VMSAVE move
+; them, the guest's through its VMCB and the host's (its GS base is the
+; per-CPU pointer) through a second page. After #VMEXIT the global interrupt
+; flag is clear, so an NMI waits until the next VMRUN, where the guest takes it.
+
+%include "boot/guest_regs.inc"
+
+extern svm_exit_dispatch
+
+section .text
+bits 64
+
+; void svm_run(struct guest_regs *regs, uint64_t vmcb_phys, uint64_t host_vmcb_phys)
+; Does not return. Frame: [rsp] regs, [rsp + 8] VMCB, [rsp + 16] host VMCB (three
+; pushes after the call leave RSP 16-byte aligned for the dispatcher's call).
+global svm_run
+svm_run:
+    push rdx
+    push rsi
+    push rdi
+    mov rax, rdx
+    vmsave                             ; the host's FS/GS/TR/LDTR/syscall MSRs, as they are now
+.enter:
+    mov rax, [rsp + 8]
+    vmload                             ; the guest's
+    mov rdi, [rsp]
+    LOAD_GUEST_GPRS_BUT_RAX
+    vmrun                          ; rAX: the VMCB
+    ; #VMEXIT: RSP and RAX (the VMCB's address) are the host's again; the rest is the guest's.
+    push rdi
+    mov rdi, [rsp + 8]
+    pop qword [rdi + 48]
+    mov [rdi + 8], rcx
+    mov [rdi + 16], rdx
+    mov [rdi + 24], rbx
+    mov [rdi + 32], rbp
+    mov [rdi + 40], rsi
+    mov [rdi + 56], r8
+    mov [rdi + 64], r9
+    mov [rdi + 72], r10
+    mov [rdi + 80], r11
+    mov [rdi + 88], r12
+    mov [rdi + 96], r13
+    mov [rdi + 104], r14
+    mov [rdi + 112], r15
+    mov rax, [rsp + 8]
+    vmsave                             ; the guest's
+    mov rax, [rsp + 16]
+    vmload                             ; the host's: this_cpu() works again
+    call svm_exit_dispatch         ; rdi = regs
+    jmp .enter

@@ -1,0 +1,344 @@
+/*
+ * #VMEXIT dispatch for the SVM backend: one flat switch over the exit code,
+ * in the order of the APM's list (Vol. 2, Appendix C). Each handler answers
+ * as the hardware would answer a guest without a hypervisor; what the guest
+ * sees (CPUID, hypercalls) is decided in guest/, as for VMX.
+ */
+#include "guest/guest.h"
+#include "kernel/cr_bits.h"
+#include "kernel/log.h"
+#include "kernel/machine.h"
+#include "kernel/msr.h"
+#include "kernel/spinlock.h"
+#include "kernel/x86.h"
+#include "mm/guest_walk.h"
+#include "mm/hv_memory.h"
+#include "svm/svm.h"
+#include "svm/vmcb.h"
+#include "vmx/mmio_decode.h"
+
+#define VEC_UD 6
+#define VEC_GP 13
+
+/* EFER bits a guest may write where SVM is absent: SCE, LME, NXE, LMSLE, FFXSR, TCE. */
+#define EFER_WRITABLE  ((1ull << 0) | (1ull << 8) | (1ull << 11) | (1ull << 13) | \
+                        (1ull << 14) | (1ull << 15))
+
+/* One NPT and one page allocator serve every CPU: exits that change them take this lock. */
+static volatile int npt_lock;
+
+/*
+ * The counter an exit goes into: the status area counts by VMX basic reason
+ * (vmx/exit_reason.h), so that thinctl reads both backends alike; SVM exits
+ * without a VMX counterpart have numbers of their own there.
+ */
+static unsigned tv_reason(uint64_t code, uint64_t info1)
+{
+    switch (code) {
+    case SVM_EXIT_NMI:      return EXIT_EXCEPTION_NMI;
+    case SVM_EXIT_INIT:     return EXIT_INIT;
+    case SVM_EXIT_CPUID:    return EXIT_CPUID;
+    case SVM_EXIT_INVD:     return EXIT_INVD;
+    case SVM_EXIT_IOIO:     return EXIT_IO_INSTRUCTION;
+    case SVM_EXIT_MSR:      return info1 ? EXIT_WRMSR : EXIT_RDMSR;
+    case SVM_EXIT_SHUTDOWN: return EXIT_TRIPLE_FAULT;
+    case SVM_EXIT_VMMCALL:  return EXIT_VMCALL;
+    case SVM_EXIT_NPF:      return EXIT_EPT_VIOLATION;
+    case SVM_EXIT_INVLPGA:
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+    case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
+        return EXIT_TV_SVM_INSTRUCTION;
+    default:
+        return EXIT_REASON_COUNT;                 /* counted in the total only */
+    }
+}
+
+/* Logs why the guest cannot go on, with its state, and stops the machine. */
+static __attribute__((noreturn)) void stop_guest(struct percpu *cpu, void *v, const char *what)
+{
+    log_error("CPU %u: %s (exit code %#llx, EXITINFO1 %#llx, EXITINFO2 %#llx)\n", cpu->index,
+              what, (unsigned long long)vmcb_u64(v, VMCB_EXITCODE),
+              (unsigned long long)vmcb_u64(v, VMCB_EXITINFO1),
+              (unsigned long long)vmcb_u64(v, VMCB_EXITINFO2));
+    log_error("guest state: RIP %#llx RSP %#llx RFLAGS %#llx CR0 %#llx CR3 %#llx CR4 %#llx "
+              "EFER %#llx CS %04x base %#llx\n", (unsigned long long)vmcb_u64(v, VMCB_RIP),
+              (unsigned long long)vmcb_u64(v, VMCB_RSP),
+              (unsigned long long)vmcb_u64(v, VMCB_RFLAGS),
+              (unsigned long long)vmcb_u64(v, VMCB_CR0), (unsigned long long)vmcb_u64(v, VMCB_CR3),
+              (unsigned long long)vmcb_u64(v, VMCB_CR4),
+              (unsigned long long)vmcb_u64(v, VMCB_EFER),
+              *(const volatile uint16_t *)((const uint8_t *)v + VMCB_CS),
+              (unsigned long long)vmcb_u64(v, VMCB_CS + VMCB_SEG_BASE));
+    machine_stop(false);
+}
+
+/* Queues a hardware exception for the next VMRUN (APM 15.20); error codes only in protected mode. */
+static void inject_exception(void *v, unsigned vector, bool has_error, uint32_t error)
+{
+    uint64_t e = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | vector;
+    if (has_error && (vmcb_u64(v, VMCB_CR0) & CR0_PE))
+        e |= EVENTINJ_ERROR_VALID | (uint64_t)error << 32;
+    vmcb_set_u64(v, VMCB_EVENTINJ, e);
+}
+
+static void inject_ud(void *v) { inject_exception(v, VEC_UD, false, 0); }
+static void inject_gp(void *v) { inject_exception(v, VEC_GP, true, 0); }
+
+/* Where the guest's code is, from the VMCB. */
+static void code_at(const void *v, struct guest_code_at *at)
+{
+    uint16_t cs_attr = *(const volatile uint16_t *)((const uint8_t *)v + VMCB_CS + VMCB_SEG_ATTRIB);
+    *at = (struct guest_code_at){
+        .paging = { .cr0 = vmcb_u64(v, VMCB_CR0), .cr3 = vmcb_u64(v, VMCB_CR3),
+                    .cr4 = vmcb_u64(v, VMCB_CR4), .efer = vmcb_u64(v, VMCB_EFER) },
+        .rip = vmcb_u64(v, VMCB_RIP),
+        .cs_base = vmcb_u64(v, VMCB_CS + VMCB_SEG_BASE),
+    };
+    at->mode = guest_code_mode(at->paging.efer, cs_attr & VMCB_ATTR_L, cs_attr & VMCB_ATTR_DB);
+}
+
+/*
+ * Steps the guest over the instruction that exited, which is `opcode` after
+ * any prefixes. With NRIP save the CPU says where the next one starts; without
+ * it (QEMU's TCG, for one) the bytes at CS:RIP are read and measured. An
+ * instruction that is not what the exit says (the guest changed it meanwhile)
+ * gets #UD rather than a wrong step.
+ */
+static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len)
+{
+    if (svm.nrip_save) {
+        vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_NRIP));
+        return;
+    }
+    struct guest_code_at at;
+    uint8_t bytes[INSN_MAX_LEN];
+    code_at(v, &at);
+    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
+    int len = insn_length_of(bytes, got, at.mode, opcode, opcode_len);
+    if (len < 0) {
+        log_warn("SVM: the instruction at RIP %#llx is not the one that exited; #UD\n",
+                 (unsigned long long)at.rip);
+        inject_ud(v);
+        return;
+    }
+    uint64_t rip = at.rip + (unsigned)len;
+    vmcb_set_u64(v, VMCB_RIP, at.mode == 8 ? rip : (uint32_t)rip);
+}
+
+static const uint8_t OP_CPUID[] = { 0x0F, 0xA2 }, OP_VMMCALL[] = { 0x0F, 0x01, 0xD9 },
+                     OP_RDMSR[] = { 0x0F, 0x32 }, OP_WRMSR[] = { 0x0F, 0x30 },
+                     OP_INVD[] = { 0x0F, 0x08 };
+
+static void handle_cpuid(struct guest_regs *r, void *v)
+{
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
+    struct cpuid_regs c = cpuid(leaf, subleaf);
+    uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
+    guest_cpuid_regs(r, leaf, subleaf, regs);
+    skip_instruction(v, OP_CPUID, sizeof OP_CPUID);
+}
+
+/* VMMCALL is the AMD hypercall instruction: the same ABI as VMCALL on Intel (CPL 0 only). */
+static void handle_vmmcall(struct guest_regs *r, void *v, struct percpu *cpu)
+{
+    if (vmcb_u8(v, VMCB_CPL) != 0) {
+        inject_ud(v);
+        return;
+    }
+    guest_hypercall_regs(r, cpu->index);
+    skip_instruction(v, OP_VMMCALL, sizeof OP_VMMCALL);
+}
+
+/*
+ * The MSRs the permission map sends here: EFER, whose SVME bit the guest
+ * neither sees nor sets (VMRUN needs it set), and the SVM MSRs, which #GP as
+ * on a CPU without SVM. EXITINFO1 is 0 for RDMSR, 1 for WRMSR (APM 15.11).
+ */
+static void handle_msr(struct guest_regs *r, void *v, struct svm_cpu *s)
+{
+    uint32_t msr = (uint32_t)r->rcx;
+    bool write = vmcb_u64(v, VMCB_EXITINFO1) & 1;
+    if (msr != MSR_IA32_EFER) {
+        inject_gp(v);
+        return;
+    }
+    uint64_t efer = vmcb_u64(v, VMCB_EFER);
+    if (!write) {
+        r->rax = (uint32_t)(efer & ~EFER_SVME);
+        r->rdx = (efer & ~EFER_SVME) >> 32;
+        skip_instruction(v, OP_RDMSR, sizeof OP_RDMSR);
+        return;
+    }
+    uint64_t value = (uint32_t)r->rax | r->rdx << 32;
+    if (value & ~(EFER_WRITABLE | EFER_LMA)) {
+        inject_gp(v);
+        return;
+    }
+    /* LMA is the CPU's to set (on CR0.PG with LME): a write leaves it as it is. */
+    s->guest_efer = (value & ~EFER_LMA) | (efer & EFER_LMA);
+    vmcb_set_u64(v, VMCB_EFER, s->guest_efer | EFER_SVME);
+    skip_instruction(v, OP_WRMSR, sizeof OP_WRMSR);
+}
+
+/* Test runs: the guest writes an emulator's exit port; report the exits first, then do it. */
+static void handle_io(struct guest_regs *r, void *v)
+{
+    uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
+    uint16_t port = (uint16_t)(info >> 16);
+    unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
+    if (!(info & (IOIO_IN | IOIO_STRING))) {
+        static bool reported;
+        if (!reported) {
+            reported = true;
+            for (uint32_t i = 0; i < cpu_count; i++)
+                if (cpus[i]->svm)
+                    status_log_exit_counts(i, cpus[i]->svm->hidden_accesses, 0);
+        }
+        if (size == 1)
+            outb(port, (uint8_t)r->rax);
+        else
+            outl(port, (uint32_t)r->rax);
+    } else if (info & IOIO_IN) {
+        r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to two ports exits */
+    }
+    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_EXITINFO2));   /* the next RIP (15.10.2) */
+}
+
+/*
+ * A write to the read-only status area or log ring: the pages stay as they
+ * are and the write is dropped, as a ROM drops it; the guest steps over the
+ * store. One that cannot be decoded gets #GP.
+ */
+static void drop_status_write(void *v, struct svm_cpu *s, struct percpu *cpu, uint64_t gpa)
+{
+    static bool logged;
+    s->hidden_accesses++;
+    if (!logged) {
+        logged = true;
+        log_warn("CPU %u: guest wrote to the read-only status area at %#llx; dropped (reported "
+                 "once)\n", cpu->index, (unsigned long long)gpa);
+    }
+    struct guest_code_at at;
+    uint8_t bytes[INSN_MAX_LEN];
+    struct mmio_store st;
+    code_at(v, &at);
+    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
+    if (mmio_decode_store(bytes, got, at.mode, &st) != 0) {
+        inject_gp(v);
+        return;
+    }
+    vmcb_set_u64(v, VMCB_RIP, at.rip + st.length);
+}
+
+/*
+ * A nested page fault (APM 15.25.6; EXITINFO2 the guest physical address,
+ * EXITINFO1 the #PF-style error code). The hypervisor region: counted, logged
+ * once, and a dummy page mapped there so the guest neither sees nor changes
+ * anything of ours; executing from it stops that CPU. Above the up-front
+ * identity map: MMIO, mapped on first touch.
+ */
+static void handle_npf(void *v, struct svm_cpu *s, struct percpu *cpu)
+{
+    uint64_t gpa = vmcb_u64(v, VMCB_EXITINFO2), err = vmcb_u64(v, VMCB_EXITINFO1);
+    bool in_region = gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size;
+    if (vmx_status_contains(gpa) && (err & NPF_WRITE)) {
+        drop_status_write(v, s, cpu, gpa);
+        return;
+    }
+    int rc;
+    if (in_region && (err & NPF_FETCH)) {
+        /* Executing from hidden memory has no harmless answer: stop, loudly. */
+        stop_guest(cpu, v, "guest executes hypervisor memory");
+    } else if (in_region) {
+        static bool logged;
+        s->hidden_accesses++;
+        if (!logged) {
+            logged = true;
+            log_warn("CPU %u: guest %s hypervisor memory at %#llx (RIP %#llx); it sees a dummy "
+                     "page (reported once)\n", cpu->index, err & NPF_WRITE ? "wrote" : "read",
+                     (unsigned long long)gpa, (unsigned long long)vmcb_u64(v, VMCB_RIP));
+        }
+        spin_lock(&npt_lock);
+        rc = ept_map_page(&svm.npt, gpa & ~0xFFFull, svm.dummy_page_phys, MT_WB);
+        spin_unlock(&npt_lock);
+    } else if (gpa >= svm.npt_top) {
+        spin_lock(&npt_lock);
+        rc = ept_map_on_demand(&svm.npt, gpa, &svm.mtrr);
+        spin_unlock(&npt_lock);
+    } else {
+        stop_guest(cpu, v, "nested page fault inside the identity map");
+    }
+    if (rc != 0)
+        panic("NPT: cannot map %#llx (region exhausted or beyond MAXPHYADDR)",
+              (unsigned long long)gpa);
+    vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
+}
+
+void svm_exit_dispatch(struct guest_regs *r)
+{
+    struct percpu *cpu = this_cpu();
+    struct svm_cpu *s = cpu->svm;
+    void *v = s->vmcb;
+    uint64_t code = vmcb_u64(v, VMCB_EXITCODE);
+    r->rax = vmcb_u64(v, VMCB_RAX);
+    vmcb_set_u8(v, VMCB_TLB_CONTROL, 0);
+    vmcb_set_u64(v, VMCB_EVENTINJ, 0);
+    s->stats->exits_total++;
+    unsigned reason = tv_reason(code, vmcb_u64(v, VMCB_EXITINFO1));
+    if (reason < EXIT_REASON_COUNT)
+        s->stats->exits[reason]++;
+
+    switch (code) {
+    case SVM_EXIT_CPUID:
+        handle_cpuid(r, v);
+        break;
+    case SVM_EXIT_INVD:
+        __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
+        skip_instruction(v, OP_INVD, sizeof OP_INVD);
+        break;
+    case SVM_EXIT_INVLPGA:
+        inject_ud(v);                            /* SVM is hidden from the guest */
+        break;
+    case SVM_EXIT_IOIO:
+        handle_io(r, v);
+        break;
+    case SVM_EXIT_MSR:
+        handle_msr(r, v, s);
+        break;
+    case SVM_EXIT_SHUTDOWN:
+        log_error("CPU %u: guest triple fault\n", cpu->index);
+        log_error("guest state: RIP %#llx CR0 %#llx\n", (unsigned long long)vmcb_u64(v, VMCB_RIP),
+                  (unsigned long long)vmcb_u64(v, VMCB_CR0));
+        machine_reset();                         /* no return */
+    case SVM_EXIT_VMRUN:
+    case SVM_EXIT_VMLOAD:
+    case SVM_EXIT_VMSAVE:
+    case SVM_EXIT_STGI:
+    case SVM_EXIT_CLGI:
+    case SVM_EXIT_SKINIT:
+        inject_ud(v);                            /* SVM is hidden: EFER.SVME reads 0 */
+        break;
+    case SVM_EXIT_VMMCALL:
+        handle_vmmcall(r, v, cpu);
+        break;
+    case SVM_EXIT_NPF:
+        handle_npf(v, s, cpu);
+        break;
+    case SVM_EXIT_INVALID:
+        stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
+    default:
+        stop_guest(cpu, v, "unexpected #VMEXIT");
+    }
+    vmcb_set_u64(v, VMCB_RAX, r->rax);
+}
+
+static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
+{
+    if (cpu >= cpu_count || reason >= EXIT_REASON_COUNT || !cpus[cpu]->svm)
+        return ~0ull;
+    return cpus[cpu]->svm->stats->exits[reason];
+}
+
+const struct guest_backend_ops svm_backend_ops = {
+    .exit_count = backend_exit_count,
+};

@@ -1,0 +1,205 @@
+/*
+ * SVM setup (AMD64 APM Vol. 2, chapter 15): capability probe, the pieces
+ * every processor shares (nested page tables, I/O and MSR permission maps),
+ * on each processor EFER.SVME, the host save area and one VMCB; the boot
+ * processor's guest launch. The guest state written here is what a
+ * processor has when the BIOS hands over.
+ */
+#include "svm/svm.h"
+
+#include "guest/guest.h"
+#include "kernel/cr_bits.h"
+#include "kernel/format.h"
+#include "kernel/log.h"
+#include "kernel/msr.h"
+#include "kernel/x86.h"
+#include "mm/hv_memory.h"
+#include "mm/mtrr_msr.h"
+#include "svm/vmcb.h"
+#include "vmx/vmx.h"           /* the status area, shared with the VMX backend */
+
+struct svm_global svm;
+
+#define GUEST_PAT_DEFAULT 0x0007040600070406ull    /* the power-on PAT (SDM Vol. 3A, 13.12.4) */
+#define CPUID_SVM         (1u << 2)                /* 8000_0001 ECX */
+#define CPUID_PAGE1GB     (1u << 26)               /* 8000_0001 EDX */
+#define CPUID_NP          (1u << 0)                /* 8000_000A EDX: nested paging */
+#define CPUID_NRIPS       (1u << 3)                /* 8000_000A EDX: next RIP saved on exits */
+
+int svm_probe(char *why, size_t whylen)
+{
+    if (cpuid(0x80000000, 0).eax < 0x8000000A || !(cpuid(0x80000001, 0).ecx & CPUID_SVM)) {
+        fmt_snprintf(why, whylen, "this CPU has no SVM (CPUID 8000_0001:ECX.SVM = 0)");
+        return -1;
+    }
+    uint64_t vm_cr = rdmsr(MSR_VM_CR);
+    if (vm_cr & VM_CR_SVMDIS) {
+        fmt_snprintf(why, whylen, "SVM is disabled by the firmware (VM_CR = %#llx%s); enable "
+                     "SVM (AMD-V) in the firmware setup", (unsigned long long)vm_cr,
+                     vm_cr & VM_CR_LOCK ? ", locked" : "");
+        return -1;
+    }
+    struct cpuid_regs a = cpuid(0x8000000A, 0);
+    if (!(a.edx & CPUID_NP)) {
+        fmt_snprintf(why, whylen, "SVM lacks nested paging (CPUID 8000_000A:EDX.NP = 0)");
+        return -1;
+    }
+    svm.nrip_save = a.edx & CPUID_NRIPS;
+    log_info("SVM: revision %u, %u ASIDs, nested paging, NRIP save %s\n", a.eax & 0xFF, a.ebx,
+             svm.nrip_save ? "yes" : "no (instruction lengths are decoded)");
+    return 0;
+}
+
+/* Two bits per MSR in three 2 KiB ranges (APM 15.11): read at bit 2n, write at 2n + 1. */
+static void msrpm_intercept(uint8_t *pm, uint32_t msr)
+{
+    uint32_t base;
+    if (msr < 0x2000)
+        base = 0;
+    else if (msr - 0xC0000000u < 0x2000)
+        base = 0x800, msr -= 0xC0000000u;
+    else
+        base = 0x1000, msr -= 0xC0010000u;
+    pm[base + msr / 4] |= (uint8_t)(3u << (2 * (msr % 4)));
+}
+
+static void iopm_intercept(uint8_t *pm, uint16_t port)
+{
+    pm[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports)
+{
+    /*
+     * MSRs: EFER, whose SVME bit VMRUN needs set in the guest and the guest must
+     * not see (SVM is hidden, as VMX is on Intel), and the SVM MSRs, which #GP.
+     * The MTRRs are not intercepted: under SVM they still apply to the nested
+     * translations, so the guest's writes do what they do on bare metal.
+     */
+    uint8_t *msrpm = hv_alloc_pages(2, "MSR permission map");
+    msrpm_intercept(msrpm, MSR_IA32_EFER);
+    msrpm_intercept(msrpm, MSR_VM_CR);
+    msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
+    svm.msrpm_phys = virt_to_phys_identity(msrpm);
+    uint8_t *iopm = hv_alloc_pages(3, "I/O permission map");
+    svm.intercept_exit_ports = intercept_exit_ports;
+    if (intercept_exit_ports) {
+        iopm_intercept(iopm, 0xF4);               /* QEMU isa-debug-exit */
+        iopm_intercept(iopm, 0x8900);             /* Bochs shutdown port */
+    }
+    svm.iopm_phys = virt_to_phys_identity(iopm);
+    svm.dummy_page_phys = virt_to_phys_identity(hv_alloc_pages(1, "dummy page"));
+
+    mtrr_read_current(&svm.mtrr);
+    static struct phys_range hole;
+    hole = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
+    svm.npt = (struct ept){
+        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .npt = true,
+        .has_2m = true, .has_1g = cpuid(0x80000001, 0).edx & CPUID_PAGE1GB,
+        .holes = &hole, .hole_count = 1,
+    };
+    struct ept_stats st;
+    if (ept_build_identity(&svm.npt, npt_top, &svm.mtrr, &st) != 0) {
+        log_error("NPT: out of memory in the hypervisor region\n");
+        return -1;
+    }
+    svm.npt_top = npt_top;
+    log_info("NPT: identity map 0-%#llx, %llu table page(s), %llu x 1G, %llu x 2M, %llu x 4K; "
+             "hypervisor region %#llx-%#llx not mapped\n", (unsigned long long)(npt_top - 1),
+             (unsigned long long)st.tables, (unsigned long long)st.pages[2][MT_WB],
+             (unsigned long long)st.pages[1][MT_WB], (unsigned long long)st.pages[0][MT_WB],
+             (unsigned long long)hv_memory.base,
+             (unsigned long long)(hv_memory.base + hv_memory.size - 1));
+    if (vmx_status_setup(&svm.npt) != 0) {
+        log_error("NPT: no room to publish the status area\n");
+        return -1;
+    }
+    guest_record_boot_checksum();              /* TV_HC_SELF_CHECK compares with this */
+    return 0;
+}
+
+void svm_prepare_cpu(struct percpu *cpu)
+{
+    struct svm_cpu *s = hv_alloc_pages(1, "SVM per-CPU state");
+    s->vmcb = hv_alloc_pages(1, "VMCB");
+    s->vmcb_phys = virt_to_phys_identity(s->vmcb);
+    s->host_save_phys = virt_to_phys_identity(hv_alloc_pages(1, "SVM host save area"));
+    s->host_vmcb_phys = virt_to_phys_identity(hv_alloc_pages(1, "SVM host VMCB"));
+    s->stats = vmx_status_cpu(cpu->index);
+    cpu->svm = s;
+}
+
+/* What thinvisor intercepts: the VMCB's control area (APM 15.9 to 15.13, 15.25). */
+static void write_controls(struct svm_cpu *s)
+{
+    void *v = s->vmcb;
+    vmcb_set_u32(v, VMCB_INTERCEPT_MISC1, INTERCEPT_CPUID | INTERCEPT_INVD |
+                 INTERCEPT_INVLPGA | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
+                 INTERCEPT_SHUTDOWN);
+    /* VMRUN must be intercepted (15.5.1); the others are SVM, which the guest does not have. */
+    vmcb_set_u32(v, VMCB_INTERCEPT_MISC2, INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL |
+                 INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
+                 INTERCEPT2_SKINIT);
+    vmcb_set_u64(v, VMCB_IOPM_BASE, svm.iopm_phys);
+    vmcb_set_u64(v, VMCB_MSRPM_BASE, svm.msrpm_phys);
+    vmcb_set_u32(v, VMCB_ASID, 1);
+    vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
+    vmcb_set_u64(v, VMCB_NP_ENABLE, 1);
+    vmcb_set_u64(v, VMCB_N_CR3, svm.npt.pml4);
+    vmcb_set_u32(v, VMCB_CLEAN, 0);
+}
+
+int svm_enable_cpu(struct percpu *cpu, void *arg)
+{
+    (void)arg;
+    struct svm_cpu *s = cpu->svm;
+    if (!(cpuid(0x80000001, 0).ecx & CPUID_SVM) || (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)) {
+        log_error("CPU %u: no usable SVM\n", cpu->index);
+        return -1;
+    }
+    /*
+     * EFER.NXE too: nested walks take it from the host (APM 15.25.5), and without it
+     * the NX bit of the non-executable dummy and status pages is a reserved bit.
+     */
+    wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SVME | EFER_NXE);
+    wrmsr(MSR_VM_HSAVE_PA, s->host_save_phys);
+    write_controls(s);
+    return 0;
+}
+
+/* One segment as the BIOS leaves it in real mode: base = selector * 16, 64 KiB. */
+static void real_mode_segment(void *v, unsigned seg, uint16_t sel, uint16_t attrib)
+{
+    vmcb_set_segment(v, seg, sel, attrib, 0xFFFF, (uint64_t)sel << 4);
+}
+
+void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
+{
+    struct svm_cpu *s = this_cpu()->svm;
+    void *v = s->vmcb;
+    static const unsigned data_segs[] = { VMCB_ES, VMCB_SS, VMCB_DS, VMCB_FS, VMCB_GS };
+    for (unsigned i = 0; i < sizeof data_segs / sizeof data_segs[0]; i++)
+        real_mode_segment(v, data_segs[i], 0, 0x93);  /* read/write data, accessed */
+    real_mode_segment(v, VMCB_CS, cs, 0x9B);          /* execute/read code, accessed */
+    vmcb_set_segment(v, VMCB_LDTR, 0, 0x82, 0xFFFF, 0);
+    vmcb_set_segment(v, VMCB_TR, 0, 0x8B, 0xFFFF, 0);
+    vmcb_set_segment(v, VMCB_GDTR, 0, 0, 0xFFFF, 0);
+    vmcb_set_segment(v, VMCB_IDTR, 0, 0, 0x3FF, 0);
+    vmcb_set_u8(v, VMCB_CPL, 0);
+    vmcb_set_u64(v, VMCB_CR0, 0x10);                  /* ET; PE and PG clear: real mode */
+    vmcb_set_u64(v, VMCB_CR3, 0);
+    vmcb_set_u64(v, VMCB_CR4, 0);
+    /* VMRUN insists on EFER.SVME in the guest (15.5.1); the EFER intercepts hide it. */
+    vmcb_set_u64(v, VMCB_EFER, EFER_SVME);
+    s->guest_efer = 0;
+    vmcb_set_u64(v, VMCB_DR6, 0xFFFF0FF0);
+    vmcb_set_u64(v, VMCB_DR7, 0x400);
+    vmcb_set_u64(v, VMCB_RFLAGS, 0x202);              /* a BIOS starts boot sectors with IF=1 */
+    vmcb_set_u64(v, VMCB_RIP, ip);
+    vmcb_set_u64(v, VMCB_RSP, ip);
+    vmcb_set_u64(v, VMCB_RAX, 0);
+    vmcb_set_u64(v, VMCB_G_PAT, GUEST_PAT_DEFAULT);
+    static struct guest_regs regs;
+    regs = (struct guest_regs){ .rdx = drive };
+    svm_run(&regs, s->vmcb_phys, s->host_vmcb_phys);
+}
