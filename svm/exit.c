@@ -20,10 +20,6 @@
 #define VEC_UD 6
 #define VEC_GP 13
 
-/* EFER bits a guest may write where SVM is absent: SCE, LME, NXE, LMSLE, FFXSR, TCE. */
-#define EFER_WRITABLE  ((1ull << 0) | (1ull << 8) | (1ull << 11) | (1ull << 13) | \
-                        (1ull << 14) | (1ull << 15))
-
 /* One NPT and one page allocator serve every CPU: exits that change them take this lock. */
 static volatile int npt_lock;
 
@@ -170,7 +166,7 @@ static void handle_msr(struct guest_regs *r, void *v, struct svm_cpu *s)
         return;
     }
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
-    if (value & ~(EFER_WRITABLE | EFER_LMA)) {
+    if (value & ~(svm.efer_writable | EFER_LMA)) {
         inject_gp(v);
         return;
     }

@@ -45,6 +45,10 @@ int svm_probe(char *why, size_t whylen)
         return -1;
     }
     svm.nrip_save = a.edx & CPUID_NRIPS;
+    /* SCE and LME (every x86-64 CPU), NXE and FFXSR where CPUID 8000_0001:EDX has them. */
+    uint32_t ext = cpuid(0x80000001, 0).edx;
+    svm.efer_writable = (1ull << 0) | EFER_LME | (ext & (1u << 20) ? EFER_NXE : 0) |
+                        (ext & (1u << 25) ? 1ull << 14 : 0);
     log_info("SVM: revision %u, %u ASIDs, nested paging, NRIP save %s\n", a.eax & 0xFF, a.ebx,
              svm.nrip_save ? "yes" : "no (instruction lengths are decoded)");
     return 0;

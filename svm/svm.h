@@ -39,6 +39,7 @@ struct svm_global {
     uint64_t iopm_phys, msrpm_phys;
     uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
     bool nrip_save;               /* the CPU reports the next RIP on exits (8000_000A EDX[3]) */
+    uint64_t efer_writable;       /* EFER bits a guest may set: what this CPU has, SVME not */
     bool intercept_exit_ports;    /* test_exit: the emulators' exit ports exit */
 };
 
