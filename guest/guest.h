@@ -12,8 +12,8 @@
 #include "kernel/guest_regs.h"
 
 /*
- * Turns the processor's CPUID answer into the guest's: VMX hidden, the
- * hypervisor bit set, thinvisor's leaves at 0x40000000. Portable C.
+ * Turns the processor's CPUID answer into the guest's: VMX and SVM hidden,
+ * the hypervisor bit set, thinvisor's leaves at 0x40000000. Portable C.
  * regs = { eax, ebx, ecx, edx } as the CPU returned them for leaf/subleaf.
  * Only the leaves guest_cpuid_changes names are changed; every other answer
  * passes through as the CPU gave it, so the exit handler skips the call.

@@ -194,6 +194,21 @@ static int virtualize_all(char *why, size_t whylen, enum backend *backend)
 }
 
 /*
+ * What both backends do right before the guest's first instruction: the
+ * region's use and the launch time in the log (and, one reading, in the
+ * status area); from here the console is the guest's, but for errors.
+ */
+static void note_guest_launch(void)
+{
+    hv_memory_log_use();
+    uint64_t launch_tsc = rdtsc();
+    log_info("timing: guest launch at TSC %llu\n", (unsigned long long)launch_tsc);
+    vmx_status_guest_launched(launch_tsc);
+    if (!options.test_exit)
+        log_console_for_errors_only(true);
+}
+
+/*
  * Starts the guest: the boot chain of the chosen drive, on the BSP, under
  * VMX; the APs wait for the guest's own INIT-SIPI-SIPI. Where VMX cannot
  * run, says why and (unless strict) boots the same chain natively.
@@ -216,12 +231,7 @@ static void start_guest(void)
         guest_set_backend(&svm_backend_ops);
         log_info("launching the guest under SVM: boot sector from %s, drive %#x, at %04x:%04x\n",
                  start.source, start.drive, start.cs, start.ip);
-        hv_memory_log_use();
-        uint64_t launch_tsc = rdtsc();
-        log_info("timing: guest launch at TSC %llu\n", (unsigned long long)launch_tsc);
-        if (!options.test_exit)
-            log_console_for_errors_only(true);
-        vmx_status_guest_launched(launch_tsc);
+        note_guest_launch();
         svm_launch_bsp(start.cs, start.ip, (uint8_t)start.drive);
     }
     guest_set_backend(&vmx_backend_ops);
@@ -230,16 +240,11 @@ static void start_guest(void)
     log_info("launching the guest: boot sector from %s, drive %#x, at %04x:%04x; "
              "%u application processor(s) wait for SIPI\n", start.source, start.drive, start.cs,
              start.ip, cpu_count - 1);
-    hv_memory_log_use();
-    uint64_t launch_tsc = rdtsc();           /* one reading: the log and the status area */
-    log_info("timing: guest launch at TSC %llu\n", (unsigned long long)launch_tsc);
     vmx_guest_real_mode(start.cs, (uint64_t)start.cs << 4, start.ip, 0x10, ACTIVITY_ACTIVE);
     vmwrite(VMCS_GUEST_RSP, start.ip);
     vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
     struct guest_regs regs = { .rdx = start.drive };
-    if (!options.test_exit)
-        log_console_for_errors_only(true);
-    vmx_status_guest_launched(launch_tsc);
+    note_guest_launch();
     vmx_launch_cpu(cpus[0], &regs);
     log_console_for_errors_only(false);
     panic("the guest could not be launched");

@@ -12,6 +12,7 @@
 #define MSR_IA32_SYSENTER_EIP        0x176
 #define MSR_IA32_DEBUGCTL            0x1D9
 #define MSR_IA32_PAT                 0x277
+#define   PAT_POWER_ON                0x0007040600070406ull   /* SDM Vol. 3A, 13.12.4 */
 #define MSR_IA32_VMX_BASIC           0x480
 #define MSR_IA32_VMX_PINBASED_CTLS   0x481
 #define MSR_IA32_VMX_PROCBASED_CTLS  0x482

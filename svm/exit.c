@@ -150,7 +150,7 @@ static void handle_vmmcall(struct guest_regs *r, void *v, struct percpu *cpu)
  * neither sees nor sets (VMRUN needs it set), and the SVM MSRs, which #GP as
  * on a CPU without SVM. EXITINFO1 is 0 for RDMSR, 1 for WRMSR (APM 15.11).
  */
-static void handle_msr(struct guest_regs *r, void *v, struct svm_cpu *s)
+static void handle_msr(struct guest_regs *r, void *v)
 {
     uint32_t msr = (uint32_t)r->rcx;
     bool write = vmcb_u64(v, VMCB_EXITINFO1) & 1;
@@ -171,8 +171,7 @@ static void handle_msr(struct guest_regs *r, void *v, struct svm_cpu *s)
         return;
     }
     /* LMA is the CPU's to set (on CR0.PG with LME): a write leaves it as it is. */
-    s->guest_efer = (value & ~EFER_LMA) | (efer & EFER_LMA);
-    vmcb_set_u64(v, VMCB_EFER, s->guest_efer | EFER_SVME);
+    vmcb_set_u64(v, VMCB_EFER, (value & ~EFER_LMA) | (efer & EFER_LMA) | EFER_SVME);
     skip_instruction(v, OP_WRMSR, sizeof OP_WRMSR);
 }
 
@@ -299,7 +298,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         handle_io(r, v);
         break;
     case SVM_EXIT_MSR:
-        handle_msr(r, v, s);
+        handle_msr(r, v);
         break;
     case SVM_EXIT_SHUTDOWN:
         log_error("CPU %u: guest triple fault\n", cpu->index);
@@ -328,13 +327,6 @@ void svm_exit_dispatch(struct guest_regs *r)
     vmcb_set_u64(v, VMCB_RAX, r->rax);
 }
 
-static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
-{
-    if (cpu >= cpu_count || reason >= EXIT_REASON_COUNT || !cpus[cpu]->svm)
-        return ~0ull;
-    return cpus[cpu]->svm->stats->exits[reason];
-}
-
 const struct guest_backend_ops svm_backend_ops = {
-    .exit_count = backend_exit_count,
+    .exit_count = vmx_status_exit_count,
 };

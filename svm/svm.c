@@ -20,7 +20,6 @@
 
 struct svm_global svm;
 
-#define GUEST_PAT_DEFAULT 0x0007040600070406ull    /* the power-on PAT (SDM Vol. 3A, 13.12.4) */
 #define CPUID_SVM         (1u << 2)                /* 8000_0001 ECX */
 #define CPUID_PAGE1GB     (1u << 26)               /* 8000_0001 EDX */
 #define CPUID_NP          (1u << 0)                /* 8000_000A EDX: nested paging */
@@ -86,7 +85,6 @@ int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports)
     msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
     svm.msrpm_phys = virt_to_phys_identity(msrpm);
     uint8_t *iopm = hv_alloc_pages(3, "I/O permission map");
-    svm.intercept_exit_ports = intercept_exit_ports;
     if (intercept_exit_ports) {
         iopm_intercept(iopm, 0xF4);               /* QEMU isa-debug-exit */
         iopm_intercept(iopm, 0x8900);             /* Bochs shutdown port */
@@ -195,14 +193,13 @@ void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
     vmcb_set_u64(v, VMCB_CR4, 0);
     /* VMRUN insists on EFER.SVME in the guest (15.5.1); the EFER intercepts hide it. */
     vmcb_set_u64(v, VMCB_EFER, EFER_SVME);
-    s->guest_efer = 0;
     vmcb_set_u64(v, VMCB_DR6, 0xFFFF0FF0);
     vmcb_set_u64(v, VMCB_DR7, 0x400);
     vmcb_set_u64(v, VMCB_RFLAGS, 0x202);              /* a BIOS starts boot sectors with IF=1 */
     vmcb_set_u64(v, VMCB_RIP, ip);
     vmcb_set_u64(v, VMCB_RSP, ip);
     vmcb_set_u64(v, VMCB_RAX, 0);
-    vmcb_set_u64(v, VMCB_G_PAT, GUEST_PAT_DEFAULT);
+    vmcb_set_u64(v, VMCB_G_PAT, PAT_POWER_ON);
     static struct guest_regs regs;
     regs = (struct guest_regs){ .rdx = drive };
     svm_run(&regs, s->vmcb_phys, s->host_vmcb_phys);

@@ -27,7 +27,6 @@ struct svm_cpu {
     uint64_t host_vmcb_phys;      /* VMSAVE/VMLOAD of the host's FS, GS, TR, syscall MSRs */
     void *vmcb;                   /* vmcb_phys, mapped */
     struct tv_status_cpu *stats;  /* exit counters, in the published status area */
-    uint64_t guest_efer;          /* EFER as the guest believes it (SVME clear) */
     uint64_t hidden_accesses;     /* NPFs on the hypervisor region */
 };
 
@@ -40,7 +39,6 @@ struct svm_global {
     uint64_t dummy_page_phys;     /* what hidden pages show a guest that probes them */
     bool nrip_save;               /* the CPU reports the next RIP on exits (8000_000A EDX[3]) */
     uint64_t efer_writable;       /* EFER bits a guest may set: what this CPU has, SVME not */
-    bool intercept_exit_ports;    /* test_exit: the emulators' exit ports exit */
 };
 
 extern struct svm_global svm;

@@ -37,15 +37,8 @@ void vmx_log_exit_counts(void)
             status_log_exit_counts(i, cpus[i]->vmx->hidden_accesses, cpus[i]->vmx->kicks);
 }
 
-static uint64_t backend_exit_count(uint32_t cpu, uint32_t reason)
-{
-    if (cpu >= cpu_count || reason >= EXIT_REASON_COUNT || !cpus[cpu]->vmx)
-        return ~0ull;
-    return cpus[cpu]->vmx->stats->exits[reason];
-}
-
 const struct guest_backend_ops vmx_backend_ops = {
-    .exit_count = backend_exit_count,
+    .exit_count = vmx_status_exit_count,
     .ept_generation = vmx_ept_generation,
     .state_check = vmx_state_check,
 };

@@ -70,6 +70,13 @@ struct tv_status_cpu *vmx_status_cpu(uint32_t index)
                                     (uint64_t)index * status->cpu_stride);
 }
 
+uint64_t vmx_status_exit_count(uint32_t cpu, uint32_t reason)
+{
+    if (!status || cpu >= status->cpu_count || reason >= EXIT_REASON_COUNT)
+        return ~0ull;
+    return vmx_status_cpu(cpu)->exits[reason];
+}
+
 void vmx_status_guest_launched(uint64_t tsc)
 {
     status->launch_tsc = tsc;

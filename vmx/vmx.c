@@ -26,7 +26,6 @@ extern char vmx_exit_stub[];
 
 
 #define AR_UNUSABLE (1u << 16)
-#define GUEST_PAT_DEFAULT 0x0007040600070406ull    /* the power-on PAT (SDM Vol. 3A, 13.12.4) */
 
 static bool cpu_has_vmx(void)
 {
@@ -225,7 +224,7 @@ void vmx_guest_real_mode(uint16_t cs_sel, uint64_t cs_base, uint64_t rip, uint64
     vmwrite(VMCS_GUEST_IDTR_BASE, 0);
     vmwrite(VMCS_GUEST_IDTR_LIMIT, 0x3FF);
     vmwrite(VMCS_GUEST_EFER, 0);
-    vmwrite(VMCS_GUEST_PAT, GUEST_PAT_DEFAULT);
+    vmwrite(VMCS_GUEST_PAT, PAT_POWER_ON);
     vmwrite(VMCS_GUEST_DEBUGCTL, 0);
     vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
     vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);

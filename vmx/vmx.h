@@ -178,12 +178,14 @@ void vmx_stop_cpu(struct percpu *cpu, uint32_t reason) __attribute__((noreturn))
  * The status area (vmx/status.c), which both backends publish: pages it
  * needs for ncpus (for the region budget); setup on the BSP once the guest's
  * EPT or NPT exists, mapping the area read-only into that tree (0, or -1: no
- * room); CPU i's counters; the launch time; whether gpa is one of its
- * read-only pages.
+ * room); CPU i's counters, and one of them for the hypercall (~0 when out
+ * of range: the backends' guest_backend_ops.exit_count); the launch time;
+ * whether gpa is one of its read-only pages.
  */
 uint64_t vmx_status_pages(uint32_t ncpus);
 int vmx_status_setup(struct ept *tree);
 struct tv_status_cpu *vmx_status_cpu(uint32_t index);
+uint64_t vmx_status_exit_count(uint32_t cpu, uint32_t reason);
 void vmx_status_guest_launched(uint64_t tsc);
 bool vmx_status_contains(uint64_t gpa);
 
