@@ -92,9 +92,9 @@ bochs: $(DEPS_STAMP)
 	@tests/boot/bochs-build.sh >/dev/null
 
 # `make run`: thinvisor with a guest in the best emulator here, the guest's serial console
-# on this terminal. The emulator (EMU): kvm (QEMU with KVM, when /dev/kvm offers nested VMX),
-# else bochs (emulates VT-x; slow); EMU=qemu is QEMU's TCG, which has no VMX, so the guest
-# boots natively there, in seconds. The guest (GUEST), as hd0: linux, Debian's Linux ending
+# on this terminal. The emulator (EMU): kvm (QEMU with KVM, when /dev/kvm offers nested VMX
+# or nested SVM), else bochs (emulates VT-x; slow); EMU=qemu is QEMU's TCG, which has no VMX
+# but emulates AMD-V, so the guest runs under the SVM backend there, fast. The guest (GUEST), as hd0: linux, Debian's Linux ending
 # in a busybox shell (tests/linux), or test, the test OS (tests/guest). RUN_OPTS are added
 # to thinvisor's command line. BOCHS picks the Bochs: 3.0 (built by make bochs) or 2.7
 # (Debian's, which needs RUN_OPTS=emulate_sipi for the guest's APs; README, "Which Bochs").
@@ -104,7 +104,8 @@ GUEST ?= linux
 RUN_OPTS ?=
 BOCHS ?= 3.0
 comma := ,
-QEMU_RUN_CPU = $(if $(filter kvm,$(EMU)),-enable-kvm -cpu host$(comma)+vmx,-cpu max)
+HOST_VIRT := $(if $(shell grep -qw svm /proc/cpuinfo && echo amd),svm,vmx)
+QEMU_RUN_CPU = $(if $(filter kvm,$(EMU)),-enable-kvm -cpu host$(comma)+$(HOST_VIRT),-cpu max)
 RUN_DISK := $(if $(filter linux,$(GUEST)),$(BUILD)/linux/linux-shell-disk.img,$(BUILD)/guest/test-disk.img)
 run: deps all $(RUN_DISK)
 	@case "$(EMU)" in kvm|bochs|qemu) ;; *) echo "error: EMU=$(EMU): use kvm, bochs or qemu" >&2; exit 2;; esac

@@ -6,8 +6,9 @@
 #                             DEBUG_BREAK, the <bochs:N> prompt on this terminal (debug/bochs.sh)
 #   make debug EMU=qemu       QEMU's TCG waits on its gdbstub (127.0.0.1:GDB_PORT) and gdb
 #                             attaches with thinvisor's ELF and DWARF (debug/qemu-gdb.sh). No
-#                             VMX there: for everything up to the launch, and native boot
-#   make debug EMU=kvm        the same with KVM and nested VMX, on a host that has them
+#                             VMX there, but AMD-V: everything up to the launch, and the SVM
+#                             backend
+#   make debug EMU=kvm        the same with KVM and nested VMX or SVM, on a host that has them
 #
 # Unlike `make run`, debug uses Bochs unless EMU= is given. GUEST=, CPUS=, MEM= and BOCHS=
 # (3.0 or 2.7) are run's.

@@ -2,9 +2,9 @@
 # thinvisor in QEMU under gdb: `make debug EMU=qemu` (or EMU=kvm) (debug/debug.mk).
 # QEMU starts stopped (-S) with its gdbstub on 127.0.0.1:PORT; gdb loads thinvisor's ELF (its
 # DWARF: source lines, types, locals), attaches, puts a hardware breakpoint on --break and
-# continues to it. QEMU's TCG has no VMX, so this is for everything before the VMX launch and
-# for the native-boot path; EMU=kvm (--kvm) runs under KVM with nested VMX where the host
-# has it (README, "QEMU with KVM"). Use hbreak rather than break before thinvisor runs:
+# continues to it. QEMU's TCG has no VMX but emulates AMD-V, so this is for everything before
+# the launch and for the SVM backend (svm/); EMU=kvm (--kvm) runs under KVM with nested VMX
+# or nested SVM where the host has it (README, "QEMU with KVM"). Use hbreak rather than break before thinvisor runs:
 # GRUB loads the image after gdb attaches, and thinvisor then copies itself to its region.
 # Ctrl-C in gdb stops the machine; quitting gdb ends QEMU. COM1 goes to the --serial file.
 #
@@ -52,7 +52,7 @@ qemu_args=(--iso "$iso" --cpus "$cpus" --mem "$mem" --serial "$serial" --timeout
 extra=(-S -gdb "tcp:127.0.0.1:$port")
 if ((kvm)); then
     # shellcheck disable=SC2054  # one word: QEMU's -cpu value
-    qemu_args+=(--qemu-cpu host,+vmx)
+    qemu_args+=(--qemu-cpu "host,+$(grep -qw svm /proc/cpuinfo && echo svm || echo vmx)")
     extra+=(-enable-kvm)
 fi
 # In the background, QEMU (in emu-qemu.sh's own session) does not see Ctrl-C, which is gdb's.

@@ -77,8 +77,11 @@ void guest_hypercall(struct hypercall_regs *r, uint32_t cpu)
     case TV_HC_EPT_GENERATION: {
         uint64_t flushed, current;
         bool in_guest;
-        if (!backend || !backend->ept_generation ||
-            !backend->ept_generation((uint32_t)r->rbx, &flushed, &current, &in_guest)) {
+        if (!backend || !backend->ept_generation) {
+            r->rax = TV_STATUS_UNKNOWN_CALL;     /* SVM: no shared EPT, nothing to shoot down */
+            break;
+        }
+        if (!backend->ept_generation((uint32_t)r->rbx, &flushed, &current, &in_guest)) {
             r->rax = TV_STATUS_BAD_ARGUMENT;
             break;
         }

@@ -189,7 +189,6 @@ static const struct option_def option_defs[] = {
     { "test_extra_apic", true, opt_test_extra_apic, 0 },
     { "x2apic", false, NULL, offsetof(struct options, x2apic) },
     { "emulate_sipi", false, NULL, offsetof(struct options, emulate_sipi) },
-    { "svm", false, NULL, offsetof(struct options, svm) },
     { "strict", false, NULL, offsetof(struct options, strict) },
     { "test_exit", false, NULL, offsetof(struct options, test_exit) },
 };

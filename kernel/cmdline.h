@@ -18,10 +18,9 @@ struct options {
     enum log_level loglevel;
     uint32_t cpus;            /* upper bound on processors to bring up; 0: all */
     int boot_drive;           /* BIOS drive number to chainload; -1: default */
-    bool strict;              /* halt instead of booting natively when VMX can't start */
+    bool strict;              /* halt, not boot natively, when neither VMX nor SVM starts */
     bool x2apic;              /* use x2APIC mode even where xAPIC would do */
     bool emulate_sipi;        /* start guest APs without the wait-for-SIPI state */
-    bool svm;                 /* try the AMD SVM backend where VMX is unavailable (issue 15) */
     bool test_exit;           /* end the emulator when done (test runs only) */
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */

@@ -1,6 +1,6 @@
 /*
- * Control-register and EFER bits thinvisor reads or sets (SDM Vol. 3A, 2.5
- * and 2.2.1). Plain constants, so portable code can use them too.
+ * Control-register, EFER and RFLAGS bits thinvisor reads or sets (SDM Vol.
+ * 3A, 2.5, 2.2.1 and 2.3). Plain constants, so portable code can use them too.
  */
 #ifndef THINVISOR_CR_BITS_H
 #define THINVISOR_CR_BITS_H
@@ -18,5 +18,7 @@
 #define EFER_LME    (1ull << 8)
 #define EFER_LMA    (1ull << 10)
 #define EFER_NXE    (1ull << 11)
+#define RFLAGS_TF   (1ull << 8)    /* trap flag: a #DB after the next instruction */
+#define RFLAGS_RF   (1ull << 16)   /* resume flag: no instruction breakpoint on the next one */
 
 #endif

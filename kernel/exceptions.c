@@ -8,7 +8,9 @@
 #include "kernel/gdt.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
+#include "kernel/msr.h"
 #include "kernel/x86.h"
+#include "smp/kick.h"
 
 struct __attribute__((packed)) idt_gate {
     uint16_t offset_low;
@@ -63,16 +65,26 @@ static const char *const vector_names[32] = {
 };
 
 /*
- * An NMI while this CPU runs hypervisor code. NMIs belong to the guest (its
- * watchdog, its IPIs), so the backend re-injects it at the next VM entry
- * instead of losing it (SDM Vol. 3C, 33.2). Before the guest exists there is
- * nobody to give it to; it is counted.
+ * An NMI while this CPU runs hypervisor code. Unless it was a kick
+ * (smp/kick.c), it belongs to the guest (its watchdog, its IPIs), so the
+ * backend re-injects it at the next VM entry instead of losing it (SDM Vol.
+ * 3C, 33.2). (One arriving after the backend's last look waits for the next
+ * exit.) Before the guest exists there is nobody to give it to; it is counted.
  */
 static volatile uint64_t nmis_before_guest;
 
 void nmi_in_root(void)
 {
-    if (!backend_note_nmi())
+    if (!rdmsr(MSR_GS_BASE)) {
+        nmis_before_guest++;          /* per-CPU data not set up yet */
+        return;
+    }
+    struct percpu *cpu = this_cpu();
+    if (kick_taken(cpu))
+        return;                       /* a kick, also one before the first VM entry */
+    if (cpu->vcpu.launched)
+        cpu->vcpu.nmi_pending = true; /* the backend injects it before it resumes the guest */
+    else
         nmis_before_guest++;
 }
 

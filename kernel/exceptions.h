@@ -24,10 +24,7 @@ void idt_load_current(void);
 
 void exception_report(struct exception_frame *f) __attribute__((noreturn));
 
-/* Called for an NMI in VMX root; the backend queues it for the guest. */
+/* Called for an NMI in the host (VMX root, or SVM with GIF set): queued for the guest. */
 void nmi_in_root(void);
-
-/* Provided by the backend: notes an NMI for this CPU's guest; false if there is no guest yet. */
-bool backend_note_nmi(void);
 
 #endif

@@ -129,10 +129,8 @@ static uint64_t shared_budget(uint32_t ncpus)
 enum backend { BACKEND_VMX, BACKEND_SVM };
 
 /*
- * The SVM backend, asked for with `svm` where VMX cannot run: so far it runs
- * the guest on the boot processor only (guest SMP under SVM needs the ICR
- * interception that is issue 15's next step), so with more processors it says
- * so and the caller boots natively. 0, or -1 with the reason in why.
+ * The SVM backend where VMX cannot run (an AMD CPU): SVM on every processor.
+ * 0, or -1 with the reason appended to why's VMX reason.
  */
 static int virtualize_svm(char *why, size_t whylen)
 {
@@ -143,37 +141,32 @@ static int virtualize_svm(char *why, size_t whylen)
         fmt_snprintf(why + used, whylen - used, "; %s", svm_why);
         return -1;
     }
-    if (cpu_count > 1) {
-        fmt_snprintf(why + used, whylen - used, "; the SVM backend runs one processor only so "
-                     "far, and %u are online", cpu_count);
-        return -1;
-    }
     uint64_t top = region_phys_top(boot_info.mmap, boot_info.mmap_count);
-    if (svm_setup_shared(top, options.test_exit) != 0) {
+    if (svm_setup_shared(top, options.test_exit, cpu_count > 1) != 0) {
         fmt_snprintf(why, whylen, "the NPT does not fit the hypervisor region");
         return -1;
     }
     for (uint32_t i = 0; i < cpu_count; i++)
         svm_prepare_cpu(cpus[i]);
-    if (smp_run_on_all(svm_enable_cpu, NULL, results)) {
-        fmt_snprintf(why, whylen, "a processor could not enable SVM");
+    int failures = smp_run_on_all(svm_enable_cpu, NULL, results);
+    if (failures) {
+        fmt_snprintf(why, whylen, "%d processor(s) could not enable SVM", failures);
         return -1;
     }
-    log_info("SVM on the boot processor\n");
+    log_info("SVM on all %u processor(s)\n", cpu_count);
     return 0;
 }
 
 /*
- * Enters VMX root on every CPU (or, asked for, SVM on the boot processor);
- * returns 0 with the backend in *backend, or -1 with the reason in why.
+ * Virtualizes every CPU with the backend the CPU has: VMX root where CPUID and
+ * the capability MSRs allow it (Intel), else SVM (AMD). Returns 0 with the
+ * backend in *backend, or -1 with the reasons in why.
  */
 static int virtualize_all(char *why, size_t whylen, enum backend *backend)
 {
     static int results[SMP_MAX_CPUS];
     *backend = BACKEND_VMX;
     if (vmx_probe(why, whylen) != 0) {
-        if (!options.svm)
-            return -1;
         *backend = BACKEND_SVM;
         return virtualize_svm(why, whylen);
     }
@@ -210,8 +203,8 @@ static void note_guest_launch(void)
 
 /*
  * Starts the guest: the boot chain of the chosen drive, on the BSP, under
- * VMX; the APs wait for the guest's own INIT-SIPI-SIPI. Where VMX cannot
- * run, says why and (unless strict) boots the same chain natively.
+ * VMX or SVM; the APs wait for the guest's own INIT-SIPI-SIPI. Where neither
+ * can run, says why and (unless strict) boots the same chain natively.
  */
 static void start_guest(void)
 {
@@ -229,8 +222,11 @@ static void start_guest(void)
     }
     if (backend == BACKEND_SVM) {
         guest_set_backend(&svm_backend_ops);
-        log_info("launching the guest under SVM: boot sector from %s, drive %#x, at %04x:%04x\n",
-                 start.source, start.drive, start.cs, start.ip);
+        if (smp_start_on_aps(svm_launch_ap, NULL) != 0)
+            panic("application processors did not enter their guest state");
+        log_info("launching the guest under SVM: boot sector from %s, drive %#x, at %04x:%04x; "
+                 "%u application processor(s) wait for SIPI\n", start.source, start.drive,
+                 start.cs, start.ip, cpu_count - 1);
         note_guest_launch();
         svm_launch_bsp(start.cs, start.ip, (uint8_t)start.drive);
     }

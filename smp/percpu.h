@@ -22,6 +22,21 @@ struct vmx_cpu;
 struct svm_cpu;
 typedef int (*cpu_work_fn)(struct percpu *cpu, void *arg);
 
+/*
+ * What either backend keeps about the guest CPU that runs on this processor:
+ * whether it runs yet, a guest NMI that arrived outside it, kicks (smp/kick.c)
+ * and the emulated INIT/SIPI state (guest/ap_start.c).
+ */
+struct vcpu_state {
+    bool launched;                /* the guest runs here: NMIs from now on are its own */
+    bool nmi_pending;             /* a guest NMI that arrived outside the guest: inject it */
+    volatile bool in_guest;       /* between VM entry and exit, running guest code */
+    volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
+    uint64_t kicks;               /* kicks sent to this CPU */
+    volatile uint32_t ap_state;   /* emulated SIPI: AP_* state, the SIPI vector in bits 15:8 */
+    uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write */
+};
+
 struct percpu {
     struct percpu *self;          /* must stay first: this_cpu() reads gs:0 */
     uint32_t index;               /* 0 = BSP, in bring-up order */
@@ -38,6 +53,7 @@ struct percpu {
     volatile int work_result;
 
     struct cpu_segments segments;
+    struct vcpu_state vcpu;
     struct vmx_cpu *vmx;          /* the backend's per-CPU state: VMX's, */
     struct svm_cpu *svm;          /* or SVM's */
 };

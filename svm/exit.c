@@ -11,6 +11,7 @@
 #include "kernel/msr.h"
 #include "kernel/spinlock.h"
 #include "kernel/x86.h"
+#include "smp/lapic.h"
 #include "mm/guest_walk.h"
 #include "mm/hv_memory.h"
 #include "svm/svm.h"
@@ -32,6 +33,8 @@ static unsigned tv_reason(uint64_t code, uint64_t info1)
 {
     switch (code) {
     case SVM_EXIT_NMI:      return EXIT_EXCEPTION_NMI;
+    case SVM_EXIT_IRET:                           /* svm/nmi.c: the NMI window */
+    case SVM_EXIT_EXCP_DB:  return EXIT_NMI_WINDOW;
     case SVM_EXIT_INIT:     return EXIT_INIT;
     case SVM_EXIT_CPUID:    return EXIT_CPUID;
     case SVM_EXIT_INVD:     return EXIT_INVD;
@@ -49,8 +52,7 @@ static unsigned tv_reason(uint64_t code, uint64_t info1)
     }
 }
 
-/* Logs why the guest cannot go on, with its state, and stops the machine. */
-static __attribute__((noreturn)) void stop_guest(struct percpu *cpu, void *v, const char *what)
+void svm_stop_guest(struct percpu *cpu, void *v, const char *what)
 {
     log_error("CPU %u: %s (exit code %#llx, EXITINFO1 %#llx, EXITINFO2 %#llx)\n", cpu->index,
               what, (unsigned long long)vmcb_u64(v, VMCB_EXITCODE),
@@ -68,8 +70,8 @@ static __attribute__((noreturn)) void stop_guest(struct percpu *cpu, void *v, co
     machine_stop(false);
 }
 
-/* Queues a hardware exception for the next VMRUN (APM 15.20); error codes only in protected mode. */
-static void inject_exception(void *v, unsigned vector, bool has_error, uint32_t error)
+/* Error codes only in protected mode. */
+void svm_inject_exception(void *v, unsigned vector, bool has_error, uint32_t error)
 {
     uint64_t e = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | vector;
     if (has_error && (vmcb_u64(v, VMCB_CR0) & CR0_PE))
@@ -77,8 +79,8 @@ static void inject_exception(void *v, unsigned vector, bool has_error, uint32_t 
     vmcb_set_u64(v, VMCB_EVENTINJ, e);
 }
 
-static void inject_ud(void *v) { inject_exception(v, VEC_UD, false, 0); }
-static void inject_gp(void *v) { inject_exception(v, VEC_GP, true, 0); }
+static void inject_ud(void *v) { svm_inject_exception(v, VEC_UD, false, 0); }
+static void inject_gp(void *v) { svm_inject_exception(v, VEC_GP, true, 0); }
 
 /* Where the guest's code is, from the VMCB. */
 static void code_at(const void *v, struct guest_code_at *at)
@@ -121,6 +123,15 @@ static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len
     vmcb_set_u64(v, VMCB_RIP, at.mode == 8 ? rip : (uint32_t)rip);
 }
 
+int svm_decode_guest_store(void *v, struct mmio_store *st)
+{
+    struct guest_code_at at;
+    uint8_t bytes[INSN_MAX_LEN];
+    code_at(v, &at);
+    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
+    return mmio_decode_store(bytes, got, at.mode, st);
+}
+
 static const uint8_t OP_CPUID[] = { 0x0F, 0xA2 }, OP_VMMCALL[] = { 0x0F, 0x01, 0xD9 },
                      OP_RDMSR[] = { 0x0F, 0x32 }, OP_WRMSR[] = { 0x0F, 0x30 },
                      OP_INVD[] = { 0x0F, 0x08 };
@@ -147,13 +158,20 @@ static void handle_vmmcall(struct guest_regs *r, void *v, struct percpu *cpu)
 
 /*
  * The MSRs the permission map sends here: EFER, whose SVME bit the guest
- * neither sees nor sets (VMRUN needs it set), and the SVM MSRs, which #GP as
- * on a CPU without SVM. EXITINFO1 is 0 for RDMSR, 1 for WRMSR (APM 15.11).
+ * neither sees nor sets (VMRUN needs it set), the SVM MSRs, which #GP as on
+ * a CPU without SVM, and writes to the x2APIC ICR (svm/ap_start.c).
+ * EXITINFO1 is 0 for RDMSR, 1 for WRMSR (APM 15.11).
  */
-static void handle_msr(struct guest_regs *r, void *v)
+static void handle_msr(struct guest_regs *r, void *v, struct percpu *cpu)
 {
     uint32_t msr = (uint32_t)r->rcx;
     bool write = vmcb_u64(v, VMCB_EXITINFO1) & 1;
+    if (msr == X2APIC_MSR_ICR && write) {
+        svm_x2apic_icr_write(r, v, cpu);     /* intercepted only with guest APs */
+        if (!(vmcb_u64(v, VMCB_EVENTINJ) & EVENTINJ_VALID))
+            skip_instruction(v, OP_WRMSR, sizeof OP_WRMSR);
+        return;
+    }
     if (msr != MSR_IA32_EFER) {
         inject_gp(v);
         return;
@@ -187,7 +205,8 @@ static void handle_io(struct guest_regs *r, void *v)
             reported = true;
             for (uint32_t i = 0; i < cpu_count; i++)
                 if (cpus[i]->svm)
-                    status_log_exit_counts(i, cpus[i]->svm->hidden_accesses, 0);
+                    status_log_exit_counts(i, cpus[i]->svm->hidden_accesses,
+                                           cpus[i]->vcpu.kicks);
         }
         if (size == 1)
             outb(port, (uint8_t)r->rax);
@@ -213,29 +232,30 @@ static void drop_status_write(void *v, struct svm_cpu *s, struct percpu *cpu, ui
         log_warn("CPU %u: guest wrote to the read-only status area at %#llx; dropped (reported "
                  "once)\n", cpu->index, (unsigned long long)gpa);
     }
-    struct guest_code_at at;
-    uint8_t bytes[INSN_MAX_LEN];
     struct mmio_store st;
-    code_at(v, &at);
-    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
-    if (mmio_decode_store(bytes, got, at.mode, &st) != 0) {
+    if (svm_decode_guest_store(v, &st) != 0) {
         inject_gp(v);
         return;
     }
-    vmcb_set_u64(v, VMCB_RIP, at.rip + st.length);
+    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_RIP) + st.length);
 }
 
 /*
  * A nested page fault (APM 15.25.6; EXITINFO2 the guest physical address,
- * EXITINFO1 the #PF-style error code). The hypervisor region: counted, logged
+ * EXITINFO1 the #PF-style error code). A write to the read-only xAPIC page:
+ * done for the guest (svm/ap_start.c). The hypervisor region: counted, logged
  * once, and a dummy page mapped there so the guest neither sees nor changes
  * anything of ours; executing from it stops that CPU. Above the up-front
  * identity map: MMIO, mapped on first touch.
  */
-static void handle_npf(void *v, struct svm_cpu *s, struct percpu *cpu)
+static void handle_npf(struct guest_regs *r, void *v, struct svm_cpu *s, struct percpu *cpu)
 {
     uint64_t gpa = vmcb_u64(v, VMCB_EXITINFO2), err = vmcb_u64(v, VMCB_EXITINFO1);
     bool in_region = gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size;
+    if (svm.apic_page && (gpa & ~0xFFFull) == svm.apic_page && (err & NPF_WRITE)) {
+        svm_apic_page_write(r, v, cpu, gpa);
+        return;                              /* the NPT did not change: no flush */
+    }
     if (vmx_status_contains(gpa) && (err & NPF_WRITE)) {
         drop_status_write(v, s, cpu, gpa);
         return;
@@ -243,7 +263,7 @@ static void handle_npf(void *v, struct svm_cpu *s, struct percpu *cpu)
     int rc;
     if (in_region && (err & NPF_FETCH)) {
         /* Executing from hidden memory has no harmless answer: stop, loudly. */
-        stop_guest(cpu, v, "guest executes hypervisor memory");
+        svm_stop_guest(cpu, v, "guest executes hypervisor memory");
     } else if (in_region) {
         static bool logged;
         s->hidden_accesses++;
@@ -261,7 +281,7 @@ static void handle_npf(void *v, struct svm_cpu *s, struct percpu *cpu)
         rc = ept_map_on_demand(&svm.npt, gpa, &svm.mtrr);
         spin_unlock(&npt_lock);
     } else {
-        stop_guest(cpu, v, "nested page fault inside the identity map");
+        svm_stop_guest(cpu, v, "nested page fault inside the identity map");
     }
     if (rc != 0)
         panic("NPT: cannot map %#llx (region exhausted or beyond MAXPHYADDR)",
@@ -284,8 +304,17 @@ void svm_exit_dispatch(struct guest_regs *r)
         s->stats->exits[reason]++;
 
     switch (code) {
+    case SVM_EXIT_EXCP_DB:
+        svm_db_exit(s, v);
+        break;
+    case SVM_EXIT_NMI:
+        svm_nmi_exit(cpu);
+        break;
     case SVM_EXIT_CPUID:
         handle_cpuid(r, v);
+        break;
+    case SVM_EXIT_IRET:
+        svm_iret_exit(s, v);
         break;
     case SVM_EXIT_INVD:
         __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
@@ -298,7 +327,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         handle_io(r, v);
         break;
     case SVM_EXIT_MSR:
-        handle_msr(r, v);
+        handle_msr(r, v, cpu);
         break;
     case SVM_EXIT_SHUTDOWN:
         log_error("CPU %u: guest triple fault\n", cpu->index);
@@ -317,13 +346,16 @@ void svm_exit_dispatch(struct guest_regs *r)
         handle_vmmcall(r, v, cpu);
         break;
     case SVM_EXIT_NPF:
-        handle_npf(v, s, cpu);
+        handle_npf(r, v, s, cpu);
         break;
     case SVM_EXIT_INVALID:
-        stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
+        svm_stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
     default:
-        stop_guest(cpu, v, "unexpected #VMEXIT");
+        svm_stop_guest(cpu, v, "unexpected #VMEXIT");
     }
+    if (svm.smp && cpu->index != 0)
+        svm_take_pending_init(r, cpu);
+    svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);
 }
 

@@ -7,6 +7,7 @@
  */
 #include "svm/svm.h"
 
+#include "guest/ap_start.h"
 #include "guest/guest.h"
 #include "kernel/cr_bits.h"
 #include "kernel/format.h"
@@ -15,6 +16,7 @@
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
+#include "smp/lapic.h"
 #include "svm/vmcb.h"
 #include "vmx/vmx.h"           /* the status area, shared with the VMX backend */
 
@@ -53,8 +55,11 @@ int svm_probe(char *why, size_t whylen)
     return 0;
 }
 
-/* Two bits per MSR in three 2 KiB ranges (APM 15.11): read at bit 2n, write at 2n + 1. */
-static void msrpm_intercept(uint8_t *pm, uint32_t msr)
+/*
+ * Two bits per MSR in three 2 KiB ranges (APM 15.11): read at bit 2n, write
+ * at 2n + 1. `bits` says which: 1 reads, 2 writes, 3 both.
+ */
+static void msrpm_intercept(uint8_t *pm, uint32_t msr, unsigned bits)
 {
     uint32_t base;
     if (msr < 0x2000)
@@ -63,7 +68,7 @@ static void msrpm_intercept(uint8_t *pm, uint32_t msr)
         base = 0x800, msr -= 0xC0000000u;
     else
         base = 0x1000, msr -= 0xC0010000u;
-    pm[base + msr / 4] |= (uint8_t)(3u << (2 * (msr % 4)));
+    pm[base + msr / 4] |= (uint8_t)(bits << (2 * (msr % 4)));
 }
 
 static void iopm_intercept(uint8_t *pm, uint16_t port)
@@ -71,7 +76,20 @@ static void iopm_intercept(uint8_t *pm, uint16_t port)
     pm[port / 8] |= (uint8_t)(1u << (port % 8));
 }
 
-int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports)
+/*
+ * With guest APs, the guest's INIT and SIPI must not reach a CPU: SVM has no
+ * wait-for-SIPI state to park an AP in (svm/ap_start.c). x2APIC sends them
+ * with WRMSR to the ICR, intercepted in the permission map; xAPIC by a write
+ * to its MMIO page, which becomes read-only in the NPT. 0, or -1.
+ */
+static int intercept_icr(uint8_t *msrpm)
+{
+    msrpm_intercept(msrpm, X2APIC_MSR_ICR, 2);
+    svm.apic_page = guest_xapic_page_protect(&svm.npt, svm.npt_top, &svm.mtrr);
+    return svm.apic_page ? 0 : -1;
+}
+
+int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports, bool smp)
 {
     /*
      * MSRs: EFER, whose SVME bit VMRUN needs set in the guest and the guest must
@@ -80,9 +98,9 @@ int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports)
      * translations, so the guest's writes do what they do on bare metal.
      */
     uint8_t *msrpm = hv_alloc_pages(2, "MSR permission map");
-    msrpm_intercept(msrpm, MSR_IA32_EFER);
-    msrpm_intercept(msrpm, MSR_VM_CR);
-    msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
+    msrpm_intercept(msrpm, MSR_IA32_EFER, 3);
+    msrpm_intercept(msrpm, MSR_VM_CR, 3);
+    msrpm_intercept(msrpm, MSR_VM_HSAVE_PA, 3);
     svm.msrpm_phys = virt_to_phys_identity(msrpm);
     uint8_t *iopm = hv_alloc_pages(3, "I/O permission map");
     if (intercept_exit_ports) {
@@ -116,6 +134,11 @@ int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports)
         log_error("NPT: no room to publish the status area\n");
         return -1;
     }
+    svm.smp = smp;
+    if (smp && intercept_icr(msrpm) != 0) {
+        log_error("NPT: no room to write-protect the local APIC page\n");
+        return -1;
+    }
     guest_record_boot_checksum();              /* TV_HC_SELF_CHECK compares with this */
     return 0;
 }
@@ -135,9 +158,10 @@ void svm_prepare_cpu(struct percpu *cpu)
 static void write_controls(struct svm_cpu *s)
 {
     void *v = s->vmcb;
+    /* NMIs with guest APs: a kick (smp/kick.c) must make an AP leave the guest. */
     vmcb_set_u32(v, VMCB_INTERCEPT_MISC1, INTERCEPT_CPUID | INTERCEPT_INVD |
                  INTERCEPT_INVLPGA | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
-                 INTERCEPT_SHUTDOWN);
+                 INTERCEPT_SHUTDOWN | (svm.smp ? INTERCEPT_NMI : 0));
     /* VMRUN must be intercepted (15.5.1); the others are SVM, which the guest does not have. */
     vmcb_set_u32(v, VMCB_INTERCEPT_MISC2, INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL |
                  INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
@@ -169,38 +193,49 @@ int svm_enable_cpu(struct percpu *cpu, void *arg)
     return 0;
 }
 
-/* One segment as the BIOS leaves it in real mode: base = selector * 16, 64 KiB. */
+/* One segment as INIT or the BIOS leaves it in real mode: base = selector * 16, 64 KiB. */
 static void real_mode_segment(void *v, unsigned seg, uint16_t sel, uint16_t attrib)
 {
     vmcb_set_segment(v, seg, sel, attrib, 0xFFFF, (uint64_t)sel << 4);
 }
 
-void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
+void svm_guest_real_mode(void *v, uint16_t cs_sel, uint64_t rip, uint64_t cr0)
 {
-    struct svm_cpu *s = this_cpu()->svm;
-    void *v = s->vmcb;
     static const unsigned data_segs[] = { VMCB_ES, VMCB_SS, VMCB_DS, VMCB_FS, VMCB_GS };
     for (unsigned i = 0; i < sizeof data_segs / sizeof data_segs[0]; i++)
         real_mode_segment(v, data_segs[i], 0, 0x93);  /* read/write data, accessed */
-    real_mode_segment(v, VMCB_CS, cs, 0x9B);          /* execute/read code, accessed */
+    real_mode_segment(v, VMCB_CS, cs_sel, 0x9B);      /* execute/read code, accessed */
     vmcb_set_segment(v, VMCB_LDTR, 0, 0x82, 0xFFFF, 0);
     vmcb_set_segment(v, VMCB_TR, 0, 0x8B, 0xFFFF, 0);
     vmcb_set_segment(v, VMCB_GDTR, 0, 0, 0xFFFF, 0);
     vmcb_set_segment(v, VMCB_IDTR, 0, 0, 0x3FF, 0);
     vmcb_set_u8(v, VMCB_CPL, 0);
-    vmcb_set_u64(v, VMCB_CR0, 0x10);                  /* ET; PE and PG clear: real mode */
+    vmcb_set_u64(v, VMCB_CR0, cr0);
+    vmcb_set_u64(v, VMCB_CR2, 0);
     vmcb_set_u64(v, VMCB_CR3, 0);
     vmcb_set_u64(v, VMCB_CR4, 0);
     /* VMRUN insists on EFER.SVME in the guest (15.5.1); the EFER intercepts hide it. */
     vmcb_set_u64(v, VMCB_EFER, EFER_SVME);
     vmcb_set_u64(v, VMCB_DR6, 0xFFFF0FF0);
     vmcb_set_u64(v, VMCB_DR7, 0x400);
-    vmcb_set_u64(v, VMCB_RFLAGS, 0x202);              /* a BIOS starts boot sectors with IF=1 */
-    vmcb_set_u64(v, VMCB_RIP, ip);
-    vmcb_set_u64(v, VMCB_RSP, ip);
+    vmcb_set_u64(v, VMCB_RFLAGS, 0x2);
+    vmcb_set_u64(v, VMCB_RIP, rip);
+    vmcb_set_u64(v, VMCB_RSP, 0);
     vmcb_set_u64(v, VMCB_RAX, 0);
     vmcb_set_u64(v, VMCB_G_PAT, PAT_POWER_ON);
+    vmcb_set_u64(v, VMCB_INTERRUPT_SHADOW, 0);
+    vmcb_set_u64(v, VMCB_EVENTINJ, 0);
+}
+
+void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
+{
+    struct percpu *cpu = this_cpu();
+    struct svm_cpu *s = cpu->svm;
+    svm_guest_real_mode(s->vmcb, cs, ip, CR0_ET);     /* PE and PG clear: real mode */
+    vmcb_set_u64(s->vmcb, VMCB_RFLAGS, 0x202);        /* a BIOS starts boot sectors with IF=1 */
+    vmcb_set_u64(s->vmcb, VMCB_RSP, ip);
     static struct guest_regs regs;
     regs = (struct guest_regs){ .rdx = drive };
+    cpu->vcpu.launched = true;
     svm_run(&regs, s->vmcb_phys, s->host_vmcb_phys);
 }

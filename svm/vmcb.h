@@ -70,6 +70,7 @@
 #define INTERCEPT_NMI            (1u << 1)
 #define INTERCEPT_INIT           (1u << 3)
 #define INTERCEPT_CPUID          (1u << 18)
+#define INTERCEPT_IRET           (1u << 20)
 #define INTERCEPT_INVD           (1u << 22)
 #define INTERCEPT_INVLPGA        (1u << 26)
 #define INTERCEPT_IOIO_PROT      (1u << 27)
@@ -83,6 +84,9 @@
 #define INTERCEPT2_CLGI          (1u << 5)
 #define INTERCEPT2_SKINIT        (1u << 6)
 
+/* VMCB_INTERRUPT_SHADOW bit 0: the guest is right after STI or MOV SS (APM 15.21.5). */
+#define INTERRUPT_SHADOW         (1ull << 0)
+
 #define TLB_CONTROL_FLUSH_ASID   3     /* flush this guest's TLB entries at VMRUN */
 
 /* EVENTINJ (APM 15.20): vector 7:0, type 10:8, error code valid 11, valid 31. */
@@ -92,10 +96,12 @@
 #define EVENTINJ_TYPE_EXCEPTION  (3ull << 8)
 
 /* Exit codes (Appendix C). */
-#define SVM_EXIT_EXCP_BASE       0x040
+#define SVM_EXIT_EXCP_BASE       0x040   /* + the vector: an intercepted exception */
+#define SVM_EXIT_EXCP_DB         0x041
 #define SVM_EXIT_NMI             0x061
 #define SVM_EXIT_INIT            0x063
 #define SVM_EXIT_CPUID           0x072
+#define SVM_EXIT_IRET            0x074
 #define SVM_EXIT_INVD            0x076
 #define SVM_EXIT_INVLPGA         0x07A
 #define SVM_EXIT_IOIO            0x07B

@@ -11,10 +11,11 @@
  * Ordering: a CPU publishes in_guest before it reads the generation, and the
  * changer bumps the generation before it reads in_guest (both sequentially
  * consistent), so a CPU either sees the new generation on its way in or is
- * seen in the guest and kicked (vmx/kick.c; again if the kick finds it still
+ * seen in the guest and kicked (smp/kick.c; again if the kick finds it still
  * in root, past that point).
  */
 #include "kernel/log.h"
+#include "smp/kick.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
@@ -40,20 +41,20 @@ bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool
         return false;
     *flushed = __atomic_load_n(&cpus[cpu]->vmx->ept_generation, __ATOMIC_ACQUIRE);
     *current = __atomic_load_n(&vmx_ept_current_generation, __ATOMIC_SEQ_CST);
-    *in_guest = __atomic_load_n(&cpus[cpu]->vmx->in_guest, __ATOMIC_SEQ_CST);
+    *in_guest = __atomic_load_n(&cpus[cpu]->vcpu.in_guest, __ATOMIC_SEQ_CST);
     return true;
 }
 
-static bool behind_in_guest(struct vmx_cpu *v, uint64_t gen)
+static bool behind_in_guest(struct percpu *c, uint64_t gen)
 {
-    return __atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
-           __atomic_load_n(&v->ept_generation, __ATOMIC_ACQUIRE) < gen;
+    return __atomic_load_n(&c->vcpu.in_guest, __ATOMIC_SEQ_CST) &&
+           __atomic_load_n(&c->vmx->ept_generation, __ATOMIC_ACQUIRE) < gen;
 }
 
 static bool flushed_or_out(struct percpu *self, struct percpu *c, uint64_t gen)
 {
     (void)self;
-    return !behind_in_guest(c->vmx, gen);
+    return !behind_in_guest(c, gen);
 }
 
 void vmx_ept_shootdown(struct percpu *self)
@@ -70,10 +71,9 @@ void vmx_ept_shootdown(struct percpu *self)
         return;
     }
     for (uint32_t i = 0; i < cpu_count; i++)
-        if (cpus[i] != self && behind_in_guest(cpus[i]->vmx, gen))
-            vmx_kick(cpus[i]);
+        if (cpus[i] != self && behind_in_guest(cpus[i], gen))
+            kick_cpu(cpus[i]);
     for (uint32_t i = 0; i < cpu_count; i++)
         if (cpus[i] != self)
-            vmx_kick_wait(self, cpus[i], flushed_or_out, gen, SHOOTDOWN_TIMEOUT_US,
-                          "flush its EPT");
+            kick_wait(self, cpus[i], flushed_or_out, gen, SHOOTDOWN_TIMEOUT_US, "flush its EPT");
 }

@@ -4,6 +4,7 @@
  * hardware would answer a guest without a hypervisor; what the guest sees
  * (CPUID, hypercalls) is decided in guest/, not here.
  */
+#include "guest/ap_start.h"
 #include "guest/guest.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
@@ -14,6 +15,7 @@
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
+#include "smp/kick.h"
 #include "smp/lapic.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
@@ -116,14 +118,6 @@ RARE_EXIT static void handle_xsetbv(struct guest_regs *r)
     advance_rip();
 }
 
-uint64_t *vmx_guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot)
-{
-    uint64_t *regs[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, rsp_slot, &r->rbp, &r->rsi,
-                           &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-                           &r->r14, &r->r15 };
-    return regs[n & 15];
-}
-
 /*
  * MOV to CR0 with CR0.PG changing, while EFER.LME is set, switches long mode
  * on or off: EFER.LMA and the "IA-32e mode guest" entry control follow (SDM
@@ -183,9 +177,9 @@ RARE_EXIT static void handle_cr_access(struct guest_regs *r, struct percpu *cpu)
     unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
     uint64_t rsp = vmread(VMCS_GUEST_RSP);
     if (type == 0 && cr == 0) {
-        write_cr0(*vmx_guest_gpr(r, reg, &rsp));
+        write_cr0(*guest_gpr(r, reg, &rsp));
     } else if (type == 0 && cr == 4) {
-        write_cr4(*vmx_guest_gpr(r, reg, &rsp));
+        write_cr4(*guest_gpr(r, reg, &rsp));
     } else if (type == 3) {
         /* LMSW touches CR0 bits 0-3 only; none of them are masked, but be exact anyway. */
         uint64_t shadow = vmread(VMCS_CR0_READ_SHADOW);
@@ -210,9 +204,10 @@ RARE_EXIT static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
     uint32_t msr = (uint32_t)r->rcx;
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
     if (msr == X2APIC_MSR_ICR && vmx.emulate_sipi) {
-        if (!vmx_emulate_init_sipi(cpu, value))
-            wrmsr(X2APIC_MSR_ICR, value);
-        advance_rip();
+        if (guest_x2apic_icr_write(cpu, value, vmx_can_kick()))
+            advance_rip();
+        else
+            inject_gp();
         return;
     }
     if (!mtrr_is_mtrr_msr(msr) || !mtrr_write_allowed(&vmx.mtrr, msr, value)) {
@@ -346,7 +341,7 @@ RARE_EXIT static void handle_io(struct guest_regs *r)
  * forever. The guest was not blocking NMIs, or this one would not have
  * reached it: clear the bit.
  */
-static void handle_nmi(struct vmx_cpu *v)
+static void handle_nmi(struct percpu *cpu)
 {
     uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
     if ((info & INTR_INFO_TYPE_MASK) != INTR_TYPE_NMI)
@@ -355,8 +350,8 @@ static void handle_nmi(struct vmx_cpu *v)
     if (!(vmx.ctl.pin & PIN_VIRTUAL_NMIS))
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
                 vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_NMI);
-    if (!vmx_kick_taken(v))
-        v->nmi_pending = true;
+    if (!kick_taken(cpu))
+        cpu->vcpu.nmi_pending = true;
 }
 
 static void set_nmi_window_exiting(bool on)
@@ -373,12 +368,12 @@ static void set_nmi_window_exiting(bool on)
  * Otherwise an NMI-window exit says when it can (26.7.6), or, without
  * virtual NMIs, a later exit tries again.
  */
-static void inject_pending_nmi(struct vmx_cpu *v)
+static void inject_pending_nmi(struct percpu *cpu)
 {
-    if (!v->nmi_pending)
+    if (!cpu->vcpu.nmi_pending)
         return;
-    if (v->waiting_for_sipi) {
-        v->nmi_pending = false;   /* nothing to take it in wait-for-SIPI; no injection there */
+    if (cpu->vmx->waiting_for_sipi) {
+        cpu->vcpu.nmi_pending = false;   /* nothing to take it in wait-for-SIPI; no injection there */
         return;
     }
     if ((vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
@@ -388,7 +383,7 @@ static void inject_pending_nmi(struct vmx_cpu *v)
             set_nmi_window_exiting(true);
         return;
     }
-    v->nmi_pending = false;
+    cpu->vcpu.nmi_pending = false;
     vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
 }
 
@@ -425,7 +420,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
     struct vmx_cpu *v = cpu->vmx;
-    vmx_ept_left_guest(v);
+    vmx_ept_left_guest(cpu);
     uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
     v->stats->exits_total++;
     /*
@@ -440,7 +435,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
 
     switch (reason) {
     case EXIT_EXCEPTION_NMI:
-        handle_nmi(v);
+        handle_nmi(cpu);
         break;
     case EXIT_TRIPLE_FAULT:
         handle_triple_fault(cpu);                 /* resets the platform: no return */
@@ -508,29 +503,8 @@ void vmx_exit_dispatch(struct guest_regs *r)
     }
     if (vmx.emulate_sipi && cpu->index != 0)
         vmx_take_pending_init(r, cpu);
-    inject_pending_nmi(v);
-    vmx_ept_sync_before_entry(v, !v->waiting_for_sipi);
-}
-
-/*
- * An NMI hit this CPU in VMX root: unless it was a kick, queue it for the
- * guest; vmx_exit_dispatch injects it before resuming. (One arriving between
- * that check and VMRESUME waits for the next exit.) Before the guest exists
- * there is nobody to get it.
- */
-bool backend_note_nmi(void)
-{
-    if (!rdmsr(MSR_GS_BASE))
-        return false;                 /* per-CPU data not set up yet */
-    struct percpu *cpu = this_cpu();
-    if (!cpu->vmx)
-        return false;
-    if (vmx_kick_taken(cpu->vmx))
-        return true;                  /* a kick, also one before the first VM entry */
-    if (!cpu->vmx->launched)
-        return false;
-    cpu->vmx->nmi_pending = true;
-    return true;
+    inject_pending_nmi(cpu);
+    vmx_ept_sync_before_entry(cpu, !v->waiting_for_sipi);
 }
 
 void vmx_resume_failed(struct guest_regs *r)

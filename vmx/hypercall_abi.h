@@ -44,7 +44,9 @@
                                          ECX = the same checksum taken at boot */
 #define TV_HC_EPT_GENERATION     5u   /* EBX = CPU index -> EBX = EPT generation that CPU last
                                          flushed for, ECX = the current generation (both low
-                                         32 bits), EDX = 1 while it runs guest code, else 0 */
+                                         32 bits), EDX = 1 while it runs guest code, else 0;
+                                         TV_STATUS_UNKNOWN_CALL under SVM, which shares
+                                         no EPT (each CPU's MTRRs type its own walks) */
 
 #define TV_HC_STATE_CHECK        6u   /* -> EBX = checksum of this CPU's fixed hypervisor state
                                          now (MSR bitmap, VMCS host state, EPT and bitmap

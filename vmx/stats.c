@@ -34,7 +34,7 @@ void vmx_log_exit_counts(void)
 {
     for (uint32_t i = 0; i < cpu_count; i++)
         if (cpus[i]->vmx)
-            status_log_exit_counts(i, cpus[i]->vmx->hidden_accesses, cpus[i]->vmx->kicks);
+            status_log_exit_counts(i, cpus[i]->vmx->hidden_accesses, cpus[i]->vcpu.kicks);
 }
 
 const struct guest_backend_ops vmx_backend_ops = {

@@ -430,14 +430,19 @@ void vmx_dump_guest_state(void)
               (unsigned long long)vmread(VMCS_ENTRY_CONTROLS));
 }
 
+bool vmx_can_kick(void)
+{
+    return vmx.ctl.pin & PIN_NMI_EXITING;
+}
+
 int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
 {
     struct vmx_cpu *v = cpu->vmx;
-    v->launched = true;
+    cpu->vcpu.launched = true;
     vmx_record_state_sum(v);
-    vmx_ept_sync_before_entry(v, !v->waiting_for_sipi);
+    vmx_ept_sync_before_entry(cpu, !v->waiting_for_sipi);
     int rc = vmx_launch(regs);
-    v->launched = false;
+    cpu->vcpu.launched = false;
     if (rc == 1) {
         log_error("CPU %u: VMLAUNCH failed: VMfailInvalid (no current VMCS)\n", cpu->index);
     } else {

@@ -20,20 +20,10 @@ struct guest_backend_ops;
 struct vmx_cpu {
     uint64_t vmxon_phys;
     uint64_t vmcs_phys;
-    bool launched;
-    bool nmi_pending;             /* an NMI hit while in VMX root: inject it on entry */
     struct tv_status_cpu *stats;  /* exit counters, in the published status area */
     uint64_t hidden_accesses;     /* EPT violations on the hypervisor region */
     bool waiting_for_sipi;        /* INIT state, not yet started by a SIPI */
-    /* Emulated SIPI (vmx/ap_start.c): AP_* state, and the SIPI vector in bits 15:8. */
-    volatile uint32_t ap_state;
-    uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write (vmx/apic_page.c) */
-    /* EPT shootdown (vmx/ept_shootdown.c). */
-    volatile bool in_guest;       /* between VM entry and exit, running guest code */
-    volatile uint64_t ept_generation;  /* the EPT generation this CPU last flushed for */
-    /* Kicks (vmx/kick.c). */
-    volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
-    uint64_t kicks;               /* kicks sent to this CPU */
+    volatile uint64_t ept_generation;  /* vmx/ept_shootdown.c: the generation last flushed for */
     uint64_t state_sum_boot;      /* vmx/state_check.c: the fixed state at launch */
 };
 
@@ -98,13 +88,6 @@ void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu);
 /* vmx/state_check.c: TV_HC_STATE_CHECK's sums (the launch-time one taken before VMLAUNCH). */
 void vmx_record_state_sum(struct vmx_cpu *v);
 bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed);
-/*
- * Emulated SIPI: a guest ICR write from `sender`, in x2APIC layout (the
- * destination in bits 63:32, 0xFFFFFFFF for broadcast). Returns true when it
- * was an INIT or SIPI and has been handled; false when the caller must send
- * it to the real APIC.
- */
-bool vmx_emulate_init_sipi(struct percpu *sender, uint64_t icr);
 int vmx_launch_ap(struct percpu *cpu, void *arg);
 
 /*
@@ -133,33 +116,23 @@ void vmx_ept_flush_for(struct vmx_cpu *v, uint64_t gen);
  * release store: nothing this CPU does before its next entry depends on
  * others seeing it at once (the entry's store is the one that must be seq_cst).
  */
-static inline void vmx_ept_left_guest(struct vmx_cpu *v)
+static inline void vmx_ept_left_guest(struct percpu *cpu)
 {
-    __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->vcpu.in_guest, false, __ATOMIC_RELEASE);
 }
 
 /* Before every VM entry: from here on this CPU may run guest code with the current EPT. */
-static inline void vmx_ept_sync_before_entry(struct vmx_cpu *v, bool runs_guest_code)
+static inline void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest_code)
 {
-    __atomic_store_n(&v->in_guest, runs_guest_code, __ATOMIC_SEQ_CST);
+    struct vmx_cpu *v = cpu->vmx;
+    __atomic_store_n(&cpu->vcpu.in_guest, runs_guest_code, __ATOMIC_SEQ_CST);
     uint64_t gen = __atomic_load_n(&vmx_ept_current_generation, __ATOMIC_SEQ_CST);
     if (v->ept_generation != gen)
         vmx_ept_flush_for(v, gen);
 }
 
-/*
- * Kicks (vmx/kick.c): an NMI that makes CPU c leave the guest, when NMI
- * exiting is on (vmx_can_kick). vmx_kick_taken says (once) whether an NMI
- * this CPU got was a kick. vmx_kick_wait waits until done(self, c, arg) holds,
- * kicking again when a kick was taken without the work getting done; after
- * timeout_us it logs that c did not `what` and returns false.
- */
+/* Whether NMI exiting is on, so that a kick (smp/kick.c) makes a CPU leave the guest. */
 bool vmx_can_kick(void);
-void vmx_kick(struct percpu *c);
-bool vmx_kick_taken(struct vmx_cpu *v);
-bool vmx_kick_wait(struct percpu *self, struct percpu *c,
-                   bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
-                   uint32_t timeout_us, const char *what);
 
 /*
  * The store instruction at the guest's CS:RIP, fetched through its page
@@ -167,9 +140,6 @@ bool vmx_kick_wait(struct percpu *self, struct percpu *c,
  * their number. 0, or -1 when it is no store thinvisor can decode.
  */
 int vmx_decode_guest_store(struct mmio_store *st, uint8_t insn[INSN_MAX_LEN], unsigned *got);
-
-/* For exit handlers (vmx/exit.c): general register n (0-15, SDM order; RSP is *rsp_slot). */
-uint64_t *vmx_guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot);
 
 /* Dumps the guest state and stops this CPU for good; the others go on. */
 void vmx_stop_cpu(struct percpu *cpu, uint32_t reason) __attribute__((noreturn));

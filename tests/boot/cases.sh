@@ -49,7 +49,7 @@ case_qemu_4cpu_2048m() {
 }
 
 case_qemu_no_1g_pages() {
-    boot --emu qemu --cpus 1 --mem 512 --timeout 60 --cmdline "test_exit" -- --qemu-cpu qemu64
+    boot --emu qemu --cpus 1 --mem 512 --timeout 60 --cmdline "test_exit" -- --qemu-cpu qemu64,-svm
     expect_exit ok
     expect '^page tables: identity map 0-0xffffffff with 2 MiB pages' "2 MiB identity map without Page1GB"
     expect '^thinvisor: boot ok' "boot-ok marker"
@@ -277,12 +277,13 @@ case_bochs_guest_triple_fault() {
     expect 'resetting the platform' "platform reset"
 }
 
-# ---- no VMX: the same guest boots natively (QEMU TCG) -----------------------------
+# ---- no VMX, no SVM: the same guest boots natively (QEMU TCG, -cpu max,-svm) ------
 
 case_qemu_native_fallback() {
     boot --emu qemu --cpus 2 --mem 256 --timeout 60 --cmdline "test_exit"
     expect_exit ok
-    expect '^WARNING: virtualization unavailable: this CPU has no VMX \(CPUID.1:ECX.VMX = 0\)' "says why VMX cannot run"
+    expect '^WARNING: virtualization unavailable: this CPU has no VMX \(CPUID.1:ECX.VMX = 0\); this CPU has no SVM \(CPUID 8000_0001:ECX.SVM = 0\)$' \
+        "says why neither VMX nor SVM can run"
     expect '^booting the guest natively \(no virtualization\): boot sector from INT 13h, drive 0x80' "native fallback"
     expect '^PASS started at 0000:7C00$' "guest ran at 0000:7C00"
     expect '^PASS boot drive is 0x80$' "guest got DL = 0x80"
@@ -343,15 +344,15 @@ GUEST_SMP_CHECKS=("MADT lists the boot processor" "100 INIT-SIPI restart cycles 
     "INIT storm: 1000 INITs, then INIT-SIPI-SIPI restarts the AP"
     "an INIT to a waiting AP, then a single SIPI, starts it")
 
-# expect_guest_smp N hv|native: the guest found N processors (APIC IDs 0..N-1) and
+# expect_guest_smp N hv|svm|native: the guest found N processors (APIC IDs 0..N-1) and
 # started, restarted and abused every AP; the hypervisor signature is checked on each
-# AP under thinvisor and skipped natively.
+# AP under thinvisor (VMX: hv, SVM: svm) and skipped natively.
 expect_guest_smp() {
     local n=$1 mode=$2 i c
     expect "^guest: $n processors in the MADT" "guest: $n processors in the MADT"
     for ((i = 1; i < n; i++)); do
         expect "^PASS AP $i started\$" "guest: AP $i started"
-        if [ "$mode" = hv ]; then
+        if [ "$mode" != native ]; then
             expect "^PASS AP $i sees the hypervisor signature\$" "guest: AP $i sees the signature"
         else
             expect "^SKIP AP $i sees the hypervisor signature: no hypervisor\$" \
@@ -365,6 +366,9 @@ expect_guest_smp() {
     if [ "$mode" = hv ]; then
         expect "^PASS an MTRR write flushes every CPU's EPT before it completes\$" \
             "guest: an MTRR write flushes every CPU's EPT (shootdown)"
+    elif [ "$mode" = svm ]; then
+        expect "^SKIP an MTRR write flushes every CPU's EPT before it completes: no shared EPT" \
+            "guest: EPT shootdown check skipped under SVM"
     else
         expect "^SKIP an MTRR write flushes every CPU's EPT before it completes: no hypervisor\$" \
             "guest: EPT shootdown check skipped natively"
@@ -411,7 +415,7 @@ case_bochs_guest_smp2_x2apic() {
     expect_default_sipi_path 2 restarts
 }
 
-# Natively (QEMU TCG has no VMX): what real hardware does. QEMU 7.2's TCG has no x2APIC.
+# Natively (QEMU TCG, neither VMX nor SVM): what real hardware does. QEMU 7.2's TCG has no x2APIC.
 case_qemu_guest_smp4() {
     boot --emu qemu --cpus 4 --mem 256 --timeout 120 --cmdline "test_exit"
     expect_exit ok
@@ -468,9 +472,10 @@ case_bochs27_vmx_4cpu() {
 
 LINUX_DISK=$ROOT/build/linux/linux-disk.img
 
-# The baseline: the same image, natively (QEMU TCG has no VMX), on 2 CPUs.
+# The baseline: the same image, natively (QEMU TCG, neither VMX nor SVM), on 2 CPUs.
 case_qemu_linux_native() {
-    boot --emu qemu --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" --disk "$LINUX_DISK"
+    boot --emu qemu --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" --disk "$LINUX_DISK" \
+        -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
     expect_exit ok
     expect '^booting the guest natively' "native fallback"
     expect '^linux-guest: init started' "Linux reached init"
@@ -481,21 +486,31 @@ case_qemu_linux_native() {
     expect '^linux-guest: thinctl status returned 1$' "thinctl exits 1 without thinvisor"
 }
 
-# Linux on top of thinvisor, on N CPUs: it starts every AP itself, each one reports the
-# signature, and thinctl reads thinvisor's status area.
+# Linux on top of thinvisor, on N CPUs, under VMX or (with `svm` as $2) SVM: it starts
+# every AP itself, each one reports the signature, and thinctl reads thinvisor's status
+# area. Under SVM, XSETBV and the MTRRs are the guest's own (no exit); WRMSR exits are
+# its EFER writes.
 expect_linux_under_thinvisor() {
-    local n=$1 i ids
+    local n=$1 backend=${2:-vmx} i ids
     ids=$(seq -s ' ' 0 $((n - 1)))
     expect_exit ok
-    expect '^launching the guest: boot sector from INT 13h' "guest launched under VMX"
+    if [ "$backend" = svm ]; then
+        expect '^launching the guest under SVM: boot sector from INT 13h' "guest launched under SVM"
+    else
+        expect '^launching the guest: boot sector from INT 13h' "guest launched under VMX"
+    fi
     expect '^linux-guest: init started' "Linux reached init under thinvisor"
     expect "^linux-guest: online CPUs: $n " "Linux started all $n CPUs under thinvisor"
     for ((i = 0; i < n; i++)); do
         expect "^linux-guest: cpu $i: hypervisor signature \"thinvisor" "CPU $i sees thinvisor's signature"
-        expect "^exits: CPU $i: CPUID +[1-9]" "CPU $i ran Linux under VMX"
+        expect "^exits: CPU $i: CPUID +[1-9]" "CPU $i ran Linux under ${backend^^}"
     done
-    expect '^exits: CPU 0: XSETBV +[1-9]' "Linux's XSETBV handled"
-    expect '^exits: CPU 0: WRMSR +[1-9]' "Linux's MTRR writes handled"
+    if [ "$backend" = svm ]; then
+        expect '^exits: CPU 0: WRMSR +[1-9]' "Linux's EFER writes handled"
+    else
+        expect '^exits: CPU 0: XSETBV +[1-9]' "Linux's XSETBV handled"
+        expect '^exits: CPU 0: WRMSR +[1-9]' "Linux's MTRR writes handled"
+    fi
     expect '^linux-guest: thinctl status: hypervisor: thinvisor [0-9]+\.[0-9]+\.[0-9]+' "thinctl status: version"
     expect "^linux-guest: thinctl status: CPUs virtualized: $n \\(APIC IDs $ids\\)" "thinctl status: $n CPUs"
     expect '^linux-guest: thinctl status: uptime: [0-9.]+ s since thinvisor started' "thinctl status: uptime"

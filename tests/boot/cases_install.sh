@@ -33,7 +33,7 @@ boot_disk() {
     LOG=$OUT/serial.log
     # The emulator scripts insist on a CD-ROM; a blank one, and the boot order names the disk.
     truncate -s 64K "$OUT/blank.iso"
-    local order=(-- -boot order=c)
+    local order=(--qemu-cpu "$QEMU_NATIVE_LINUX_CPU" -- -boot order=c)  # lib.sh says why
     [ "$emu" = bochs ] && order=(-- "boot: disk")
     STATUS=0
     "$ROOT/tests/boot/emu-$emu.sh" --iso "$OUT/blank.iso" --disk "$disk" --cpus "$cpus" \
@@ -306,7 +306,7 @@ EOF
 
 # ---- the generated entry on a disk: no chainload loop ------------------------------------
 
-# QEMU TCG (no VMX): the disk's GRUB -> thinvisor -> native fallback -> the same GRUB -> Linux.
+# QEMU TCG (no VMX, no SVM): the disk's GRUB -> thinvisor -> native fallback -> the same GRUB -> Linux.
 case_qemu_install_no_loop() {
     install_disk linux || return 0
     boot_disk --emu qemu --disk "$OUT/disk.img" --cpus 2 --mem 512 --timeout 120

@@ -48,7 +48,6 @@ static void defaults(void **state)
     assert_int_equal(o.boot_drive, -1);
     assert_false(o.strict);
     assert_false(o.test_exit);
-    assert_false(o.svm);
     o = parse("");
     assert_int_equal(nwarn, 0);
     o = parse("   \t  ");
@@ -59,7 +58,7 @@ static void all_options(void **state)
 {
     (void)state;
     struct options o =
-        parse("console=com2,9600 loglevel=debug cpus=4 boot=hd1 strict test_exit test_fault=pf svm");
+        parse("console=com2,9600 loglevel=debug cpus=4 boot=hd1 strict test_exit test_fault=pf");
     assert_int_equal(nwarn, 0);
     assert_int_equal(o.console_port, 0x2F8);
     assert_int_equal(o.console_baud, 9600);
@@ -68,7 +67,6 @@ static void all_options(void **state)
     assert_int_equal(o.boot_drive, 0x81);
     assert_true(o.strict);
     assert_true(o.test_exit);
-    assert_true(o.svm);
     assert_int_equal(o.test_fault, TEST_FAULT_PF);
 }
 

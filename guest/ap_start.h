@@ -1,0 +1,61 @@
+/*
+ * The guest's INIT and SIPI as messages (guest/ap_start.c), for a backend
+ * whose APs wait in the host for their SIPI: VMX without the wait-for-SIPI
+ * activity state (or with `emulate_sipi`), and SVM, which has no such state.
+ */
+#ifndef THINVISOR_AP_START_H
+#define THINVISOR_AP_START_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mm/ept.h"
+#include "mm/mtrr.h"
+#include "smp/percpu.h"
+#include "vmx/mmio_decode.h"
+
+/*
+ * Spins in the host until the guest's SIPI for this AP arrives; returns its
+ * vector. From here the AP counts as running.
+ */
+uint8_t ap_wait_for_sipi(struct percpu *cpu);
+
+/* Whether the guest sent this AP an INIT that it has not taken yet. */
+bool ap_init_pending(struct percpu *cpu);
+
+/*
+ * A guest ICR write from `sender`, in x2APIC layout (the destination in bits
+ * 63:32, 0xFFFFFFFF for broadcast). Returns true when it was an INIT or SIPI
+ * and has been handled; false when the caller must send it to the real APIC.
+ * INIT to the boot processor resets the platform. A running AP is kicked to
+ * take its INIT when `can_kick`; otherwise a real INIT drives it out.
+ */
+bool guest_emulate_init_sipi(struct percpu *sender, uint64_t icr, bool can_kick);
+
+/*
+ * A guest WRMSR of `value` to the x2APIC ICR, done for it: INIT and SIPI
+ * emulated, any other IPI sent. False when it must #GP instead, as the CPU
+ * would: the APIC is not in x2APIC mode, or a reserved bit is set.
+ */
+bool guest_x2apic_icr_write(struct percpu *cpu, uint64_t value, bool can_kick);
+
+/*
+ * Makes the xAPIC page (where IA32_APIC_BASE puts it now) read-only in the
+ * identity map `e`, mapping it first when it lies at or above `mapped_top`,
+ * so that every guest write to it exits. Returns the page, or 0 when `e` has
+ * no room for it.
+ */
+uint64_t guest_xapic_page_protect(struct ept *e, uint64_t mapped_top,
+                                  const struct mtrr_state *mtrr);
+
+/*
+ * A decoded guest store `st` to `offset` in the write-protected xAPIC page at
+ * `page`, done for the guest: an ICR write goes through
+ * guest_emulate_init_sipi, any other register to the APIC. `reg` is the
+ * store's source register (NULL for an immediate); an XCHG leaves the old
+ * value there.
+ */
+void guest_xapic_store(struct percpu *cpu, uint64_t page, unsigned offset,
+                       const struct mmio_store *st, uint64_t *reg, bool can_kick);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * Kicks: how one CPU makes another leave the guest soon. The kick is an NMI,
+ * which the backend makes an exit wherever the guest is, even halted or with
+ * interrupts off (VMX: NMI exiting, SDM Vol. 3C, 26.2; SVM: the NMI
+ * intercept, APM Vol. 2, 15.13.2), and a flag marks it as thinvisor's, so
+ * that it is not given to the guest.
+ *
+ * A kick can be spent in vain on VMX: an NMI that arrives while the CPU is in
+ * VMX root, after it last looked and before its VM entry, is taken there and
+ * forces no exit. (On SVM the host runs with GIF clear, so such an NMI waits
+ * and makes the next VMRUN exit at once.) So a kicker that must know the work
+ * is done waits for it and kicks again when the previous kick has been taken,
+ * the CPU is back in the guest (in_guest, set just before each entry, after
+ * the CPU last looked) and the work is still not done. A CPU that took the
+ * kick in root before it looked needs no other. Extra kicks cost an exit and
+ * do no harm.
+ */
+#include "smp/kick.h"
+
+#include "kernel/log.h"
+#include "kernel/tsc.h"
+#include "kernel/x86.h"
+#include "smp/lapic.h"
+
+/* A failed kick is retried no sooner than this: a CPU busy in root is not flooded. */
+#define KICK_RETRY_US 20
+
+/*
+ * One kick NMI at most is on its way to a CPU: a second one would find the
+ * flag already taken and be handed to the guest as its own NMI. A kicker that
+ * finds the flag set relies on the NMI in flight: the CPU takes the flag
+ * after this kicker's work is published, so it sees that work when it looks.
+ */
+void kick_cpu(struct percpu *c)
+{
+    if (__atomic_exchange_n(&c->vcpu.kick, true, __ATOMIC_SEQ_CST))
+        return;
+    lapic_send_ipi(c->apic_id, ICR_NMI);
+    __atomic_add_fetch(&c->vcpu.kicks, 1, __ATOMIC_RELAXED);
+}
+
+bool kick_taken(struct percpu *cpu)
+{
+    return __atomic_exchange_n(&cpu->vcpu.kick, false, __ATOMIC_ACQ_REL);
+}
+
+bool kick_wait(struct percpu *self, struct percpu *c,
+               bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
+               uint32_t timeout_us, const char *what)
+{
+    uint64_t deadline = tsc_deadline(timeout_us), retry = tsc_deadline(KICK_RETRY_US);
+    while (!done(self, c, arg)) {
+        uint64_t now = rdtsc();
+        if (now > deadline) {
+            log_error("CPU %u: CPU %u did not %s within %u ms of the kick\n", self->index,
+                      c->index, what, timeout_us / 1000);
+            return false;
+        }
+        if (now > retry && !__atomic_load_n(&c->vcpu.kick, __ATOMIC_SEQ_CST) &&
+            __atomic_load_n(&c->vcpu.in_guest, __ATOMIC_SEQ_CST) && !done(self, c, arg)) {
+            kick_cpu(c);                   /* taken in root, and back in the guest: again */
+            retry = tsc_deadline(KICK_RETRY_US);
+        }
+        cpu_relax();
+    }
+    return true;
+}

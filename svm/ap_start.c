@@ -1,0 +1,95 @@
+/*
+ * The guest's application processors under SVM. SVM has no wait-for-SIPI
+ * state (its INIT intercept only says that an INIT came, and the INIT stays
+ * pending), so each AP waits in the host for the guest's SIPI, and the
+ * guest's INITs and SIPIs are caught at the ICR and become messages
+ * (guest/ap_start.c): x2APIC writes through the MSR permission map, xAPIC
+ * writes through the APIC page, read-only in the NPT (svm/svm.c). A running
+ * AP that is sent an INIT is kicked with an NMI, which the NMI intercept
+ * turns into an exit, and takes the INIT at the end of that exit.
+ */
+#include "guest/ap_start.h"
+#include "kernel/cr_bits.h"
+#include "kernel/log.h"
+#include "kernel/x86.h"
+#include "svm/svm.h"
+#include "svm/vmcb.h"
+
+/* CR0 at power-up is 60000010H (SDM Vol. 3A, Table 10-1); INIT keeps CD and NW. */
+#define POWER_UP_CR0 (CR0_CD | CR0_NW | CR0_ET)
+
+/*
+ * The SIPI: real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4), the registers
+ * as INIT leaves them (RDX: the processor signature).
+ */
+static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t vector,
+                            uint64_t cr0)
+{
+    void *v = cpu->svm->vmcb;
+    svm_guest_real_mode(v, (uint16_t)(vector << 8), 0, cr0);
+    *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };
+    vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
+}
+
+/*
+ * The INIT state: nothing owed to the guest survives it (an NMI dies with the
+ * INIT, as on VMX). The AP waits for its SIPI with GIF clear, so an NMI sent
+ * meanwhile is held; a brief STGI takes it here (nmi_in_root) and it is dropped.
+ */
+static uint8_t wait_for_sipi(struct percpu *cpu)
+{
+    svm_nmi_reset(cpu, cpu->svm, cpu->svm->vmcb);
+    uint8_t vector = ap_wait_for_sipi(cpu);
+    __asm__ volatile("stgi; clgi" ::: "memory");
+    cpu->vcpu.nmi_pending = false;
+    return vector;
+}
+
+/*
+ * An INIT can come right behind the SIPI, and its kick then lands in
+ * wait_for_sipi's STGI window, where it is spent: so after every wait the AP
+ * looks again before it enters the guest. From that look on GIF stays clear,
+ * and a later kick makes the VMRUN exit at once.
+ */
+int svm_launch_ap(struct percpu *cpu, void *arg)
+{
+    (void)arg;
+    struct guest_regs regs;                 /* this frame lives on: svm_run does not return */
+    do
+        start_at_vector(cpu, &regs, wait_for_sipi(cpu), POWER_UP_CR0);  /* no guest code yet */
+    while (ap_init_pending(cpu));
+    cpu->vcpu.launched = true;
+    svm_run(&regs, cpu->svm->vmcb_phys, cpu->svm->host_vmcb_phys);
+}
+
+void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu)
+{
+    while (ap_init_pending(cpu)) {
+        uint64_t cr0 = (vmcb_u64(cpu->svm->vmcb, VMCB_CR0) & (CR0_CD | CR0_NW)) | CR0_ET;
+        start_at_vector(cpu, r, wait_for_sipi(cpu), cr0);
+    }
+}
+
+void svm_x2apic_icr_write(struct guest_regs *r, void *v, struct percpu *cpu)
+{
+    if (!guest_x2apic_icr_write(cpu, (uint32_t)r->rax | r->rdx << 32, true))
+        svm_inject_exception(v, 13, true, 0);
+}
+
+/*
+ * A write to the read-only xAPIC page: decoded, done for the guest, stepped
+ * over. Reads go straight to the APIC. An instruction that cannot be decoded
+ * stops the machine rather than being skipped or faulted.
+ */
+void svm_apic_page_write(struct guest_regs *r, void *v, struct percpu *cpu, uint64_t gpa)
+{
+    struct mmio_store st;
+    if (svm_decode_guest_store(v, &st) != 0)
+        svm_stop_guest(cpu, v, "cannot emulate the guest's write to its local APIC");
+    uint64_t rsp = vmcb_u64(v, VMCB_RSP);
+    uint64_t *reg = st.kind == MMIO_MOV_IMM ? NULL : guest_gpr(r, st.reg, &rsp);
+    guest_xapic_store(cpu, svm.apic_page, (unsigned)(gpa & 0xFFF), &st, reg, true);
+    if (st.kind == MMIO_XCHG_REG && st.reg == 4)
+        vmcb_set_u64(v, VMCB_RSP, rsp);
+    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_RIP) + st.length);
+}

@@ -1,0 +1,108 @@
+/*
+ * NMIs under SVM with guest APs. The NMI intercept is on so that a kick
+ * (smp/kick.c) makes a CPU leave the guest, halted or not. After #VMEXIT(NMI)
+ * the NMI is still pending, held by the clear GIF (APM Vol. 2, 15.13.2 and
+ * 15.17): a brief STGI lets it arrive in the host, where nmi_in_root sorts
+ * it; every NMI that was not a kick is the guest's and goes back to it
+ * through EVENTINJ, as KVM does.
+ *
+ * An NMI given that way does not block the next one in the CPU the way a
+ * delivered NMI would, so this file keeps the guest's NMI blocking: from the
+ * injection until the guest's IRET, which is intercepted. The intercept
+ * comes before the IRET runs, so the IRET is then single-stepped (TF, with
+ * #DB intercepted) and the next NMI goes in right after it, as on hardware.
+ * An interrupt shadow (after STI or MOV SS) is stepped over the same way.
+ */
+#include "kernel/cr_bits.h"
+#include "svm/svm.h"
+#include "svm/vmcb.h"
+
+#define VEC_DB 1
+#define DR6_BS (1ull << 14)   /* DR6: the #DB was a single step */
+
+void svm_nmi_exit(struct percpu *cpu)
+{
+    (void)cpu;
+    __asm__ volatile("stgi; clgi" ::: "memory");   /* nmi_in_root runs in between */
+}
+
+static void set_intercept(void *v, unsigned field, uint32_t bit, bool on)
+{
+    uint32_t x = vmcb_u32(v, field);
+    vmcb_set_u32(v, field, on ? x | bit : x & ~bit);
+}
+
+/* One guest instruction, then a #DB exit. The guest's own TF and RF are kept aside. */
+static void step_one_instruction(struct svm_cpu *s, void *v)
+{
+    if (s->nmi_stepping)
+        return;
+    uint64_t rflags = vmcb_u64(v, VMCB_RFLAGS);
+    s->rflags_before_step = rflags & (RFLAGS_TF | RFLAGS_RF);
+    s->nmi_stepping = true;
+    vmcb_set_u64(v, VMCB_RFLAGS, rflags | RFLAGS_TF | RFLAGS_RF);
+    set_intercept(v, VMCB_INTERCEPT_EXC, 1u << VEC_DB, true);
+}
+
+void svm_iret_exit(struct svm_cpu *s, void *v)
+{
+    set_intercept(v, VMCB_INTERCEPT_MISC1, INTERCEPT_IRET, false);
+    step_one_instruction(s, v);               /* still masked until the IRET has run */
+}
+
+/*
+ * The step is done: NMIs are unblocked. TF and RF go back to what the guest
+ * had (after an IRET, to what it popped, unless that set them; as KVM does),
+ * and a #DB the guest expected itself is given to it.
+ */
+void svm_db_exit(struct svm_cpu *s, void *v)
+{
+    if (!s->nmi_stepping) {
+        svm_inject_exception(v, VEC_DB, false, 0);   /* not intercepted otherwise */
+        return;
+    }
+    s->nmi_stepping = false;
+    s->nmi_masked = false;
+    set_intercept(v, VMCB_INTERCEPT_EXC, 1u << VEC_DB, false);
+    uint64_t ours = (RFLAGS_TF | RFLAGS_RF) & ~s->rflags_before_step;
+    vmcb_set_u64(v, VMCB_RFLAGS, vmcb_u64(v, VMCB_RFLAGS) & ~ours);
+    if (s->rflags_before_step & RFLAGS_TF)
+        svm_inject_exception(v, VEC_DB, false, 0);
+    else
+        vmcb_set_u64(v, VMCB_DR6, vmcb_u64(v, VMCB_DR6) & ~DR6_BS);
+}
+
+/*
+ * Before VMRUN: a guest NMI that is owed goes in unless the guest blocks
+ * NMIs (then its IRET exit says when) or is in an interrupt shadow (then one
+ * step). An exception this exit injected is a fault of an instruction that
+ * has not run: the NMI comes first, as at any instruction boundary, and the
+ * instruction faults again when the guest returns to it. A #DB trap
+ * (svm_db_exit) goes first.
+ */
+void svm_inject_pending_nmi(struct percpu *cpu, struct svm_cpu *s, void *v)
+{
+    if (!cpu->vcpu.nmi_pending || s->nmi_masked || s->nmi_stepping)
+        return;                               /* the IRET or #DB exit comes first */
+    uint64_t inj = vmcb_u64(v, VMCB_EVENTINJ);
+    if ((inj & EVENTINJ_VALID) && (inj & 0xFF) == VEC_DB)
+        return;                               /* the next exit gives it */
+    if (vmcb_u64(v, VMCB_INTERRUPT_SHADOW) & INTERRUPT_SHADOW) {
+        step_one_instruction(s, v);
+        return;
+    }
+    cpu->vcpu.nmi_pending = false;
+    s->nmi_masked = true;
+    vmcb_set_u64(v, VMCB_EVENTINJ, EVENTINJ_VALID | EVENTINJ_TYPE_NMI | 2);
+    set_intercept(v, VMCB_INTERCEPT_MISC1, INTERCEPT_IRET, true);
+}
+
+/* INIT: no NMI owed, none blocked, no step under way. */
+void svm_nmi_reset(struct percpu *cpu, struct svm_cpu *s, void *v)
+{
+    cpu->vcpu.nmi_pending = false;
+    s->nmi_masked = false;
+    s->nmi_stepping = false;
+    set_intercept(v, VMCB_INTERCEPT_MISC1, INTERCEPT_IRET, false);
+    set_intercept(v, VMCB_INTERCEPT_EXC, 1u << VEC_DB, false);
+}
