@@ -295,6 +295,8 @@ void svm_exit_dispatch(struct guest_regs *r)
     struct svm_cpu *s = cpu->svm;
     void *v = s->vmcb;
     uint64_t code = vmcb_u64(v, VMCB_EXITCODE);
+    if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
+        code = SVM_EXIT_INVALID;             /* QEMU's TCG stores -1 in 32 bits only */
     r->rax = vmcb_u64(v, VMCB_RAX);
     vmcb_set_u8(v, VMCB_TLB_CONTROL, 0);
     vmcb_set_u64(v, VMCB_EVENTINJ, 0);

@@ -42,6 +42,8 @@ done
 # --bochs 2.7 only the emulate_sipi run gets its second CPU: README, "Which Bochs").
 # Longest first, so the Linux boots overlap.
 # The 1-CPU pair times the workload: there the TSC counts CPU 0's instructions (report.py).
+# MODEL, when given, is Bochs's CPU model: the svm runs are an AMD Ryzen (AMD-V with nested
+# paging), where thinvisor runs its SVM backend, against a native run on the same model.
 runs=(
     "linux-hv      tv:test_exit              $linux_disk 2 512"
     "linux-hv-esipi tv:test_exit,emulate_sipi $linux_disk 2 512"
@@ -56,6 +58,11 @@ runs=(
     "guest-hv-5g   tv:test_exit              $guest_disk 1 5120"
     "guest-native-2cpu-512m native           $guest_disk 2 512"
     "guest-native-1cpu-512m native           $guest_disk 1 512"
+    "linux-svm-1cpu tv:test_exit             $linux_disk 1 512 ryzen"
+    "linux-native-1cpu-ryzen native          $linux_disk 1 512 ryzen"
+    "guest-svm-1cpu tv:test_exit             $guest_disk 1 256 ryzen"
+    "guest-native-ryzen native               $guest_disk 1 256 ryzen"
+    "guest-native-1cpu-512m-ryzen native     $guest_disk 1 512 ryzen"
 )
 
 # shellcheck source=tests/boot/lib.sh
@@ -63,9 +70,9 @@ source "$ROOT/tests/boot/lib.sh"     # make_iso
 
 truncate -s 64K "$out/blank.iso"     # emu-bochs.sh wants a CD-ROM; native runs boot the disk
 
-# run_one NAME HYPERVISOR DISK CPUS MIB: one Bochs boot into $out/runs/NAME/.
+# run_one NAME HYPERVISOR DISK CPUS MIB [MODEL]: one Bochs boot into $out/runs/NAME/.
 run_one() {
-    local name=$1 hv=$2 disk=$3 cpus=$4 mem=$5 dir=$out/runs/$1 iso rc=0
+    local name=$1 hv=$2 disk=$3 cpus=$4 mem=$5 model=${6:-corei7_haswell_4770} dir=$out/runs/$1 iso rc=0
     rm -rf "$dir" && mkdir -p "$dir"
     cp "$disk" "$dir/disk.img"       # Bochs locks its image: one copy per run
     local timeout=900
@@ -83,11 +90,11 @@ run_one() {
         iso=$dir/test.iso
     fi
     "$ROOT/tests/boot/emu-bochs.sh" --bochs "$bochs" --iso "$iso" --disk "$dir/disk.img" --cpus "$cpus" \
-        --mem "$mem" --serial "$dir/serial.log" --timeout "$timeout" --workdir "$dir/emu" \
+        --mem "$mem" --model "$model" --serial "$dir/serial.log" --timeout "$timeout" --workdir "$dir/emu" \
         -- "${bochs_extra[@]}" >"$dir/emu.out" 2>&1 || rc=$?
     tr -d '\r' <"$dir/serial.log" >"$dir/serial.txt" 2>/dev/null || : >"$dir/serial.txt"
     rm -f "$dir/disk.img"            # 12 MiB each; the log is what the report reads
-    printf '%s\n' "name=$name" "hypervisor=$hv" "cpus=$cpus" "mem_mib=$mem" "status=$rc" >"$dir/run.info"
+    printf '%s\n' "name=$name" "hypervisor=$hv" "cpus=$cpus" "mem_mib=$mem" "model=$model" "status=$rc" >"$dir/run.info"
     return "$rc"
 }
 
@@ -102,11 +109,11 @@ n=0
 for r in "${selected[@]}"; do
     while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
     n=$((n + 1))
-    read -r name hv disk cpus mem <<<"$r"
+    read -r name hv disk cpus mem model <<<"$r"
     (
         t0=$SECONDS
-        echo "bench: [$n/${#selected[@]}] $name: $cpus CPU(s), $mem MiB, ${hv//,/ }: started"
-        if run_one "$name" "$hv" "$disk" "$cpus" "$mem"; then
+        echo "bench: [$n/${#selected[@]}] $name: $cpus CPU(s), $mem MiB, ${hv//,/ }${model:+, $model}: started"
+        if run_one "$name" "$hv" "$disk" "$cpus" "$mem" "$model"; then
             echo "bench: $name: done in $((SECONDS - t0)) s"
         else
             echo "bench: $name: FAILED after $((SECONDS - t0)) s: $(tail -n 1 "$out/runs/$name/emu.out")"

@@ -41,7 +41,8 @@ EXIT_CLASS = {
                   "so the guest sees its own values (SDM 25.6.6, A.7, A.8)"),
     "WRMSR": ("rule", "MTRR writes: with EPT the guest's accesses take their type from the EPT, "
               "not the MTRRs (SDM 29.3.7.2), so each write re-types the EPT (\"MTRR writes\"); "
-              "with emulate_sipi also the x2APIC ICR"),
+              "with emulate_sipi also the x2APIC ICR. SVM: EFER writes, whose SVME bit VMRUN "
+              "needs and the guest must not see (SVM hidden)"),
     "RDMSR": ("rule", "the VMX capability MSRs #GP, as without VMX (\"VMX instructions (#UD)\": "
               "VMX is hidden)"),
     "exception or NMI": ("rule", "NMI exiting: the kicks of an EPT shootdown after an MTRR write "
@@ -72,6 +73,13 @@ LINUX_PATHS = (("linux-hv", "default path"), ("linux-hv-esipi", "emulate_sipi"))
 # (main.cc, the SMP loop), so the TSC is not CPU 0's instruction count and moves with what
 # the other CPU does; with 1 CPU it is.
 WORKLOAD_1CPU = ("linux-hv-1cpu", "linux-native-1cpu", "1 CPU, default path")
+# The SVM backend's runs: Bochs as an AMD Ryzen (AMD-V with nested paging), each against a
+# native run on the same model. 1 CPU, so the TSC is an instruction count there too.
+SVM_GUEST = ("guest-svm-1cpu", "guest-native-ryzen")
+SVM_LINUX = ("linux-svm-1cpu", "linux-native-1cpu-ryzen", "1 CPU, SVM")
+SVM_MBR = "guest-native-1cpu-512m-ryzen"
+# The exit table's columns: both VMX paths on 2 CPUs, then SVM on 1.
+EXIT_PATHS = LINUX_PATHS + (("linux-svm-1cpu", "SVM (1 CPU)"),)
 WORKLOAD_PARTS = (("cpu", "CPU workload (2M xorshift steps)"),
                   ("mem", "memory workload (16 MiB: page faults, memset)"),
                   ("syscall", "syscall workload (20000 getppid)"))
@@ -193,6 +201,19 @@ def main():
         insns = (cpuid_hv - cpuid_nat) / tpi_hv
     row("1 round trips", "hypervisor instructions per CPUID exit", insns, None,
         "(CPUID round trip with - without) / ticks per instruction: exit stub to VMRESUME", "insns")
+    s_hv, s_nat = run(SVM_GUEST[0]), run(SVM_GUEST[1])
+    tpi_svm = per_op(s_hv, "loop_insns")
+    cpuid_svm, cpuid_svm_nat = per_op(s_hv, "cpuid"), per_op(s_nat, "cpuid")
+    row("1 round trips", "CPUID leaf 0 round trip (SVM, Ryzen)", cpuid_svm, cpuid_svm_nat,
+        "the same guest loop; without: the same CPU model natively")
+    row("1 round trips", "VMMCALL round trip (SVM; natively: #UD round trip)",
+        per_op(s_hv, "vmcall"), per_op(s_nat, "vmcall"), "the guest's VMCALL is VMMCALL on AMD")
+    insns_svm = None
+    if cpuid_svm is not None and cpuid_svm_nat is not None and tpi_svm:
+        insns_svm = (cpuid_svm - cpuid_svm_nat) / tpi_svm
+    row("1 round trips", "hypervisor instructions per CPUID exit (SVM)", insns_svm, None,
+        "VMRUN's exit to the next VMRUN, VMSAVE/VMLOAD included; Bochs reports NRIP, so no "
+        "instruction decode", "insns")
 
     # 2. Linux: the workload on 1 CPU, then boot to init and the workload on both paths on 2.
     def workload_rows(hv_name, nat_name, label):
@@ -235,9 +256,11 @@ def main():
         label = f"2 CPUs, {path}"
         boot_rows(name, "linux-native", "guest-native-2cpu-512m", label)
         workload_rows(name, "linux-native", label)
+    boot_svm = boot_rows(SVM_LINUX[0], SVM_LINUX[1], SVM_MBR, SVM_LINUX[2])
+    work_svm = workload_rows(*SVM_LINUX)
 
     # 3. Exits during the Linux runs, by reason, both paths side by side.
-    counts = {path: run(name)["exits"] for name, path in LINUX_PATHS}
+    counts = {path: run(name)["exits"] for name, path in EXIT_PATHS}
     reasons = sorted({r for c in counts.values() for r in c},
                      key=lambda r: -max(c.get(r, 0) for c in counts.values()))
     exits = []
@@ -296,6 +319,15 @@ def main():
                  aim_verdict(work_1cpu, AIM_LINUX_SLOWDOWN, unit="x")))
     aims.append(("hypervisor instructions per CPUID exit", f"<= {AIM_CPUID_INSNS}",
                  None if insns is None else f"{insns:.0f}", aim_verdict(insns, AIM_CPUID_INSNS)))
+    aims.append(("Linux boot slowdown under SVM (boot sector to init; 1 CPU)",
+                 f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if boot_svm is None else f"{boot_svm:.3f}x",
+                 aim_verdict(boot_svm, AIM_LINUX_SLOWDOWN, unit="x")))
+    aims.append(("Linux workload slowdown under SVM (1 CPU)",
+                 f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if work_svm is None else f"{work_svm:.3f}x",
+                 aim_verdict(work_svm, AIM_LINUX_SLOWDOWN, unit="x")))
+    aims.append(("hypervisor instructions per CPUID exit under SVM", f"<= {AIM_CPUID_INSNS}",
+                 None if insns_svm is None else f"{insns_svm:.0f}",
+                 aim_verdict(insns_svm, AIM_CPUID_INSNS)))
     av = avoidable.get(main_path)
     aims.append(("avoidable exits during the Linux run (default path)", f"{AIM_AVOIDABLE_EXITS}",
                  None if av is None else f"{av:,}", aim_verdict(av, AIM_AVOIDABLE_EXITS)))
@@ -312,8 +344,8 @@ def main():
     date = when.strftime("%Y-%m-%d %H:%M UTC")
     md = []
     md.append(f"Measured {date} with `make bench` (Bochs {args.bochs}, clock: sync=none, "
-              f"corei7_haswell_4770; figures in emulated TSC ticks, which count instructions on "
-              f"1 CPU but not on 2).")
+              f"corei7_haswell_4770, the SVM rows ryzen; figures in emulated TSC ticks, which "
+              f"count instructions on 1 CPU but not on 2).")
     md.append("")
     md.append("| # | figure | thinvisor | without | with / without | how |")
     md.append("| --- | --- | ---: | ---: | ---: | --- |")
@@ -321,8 +353,8 @@ def main():
         md.append(f"| {r['section'].split()[0]} | {r['figure']} | {fmt(r['thinvisor'])} | {fmt(r['native'])} | "
                   f"{ratio_text(r['ratio'])} | {r['note']} |")
     md.append("")
-    paths = [path for _, path in LINUX_PATHS]
-    md.append("| 3 | exits during the Linux run (2 CPUs, power-on to shutdown) | " +
+    paths = [path for _, path in EXIT_PATHS]
+    md.append("| 3 | exits during the Linux run (power-on to shutdown) | " +
               " | ".join(paths) + " | class | why |")
     md.append("| --- | --- | " + " | ".join("---:" for _ in paths) + " | --- | --- |")
     for e in exits:

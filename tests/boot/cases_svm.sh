@@ -90,3 +90,25 @@ case_qemu_svm_smp_stress_nmi() {
     expect_smp_stress
     expect '^exits: CPU [1-3]: NMI window +[1-9]' "the guest's NMIs waited for its IRETs"
 }
+
+# ---- Bochs 3.0's SVM (an AMD Ryzen: nested paging, NRIP save, no x2APIC) ---------------
+# A second SVM implementation beside QEMU's, and one with NRIP save, so the step over an
+# exiting instruction takes the CPU's next RIP there instead of decoding it.
+
+case_bochs_svm_guest_smp4() {
+    boot --emu bochs_svm --cpus 4 --mem 256 --timeout 600 --cmdline "test_exit"
+    expect_exit ok
+    expect '^SVM: revision [0-9]+, [0-9]+ ASIDs, nested paging, NRIP save yes' "Bochs's SVM has NRIP save"
+    expect_svm_up 4
+    expect_guest_all_pass
+    expect_guest_smp 4 svm
+    expect '^exits: CPU [1-3]: NMI kicks [1-9]' "INITs to running APs went through kicks"
+    expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
+}
+
+case_bochs_svm_linux() {
+    boot --emu bochs_svm --cpus 2 --mem 512 --timeout 900 --cmdline "test_exit" \
+        --disk "$ROOT/build/linux/linux-disk.img"
+    expect_svm_up 2
+    expect_linux_under_thinvisor 2 svm
+}

@@ -33,7 +33,8 @@ make_iso() {
 # sets LOG (serial log) and STATUS (the emulator script's exit status). bochs is Bochs 3.0,
 # bochs27 Debian's Bochs 2.7 (tests/boot/bochs-machine.sh says why both). qemu is QEMU's
 # TCG with neither VMX nor SVM (-cpu max,-svm: thinvisor boots the guest natively),
-# qemu_svm the same CPU with AMD-V and nested paging (the SVM backend runs the guest).
+# qemu_svm the same CPU with AMD-V and nested paging (the SVM backend runs the guest), and
+# bochs_svm Bochs 3.0 as an AMD Ryzen (SVM with nested paging and NRIP save).
 # The CPU of the native QEMU cases: QEMU's most complete one, without SVM. Linux booted on
 # it natively (QEMU 7.2, TCG) aborts in every static binary's start-up, in glibc's
 # _dl_get_origin; `-cpu max` with SVM, and qemu64 without, run the same image fine. So the
@@ -78,6 +79,7 @@ boot() {
         bochs27) emu=bochs; emu_args=(--bochs 2.7) ;;
         qemu) emu_args=(--qemu-cpu "$QEMU_NATIVE_CPU") ;;     # no VMX, no SVM: the native path
         qemu_svm) emu=qemu; emu_args=(--qemu-cpu max) ;;
+        bochs_svm) emu=bochs; emu_args=(--model ryzen) ;;   # AMD-V with NPT and NRIP save
     esac
     "$ROOT/tests/boot/emu-$emu.sh" "${emu_args[@]}" --iso "$OUT/test.iso" --cpus "$cpus" --mem "$mem" \
         --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "${disk_args[@]}" "$@" \
