@@ -12,8 +12,12 @@
  * hardware would, never left behind to fire later:
  *   WAITING -(guest SIPI)-> SIPI | vector << 8 -(the AP starts)-> RUNNING
  *   RUNNING -(guest INIT)-> INIT_PENDING -(the AP's next exit)-> WAITING
- * INITs and SIPIs that find any other state are dropped (an AP that waits
- * for a SIPI is already in the INIT state; a running one ignores SIPIs).
+ * To the guest an INIT takes effect when it is sent, so a SIPI that finds
+ * the INIT not taken yet (a slow AP, after the sender's wait timed out) is
+ * kept with it, INIT_PENDING | SIPI_LATCHED | vector << 8, and starts the AP
+ * as soon as it has taken the INIT; another INIT drops it again. INITs and
+ * SIPIs that find any other state are dropped (an AP that waits for a SIPI
+ * is already in the INIT state; a running one ignores SIPIs).
  */
 #include "guest/ap_start.h"
 
@@ -26,11 +30,13 @@
 #include "smp/lapic.h"
 
 enum { AP_WAITING, AP_SIPI, AP_RUNNING, AP_INIT_PENDING };
+#define AP_SIPI_LATCHED (1u << 16)
 /*
  * A kicked AP takes its INIT in microseconds on hardware. In QEMU's TCG with
  * more vCPUs than host cores it waits for a host core: up to 25 ms measured
  * alone, about 150 ms beside other tests. Past this the sender goes on and
- * says so (the AP then runs on after its INIT, which a guest may not survive).
+ * says so: the AP still runs guest code after its INIT until it takes it,
+ * which a guest may not survive; a SIPI sent meanwhile is latched (above).
  */
 #define INIT_TIMEOUT_US 1000000
 #define AP_STATE(s)   ((s) & 0xFF)
@@ -50,11 +56,18 @@ static bool ap_transition(struct percpu *c, uint32_t from, uint32_t to)
                                        __ATOMIC_ACQUIRE);
 }
 
-/* Entered from RUNNING or INIT_PENDING (an INIT) or from the zero state WAITING (first launch). */
+/*
+ * Entered from INIT_PENDING (an emulated INIT, perhaps with a SIPI latched),
+ * RUNNING (a real INIT, without kicks) or the zero state WAITING (the first
+ * launch).
+ */
 uint8_t ap_wait_for_sipi(struct percpu *cpu)
 {
-    __atomic_store_n(&cpu->vcpu.ap_state, AP_WAITING, __ATOMIC_RELEASE);
-    uint32_t s;
+    uint32_t s = __atomic_load_n(&cpu->vcpu.ap_state, __ATOMIC_ACQUIRE), next;
+    do
+        next = s & AP_SIPI_LATCHED ? AP_SIPI | (s & 0xFF00) : AP_WAITING;
+    while (!__atomic_compare_exchange_n(&cpu->vcpu.ap_state, &s, next, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE));
     while (AP_STATE(s = __atomic_load_n(&cpu->vcpu.ap_state, __ATOMIC_ACQUIRE)) != AP_SIPI)
         cpu_relax();
     __atomic_store_n(&cpu->vcpu.ap_state, AP_RUNNING, __ATOMIC_RELEASE);
@@ -106,8 +119,15 @@ bool guest_emulate_init_sipi(struct percpu *sender, uint64_t icr, bool can_kick)
             }
             continue;                            /* SIPI to a running BSP: ignored */
         }
-        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP))
-            ap_transition(c, AP_WAITING, AP_SIPI | (uint32_t)(uint8_t)icr << 8);
+        uint32_t vector = (uint32_t)(uint8_t)icr << 8;
+        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP)) {
+            if (!ap_transition(c, AP_WAITING, AP_SIPI | vector))
+                ap_transition(c, AP_INIT_PENDING, AP_INIT_PENDING | AP_SIPI_LATCHED | vector);
+            continue;
+        }
+        uint32_t s = __atomic_load_n(&c->vcpu.ap_state, __ATOMIC_ACQUIRE);
+        if (s & AP_SIPI_LATCHED)
+            ap_transition(c, s, AP_INIT_PENDING);  /* INIT, SIPI, INIT: back to the INIT state */
         else if (!can_kick) {
             if (ap_state_of(c) == AP_RUNNING)
                 lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);  /* it exits and waits */

@@ -33,23 +33,25 @@ static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t ve
 
 /*
  * The INIT state: nothing owed to the guest survives it (an NMI dies with the
- * INIT, as on VMX). The AP waits for its SIPI with GIF clear, so an NMI sent
- * meanwhile is held; a brief STGI takes it here (nmi_in_root) and it is dropped.
+ * INIT, as on VMX). The AP waits for its SIPI with GIF set, which a guest may
+ * leave it in for good (an OS parks APs with INIT): SMIs must not be held off
+ * meanwhile. NMIs sent meanwhile arrive here (nmi_in_root) and are dropped.
  */
 static uint8_t wait_for_sipi(struct percpu *cpu)
 {
     svm_nmi_reset(cpu, cpu->svm, cpu->svm->vmcb);
+    __asm__ volatile("stgi" ::: "memory");
     uint8_t vector = ap_wait_for_sipi(cpu);
-    __asm__ volatile("stgi; clgi" ::: "memory");
+    __asm__ volatile("clgi" ::: "memory");
     cpu->vcpu.nmi_pending = false;
     return vector;
 }
 
 /*
- * An INIT can come right behind the SIPI, and its kick then lands in
- * wait_for_sipi's STGI window, where it is spent: so after every wait the AP
- * looks again before it enters the guest. From that look on GIF stays clear,
- * and a later kick makes the VMRUN exit at once.
+ * An INIT can come right behind the SIPI, and its kick then lands while GIF
+ * is still set in wait_for_sipi, where it is spent: so after every wait the
+ * AP looks again before it enters the guest. From that look on GIF stays
+ * clear, and a later kick makes the VMRUN exit at once.
  */
 int svm_launch_ap(struct percpu *cpu, void *arg)
 {
@@ -91,5 +93,5 @@ void svm_apic_page_write(struct guest_regs *r, void *v, struct percpu *cpu, uint
     guest_xapic_store(cpu, svm.apic_page, (unsigned)(gpa & 0xFFF), &st, reg, true);
     if (st.kind == MMIO_XCHG_REG && st.reg == 4)
         vmcb_set_u64(v, VMCB_RSP, rsp);
-    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_RIP) + st.length);
+    svm_resume_at(v, vmcb_u64(v, VMCB_RIP) + st.length);
 }

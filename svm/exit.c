@@ -82,6 +82,16 @@ void svm_inject_exception(void *v, unsigned vector, bool has_error, uint32_t err
 static void inject_ud(void *v) { svm_inject_exception(v, VEC_UD, false, 0); }
 static void inject_gp(void *v) { svm_inject_exception(v, VEC_GP, true, 0); }
 
+/*
+ * The guest goes on at `rip`, past an instruction done for it. An STI or MOV SS
+ * shadow that covered that instruction ends with it (APM 15.21.5), as KVM has it.
+ */
+void svm_resume_at(void *v, uint64_t rip)
+{
+    vmcb_set_u64(v, VMCB_RIP, rip);
+    vmcb_set_u64(v, VMCB_INTERRUPT_SHADOW, 0);
+}
+
 /* Where the guest's code is, from the VMCB. */
 static void code_at(const void *v, struct guest_code_at *at)
 {
@@ -105,7 +115,7 @@ static void code_at(const void *v, struct guest_code_at *at)
 static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len)
 {
     if (svm.nrip_save) {
-        vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_NRIP));
+        svm_resume_at(v, vmcb_u64(v, VMCB_NRIP));
         return;
     }
     struct guest_code_at at;
@@ -120,7 +130,7 @@ static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len
         return;
     }
     uint64_t rip = at.rip + (unsigned)len;
-    vmcb_set_u64(v, VMCB_RIP, at.mode == 8 ? rip : (uint32_t)rip);
+    svm_resume_at(v, at.mode == 8 ? rip : (uint32_t)rip);
 }
 
 int svm_decode_guest_store(void *v, struct mmio_store *st)
@@ -215,7 +225,7 @@ static void handle_io(struct guest_regs *r, void *v)
     } else if (info & IOIO_IN) {
         r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to two ports exits */
     }
-    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_EXITINFO2));   /* the next RIP (15.10.2) */
+    svm_resume_at(v, vmcb_u64(v, VMCB_EXITINFO2));   /* the next RIP (15.10.2) */
 }
 
 /*
@@ -237,7 +247,7 @@ static void drop_status_write(void *v, struct svm_cpu *s, struct percpu *cpu, ui
         inject_gp(v);
         return;
     }
-    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_RIP) + st.length);
+    svm_resume_at(v, vmcb_u64(v, VMCB_RIP) + st.length);
 }
 
 /*

@@ -100,10 +100,12 @@ void svm_nmi_reset(struct percpu *cpu, struct svm_cpu *s, void *vmcb);
 
 /*
  * svm/exit.c, for the files above: a hardware exception for the next VMRUN
- * (APM 15.20); the store instruction at the guest's CS:RIP, decoded (0, or
- * -1); and a stop, with the guest's state logged, when it cannot go on.
+ * (APM 15.20); the guest's RIP past an instruction done for it; the store
+ * instruction at the guest's CS:RIP, decoded (0, or -1); and a stop, with
+ * the guest's state logged, when it cannot go on.
  */
 void svm_inject_exception(void *vmcb, unsigned vector, bool has_error, uint32_t error);
+void svm_resume_at(void *vmcb, uint64_t rip);
 int svm_decode_guest_store(void *vmcb, struct mmio_store *st);
 void svm_stop_guest(struct percpu *cpu, void *vmcb, const char *what) __attribute__((noreturn));
 
