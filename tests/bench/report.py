@@ -311,23 +311,20 @@ def main():
     # Bochs fast-forwards differently with and without thinvisor. The pinned, CPU-bound
     # workload is the closer measure.
     main_path = LINUX_PATHS[0][1]
-    aims.append(("Linux boot slowdown (boot sector to init; 1 CPU, default path)",
-                 f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if boot_1cpu is None else f"{boot_1cpu:.3f}x",
-                 aim_verdict(boot_1cpu, AIM_LINUX_SLOWDOWN, unit="x")))
-    aims.append(("Linux workload slowdown (CPU, memory, syscalls; 1 CPU, default path)",
-                 f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if work_1cpu is None else f"{work_1cpu:.3f}x",
-                 aim_verdict(work_1cpu, AIM_LINUX_SLOWDOWN, unit="x")))
-    aims.append(("hypervisor instructions per CPUID exit", f"<= {AIM_CPUID_INSNS}",
-                 None if insns is None else f"{insns:.0f}", aim_verdict(insns, AIM_CPUID_INSNS)))
-    aims.append(("Linux boot slowdown under SVM (boot sector to init; 1 CPU)",
-                 f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if boot_svm is None else f"{boot_svm:.3f}x",
-                 aim_verdict(boot_svm, AIM_LINUX_SLOWDOWN, unit="x")))
-    aims.append(("Linux workload slowdown under SVM (1 CPU)",
-                 f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if work_svm is None else f"{work_svm:.3f}x",
-                 aim_verdict(work_svm, AIM_LINUX_SLOWDOWN, unit="x")))
-    aims.append(("hypervisor instructions per CPUID exit under SVM", f"<= {AIM_CPUID_INSNS}",
-                 None if insns_svm is None else f"{insns_svm:.0f}",
-                 aim_verdict(insns_svm, AIM_CPUID_INSNS)))
+    def speed_aims(where, boot, work, cpuid_insns, backend):
+        """The three speed aims, for the 1-CPU runs of one backend."""
+        aims.append((f"Linux boot slowdown{backend} (boot sector to init; {where})",
+                     f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if boot is None else f"{boot:.3f}x",
+                     aim_verdict(boot, AIM_LINUX_SLOWDOWN, unit="x")))
+        aims.append((f"Linux workload slowdown{backend} (CPU, memory, syscalls; {where})",
+                     f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if work is None else f"{work:.3f}x",
+                     aim_verdict(work, AIM_LINUX_SLOWDOWN, unit="x")))
+        aims.append((f"hypervisor instructions per CPUID exit{backend}", f"<= {AIM_CPUID_INSNS}",
+                     None if cpuid_insns is None else f"{cpuid_insns:.0f}",
+                     aim_verdict(cpuid_insns, AIM_CPUID_INSNS)))
+
+    speed_aims("1 CPU, default path", boot_1cpu, work_1cpu, insns, "")
+    speed_aims("1 CPU", boot_svm, work_svm, insns_svm, " under SVM")
     av = avoidable.get(main_path)
     aims.append(("avoidable exits during the Linux run (default path)", f"{AIM_AVOIDABLE_EXITS}",
                  None if av is None else f"{av:,}", aim_verdict(av, AIM_AVOIDABLE_EXITS)))
