@@ -33,20 +33,8 @@ svm_run:
     ; #VMEXIT: RSP and RAX (the VMCB's address) are the host's again; the rest is the guest's.
     push rdi
     mov rdi, [rsp + 8]
-    pop qword [rdi + 48]
-    mov [rdi + 8], rcx
-    mov [rdi + 16], rdx
-    mov [rdi + 24], rbx
-    mov [rdi + 32], rbp
-    mov [rdi + 40], rsi
-    mov [rdi + 56], r8
-    mov [rdi + 64], r9
-    mov [rdi + 72], r10
-    mov [rdi + 80], r11
-    mov [rdi + 88], r12
-    mov [rdi + 96], r13
-    mov [rdi + 104], r14
-    mov [rdi + 112], r15
+    pop qword [rdi + 48]               ; the guest's RDI
+    SAVE_GUEST_GPRS_BUT_RAX_RDI
     mov rax, [rsp + 8]
     vmsave                             ; the guest's
     mov rax, [rsp + 16]
