@@ -31,6 +31,9 @@ static const char *tag_name(uint32_t type)
     case MB2_TAG_ACPI_OLD: return "ACPI 1.0 RSDP";
     case MB2_TAG_ACPI_NEW: return "ACPI 2.0 RSDP";
     case MB2_TAG_LOAD_BASE: return "load base address";
+    case MB2_TAG_EFI64_SYSTAB: return "EFI 64-bit system table";
+    case MB2_TAG_EFI_BS: return "EFI boot services";
+    case MB2_TAG_EFI64_IH: return "EFI 64-bit image handle";
     default: return "unknown";
     }
 }
@@ -176,6 +179,22 @@ int mb2_parse(const void *info, size_t avail, struct mb2_info *out,
             }
             break;
         }
+        case MB2_TAG_EFI64_SYSTAB:
+        case MB2_TAG_EFI64_IH: {
+            if (size < 16)
+                TAG_FAIL("size %u is too small for a 64-bit pointer", size);
+            uint64_t ptr = rd64(tag + 8);
+            if (!ptr)
+                TAG_FAIL("the pointer is 0");
+            if (type == MB2_TAG_EFI64_SYSTAB)
+                out->efi_system_table = ptr;
+            else
+                out->efi_image_handle = ptr;
+            break;
+        }
+        case MB2_TAG_EFI_BS:
+            out->efi_boot_services = true;
+            break;
         default:
             break;    /* tags we do not use are skipped, as the spec asks */
         }

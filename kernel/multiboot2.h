@@ -22,6 +22,9 @@
 #define MB2_TAG_MMAP         6
 #define MB2_TAG_ACPI_OLD     14
 #define MB2_TAG_ACPI_NEW     15
+#define MB2_TAG_EFI64_SYSTAB 12   /* 3.6.13: the EFI system table, a 64-bit address */
+#define MB2_TAG_EFI_BS       18   /* 3.6.16: boot services were not exited */
+#define MB2_TAG_EFI64_IH     20   /* 3.6.18: the EFI image handle of the loader (GRUB) */
 #define MB2_TAG_LOAD_BASE    21
 
 /* Memory map entry types (same numbering as the BIOS E820 call). */
@@ -61,6 +64,9 @@ struct mb2_info {
     const uint8_t *rsdp;     /* copy of the RSDP the loader found, or NULL */
     uint32_t rsdp_len;
     int rsdp_version;        /* 1: ACPI 1.0 (tag 14), 2: ACPI 2.0+ (tag 15) */
+    uint64_t efi_system_table;   /* physical address; 0 when the loader gave none */
+    uint64_t efi_image_handle;   /* the loader's own image handle; 0 when not given */
+    bool efi_boot_services;      /* the firmware's boot services still run (tag 18) */
 };
 
 /*

@@ -202,6 +202,42 @@ static void acpi_errors(void **state)
     expect_error("ACPI 2.0 RSDP) at offset 0x8: holds 19 bytes, an RSDP needs 36");
 }
 
+/* GRUB's x86_64-efi multiboot2 with the EFI boot services header tag. */
+static void efi_tags(void **state)
+{
+    (void)state;
+    uint64_t systab = 0x7FBEE018, handle = 0x7E5A4B18;
+    mb2b_begin(&b);
+    mb2b_tag(&b, MB2_TAG_EFI64_SYSTAB, &systab, 8);
+    mb2b_tag(&b, MB2_TAG_EFI_BS, NULL, 0);
+    mb2b_tag(&b, MB2_TAG_EFI64_IH, &handle, 8);
+    mb2b_end(&b);
+    assert_int_equal(parse(), 0);
+    assert_int_equal(info.efi_system_table, systab);
+    assert_int_equal(info.efi_image_handle, handle);
+    assert_true(info.efi_boot_services);
+
+    mb2b_begin(&b);
+    mb2b_end(&b);
+    assert_int_equal(parse(), 0);
+    assert_int_equal(info.efi_system_table, 0);
+    assert_false(info.efi_boot_services);
+}
+
+static void efi_tag_errors(void **state)
+{
+    (void)state;
+    uint64_t zero = 0;
+    mb2b_begin(&b);
+    mb2b_tag(&b, MB2_TAG_EFI64_SYSTAB, "1234", 4);
+    mb2b_end(&b);
+    expect_error("EFI 64-bit system table) at offset 0x8: size 12 is too small for a 64-bit pointer");
+    mb2b_begin(&b);
+    mb2b_tag(&b, MB2_TAG_EFI64_IH, &zero, 8);
+    mb2b_end(&b);
+    expect_error("EFI 64-bit image handle) at offset 0x8: the pointer is 0");
+}
+
 static void end_tag_size(void **state)
 {
     (void)state;
@@ -226,6 +262,8 @@ int main(void)
         cmocka_unit_test(mmap_errors),
         cmocka_unit_test(mmap_overflow_is_counted),
         cmocka_unit_test(acpi_errors),
+        cmocka_unit_test(efi_tags),
+        cmocka_unit_test(efi_tag_errors),
         cmocka_unit_test(end_tag_size),
     };
     return cmocka_run_group_tests_name("multiboot2", tests, NULL, NULL);
