@@ -15,7 +15,8 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 # Debian packages needed to build, run and test (see README, "What gets installed").
 # g++, xz-utils, patch and debian-archive-keyring build Bochs 3.0 from Debian's source (make bochs).
-DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-common xorriso mtools \
+DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-efi-amd64-bin grub-common \
+                xorriso mtools ovmf \
                 qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
                 clang libclang-rt-dev util-linux gdb g++ xz-utils patch debian-archive-keyring
 
@@ -138,7 +139,7 @@ endif
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
-              vmx_caps guest_policy guest_walk mmio_decode
+              vmx_caps guest_policy guest_walk mmio_decode efi_path efi_mmap
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -153,6 +154,8 @@ unit_src_vmx_caps   := vmx/caps.c kernel/format.c
 unit_src_guest_policy := guest/cpuid.c guest/boot_check.c kernel/format.c
 unit_src_guest_walk := mm/guest_walk.c
 unit_src_mmio_decode := vmx/mmio_decode.c
+unit_src_efi_path   := kernel/efi_path.c kernel/format.c
+unit_src_efi_mmap   := kernel/efi_mmap.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)

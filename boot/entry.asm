@@ -14,6 +14,7 @@
 %define COM1               0x3F8
 
 extern kernel_main
+extern efi_entry64
 extern boot_stack_top_ptr
 extern kernel_bss_start_phys
 extern kernel_bss_size
@@ -26,6 +27,13 @@ mb2_header:
     align 8                               ; module alignment tag: page-aligned modules
     dw 6, 0
     dd 8
+    align 8                               ; EFI boot services tag: GRUB on UEFI keeps them
+    dw 7, 1                               ; (optional: other loaders may skip it)
+    dd 8
+    align 8                               ; EFI amd64 entry address tag (boot/efi_entry.asm)
+    dw 9, 1
+    dd 12
+    dd efi_entry64
     align 8                               ; end tag
     dw 0, 0
     dd 8
@@ -242,7 +250,7 @@ early_gdt:
 early_gdt_ptr:
     dw early_gdt_ptr - early_gdt - 1
     dd early_gdt
-global boot_mb_magic, boot_mb_info
+global boot_mb_magic, boot_mb_info, boot_entry_tsc
 boot_mb_magic: dd 0
 boot_mb_info:  dd 0
 boot_entry_tsc: dq 0                      ; the TSC at the multiboot2 handoff
@@ -258,6 +266,7 @@ msg_no_long_mode:
 
 section .boot.bss nobits
 align 4096
+global early_pdpt_high, early_pd_high
 early_pml4:      resb 4096
 early_pdpt_low:  resb 4096
 early_pdpt_high: resb 4096

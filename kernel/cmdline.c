@@ -155,6 +155,30 @@ static void opt_boot(struct parser *p, struct options *o, const char *v, size_t 
     }
 }
 
+/*
+ * efi_next=/EFI/debian/grubx64.efi: on UEFI, the loader to start next, a file
+ * on the device GRUB came from. '/' is taken for '\\' (GRUB's own parser eats
+ * unquoted backslashes); printable ASCII only, as a UEFI file path node holds.
+ */
+static void opt_efi_next(struct parser *p, struct options *o, const char *v, size_t n)
+{
+    if (n == 0 || n > CMDLINE_MAX_EFI_PATH || (v[0] != '/' && v[0] != '\\')) {
+        warnf(p, "efi_next=%.*s%s: expected a path from the root of the device (at most %u "
+              "characters), like /EFI/debian/grubx64.efi; using the default",
+              (int)(n > 32 ? 32 : n), v, n > 32 ? "..." : "", CMDLINE_MAX_EFI_PATH);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < 0x21 || v[i] > 0x7E) {
+            warnf(p, "efi_next=: character %zu is not printable ASCII; using the default", i + 1);
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        o->efi_next[i] = v[i];
+    o->efi_next[n] = 0;
+}
+
 static void opt_test_fault(struct parser *p, struct options *o, const char *v, size_t n)
 {
     if (str_eq(v, n, "ud")) o->test_fault = TEST_FAULT_UD;
@@ -185,12 +209,14 @@ static const struct option_def option_defs[] = {
     { "loglevel", true, opt_loglevel, 0 },
     { "cpus", true, opt_cpus, 0 },
     { "boot", true, opt_boot, 0 },
+    { "efi_next", true, opt_efi_next, 0 },
     { "test_fault", true, opt_test_fault, 0 },
     { "test_extra_apic", true, opt_test_extra_apic, 0 },
     { "x2apic", false, NULL, offsetof(struct options, x2apic) },
     { "emulate_sipi", false, NULL, offsetof(struct options, emulate_sipi) },
     { "strict", false, NULL, offsetof(struct options, strict) },
     { "test_exit", false, NULL, offsetof(struct options, test_exit) },
+    { "test_region_below_1m", false, NULL, offsetof(struct options, test_region_below_1m) },
 };
 
 #define NOPTIONS (sizeof option_defs / sizeof option_defs[0])

@@ -7,6 +7,7 @@
 
 #define CMDLINE_MAX_LEN   1024      /* longer command lines are cut, with a warning */
 #define CMDLINE_MAX_CPUS  256
+#define CMDLINE_MAX_EFI_PATH 255    /* efi_next=: as kernel/efi_path.h's EFI_PATH_MAX_CHARS */
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
@@ -22,8 +23,11 @@ struct options {
     bool x2apic;              /* use x2APIC mode even where xAPIC would do */
     bool emulate_sipi;        /* start guest APs without the wait-for-SIPI state */
     bool test_exit;           /* end the emulator when done (test runs only) */
+    bool test_region_below_1m; /* test runs only: UEFI: ask the firmware for the region below
+                                  1 MiB, where it has no room, to see the refusal handled */
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */
+    char efi_next[CMDLINE_MAX_EFI_PATH + 1];  /* UEFI: the next loader's file; "": default */
 };
 
 /* The values a missing option takes: see README, "Command line". */

@@ -8,6 +8,8 @@
 #include "kernel/boot_marker.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/efi.h"
+#include "kernel/efi_boot.h"
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
 #include "kernel/gdt.h"
@@ -84,6 +86,40 @@ static void print_boot_info(const struct mb2_info *mbi)
     if (mbi->rsdp)
         log_info("ACPI: RSDP (ACPI %s) from the boot loader\n",
                  mbi->rsdp_version == 2 ? "2.0+" : "1.0");
+}
+
+/*
+ * GRUB on UEFI kept the firmware's boot services for thinvisor. Without a
+ * usable system table nothing can be asked of the firmware, not even to
+ * start the OS: the boot marker is set (GRUB then hides thinvisor's entry)
+ * and the machine resets, so that it comes back to its OS.
+ */
+static void efi_start(struct mb2_info *mbi)
+{
+    char why[200];
+    if (efi_init(mbi, why, sizeof why) != 0) {
+        log_error("UEFI: %s\n", why);
+        if (options.strict)
+            panic("strict: UEFI boot services unusable");
+        boot_marker_set();
+        log_error("UEFI: resetting in 5 s; GRUB then boots the OS without the thinvisor "
+                  "entry\n");
+        tsc_calibrate();
+        udelay(5000000);
+        machine_reset();
+    }
+    const struct efi_system_table *st = efi_system_table();
+    char vendor[48] = "";
+    const uint16_t *v = st->firmware_vendor ? phys_to_virt(st->firmware_vendor) : NULL;
+    for (size_t i = 0; v && v[i] && i + 1 < sizeof vendor; i++)
+        vendor[i] = v[i] >= 0x20 && v[i] < 0x7F ? (char)v[i] : '?';
+    log_info("UEFI: firmware '%s' revision %#x, UEFI %u.%u; boot services kept\n", vendor,
+             st->firmware_revision, st->hdr.revision >> 16, (st->hdr.revision & 0xFFFF) / 10);
+    efi_status mst = efi_read_memory_map(mbi);
+    if (mst != EFI_SUCCESS)
+        log_error("UEFI: GetMemoryMap failed: %s\n", efi_status_name(mst));
+    else if (mbi->mmap_dropped)
+        log_warn("UEFI: the firmware's memory map has more ranges than thinvisor keeps\n");
 }
 
 /* Each CPU reports who it is; proves run-on-all reaches every online processor. */
@@ -210,6 +246,11 @@ static void start_guest(void)
 {
     static struct guest_start start;
     char why[256];
+    if (efi_active()) {
+        if (options.strict)
+            panic("strict: virtualization on UEFI is not built yet; not booting natively");
+        efi_boot_natively("virtualization on UEFI is not built yet");
+    }
     if (guest_prepare_boot(&boot_info, &options, &start) != 0)
         panic("cannot start the guest: no usable boot sector");
     boot_marker_set();                 /* both paths below start the guest */
@@ -288,7 +329,11 @@ void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t entry_tsc)
                  options.console_port);
     if (parsed != 0)
         panic("%s", err[0] ? err : "no multiboot2 boot information");
+    if (boot_info.efi_boot_services)
+        efi_start(&boot_info);
     print_boot_info(&boot_info);
+    if (efi_active() && efi_prepare_next(&options) != 0)
+        log_error("UEFI: nothing to start next\n");
     if (!boot_info.has_mmap || boot_info.mmap_count == 0)
         panic("the boot loader gave no memory map; thinvisor cannot choose its region safely");
 
@@ -305,7 +350,8 @@ void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t entry_tsc)
     uint64_t backend_pages = VMX_PER_CPU_PAGES > SVM_PER_CPU_PAGES ? VMX_PER_CPU_PAGES
                                                                    : SVM_PER_CPU_PAGES;
     hv_memory_setup(&boot_info, info_phys, planned, PERCPU_BYTES + backend_pages * 4096,
-                    shared_budget(planned));
+                    shared_budget(planned),
+                    options.test_region_below_1m ? 0xFFFFF : 0xFFFFFFFF);
     smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);
     check_all_cpus();
 

@@ -24,11 +24,16 @@ static int halt_cpu(struct percpu *cpu, void *arg)
         __asm__ volatile("cli; hlt");
 }
 
+void native_halt_aps(void)
+{
+    if (smp_start_on_aps(halt_cpu, NULL) != 0)
+        log_warn("some application processors did not halt\n");
+}
+
 void native_boot(const struct guest_start *start)
 {
     size_t len = (size_t)(native_boot_end - native_boot_start);
-    if (smp_start_on_aps(halt_cpu, NULL) != 0)
-        log_warn("some application processors did not halt\n");
+    native_halt_aps();
     log_info("booting the guest natively (no virtualization): boot sector from %s, drive %#x, "
              "at %04x:%04x\n", start->source, start->drive, start->cs, start->ip);
     uint8_t *stub = phys_to_virt(NATIVE_BOOT_ADDR);

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "kernel/efi.h"
+#include "kernel/efi_boot.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/string.h"
@@ -59,7 +61,7 @@ void *hv_alloc_pages(uint32_t count, const char *purpose)
 }
 
 void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
-                     uint64_t per_cpu_bytes, uint64_t shared_bytes)
+                     uint64_t per_cpu_bytes, uint64_t shared_bytes, uint64_t efi_max_address)
 {
     struct hv_memory *m = &hv_memory;
     uint64_t image = (uint64_t)(kernel_image_end - kernel_image_start);
@@ -82,10 +84,22 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
         .size = m->budget.total, .align = PAGE_SIZE,
     };
     uint64_t largest;
-    if (region_choose(&req, &m->base, &largest) != 0)
+    if (efi_active()) {
+        /* UEFI: the firmware owns the map; a reserved allocation is one the OS keeps. */
+        uint64_t pages = m->budget.total / PAGE_SIZE;
+        efi_status st = efi_allocate_pages(EFI_RESERVED_MEMORY_TYPE, efi_max_address, pages,
+                                           &m->base);
+        if (st != EFI_SUCCESS) {
+            log_error("UEFI: the firmware refused the hypervisor region: %llu KiB below %#llx "
+                      "(%s)\n", (unsigned long long)(m->budget.total >> 10),
+                      (unsigned long long)efi_max_address + 1, efi_status_name(st));
+            efi_boot_natively("no hypervisor region");
+        }
+    } else if (region_choose(&req, &m->base, &largest) != 0) {
         panic("not enough usable RAM for the hypervisor region: it needs %llu KiB in one "
               "block between 1 MiB and 4 GiB; the largest free block is %llu KiB",
               (unsigned long long)(m->budget.total >> 10), (unsigned long long)(largest >> 10));
+    }
     m->size = m->budget.total;
     log_info("region: %#llx-%#llx (%llu KiB): image %llu KiB, page tables %llu KiB, "
              "per-CPU %llu KiB (CPUs: %u), shared %llu KiB\n",

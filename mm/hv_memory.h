@@ -28,10 +28,12 @@ extern struct hv_memory hv_memory;
  * Chooses the region (mm/region.c) for `ncpus` processors, builds the
  * hypervisor's page tables in it, copies the image there and switches to
  * them. Halts with a message saying how much memory is needed when the
- * memory map has no room.
+ * memory map has no room. On UEFI the firmware allocates the region (below
+ * efi_max_address, as a reserved type the OS keeps); when it refuses, the
+ * next boot stage starts natively (kernel/efi_boot.h).
  */
 void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
-                     uint64_t per_cpu_bytes, uint64_t shared_bytes);
+                     uint64_t per_cpu_bytes, uint64_t shared_bytes, uint64_t efi_max_address);
 
 /* A zeroed page (or run of pages) from the region; panics when the budget is exhausted. */
 void *hv_alloc_pages(uint32_t count, const char *purpose);

@@ -8,6 +8,7 @@
 #include "smp/smp.h"
 
 #include "kernel/exceptions.h"
+#include "kernel/efi.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/machine.h"
@@ -93,9 +94,24 @@ uint32_t smp_planned_cpus(const struct acpi_madt_info *madt, int madt_ok, uint32
     return max_cpus && max_cpus < n ? max_cpus : n;
 }
 
-/* The lowest wholly usable page in [4 KiB, 640 KiB): the trampoline's home for a while. */
+/*
+ * The lowest wholly usable page in [4 KiB, 640 KiB): the trampoline's home for
+ * a while. On UEFI the boot loader's map calls the firmware's own boot-services
+ * memory usable, so the page comes from the firmware instead (any page below
+ * 640 KiB it does not use; it stays allocated as boot-services data, which the
+ * OS reclaims).
+ */
 static uint64_t find_trampoline_page(const struct mb2_info *mbi)
 {
+    if (efi_active()) {
+        uint64_t page;
+        efi_status st = efi_allocate_pages(EFI_BOOT_SERVICES_DATA, LOW_MEMORY_END - 1, 1, &page);
+        if (st == EFI_SUCCESS && page >= 0x1000)
+            return page;
+        log_warn("UEFI: the firmware has no page below 640 KiB for the AP trampoline (%s)\n",
+                 efi_status_name(st));
+        return 0;
+    }
     for (uint64_t page = 0x1000; page < LOW_MEMORY_END; page += 0x1000) {
         bool usable = false, reserved = false;
         for (uint32_t i = 0; i < mbi->mmap_count; i++) {
@@ -271,6 +287,9 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
              (unsigned long long)tr_phys, sum_before, sum_after);
     if (sum_after != sum_before)
         log_error("the trampoline page changed after it was restored\n");
+    /* UEFI: the page goes back to the firmware, unless an AP that never checked in may still run there. */
+    if (efi_active() && cpu_count == 1 + wanted - skipped_by_limit)
+        efi_free_pages(tr_phys, 1);
     if (skipped_by_limit)
         log_info("cpus=%u: %u more processor(s) left idle\n", limit, skipped_by_limit);
     return wanted;

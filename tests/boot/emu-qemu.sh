@@ -14,18 +14,21 @@ set -euo pipefail
 usage() {
     cat >&2 <<'EOF'
 usage: emu-qemu.sh --iso PATH --serial OUTFILE --timeout SECONDS [--cpus N] [--mem MIB]
-                   [--disk IMG]... [--qemu-cpu MODEL] [--workdir DIR] [-- QEMU-ARG...]
+                   [--disk IMG]... [--qemu-cpu MODEL] [--uefi] [--workdir DIR] [-- QEMU-ARG...]
   --disk may be given up to 3 times; the first is BIOS disk 0x80. --qemu-cpu defaults to max.
+  --uefi boots OVMF (Debian's ovmf) instead of SeaBIOS, with fresh variables, CD-ROM first.
   Arguments after -- are passed to qemu-system-x86_64 unchanged.
 EOF
     exit 2
 }
 die() { echo "emu-qemu: $*" >&2; exit 2; }
 
-iso='' serial='' timeout='' cpus=1 mem=256 qcpu=max workdir='' disks=() extra=()
+iso='' serial='' timeout='' cpus=1 mem=256 qcpu=max workdir='' disks=() extra=() uefi=0
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 while (($#)); do
     case $1 in
         --) shift; extra=("$@"); break ;;
+        --uefi) uefi=1; shift; continue ;;
         --iso|--serial|--timeout|--cpus|--mem|--disk|--qemu-cpu|--workdir)
             (($# >= 2)) || usage
             case $1 in
@@ -71,8 +74,29 @@ rm -f "$serial"
 # IDE index 0,1,3 = disks (BIOS 0x80, 0x81, 0x82), index 2 (secondary master) = the CD-ROM.
 drives=()
 slots=(0 1 3)
-for i in "${!disks[@]}"; do drives+=(-drive "file=${disks[i]},format=raw,if=ide,index=${slots[i]}"); done
-drives+=(-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on")
+if ((uefi)); then
+    # OVMF connects only the devices QEMU gives a bootindex (fw_cfg "bootorder"): the disks
+    # get one after the CD-ROM, or the firmware and GRUB never see them.
+    buses=(ide.0 ide.0 ide.1) units=(0 1 1)
+    for i in "${!disks[@]}"; do
+        drives+=(-drive "file=${disks[i]},format=raw,if=none,id=disk$i"
+                 -device "ide-hd,drive=disk$i,bus=${buses[i]},unit=${units[i]},bootindex=$((i + 1))")
+    done
+else
+    for i in "${!disks[@]}"; do drives+=(-drive "file=${disks[i]},format=raw,if=ide,index=${slots[i]}"); done
+fi
+firmware=()
+if ((uefi)); then
+    [[ -f $OVMF_CODE && -f $OVMF_VARS ]] || die "no OVMF in /usr/share/OVMF (Debian package ovmf; make deps installs it)"
+    cp "$OVMF_VARS" "$workdir/ovmf-vars.fd"
+    firmware=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+              -drive "if=pflash,format=raw,unit=1,file=$workdir/ovmf-vars.fd")
+    # OVMF takes its boot order from bootindex, not -boot: the CD-ROM (thinvisor's GRUB) first.
+    drives+=(-drive "file=$iso,format=raw,if=none,id=cd,media=cdrom,readonly=on"
+             -device "ide-cd,drive=cd,bus=ide.1,unit=0,bootindex=0")
+else
+    drives+=(-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on")
+fi
 
 # -nodefaults: no NIC, monitor or default serial; the guest gets exactly what is listed. A VGA
 # is added back (as Bochs always has one): without it GRUB prints "error: Can't get controller
@@ -80,7 +104,7 @@ drives+=(-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on")
 args=(-machine pc -cpu "$qcpu" -smp "$cpus" -m "$mem"
       -nodefaults -vga std -display none -no-reboot
       -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
-      -serial "file:$serial"
+      -serial "file:$serial" "${firmware[@]}"
       "${drives[@]}" -boot order=dc
       "${extra[@]}")
 

@@ -2,10 +2,13 @@
 # for it, then checks the serial log; each check prints one PASS/FAIL line.
 # Sourced by tests/run.sh; expects ROOT and OUT (the case's output folder).
 
-# make_iso DIR LOADER CMDLINE [MODULE_FILE [GRUB_LINE]]: an ISO whose only entry boots
+# make_iso DIR LOADER CMDLINE [MODULE_FILE [GRUB_LINE [UEFI]]]: an ISO whose only entry boots
 # thinvisor, with MODULE_FILE as its boot sector module and GRUB_LINE added to the entry.
+# With UEFI=1 the ISO's GRUB is the next boot stage too (thinvisor's default on UEFI: the
+# loader that started it): its entry hides behind the boot marker, as 42_thinvisor's does,
+# and the entry after it boots the disk's own GRUB menu (tests/linux/grub.cfg).
 make_iso() {
-    local dir=$1 loader=$2 cmdline=$3 module=${4:-} line=${5:-}
+    local dir=$1 loader=$2 cmdline=$3 module=${4:-} line=${5:-} uefi=${6:-0}
     rm -rf "$dir/iso" && mkdir -p "$dir/iso/boot/grub"
     cp "$ROOT/build/thinvisor.elf" "$dir/iso/boot/thinvisor.elf"
     {
@@ -13,6 +16,19 @@ make_iso() {
         echo 'terminal_input serial'
         echo 'terminal_output serial'
         echo 'set timeout=0'
+        if [ "$uefi" = 1 ]; then
+            echo 'set thinvisor_marker=unread'
+            echo 'insmod memrw'
+            echo 'read_dword -v thinvisor_marker 0x4F0'
+            echo 'if [ "x${thinvisor_marker}" = x52535654 ]; then'
+            echo '    write_dword 0x4F0 0'
+            echo '    set thinvisor_seen=y'
+            echo '    export thinvisor_seen'
+            echo 'fi'
+            echo 'if [ "x${thinvisor_seen}" = xy ]; then'
+            echo "    echo 'thinvisor: already running (marker at 0x4F0); its menu entry is hidden'"
+            echo 'else'
+        fi
         echo 'menuentry "thinvisor test" {'
         echo "    $loader /boot/thinvisor.elf $cmdline"
         if [ -n "$module" ]; then
@@ -22,12 +38,22 @@ make_iso() {
         [ -z "$line" ] || echo "    $line"
         echo '    boot'
         echo '}'
+        if [ "$uefi" = 1 ]; then
+            echo 'fi'
+            echo 'menuentry "the disk'"'"'s OS" {'
+            echo '    insmod part_msdos'
+            echo '    insmod iso9660'
+            echo '    if search --no-floppy --file --set=root /boot/initrd.img; then'
+            echo '        configfile /boot/grub/grub.cfg'
+            echo '    fi'
+            echo '}'
+        fi
     } > "$dir/iso/boot/grub/grub.cfg"
     grub-mkrescue -o "$dir/test.iso" "$dir/iso" >"$dir/grub-mkrescue.log" 2>&1
 }
 
 # boot --emu qemu|bochs|bochs27 --cpus N --mem MIB [--loader multiboot2] [--cmdline S]
-#      [--module FILE] [--grub-line LINE] [--disk IMG|--no-disk] [--timeout S]
+#      [--module FILE] [--grub-line LINE] [--disk IMG|--no-disk] [--timeout S] [--uefi]
 #      [-- extra emulator-script arguments]
 # Runs the case with a copy of the test guest's disk as hd0 unless told otherwise;
 # sets LOG (serial log) and STATUS (the emulator script's exit status). bochs is Bochs 3.0,
@@ -44,7 +70,7 @@ QEMU_NATIVE_LINUX_CPU=qemu64,-svm
 
 boot() {
     local emu=qemu cpus=1 mem=256 loader=multiboot2 cmdline="" module="" timeout=120
-    local line="" disk=$ROOT/build/guest/test-disk.img
+    local line="" disk=$ROOT/build/guest/test-disk.img uefi=0
     while [ $# -gt 0 ]; do
         case $1 in
             --emu) emu=$2; shift 2 ;;
@@ -56,6 +82,7 @@ boot() {
             --grub-line) line=$2; shift 2 ;;
             --disk) disk=$2; shift 2 ;;
             --no-disk) disk=""; shift ;;
+            --uefi) uefi=1; shift ;;
             --timeout) timeout=$2; shift 2 ;;
             --) shift; break ;;
             *) echo "boot: unknown argument $1" >&2; return 2 ;;
@@ -68,18 +95,19 @@ boot() {
         cp "$disk" "$OUT/disk.img"        # Bochs locks its image: one copy per case
         disk_args=(--disk "$OUT/disk.img")
     fi
-    if ! make_iso "$OUT" "$loader" "$cmdline" "$module" "$line"; then
+    if ! make_iso "$OUT" "$loader" "$cmdline" "$module" "$line" "$uefi"; then
         check_fail "ISO built" "$(tail -3 "$OUT/grub-mkrescue.log")"
         STATUS=99
         return
     fi
     STATUS=0
     local emu_args=()
+    [ "$uefi" = 0 ] || emu_args+=(--uefi)
     case $emu in
-        bochs27) emu=bochs; emu_args=(--bochs 2.7) ;;
-        qemu) emu_args=(--qemu-cpu "$QEMU_NATIVE_CPU") ;;     # no VMX, no SVM: the native path
-        qemu_svm) emu=qemu; emu_args=(--qemu-cpu max) ;;
-        bochs_svm) emu=bochs; emu_args=(--model ryzen) ;;   # AMD-V with NPT and NRIP save
+        bochs27) emu=bochs; emu_args+=(--bochs 2.7) ;;
+        qemu) emu_args+=(--qemu-cpu "$QEMU_NATIVE_CPU") ;;     # no VMX, no SVM: the native path
+        qemu_svm) emu=qemu; emu_args+=(--qemu-cpu max) ;;
+        bochs_svm) emu=bochs; emu_args+=(--model ryzen) ;;   # AMD-V with NPT and NRIP save
     esac
     "$ROOT/tests/boot/emu-$emu.sh" "${emu_args[@]}" --iso "$OUT/test.iso" --cpus "$cpus" --mem "$mem" \
         --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "${disk_args[@]}" "$@" \

@@ -70,6 +70,32 @@ static void all_options(void **state)
     assert_int_equal(o.test_fault, TEST_FAULT_PF);
 }
 
+static void efi_next_paths(void **state)
+{
+    (void)state;
+    assert_string_equal(parse(NULL).efi_next, "");
+    struct options o = parse("efi_next=/EFI/debian/grubx64.efi");
+    assert_int_equal(nwarn, 0);
+    assert_string_equal(o.efi_next, "/EFI/debian/grubx64.efi");
+    o = parse("efi_next=\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
+    assert_int_equal(nwarn, 0);
+    assert_string_equal(o.efi_next, "\\EFI\\Microsoft\\Boot\\bootmgfw.efi");
+
+    o = parse("efi_next=EFI/relative.efi");
+    assert_string_equal(o.efi_next, "");
+    expect_warning(0, "efi_next=EFI/relative.efi: expected a path from the root");
+    o = parse("efi_next=/caf\xc3\xa9.efi");
+    assert_string_equal(o.efi_next, "");
+    expect_warning(0, "efi_next=: character 5 is not printable ASCII");
+    char longer[300] = "efi_next=/";
+    memset(longer + 10, 'a', 260);
+    o = parse(longer);
+    assert_string_equal(o.efi_next, "");
+    expect_warning(0, "at most 255 characters");
+    o = parse("efi_next=");
+    expect_warning(0, "efi_next=: expected a path");
+}
+
 static void console_forms(void **state)
 {
     (void)state;
@@ -190,6 +216,7 @@ int main(void)
         cmocka_unit_test(defaults),
         cmocka_unit_test(all_options),
         cmocka_unit_test(console_forms),
+        cmocka_unit_test(efi_next_paths),
         cmocka_unit_test(loglevel_forms),
         cmocka_unit_test(cpus_bounds),
         cmocka_unit_test(boot_forms),

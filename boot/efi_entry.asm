@@ -1,0 +1,330 @@
+; thinvisor's way in on UEFI, and the two ways back into the firmware.
+;
+; GRUB's x86_64-efi `multiboot2` jumps to efi_entry64 (the EFI amd64 entry
+; address tag of boot/entry.asm's header) in 64-bit mode, on the firmware's
+; page tables, GDT, IDT and stack, with its boot services still running
+; (Multiboot2 spec, 3.3, "EFI amd64 machine state with boot services
+; enabled": EAX the magic, RBX the boot information). The rest of thinvisor
+; runs on its own GDT and IDT, so:
+;  - efi_entry64 keeps the firmware's state, maps the kernel at KERNEL_VBASE
+;    in a copy of the firmware's top-level page table and calls kernel_main;
+;  - efi_call6 (kernel/efi.c) calls a firmware service with the firmware's
+;    GDT, IDT and interrupt flag back in place: UEFI services may enable
+;    interrupts (UEFI spec 2.10, 7.1, RestoreTPL), whose handlers expect them;
+;  - efi_start_next runs the next boot stage (StartImage) in the firmware's
+;    own context: its page tables too, and a stack outside the hypervisor
+;    region. It lives in .boot, memory the firmware identity-maps, so the next
+;    loader keeps nothing of thinvisor's but this page of code.
+
+%define KERNEL_LOAD        0x200000
+%define EARLY_IMAGE_PAGES  4
+%define CR4_LA57           (1 << 12)
+%define COM1               0x3F8
+
+extern kernel_main
+extern boot_stack_top_ptr
+extern kernel_bss_start_phys
+extern kernel_bss_size
+extern early_pdpt_high, early_pd_high
+extern boot_mb_magic, boot_mb_info, boot_entry_tsc
+
+section .boot.text
+bits 64
+global efi_entry64
+efi_entry64:
+    cli
+    cld
+    mov [boot_mb_magic], eax
+    mov [boot_mb_info], ebx
+    rdtsc                                 ; launch latency starts here (make bench)
+    mov [boot_entry_tsc], eax
+    mov [boot_entry_tsc + 4], edx
+    pushfq
+    pop qword [efi_fw_rflags]
+    mov [efi_fw_rsp], rsp
+    sgdt [efi_fw_gdtr]
+    sidt [efi_fw_idtr]
+    mov [efi_fw_cs], cs
+    mov [efi_fw_ss], ss
+    mov [efi_fw_ds], ds
+    mov rax, cr3
+    mov [efi_fw_cr3], rax
+
+    ; Five-level paging would need a PML5 walk to reach the PML4 copied below.
+    mov rax, cr4
+    test eax, CR4_LA57
+    jnz .la57
+
+    ; As boot_entry32: GRUB zeroes .bss, a loader that does not must not leave garbage.
+    mov edi, kernel_bss_start_phys
+    mov ecx, kernel_bss_size
+    xor eax, eax
+    rep stosb
+
+    ; The firmware's page tables stay as they are (the firmware may protect
+    ; them, and its services keep using them); a copy of its PML4 gets the
+    ; kernel's mapping in the top slot (KERNEL_VBASE -> KERNEL_LOAD, 2 MiB pages).
+    mov rsi, [efi_fw_cr3]
+    and rsi, ~0xFFF
+    mov rdi, efi_pml4
+    mov ecx, 512
+    rep movsq
+    cmp qword [efi_pml4 + 511 * 8], 0
+    jne .top_slot_used
+    mov edi, early_pd_high
+    mov ecx, 512
+    xor eax, eax
+    rep stosq
+    mov edi, early_pdpt_high
+    mov ecx, 512
+    rep stosq
+    mov qword [early_pdpt_high + 510 * 8], early_pd_high + 3
+    mov edi, early_pd_high
+    mov eax, KERNEL_LOAD | 0x83           ; present, writable, page size
+    mov ecx, EARLY_IMAGE_PAGES
+.fill_pd_high:
+    mov [rdi], rax
+    add rax, 0x200000
+    add rdi, 8
+    loop .fill_pd_high
+    mov qword [efi_pml4 + 511 * 8], early_pdpt_high + 3
+    mov rax, [efi_fw_cr3]
+    and rax, 0xFFF                        ; the firmware's PCD/PWT bits
+    or rax, efi_pml4
+    mov cr3, rax
+
+    mov rax, boot_stack_top_ptr
+    mov rsp, [rax]
+    mov edi, [boot_mb_magic]
+    mov esi, [boot_mb_info]
+    mov rdx, [boot_entry_tsc]
+    mov rax, kernel_main
+    call rax
+.hang:
+    cli
+    hlt
+    jmp .hang
+
+.la57:
+    mov rsi, msg_la57
+    jmp .fatal
+.top_slot_used:
+    mov rsi, msg_top_slot
+.fatal:
+    call efi_early_puts
+    mov rax, [efi_fw_cr3]
+    mov cr3, rax
+    jmp .hang
+
+; rsi = NUL-terminated message: to COM1 and Bochs's port 0xE9 (the firmware
+; set the UART up; the wait for it is bounded).
+efi_early_puts:
+    lodsb
+    test al, al
+    jz .done
+    mov ah, al
+    mov ecx, 100000
+    mov dx, COM1 + 5
+.wait:
+    in al, dx
+    test al, 0x20
+    jnz .send
+    loop .wait
+.send:
+    mov al, ah
+    mov dx, COM1
+    out dx, al
+    out 0xE9, al
+    jmp efi_early_puts
+.done:
+    ret
+
+; Starts the next boot stage in the firmware's context: page tables, GDT,
+; IDT, flags, then BootServices->StartImage(efi_next_image, NULL, NULL).
+; Entered with interrupts off from any context that identity-maps .boot. If
+; the loader comes back, thinvisor is gone already: the firmware's console
+; says so and Exit() gives the machine back to the firmware's boot manager,
+; which goes on with the next boot option.
+global efi_start_next
+efi_start_next:
+    cli
+    mov rax, [efi_fw_cr3]
+    mov cr3, rax
+    lgdt [efi_fw_gdtr]
+    mov rsp, efi_next_stack_top
+    movzx eax, word [efi_fw_cs]
+    push rax
+    push qword .fw_cs
+    retfq
+.fw_cs:
+    mov ax, [efi_fw_ss]
+    mov ss, ax
+    mov ax, [efi_fw_ds]
+    mov ds, ax
+    mov es, ax
+    lidt [efi_fw_idtr]
+    push qword [efi_fw_rflags]
+    popfq
+    sub rsp, 32                           ; the callee's home space (UEFI spec, 2.3.4.2)
+    mov rcx, [efi_next_image]
+    xor edx, edx
+    xor r8d, r8d
+    call [efi_next_start_image]
+    mov [efi_next_status], rax
+    mov rcx, [efi_next_conout]
+    test rcx, rcx
+    jz .exit
+    mov rdx, msg_returned
+    call [efi_next_output_string]
+.exit:
+    mov rcx, [efi_next_parent]
+    mov rdx, [efi_next_status]
+    xor r8d, r8d
+    xor r9d, r9d
+    call [efi_next_exit]
+.halt:
+    hlt
+    jmp .halt
+
+section .boot.data
+align 8
+global efi_fw_cr3, efi_fw_rflags, efi_fw_cs, efi_fw_ss, efi_fw_ds, efi_fw_gdtr, efi_fw_idtr
+global efi_fw_rsp, efi_pml4
+efi_fw_cr3:     dq 0
+efi_fw_rflags:  dq 0
+efi_fw_rsp:     dq 0
+efi_fw_cs:      dw 0
+efi_fw_ss:      dw 0
+efi_fw_ds:      dw 0
+                dw 0
+efi_fw_gdtr:    dw 0
+                dq 0
+                dw 0, 0, 0
+efi_fw_idtr:    dw 0
+                dq 0
+                dw 0, 0, 0
+; Filled by kernel/efi_boot.c before efi_start_next (struct efi_next_stage).
+efi_next_image:         dq 0
+efi_next_start_image:   dq 0
+efi_next_parent:        dq 0
+efi_next_exit:          dq 0
+efi_next_conout:        dq 0
+efi_next_output_string: dq 0
+efi_next_status:        dq 0
+msg_returned:   ; UCS-2, for the firmware's console
+    dw __utf16__("thinvisor: the next boot loader returned; back to the firmware's boot manager")
+    dw 13, 10, 0
+msg_la57:
+    db 13, 10, "thinvisor: FATAL: the firmware runs with 5-level paging, which thinvisor "
+    db "does not handle yet; halted.", 13, 10, 0
+msg_top_slot:
+    db 13, 10, "thinvisor: FATAL: the firmware maps the top 512 GiB of the address space, "
+    db "where thinvisor runs; halted.", 13, 10, 0
+
+; The kernel's C code reaches .boot (linked below 2 GiB) through absolute addresses.
+section .data
+global efi_next_stage_ptr, efi_start_next_ptr
+efi_next_stage_ptr: dq efi_next_image
+efi_start_next_ptr: dq efi_start_next
+
+section .boot.bss nobits
+align 4096
+efi_pml4:           resb 4096
+efi_next_stack:     resb 16384
+efi_next_stack_top:
+
+; uint64_t efi_call6(uint64_t fn, uint64_t a1, ..., uint64_t a6)
+;
+; Calls a UEFI service (Microsoft x64 convention, UEFI spec 2.3.4) from
+; thinvisor's context: on the firmware's GDT, IDT and interrupt flag, and on
+; the copy of its page tables (efi_pml4) with the kernel's top slot as it is
+; now, so that pointers into thinvisor's image stay valid for the firmware.
+; BSP only, before any guest runs.
+section .text
+global efi_call6
+efi_call6:
+    push rbp
+    mov rbp, rsp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    sub rsp, 40
+    sgdt [rsp]                            ; thinvisor's GDTR at rsp, IDTR at rsp + 16
+    sidt [rsp + 16]
+    mov r15, rsp
+    mov r11, rcx
+    mov r10, rdx
+    mov ecx, 0xC0000101                   ; IA32_GS_BASE (the per-CPU block): the
+    rdmsr                                 ; firmware's handlers reload GS
+    mov [rsp + 32], eax
+    mov [rsp + 36], edx
+    mov rdx, r10
+    mov rcx, r11
+    mov r13, cs
+    mov r14, ss
+    mov rax, cr3
+    mov r12, rax                          ; r12-r15 survive the call (UEFI spec, 2.3.4.1)
+    and rax, ~0xFFF
+    mov rbx, [rax + 511 * 8]              ; the kernel's mapping, wherever it runs now
+    mov [efi_pml4 + 511 * 8], rbx
+    mov rax, [efi_fw_cr3]
+    and rax, 0xFFF
+    or rax, efi_pml4
+    mov cr3, rax
+    mov rbx, rdi                          ; the service
+    mov r10, [rbp + 16]                   ; a6
+    lgdt [efi_fw_gdtr]
+    movzx eax, word [efi_fw_cs]
+    push rax
+    lea rax, [rel .fw_cs]
+    push rax
+    retfq
+.fw_cs:
+    mov ax, [efi_fw_ss]
+    mov ss, ax
+    mov ax, [efi_fw_ds]                   ; the firmware's handlers save and reload them
+    mov ds, ax
+    mov es, ax
+    lidt [efi_fw_idtr]
+    and rsp, ~0xF
+    sub rsp, 48                           ; home space for four, then a5 and a6
+    mov [rsp + 32], r9
+    mov [rsp + 40], r10
+    mov r9, r8                            ; SysV a1..a4 (rsi, rdx, rcx, r8) -> rcx, rdx, r8, r9
+    mov r8, rcx
+    mov rcx, rsi
+    test qword [efi_fw_rflags], 1 << 9
+    jz .call
+    sti
+.call:
+    call rbx
+    cli
+    mov rsp, r15
+    lgdt [rsp]
+    push r13
+    lea rdx, [rel .own_cs]
+    push rdx
+    retfq
+.own_cs:
+    mov ss, r14
+    mov ds, r14
+    mov es, r14
+    lidt [rsp + 16]
+    mov rdx, r12
+    mov cr3, rdx
+    mov rbx, rax
+    mov ecx, 0xC0000101
+    mov eax, [rsp + 32]
+    mov edx, [rsp + 36]
+    wrmsr
+    mov rax, rbx
+    add rsp, 40
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret

@@ -1,0 +1,133 @@
+/* Calls into the firmware's boot services (see efi.h). */
+#include "kernel/efi.h"
+
+#include "kernel/efi_mmap.h"
+#include "kernel/format.h"
+#include "mm/hv_memory.h"
+
+uint64_t efi_call6(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                   uint64_t a5, uint64_t a6);
+
+static const struct efi_system_table *systab;
+static const struct efi_boot_services *bs;
+static efi_handle loader_image;
+
+#define BS_NEEDS (offsetof(struct efi_boot_services, locate_protocol) + 8)
+
+int efi_init(const struct mb2_info *mbi, char *why, size_t whylen)
+{
+    if (!mbi->efi_system_table) {
+        fmt_snprintf(why, whylen, "the boot loader kept the firmware's boot services but gave "
+                     "no EFI system table (multiboot2 tag 12)");
+        return -1;
+    }
+    if (!mbi->efi_image_handle) {
+        fmt_snprintf(why, whylen, "the boot loader gave no EFI image handle (multiboot2 tag "
+                     "20), which the next boot stage needs as its parent");
+        return -1;
+    }
+    const struct efi_system_table *st = phys_to_virt(mbi->efi_system_table);
+    if (st->hdr.signature != EFI_SYSTEM_TABLE_SIGNATURE ||
+        st->hdr.header_size < sizeof *st) {
+        fmt_snprintf(why, whylen, "no EFI system table at %#llx (signature %#llx, size %u)",
+                     (unsigned long long)mbi->efi_system_table,
+                     (unsigned long long)st->hdr.signature, st->hdr.header_size);
+        return -1;
+    }
+    const struct efi_boot_services *b = st->boot_services ? phys_to_virt(st->boot_services)
+                                                          : NULL;
+    if (!b || b->hdr.signature != EFI_BOOT_SERVICES_SIGNATURE ||
+        b->hdr.header_size < BS_NEEDS) {
+        fmt_snprintf(why, whylen, "the EFI system table at %#llx has no usable boot services "
+                     "table (at %#llx)", (unsigned long long)mbi->efi_system_table,
+                     (unsigned long long)st->boot_services);
+        return -1;
+    }
+    systab = st;
+    bs = b;
+    loader_image = mbi->efi_image_handle;
+    return 0;
+}
+
+bool efi_active(void)
+{
+    return bs != NULL;
+}
+
+const char *efi_status_name(efi_status status)
+{
+    static const char *const names[] = {
+        [1] = "EFI_LOAD_ERROR", [2] = "EFI_INVALID_PARAMETER", [3] = "EFI_UNSUPPORTED",
+        [4] = "EFI_BAD_BUFFER_SIZE", [5] = "EFI_BUFFER_TOO_SMALL", [6] = "EFI_NOT_READY",
+        [7] = "EFI_DEVICE_ERROR", [8] = "EFI_WRITE_PROTECTED", [9] = "EFI_OUT_OF_RESOURCES",
+        [10] = "EFI_VOLUME_CORRUPTED", [11] = "EFI_VOLUME_FULL", [12] = "EFI_NO_MEDIA",
+        [13] = "EFI_MEDIA_CHANGED", [14] = "EFI_NOT_FOUND", [15] = "EFI_ACCESS_DENIED",
+        [16] = "EFI_NO_RESPONSE", [17] = "EFI_NO_MAPPING", [18] = "EFI_TIMEOUT",
+        [19] = "EFI_NOT_STARTED", [20] = "EFI_ALREADY_STARTED", [21] = "EFI_ABORTED",
+        [26] = "EFI_SECURITY_VIOLATION", [27] = "EFI_CRC_ERROR",
+    };
+    static char other[40];
+    if (status == EFI_SUCCESS)
+        return "EFI_SUCCESS";
+    uint64_t code = status & ~EFI_ERROR_BIT;
+    if ((status & EFI_ERROR_BIT) && code < sizeof names / sizeof names[0] && names[code])
+        return names[code];
+    fmt_snprintf(other, sizeof other, "EFI status %#llx", (unsigned long long)status);
+    return other;
+}
+
+efi_status efi_allocate_pages(uint32_t type, uint64_t max_addr, uint64_t pages,
+                              uint64_t *addr)
+{
+    *addr = max_addr;
+    return efi_call6(bs->allocate_pages, EFI_ALLOCATE_MAX_ADDRESS, type, pages,
+                     (uint64_t)(uintptr_t)addr, 0, 0);
+}
+
+efi_status efi_free_pages(uint64_t addr, uint64_t pages)
+{
+    return efi_call6(bs->free_pages, addr, pages, 0, 0, 0, 0);
+}
+
+efi_status efi_read_memory_map(struct mb2_info *mbi)
+{
+    static uint8_t map[32768];
+    uint64_t size = sizeof map, key = 0, desc_size = 0;
+    uint32_t version = 0;
+    efi_status st = efi_call6(bs->get_memory_map, (uint64_t)(uintptr_t)&size,
+                              (uint64_t)(uintptr_t)map, (uint64_t)(uintptr_t)&key,
+                              (uint64_t)(uintptr_t)&desc_size, (uint64_t)(uintptr_t)&version, 0);
+    if (st != EFI_SUCCESS)
+        return st;
+    if (efi_mmap_to_mb2(map, size, desc_size, mbi) < 0)
+        return EFI_INVALID_PARAMETER;
+    return EFI_SUCCESS;
+}
+
+efi_status efi_handle_protocol(efi_handle handle, const struct efi_guid *guid, void **iface)
+{
+    return efi_call6(bs->handle_protocol, handle, (uint64_t)(uintptr_t)guid,
+                     (uint64_t)(uintptr_t)iface, 0, 0, 0);
+}
+
+efi_status efi_load_image(const uint8_t *path, efi_handle *image)
+{
+    *image = 0;
+    return efi_call6(bs->load_image, 0, loader_image, (uint64_t)(uintptr_t)path, 0, 0,
+                     (uint64_t)(uintptr_t)image);
+}
+
+efi_handle efi_loader_image(void)
+{
+    return loader_image;
+}
+
+const struct efi_system_table *efi_system_table(void)
+{
+    return systab;
+}
+
+const struct efi_boot_services *efi_boot_services(void)
+{
+    return bs;
+}

@@ -1,0 +1,80 @@
+# UEFI boot cases (sourced by tests/run.sh after cases.sh): QEMU with OVMF, the thinvisor
+# ISO's GRUB-EFI first. QEMU's TCG has no VMX, and thinvisor does not virtualize on UEFI yet,
+# so each case runs the native path: GRUB-EFI -> thinvisor -> the next EFI loader (by
+# default the same GRUB, whose thinvisor entry hides: tests/boot/lib.sh, make_iso) -> the
+# Linux disk's GRUB menu -> Linux.
+
+LINUX_DISK=${LINUX_DISK:-$ROOT/build/linux/linux-disk.img}
+
+# expect_uefi_linux N: Linux came up natively on N CPUs after one thinvisor run.
+expect_uefi_linux() {
+    local n=$1
+    expect_exit ok
+    expect "^UEFI: firmware 'EDK II' revision .*; boot services kept" "thinvisor saw the UEFI system table"
+    expect '^region: 0x[0-9a-f]+-' "the firmware gave the hypervisor region"
+    expect "^SMP: $n of $n processor\(s\) online" "all $n processors started"
+    expect '^boot marker: "TVSR" at 0x4f0' "boot marker set"
+    expect '^WARNING: UEFI: .*: starting the next boot stage natively' "native start on UEFI"
+    expect 'thinvisor: already running \(marker at 0x4F0\); its menu entry is hidden' \
+        "the next GRUB hid the thinvisor entry"
+    if [ "$(grep -c '^thinvisor 0\.' "$LOG")" = 1 ]; then
+        check_pass "thinvisor ran once (no chainload loop)"
+    else
+        check_fail "thinvisor ran once (no chainload loop)" "$(grep -c '^thinvisor 0\.' "$LOG") runs"
+    fi
+    expect '^linux-guest: init started' "Linux reached init"
+    expect "^linux-guest: online CPUs: $n" "Linux started all $n CPUs itself"
+    expect '^linux-guest: thinctl status: thinctl: not running under thinvisor' \
+        "Linux runs natively"
+    expect_not 'PANIC|EXCEPTION' "no panic"
+}
+
+case_qemu_uefi_linux() {
+    boot --uefi --emu qemu --cpus 1 --mem 512 --timeout 300 --cmdline "test_exit" \
+        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    expect '^UEFI: next boot stage: the boot loader again, .*\\EFI\\BOOT\\BOOTX64\.EFI' \
+        "next stage: GRUB's own file"
+    expect_uefi_linux 1
+}
+
+case_qemu_uefi_linux_4cpu() {
+    boot --uefi --emu qemu --cpus 4 --mem 512 --timeout 400 --cmdline "test_exit" \
+        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    expect_uefi_linux 4
+    expect '^trampoline page 0x[0-9a-f]+ restored' "the AP trampoline page came from the firmware"
+}
+
+# efi_next= names the loader: here the same GRUB, spelled with '/' as GRUB's parser needs.
+case_qemu_uefi_efi_next() {
+    boot --uefi --emu qemu --cpus 2 --mem 512 --timeout 300 \
+        --cmdline "test_exit efi_next=/EFI/BOOT/BOOTX64.EFI" \
+        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    expect '^UEFI: next boot stage: efi_next= .*\\EFI\\BOOT\\BOOTX64\.EFI' "efi_next= loaded"
+    expect_uefi_linux 2
+}
+
+# A missing next loader: said clearly, and GRUB comes back instead, so the OS still boots.
+case_qemu_uefi_missing_next() {
+    boot --uefi --emu qemu --cpus 2 --mem 512 --timeout 300 \
+        --cmdline "test_exit efi_next=/EFI/nothing/here.efi" \
+        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    expect '^WARNING: UEFI: cannot load efi_next= .*\\EFI\\nothing\\here\.efi: EFI_NOT_FOUND' \
+        "the missing loader named, with the firmware's status"
+    expect '^WARNING: UEFI: efi_next=/EFI/nothing/here.efi cannot be started; starting the boot loader that started thinvisor again' \
+        "the fallback said"
+    expect_uefi_linux 2
+}
+
+# The firmware refuses the region (asked for it below 1 MiB): no hypervisor, the OS boots.
+case_qemu_uefi_region_refused() {
+    boot --uefi --emu qemu --cpus 2 --mem 512 --timeout 300 \
+        --cmdline "test_exit test_region_below_1m" \
+        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    expect '^ERROR: UEFI: the firmware refused the hypervisor region: [0-9]+ KiB below 0x100000 \(EFI_(OUT_OF_RESOURCES|NOT_FOUND)\)' \
+        "the refusal reported with the firmware's status"
+    expect '^WARNING: UEFI: no hypervisor region: starting the next boot stage natively' \
+        "native start without a region"
+    expect '^linux-guest: init started' "Linux reached init"
+    expect '^linux-guest: online CPUs: 2' "Linux started both CPUs"
+    expect_not 'PANIC|EXCEPTION' "no panic"
+}
