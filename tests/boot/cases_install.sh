@@ -197,6 +197,10 @@ case_install_grub_script() {
     cfg_has installed $'^\tmodule2\t--nounzip \\(hd0\\)\\+1 bootsector$' "GRUB loads hd0's boot sector as the module"
     cfg_has installed "^menuentry 'thinvisor' .*\\\$menuentry_id_option 'thinvisor' \\{" "entry titled and named thinvisor"
     cfg_has installed $'^\tread_dword -v thinvisor_marker 0x4F0$' "entry checks the marker"
+    cfg_has installed 'grub_platform}" = xpc -o "x\$\{grub_platform}" = xefi ]; then$' \
+        "the marker is read on BIOS and on UEFI"
+    cfg_has installed $'^\t\twrite_dword 0x4F0 0$' "on UEFI the GRUB that sees the marker clears it"
+    cfg_has installed $'^\t\texport thinvisor_seen$' "and remembers it for menus read again"
     cfg_has installed "^\\s*set root='hd0'" "prepare_grub_to_access_device sets GRUB's root"
     cfg_has installed "^elif \\[ \"x\\\$\\{default\\}\" = xthinvisor \\]; then" "falls back when it was the default"
     if grep -q 'warning' "$OUT/installed.err"; then
@@ -220,12 +224,12 @@ THINVISOR_CONSOLE_PORT=0x2f8
 THINVISOR_CONSOLE_BAUD="9600"   # a comment after the value
   export THINVISOR_LOGLEVEL='debug'
 THINVISOR_BOOT=0x81
-THINVISOR_EXTRA_OPTIONS="cpus=2  strict"
+THINVISOR_EXTRA_OPTIONS="cpus=2  strict efi_next=/EFI/Microsoft/Boot/bootmgfw.efi"
 THINVISOR_FALLBACK="test-tiny-os"
 EOF
     mkconfig_run custom
     mkconfig_ok custom
-    cfg_has custom $'^\tmultiboot2\t/boot/thinvisor.elf console=0x2f8,9600 loglevel=debug boot=hd1 cpus=2 strict$' "every option reaches the command line"
+    cfg_has custom $'^\tmultiboot2\t/boot/thinvisor.elf console=0x2f8,9600 loglevel=debug boot=hd1 cpus=2 strict efi_next=/EFI/Microsoft/Boot/bootmgfw.efi$' "every option reaches the command line"
     cfg_has custom $'^\tmodule2\t--nounzip \\(hd1\\)\\+1 bootsector$' "boot=0x81 reads hd1's boot sector"
     cfg_has custom "^	set default='test-tiny-os'\$" "THINVISOR_FALLBACK used"
     if grep -q 'warning' "$OUT/custom.err"; then
@@ -335,7 +339,7 @@ case_bochs_install_no_loop() {
 # thinvisor says why. Shows that the check, not luck, ends the chain in the cases above.
 case_qemu_install_loop_without_check() {
     install_disk tiny || return 0
-    sed -i 's/"x\${thinvisor_marker}" = x52535654 \]/"x${thinvisor_marker}" = xdisabled-by-the-test ]/' \
+    sed -i 's/"x\${thinvisor_marker}" = x52535654 /"x${thinvisor_marker}" = xdisabled-by-the-test /g' \
         "$OUT/root/boot/grub/grub.cfg"
     if grep -q 'xdisabled-by-the-test' "$OUT/root/boot/grub/grub.cfg"; then
         check_pass "marker check taken out of grub.cfg"
