@@ -6,6 +6,17 @@
 
 LINUX_DISK=${LINUX_DISK:-$ROOT/build/linux/linux-disk.img}
 
+# expect_no_uefi_loop: the next GRUB hid thinvisor's entry, and thinvisor ran once.
+expect_no_uefi_loop() {
+    expect 'thinvisor: already running \(marker at 0x4F0\); its menu entry is hidden' \
+        "the next GRUB hid the thinvisor entry"
+    if [ "$(grep -c '^thinvisor 0\.' "$LOG")" = 1 ]; then
+        check_pass "thinvisor ran once (no chainload loop)"
+    else
+        check_fail "thinvisor ran once (no chainload loop)" "$(grep -c '^thinvisor 0\.' "$LOG") runs"
+    fi
+}
+
 # expect_uefi_linux N: Linux came up natively on N CPUs after one thinvisor run.
 expect_uefi_linux() {
     local n=$1
@@ -15,13 +26,7 @@ expect_uefi_linux() {
     expect "^SMP: $n of $n processor\(s\) online" "all $n processors started"
     expect '^boot marker: "TVSR" at 0x4f0' "boot marker set"
     expect '^WARNING: UEFI: .*: starting the next boot stage natively' "native start on UEFI"
-    expect 'thinvisor: already running \(marker at 0x4F0\); its menu entry is hidden' \
-        "the next GRUB hid the thinvisor entry"
-    if [ "$(grep -c '^thinvisor 0\.' "$LOG")" = 1 ]; then
-        check_pass "thinvisor ran once (no chainload loop)"
-    else
-        check_fail "thinvisor ran once (no chainload loop)" "$(grep -c '^thinvisor 0\.' "$LOG") runs"
-    fi
+    expect_no_uefi_loop
     expect '^linux-guest: init started' "Linux reached init"
     expect "^linux-guest: online CPUs: $n" "Linux started all $n CPUs itself"
     expect '^linux-guest: thinctl status: thinctl: not running under thinvisor' \
