@@ -19,7 +19,8 @@
 %define KERNEL_LOAD        0x200000
 %define EARLY_IMAGE_PAGES  4
 %define CR4_LA57           (1 << 12)
-%define COM1               0x3F8
+
+%include "boot/early_serial.inc"
 
 extern kernel_main
 extern boot_stack_top_ptr
@@ -41,7 +42,6 @@ efi_entry64:
     mov [boot_entry_tsc + 4], edx
     pushfq
     pop qword [efi_fw_rflags]
-    mov [efi_fw_rsp], rsp
     sgdt [efi_fw_gdtr]
     sidt [efi_fw_idtr]
     mov [efi_fw_cs], cs
@@ -116,25 +116,13 @@ efi_entry64:
     mov cr3, rax
     jmp .hang
 
-; rsi = NUL-terminated message: to COM1 and Bochs's port 0xE9 (the firmware
-; set the UART up; the wait for it is bounded).
+; rsi = NUL-terminated message, to the serial port the firmware set up.
 efi_early_puts:
     lodsb
     test al, al
     jz .done
     mov ah, al
-    mov ecx, 100000
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jnz .send
-    loop .wait
-.send:
-    mov al, ah
-    mov dx, COM1
-    out dx, al
-    out 0xE9, al
+    EARLY_SERIAL_PUTC_AH
     jmp efi_early_puts
 .done:
     ret
@@ -189,10 +177,9 @@ efi_start_next:
 section .boot.data
 align 8
 global efi_fw_cr3, efi_fw_rflags, efi_fw_cs, efi_fw_ss, efi_fw_ds, efi_fw_gdtr, efi_fw_idtr
-global efi_fw_rsp, efi_pml4
+global efi_pml4
 efi_fw_cr3:     dq 0
 efi_fw_rflags:  dq 0
-efi_fw_rsp:     dq 0
 efi_fw_cs:      dw 0
 efi_fw_ss:      dw 0
 efi_fw_ds:      dw 0

@@ -11,7 +11,8 @@
 %define KERNEL_VBASE       0xFFFFFFFF80000000
 %define KERNEL_LOAD        0x200000
 %define EARLY_IMAGE_PAGES  4              ; 2 MiB pages of the image mapped early
-%define COM1               0x3F8
+
+%include "boot/early_serial.inc"
 
 extern kernel_main
 extern efi_entry64
@@ -212,18 +213,7 @@ early_putc:
     push ecx
     push edx
     mov ah, al
-    mov ecx, 100000
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jnz .send
-    loop .wait
-.send:
-    mov al, ah
-    mov dx, COM1
-    out dx, al
-    out 0xE9, al
+    EARLY_SERIAL_PUTC_AH
     pop edx
     pop ecx
     ret

@@ -22,15 +22,6 @@ size_t efi_path_size(const uint8_t *dp, size_t max)
     return 0;
 }
 
-bool efi_path_has_file(const uint8_t *dp, size_t max)
-{
-    size_t size = efi_path_size(dp, max);
-    for (size_t off = 0; size && off < size; off += node_len(dp + off))
-        if (dp[off] == EFI_DP_TYPE_MEDIA && dp[off + 1] == EFI_DP_MEDIA_FILE_PATH)
-            return true;
-    return false;
-}
-
 size_t efi_path_join(uint8_t *out, size_t cap, const uint8_t *dev, size_t devmax,
                      const uint8_t *file, size_t filemax)
 {

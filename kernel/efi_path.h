@@ -6,7 +6,6 @@
 #ifndef THINVISOR_EFI_PATH_H
 #define THINVISOR_EFI_PATH_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,9 +24,6 @@
  * or no end node comes first.
  */
 size_t efi_path_size(const uint8_t *dp, size_t max);
-
-/* True when some node of the (well-formed) path is a media file path. */
-bool efi_path_has_file(const uint8_t *dp, size_t max);
 
 /*
  * Writes into out (cap bytes) the device path `dev` with its end node

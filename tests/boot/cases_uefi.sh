@@ -17,6 +17,12 @@ expect_no_uefi_loop() {
     fi
 }
 
+# boot_uefi_linux N CMDLINE: the Linux disk on N CPUs, OVMF, thinvisor with CMDLINE.
+boot_uefi_linux() {
+    boot --uefi --emu qemu --cpus "$1" --mem 512 --timeout 300 --cmdline "$2" \
+        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+}
+
 # expect_uefi_linux N: Linux came up natively on N CPUs after one thinvisor run.
 expect_uefi_linux() {
     local n=$1
@@ -35,34 +41,28 @@ expect_uefi_linux() {
 }
 
 case_qemu_uefi_linux() {
-    boot --uefi --emu qemu --cpus 1 --mem 512 --timeout 300 --cmdline "test_exit" \
-        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    boot_uefi_linux 1 "test_exit"
     expect '^UEFI: next boot stage: the boot loader again, .*\\EFI\\BOOT\\BOOTX64\.EFI' \
         "next stage: GRUB's own file"
     expect_uefi_linux 1
 }
 
 case_qemu_uefi_linux_4cpu() {
-    boot --uefi --emu qemu --cpus 4 --mem 512 --timeout 400 --cmdline "test_exit" \
-        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    boot_uefi_linux 4 "test_exit"
     expect_uefi_linux 4
     expect '^trampoline page 0x[0-9a-f]+ restored' "the AP trampoline page came from the firmware"
 }
 
 # efi_next= names the loader: here the same GRUB, spelled with '/' as GRUB's parser needs.
 case_qemu_uefi_efi_next() {
-    boot --uefi --emu qemu --cpus 2 --mem 512 --timeout 300 \
-        --cmdline "test_exit efi_next=/EFI/BOOT/BOOTX64.EFI" \
-        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    boot_uefi_linux 2 "test_exit efi_next=/EFI/BOOT/BOOTX64.EFI"
     expect '^UEFI: next boot stage: efi_next= .*\\EFI\\BOOT\\BOOTX64\.EFI' "efi_next= loaded"
     expect_uefi_linux 2
 }
 
 # A missing next loader: said clearly, and GRUB comes back instead, so the OS still boots.
 case_qemu_uefi_missing_next() {
-    boot --uefi --emu qemu --cpus 2 --mem 512 --timeout 300 \
-        --cmdline "test_exit efi_next=/EFI/nothing/here.efi" \
-        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    boot_uefi_linux 2 "test_exit efi_next=/EFI/nothing/here.efi"
     expect '^WARNING: UEFI: cannot load efi_next= .*\\EFI\\nothing\\here\.efi: EFI_NOT_FOUND' \
         "the missing loader named, with the firmware's status"
     expect '^WARNING: UEFI: efi_next=/EFI/nothing/here.efi cannot be started; starting the boot loader that started thinvisor again' \
@@ -72,9 +72,7 @@ case_qemu_uefi_missing_next() {
 
 # The firmware refuses the region (asked for it below 1 MiB): no hypervisor, the OS boots.
 case_qemu_uefi_region_refused() {
-    boot --uefi --emu qemu --cpus 2 --mem 512 --timeout 300 \
-        --cmdline "test_exit test_region_below_1m" \
-        --disk "$LINUX_DISK" -- --qemu-cpu "$QEMU_NATIVE_LINUX_CPU"
+    boot_uefi_linux 2 "test_exit test_region_below_1m"
     expect '^ERROR: UEFI: the firmware refused the hypervisor region: [0-9]+ KiB below 0x100000 \(EFI_(OUT_OF_RESOURCES|NOT_FOUND)\)' \
         "the refusal reported with the firmware's status"
     expect '^WARNING: UEFI: no hypervisor region: starting the next boot stage natively' \
