@@ -22,6 +22,14 @@
 
 %include "boot/early_serial.inc"
 
+; SAVE_MSR msr, dest: the 64-bit MSR into memory (clobbers eax, ecx, edx).
+%macro SAVE_MSR 2
+    mov ecx, %1
+    rdmsr
+    mov [%2], eax
+    mov [%2 + 4], edx
+%endmacro
+
 extern kernel_main
 extern boot_stack_top_ptr
 extern kernel_bss_start_phys
@@ -49,6 +57,22 @@ efi_entry64:
     mov [efi_fw_ds], ds
     mov rax, cr3
     mov [efi_fw_cr3], rax
+    ; The rest of the firmware's context, for the guest that continues in it
+    ; (kernel/efi_guest.c): thinvisor changes CR0, CR4, EFER and GS_BASE.
+    mov [efi_fw_es], es
+    mov [efi_fw_fs], fs
+    mov [efi_fw_gs], gs
+    str word [efi_fw_tr]
+    sldt word [efi_fw_ldtr]
+    mov rax, cr0
+    mov [efi_fw_cr0], rax
+    mov rax, cr4
+    mov [efi_fw_cr4], rax
+    SAVE_MSR 0xC0000080, efi_fw_efer      ; IA32_EFER
+    SAVE_MSR 0x277, efi_fw_pat            ; IA32_PAT
+    SAVE_MSR 0xC0000100, efi_fw_fs_base   ; IA32_FS_BASE
+    SAVE_MSR 0xC0000101, efi_fw_gs_base   ; IA32_GS_BASE
+    SAVE_MSR 0xC0000102, efi_fw_kernel_gs_base
 
     ; Five-level paging would need a PML5 walk to reach the PML4 copied below.
     mov rax, cr4
@@ -129,10 +153,12 @@ efi_early_puts:
 
 ; Starts the next boot stage in the firmware's context: page tables, GDT,
 ; IDT, flags, then BootServices->StartImage(efi_next_image, NULL, NULL).
-; Entered with interrupts off from any context that identity-maps .boot. If
-; the loader comes back, thinvisor is gone already: the firmware's console
-; says so and Exit() gives the machine back to the firmware's boot manager,
-; which goes on with the next boot option.
+; Entered with interrupts off from any context that identity-maps .boot:
+; thinvisor's (a native start) or the guest's first state, which is the
+; firmware's already (kernel/efi_boot.c, efi_guest_state). If the loader
+; comes back, the firmware's console says so and Exit() gives the machine
+; back to the firmware's boot manager, which goes on with the next boot
+; option.
 global efi_start_next
 efi_start_next:
     cli
@@ -150,6 +176,12 @@ efi_start_next:
     mov ax, [efi_fw_ds]
     mov ds, ax
     mov es, ax
+    mov fs, [efi_fw_fs]
+    mov gs, [efi_fw_gs]
+    mov ecx, 0xC0000101                   ; IA32_GS_BASE: thinvisor's per-CPU block
+    mov eax, [efi_fw_gs_base]             ; until now
+    mov edx, [efi_fw_gs_base + 4]
+    wrmsr
     lidt [efi_fw_idtr]
     push qword [efi_fw_rflags]
     popfq
@@ -176,14 +208,29 @@ efi_start_next:
 
 section .boot.data
 align 8
+; The firmware's context at efi_entry64: struct efi_firmware_context
+; (kernel/efi_guest.h), in this order.
+global efi_fw_context
 global efi_fw_cr3, efi_fw_rflags, efi_fw_cs, efi_fw_ss, efi_fw_ds, efi_fw_gdtr, efi_fw_idtr
 global efi_pml4
+efi_fw_context:
 efi_fw_cr3:     dq 0
 efi_fw_rflags:  dq 0
+efi_fw_cr0:     dq 0
+efi_fw_cr4:     dq 0
+efi_fw_efer:    dq 0
+efi_fw_pat:     dq 0
+efi_fw_fs_base: dq 0
+efi_fw_gs_base: dq 0
+efi_fw_kernel_gs_base: dq 0
+efi_fw_es:      dw 0                  ; the selectors in the VMCS's order
 efi_fw_cs:      dw 0
 efi_fw_ss:      dw 0
 efi_fw_ds:      dw 0
-                dw 0
+efi_fw_fs:      dw 0
+efi_fw_gs:      dw 0
+efi_fw_ldtr:    dw 0
+efi_fw_tr:      dw 0
 efi_fw_gdtr:    dw 0
                 dq 0
                 dw 0, 0, 0
@@ -210,9 +257,11 @@ msg_top_slot:
 
 ; The kernel's C code reaches .boot (linked below 2 GiB) through absolute addresses.
 section .data
-global efi_next_stage_ptr, efi_start_next_ptr
+global efi_next_stage_ptr, efi_start_next_ptr, efi_fw_context_ptr, efi_next_stack_top_ptr
 efi_next_stage_ptr: dq efi_next_image
 efi_start_next_ptr: dq efi_start_next
+efi_fw_context_ptr: dq efi_fw_context
+efi_next_stack_top_ptr: dq efi_next_stack_top
 
 section .boot.bss nobits
 align 4096

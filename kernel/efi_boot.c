@@ -2,10 +2,13 @@
 #include "kernel/efi_boot.h"
 
 #include "kernel/boot_marker.h"
+#include "kernel/cr_bits.h"
 #include "kernel/efi.h"
 #include "kernel/efi_path.h"
+#include "kernel/format.h"
 #include "kernel/log.h"
 #include "kernel/native_boot.h"
+#include "kernel/segment.h"
 #include "kernel/string.h"
 #include "mm/hv_memory.h"
 
@@ -21,6 +24,25 @@ struct efi_next_stage {
 };
 extern struct efi_next_stage *const efi_next_stage_ptr;
 extern void (*const efi_start_next_ptr)(void) __attribute__((noreturn));
+
+/* boot/efi_entry.asm: the firmware's context as efi_entry64 found it (efi_fw_context). */
+struct descriptor_table_reg {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+
+struct efi_firmware_context {
+    uint64_t cr3, rflags, cr0, cr4, efer, pat, fs_base, gs_base, kernel_gs_base;
+    uint16_t sel[SEG_COUNT];                /* ES CS SS DS FS GS LDTR TR, as read */
+    struct descriptor_table_reg gdtr;
+    uint8_t pad0[6];
+    struct descriptor_table_reg idtr;
+    uint8_t pad1[6];
+};
+_Static_assert(__builtin_offsetof(struct efi_firmware_context, gdtr) == 88 &&
+               sizeof(struct efi_firmware_context) == 120, "efi_fw_context's layout");
+extern const struct efi_firmware_context *const efi_fw_context_ptr;
+extern uint8_t *const efi_next_stack_top_ptr;
 
 #define DEVICE_PATH_READ_MAX 4096      /* a firmware's device path is far shorter */
 
@@ -81,15 +103,10 @@ int efi_prepare_next(const struct options *opt)
     return load(path, size, "the boot loader again,");
 }
 
-void efi_boot_natively(const char *why)
+/* What efi_start_next needs, from the boot services as they are now. */
+static void fill_next_stage(void)
 {
     const struct efi_system_table *st = efi_system_table();
-    native_halt_aps();
-    boot_marker_set();
-    log_warn("UEFI: %s: starting the next boot stage natively (no hypervisor)\n", why);
-    if (!next_image)
-        log_error("UEFI: no next boot stage was loaded; handing the machine back to the "
-                  "firmware's boot manager\n");
     struct efi_next_stage *next = efi_next_stage_ptr;
     next->image = next_image;
     next->start_image = efi_boot_services()->start_image;
@@ -99,5 +116,55 @@ void efi_boot_natively(const char *why)
     next->output_string =
         st->con_out ? ((const struct efi_text_output *)phys_to_virt(st->con_out))->output_string
                     : 0;
+}
+
+void efi_boot_natively(const char *why)
+{
+    native_halt_aps();
+    boot_marker_set();
+    log_warn("UEFI: %s: starting the next boot stage natively (no hypervisor)\n", why);
+    if (!next_image)
+        log_error("UEFI: no next boot stage was loaded; handing the machine back to the "
+                  "firmware's boot manager\n");
+    fill_next_stage();
     efi_start_next_ptr();
+}
+
+int efi_guest_state(struct guest_long_mode *g, char *why, size_t whylen)
+{
+    /* The firmware's GDT, as far as its limit goes (at most 64 KiB, SDM Vol. 3A, 3.5.1). */
+    static uint8_t gdt[65536];
+    const struct efi_firmware_context *fw = efi_fw_context_ptr;
+    uint32_t gdt_size = (uint32_t)fw->gdtr.limit + 1;
+    if (!hv_read_guest_phys(fw->gdtr.base, gdt, gdt_size, NULL)) {
+        fmt_snprintf(why, whylen, "the firmware's GDT at %#llx cannot be read",
+                     (unsigned long long)fw->gdtr.base);
+        return -1;
+    }
+    *g = (struct guest_long_mode){
+        .cr0 = fw->cr0, .cr3 = fw->cr3, .cr4 = fw->cr4, .efer = fw->efer, .pat = fw->pat,
+        .rflags = 0x2,                       /* efi_start_next restores the firmware's */
+        .rip = (uint64_t)(uintptr_t)efi_start_next_ptr,
+        .rsp = (uint64_t)(uintptr_t)efi_next_stack_top_ptr,
+        .kernel_gs_base = fw->kernel_gs_base,
+        .gdtr_base = fw->gdtr.base, .gdtr_limit = fw->gdtr.limit,
+        .idtr_base = fw->idtr.base, .idtr_limit = fw->idtr.limit,
+    };
+    for (unsigned r = 0; r < SEG_COUNT; r++) {
+        char what[120];
+        if (segment_from_gdt(gdt, fw->gdtr.limit, (enum segment_reg)r, fw->sel[r], &g->seg[r],
+                             what, sizeof what) != 0) {
+            fmt_snprintf(why, whylen, "the firmware's %s", what);
+            return -1;
+        }
+    }
+    g->seg[SEG_FS].base = fw->fs_base;       /* in 64-bit mode the MSRs hold them */
+    g->seg[SEG_GS].base = fw->gs_base;
+    if (!(fw->efer & EFER_LMA) || !(g->seg[SEG_CS].ar & SEG_AR_L)) {
+        fmt_snprintf(why, whylen, "the firmware does not run in 64-bit mode (EFER %#llx, CS "
+                     "access rights %#x)", (unsigned long long)fw->efer, g->seg[SEG_CS].ar);
+        return -1;
+    }
+    fill_next_stage();
+    return 0;
 }

@@ -1,11 +1,14 @@
 /*
  * The UEFI boot path's two ends: the next boot stage (the OS's EFI loader),
  * loaded while thinvisor still borrows the firmware, and started in the
- * firmware's own context when thinvisor is done.
+ * firmware's own context when thinvisor is done: natively, or as the guest.
  */
 #ifndef THINVISOR_EFI_BOOT_H
 #define THINVISOR_EFI_BOOT_H
 
+#include <stddef.h>
+
+#include "guest/long_mode.h"
 #include "kernel/cmdline.h"
 
 /*
@@ -25,5 +28,14 @@ int efi_prepare_next(const struct options *opt);
  * manager. `why` says why this is a native start, for the log.
  */
 void efi_boot_natively(const char *why) __attribute__((noreturn));
+
+/*
+ * The guest's first state on UEFI: the firmware's context as thinvisor found
+ * it (CR0, CR3, CR4, EFER, PAT, its GDT's segments, IDT), at efi_start_next
+ * on its stack outside the hypervisor region; and efi_start_next's data
+ * filled, so that the guest starts what efi_prepare_next loaded. 0, or -1
+ * with why (a firmware GDT thinvisor cannot read or decode, not 64-bit).
+ */
+int efi_guest_state(struct guest_long_mode *g, char *why, size_t whylen);
 
 #endif

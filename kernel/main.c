@@ -237,6 +237,54 @@ static void note_guest_launch(void)
         log_console_for_errors_only(true);
 }
 
+/* The APs of a virtualized machine go to their guest state: waiting for the guest's SIPI. */
+static void start_aps_in_guest(enum backend backend)
+{
+    guest_set_backend(backend == BACKEND_SVM ? &svm_backend_ops : &vmx_backend_ops);
+    if (smp_start_on_aps(backend == BACKEND_SVM ? svm_launch_ap : vmx_launch_ap, NULL) != 0)
+        panic("application processors did not enter their guest state");
+}
+
+/*
+ * On UEFI the guest is the firmware itself: the BSP continues in the
+ * firmware's context at efi_start_next, which starts the next boot stage as
+ * a native start would (kernel/efi_boot.h), but now under VMX or SVM; the
+ * APs wait for the INIT-SIPI-SIPI of the firmware or of the OS. Where that
+ * cannot be, says why and (unless strict) starts the next stage natively.
+ */
+static void start_guest_efi(void)
+{
+    static struct guest_long_mode g;
+    char why[256];
+    enum backend backend;
+    if (efi_guest_state(&g, why, sizeof why) != 0) {
+        log_warn("UEFI: cannot continue the firmware as the guest: %s\n", why);
+        if (options.strict)
+            panic("strict: not booting natively");
+        efi_boot_natively("no guest state");
+    }
+    boot_marker_set();                 /* both paths below start the next stage */
+    if (virtualize_all(why, sizeof why, &backend) != 0) {
+        log_warn("virtualization unavailable: %s\n", why);
+        if (options.strict)
+            panic("strict: not booting the guest without virtualization");
+        efi_boot_natively("no virtualization");
+    }
+    start_aps_in_guest(backend);
+    log_info("launching the guest%s: the UEFI firmware's context, CS %#x at %#llx; "
+             "%u application processor(s) wait for SIPI\n",
+             backend == BACKEND_SVM ? " under SVM" : "", g.seg[SEG_CS].sel,
+             (unsigned long long)g.rip, cpu_count - 1);
+    note_guest_launch();
+    if (backend == BACKEND_SVM)
+        svm_launch_bsp_long_mode(&g);
+    vmx_guest_long_mode(&g);
+    static struct guest_regs regs;
+    vmx_launch_cpu(cpus[0], &regs);
+    log_console_for_errors_only(false);
+    panic("the guest could not be launched");
+}
+
 /*
  * Starts the guest: the boot chain of the chosen drive, on the BSP, under
  * VMX or SVM; the APs wait for the guest's own INIT-SIPI-SIPI. Where neither
@@ -246,11 +294,8 @@ static void start_guest(void)
 {
     static struct guest_start start;
     char why[256];
-    if (efi_active()) {
-        if (options.strict)
-            panic("strict: virtualization on UEFI is not built yet; not booting natively");
-        efi_boot_natively("virtualization on UEFI is not built yet");
-    }
+    if (efi_active())
+        start_guest_efi();
     if (guest_prepare_boot(&boot_info, &options, &start) != 0)
         panic("cannot start the guest: no usable boot sector");
     boot_marker_set();                 /* both paths below start the guest */
@@ -261,27 +306,18 @@ static void start_guest(void)
             panic("strict: not booting the guest without virtualization");
         native_boot(&start);
     }
-    if (backend == BACKEND_SVM) {
-        guest_set_backend(&svm_backend_ops);
-        if (smp_start_on_aps(svm_launch_ap, NULL) != 0)
-            panic("application processors did not enter their guest state");
-        log_info("launching the guest under SVM: boot sector from %s, drive %#x, at %04x:%04x; "
-                 "%u application processor(s) wait for SIPI\n", start.source, start.drive,
-                 start.cs, start.ip, cpu_count - 1);
-        note_guest_launch();
-        svm_launch_bsp(start.cs, start.ip, (uint8_t)start.drive);
-    }
-    guest_set_backend(&vmx_backend_ops);
-    if (smp_start_on_aps(vmx_launch_ap, NULL) != 0)
-        panic("application processors did not enter their guest state");
-    log_info("launching the guest: boot sector from %s, drive %#x, at %04x:%04x; "
-             "%u application processor(s) wait for SIPI\n", start.source, start.drive, start.cs,
+    start_aps_in_guest(backend);
+    log_info("launching the guest%s: boot sector from %s, drive %#x, at %04x:%04x; "
+             "%u application processor(s) wait for SIPI\n",
+             backend == BACKEND_SVM ? " under SVM" : "", start.source, start.drive, start.cs,
              start.ip, cpu_count - 1);
+    note_guest_launch();
+    if (backend == BACKEND_SVM)
+        svm_launch_bsp(start.cs, start.ip, (uint8_t)start.drive);
     vmx_guest_real_mode(start.cs, (uint64_t)start.cs << 4, start.ip, 0x10, ACTIVITY_ACTIVE);
     vmwrite(VMCS_GUEST_RSP, start.ip);
     vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
     struct guest_regs regs = { .rdx = start.drive };
-    note_guest_launch();
     vmx_launch_cpu(cpus[0], &regs);
     log_console_for_errors_only(false);
     panic("the guest could not be launched");

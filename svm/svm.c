@@ -227,6 +227,47 @@ void svm_guest_real_mode(void *v, uint16_t cs_sel, uint64_t rip, uint64_t cr0)
     vmcb_set_u64(v, VMCB_EVENTINJ, 0);
 }
 
+/* The VMCB's fields for a 64-bit guest state (guest/long_mode.h); the VMCS's are vmx.c's. */
+static void guest_long_mode(void *v, const struct guest_long_mode *g)
+{
+    static const unsigned vmcb_seg[SEG_COUNT] = {
+        [SEG_ES] = VMCB_ES, [SEG_CS] = VMCB_CS, [SEG_SS] = VMCB_SS, [SEG_DS] = VMCB_DS,
+        [SEG_FS] = VMCB_FS, [SEG_GS] = VMCB_GS, [SEG_LDTR] = VMCB_LDTR, [SEG_TR] = VMCB_TR,
+    };
+    for (unsigned r = 0; r < SEG_COUNT; r++)
+        vmcb_set_segment(v, vmcb_seg[r], g->seg[r].sel, vmcb_attrib(g->seg[r].ar),
+                         g->seg[r].limit, g->seg[r].base);
+    vmcb_set_segment(v, VMCB_GDTR, 0, 0, g->gdtr_limit, g->gdtr_base);
+    vmcb_set_segment(v, VMCB_IDTR, 0, 0, g->idtr_limit, g->idtr_base);
+    vmcb_set_u8(v, VMCB_CPL, (uint8_t)((g->seg[SEG_SS].ar >> 5) & 3));   /* SS.DPL (15.5.1) */
+    vmcb_set_u64(v, VMCB_CR0, g->cr0);
+    vmcb_set_u64(v, VMCB_CR2, 0);
+    vmcb_set_u64(v, VMCB_CR3, g->cr3);
+    vmcb_set_u64(v, VMCB_CR4, g->cr4);
+    vmcb_set_u64(v, VMCB_EFER, g->efer | EFER_SVME);
+    vmcb_set_u64(v, VMCB_DR6, 0xFFFF0FF0);
+    vmcb_set_u64(v, VMCB_DR7, 0x400);
+    vmcb_set_u64(v, VMCB_RFLAGS, g->rflags);
+    vmcb_set_u64(v, VMCB_RIP, g->rip);
+    vmcb_set_u64(v, VMCB_RSP, g->rsp);
+    vmcb_set_u64(v, VMCB_RAX, 0);
+    vmcb_set_u64(v, VMCB_KERNEL_GS_BASE, g->kernel_gs_base);
+    vmcb_set_u64(v, VMCB_G_PAT, g->pat);
+    vmcb_set_u64(v, VMCB_INTERRUPT_SHADOW, 0);
+    vmcb_set_u64(v, VMCB_EVENTINJ, 0);
+}
+
+void svm_launch_bsp_long_mode(const struct guest_long_mode *g)
+{
+    struct percpu *cpu = this_cpu();
+    struct svm_cpu *s = cpu->svm;
+    guest_long_mode(s->vmcb, g);
+    static struct guest_regs regs;
+    regs = (struct guest_regs){ 0 };
+    cpu->vcpu.launched = true;
+    svm_run(&regs, s->vmcb_phys, s->host_vmcb_phys);
+}
+
 void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
 {
     struct percpu *cpu = this_cpu();

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest/long_mode.h"
 #include "kernel/guest_regs.h"
 #include "mm/ept.h"
 #include "mm/mtrr.h"
@@ -73,6 +74,9 @@ int svm_enable_cpu(struct percpu *cpu, void *arg);
 
 /* The boot processor's guest: real mode at cs:ip, DL = drive; does not return. */
 void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive) __attribute__((noreturn));
+
+/* The boot processor's guest on UEFI: the firmware's 64-bit context; does not return. */
+void svm_launch_bsp_long_mode(const struct guest_long_mode *g) __attribute__((noreturn));
 
 /*
  * The guest state of real mode at cs_sel:rip (CS base cs_sel * 16) with CR0

@@ -59,12 +59,19 @@
 #define VMCB_RIP                 0x578
 #define VMCB_RSP                 0x5D8
 #define VMCB_RAX                 0x5F8
+#define VMCB_KERNEL_GS_BASE      0x620   /* VMLOAD/VMSAVE, with STAR..SYSENTER_EIP */
 #define VMCB_CR2                 0x640
 #define VMCB_G_PAT               0x668
 
 /* Segment attributes, compressed (APM 15.5.1): descriptor bits 47:40 in 7:0, 55:52 in 11:8. */
 #define VMCB_ATTR_L              (1u << 9)    /* 64-bit code segment */
 #define VMCB_ATTR_DB             (1u << 10)   /* 32-bit default operand size */
+
+/* The same bits from the VMCS access-rights layout (kernel/segment.h); unusable is P = 0. */
+static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
+{
+    return (uint16_t)(vmcs_ar & (1u << 16) ? 0 : (vmcs_ar & 0xFF) | ((vmcs_ar >> 4) & 0xF00));
+}
 
 /* INTERCEPT_MISC1 (vector 3) and MISC2 (vector 4) bits. */
 #define INTERCEPT_NMI            (1u << 1)

@@ -12,6 +12,7 @@
 #include "kernel/format.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
+#include "kernel/segment.h"
 #include "kernel/string.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
@@ -25,7 +26,6 @@ struct vmx_global vmx;
 extern char vmx_exit_stub[];
 
 
-#define AR_UNUSABLE (1u << 16)
 
 static bool cpu_has_vmx(void)
 {
@@ -185,8 +185,6 @@ static void guest_segment(unsigned i, uint16_t sel, uint64_t base, uint32_t limi
     vmwrite(VMCS_GUEST_ES_AR + 2 * i, ar);
 }
 
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
-
 void vmx_set_guest_cr0(uint64_t cr0)
 {
     vmwrite(VMCS_CR0_READ_SHADOW, cr0);
@@ -233,6 +231,40 @@ void vmx_guest_real_mode(uint16_t cs_sel, uint64_t cs_base, uint64_t rip, uint64
     vmwrite(VMCS_GUEST_PENDING_DBG, 0);
     vmwrite(VMCS_GUEST_ACTIVITY_STATE, activity);
     vmwrite(VMCS_ENTRY_CONTROLS, vmx.ctl.entry & ~ENTRY_IA32E_MODE_GUEST);
+}
+
+/*
+ * A 64-bit guest state (guest/long_mode.h): the UEFI firmware's context,
+ * continued. The entry control "IA-32e mode guest" follows EFER.LMA (SDM
+ * Vol. 3C, 26.3.1.1); the unusable bit and accessed types are the
+ * decoder's (kernel/segment.c).
+ */
+void vmx_guest_long_mode(const struct guest_long_mode *g)
+{
+    vmx_set_guest_cr0(g->cr0);
+    vmx_set_guest_cr4(g->cr4);
+    vmwrite(VMCS_GUEST_CR3, g->cr3);
+    vmwrite(VMCS_GUEST_DR7, 0x400);
+    vmwrite(VMCS_GUEST_RFLAGS, g->rflags);
+    vmwrite(VMCS_GUEST_RIP, g->rip);
+    vmwrite(VMCS_GUEST_RSP, g->rsp);
+    for (unsigned s = SEG_ES; s <= SEG_TR; s++)
+        guest_segment(s, g->seg[s].sel, g->seg[s].base, g->seg[s].limit, g->seg[s].ar);
+    vmwrite(VMCS_GUEST_GDTR_BASE, g->gdtr_base);
+    vmwrite(VMCS_GUEST_GDTR_LIMIT, g->gdtr_limit);
+    vmwrite(VMCS_GUEST_IDTR_BASE, g->idtr_base);
+    vmwrite(VMCS_GUEST_IDTR_LIMIT, g->idtr_limit);
+    vmwrite(VMCS_GUEST_EFER, g->efer);
+    vmwrite(VMCS_GUEST_PAT, g->pat);
+    vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    vmwrite(VMCS_ENTRY_CONTROLS, g->efer & EFER_LMA ? vmx.ctl.entry | ENTRY_IA32E_MODE_GUEST
+                                                    : vmx.ctl.entry & ~ENTRY_IA32E_MODE_GUEST);
 }
 
 static void write_host_state(struct percpu *cpu)
@@ -401,7 +433,6 @@ const char *vmx_instruction_error_name(uint32_t error)
 
 void vmx_dump_guest_state(void)
 {
-    static const char *const seg_names[] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
     log_error("guest state: RIP %#llx RSP %#llx RFLAGS %#llx activity %llu "
               "interruptibility %#llx\n",
               (unsigned long long)vmread(VMCS_GUEST_RIP),
@@ -417,7 +448,7 @@ void vmx_dump_guest_state(void)
               (unsigned long long)vmread(VMCS_CR4_READ_SHADOW),
               (unsigned long long)vmread(VMCS_GUEST_EFER));
     for (unsigned s = SEG_ES; s <= SEG_TR; s++)
-        log_error("  %-4s sel %04llx base %#llx limit %#llx ar %#llx\n", seg_names[s],
+        log_error("  %-4s sel %04llx base %#llx limit %#llx ar %#llx\n", segment_reg_name(s),
                   (unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * s),
                   (unsigned long long)vmread(VMCS_GUEST_ES_BASE + 2 * s),
                   (unsigned long long)vmread(VMCS_GUEST_ES_LIMIT + 2 * s),

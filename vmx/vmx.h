@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guest/long_mode.h"
 #include "kernel/guest_regs.h"
 #include "mm/ept.h"
 #include "mm/mtrr.h"
@@ -69,6 +70,9 @@ int vmx_enable_cpu(struct percpu *cpu, void *arg);
 /* Guest state helpers for the exit handlers (INIT, SIPI, CR writes). */
 void vmx_guest_real_mode(uint16_t cs_sel, uint64_t cs_base, uint64_t rip, uint64_t cr0,
                          uint32_t activity);
+
+/* The BSP's first state on UEFI: the firmware's 64-bit context (kernel/efi_boot.h). */
+void vmx_guest_long_mode(const struct guest_long_mode *g);
 void vmx_set_guest_cr0(uint64_t cr0);
 void vmx_set_guest_cr4(uint64_t cr4);
 

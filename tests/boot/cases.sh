@@ -489,15 +489,16 @@ case_qemu_linux_native() {
 # Linux on top of thinvisor, on N CPUs, under VMX or (with `svm` as $2) SVM: it starts
 # every AP itself, each one reports the signature, and thinctl reads thinvisor's status
 # area. Under SVM, XSETBV and the MTRRs are the guest's own (no exit); WRMSR exits are
-# its EFER writes.
+# its EFER writes. $3, when given, is the launch line's start after the backend (default:
+# the BIOS path's boot sector through INT 13h).
 expect_linux_under_thinvisor() {
-    local n=$1 backend=${2:-vmx} i ids
+    local n=$1 backend=${2:-vmx} from=${3:-boot sector from INT 13h} i ids
     ids=$(seq -s ' ' 0 $((n - 1)))
     expect_exit ok
     if [ "$backend" = svm ]; then
-        expect '^launching the guest under SVM: boot sector from INT 13h' "guest launched under SVM"
+        expect "^launching the guest under SVM: $from" "guest launched under SVM"
     else
-        expect '^launching the guest: boot sector from INT 13h' "guest launched under VMX"
+        expect "^launching the guest: $from" "guest launched under VMX"
     fi
     expect '^linux-guest: init started' "Linux reached init under thinvisor"
     expect "^linux-guest: online CPUs: $n " "Linux started all $n CPUs under thinvisor"

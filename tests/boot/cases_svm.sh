@@ -5,14 +5,14 @@
 # and cases_reliability.sh (stress_disk, expect_smp_stress).
 
 # The guest on top of thinvisor under SVM, on $1 processors (default 1): the backend's
-# lines, then the guest's own.
+# lines, then the guest's own. $2: the launch line's start (default: a boot sector).
 expect_svm_up() {
-    local n=${1:-1}
+    local n=${1:-1} from=${2:-boot sector from }
     expect '^SVM: revision [0-9]+, [0-9]+ ASIDs, nested paging' "SVM capability summary"
     expect '^NPT: identity map 0-0x[0-9a-f]+, [0-9]+ table page\(s\).*hypervisor region .* not mapped' \
         "NPT summary"
     expect "^SVM on all $n processor\\(s\\)" "SVM enabled on all $n"
-    expect '^launching the guest under SVM: boot sector from ' "guest launched under SVM"
+    expect "^launching the guest under SVM: $from" "guest launched under SVM"
     expect_not '^booting the guest natively' "not booted natively"
 }
 

@@ -1,8 +1,8 @@
 # UEFI boot cases (sourced by tests/run.sh after cases.sh): QEMU with OVMF, the thinvisor
-# ISO's GRUB-EFI first. QEMU's TCG has no VMX, and thinvisor does not virtualize on UEFI yet,
-# so each case runs the native path: GRUB-EFI -> thinvisor -> the next EFI loader (by
-# default the same GRUB, whose thinvisor entry hides: tests/boot/lib.sh, make_iso) -> the
-# Linux disk's GRUB menu -> Linux.
+# ISO's GRUB-EFI first. The native cases (QEMU's TCG without SVM, and no VMX) run
+# GRUB-EFI -> thinvisor -> the next EFI loader (by default the same GRUB, whose thinvisor
+# entry hides: tests/boot/lib.sh, make_iso) -> the Linux disk's GRUB menu -> Linux. The SVM
+# cases run the same chain with the firmware as thinvisor's guest (kernel/efi_boot.h).
 
 LINUX_DISK=${LINUX_DISK:-$ROOT/build/linux/linux-disk.img}
 
@@ -80,4 +80,25 @@ case_qemu_uefi_region_refused() {
     expect '^linux-guest: init started' "Linux reached init"
     expect '^linux-guest: online CPUs: 2' "Linux started both CPUs"
     expect_not 'PANIC|EXCEPTION' "no panic"
+}
+
+# Under SVM (QEMU's TCG emulates it, with nested paging): the firmware goes on as the guest,
+# starts the next GRUB, and Linux comes up on top of thinvisor, on 1 and on 4 CPUs; the
+# firmware's own and Linux's INIT-SIPI-SIPI reach the APs through thinvisor.
+UEFI_LAUNCH="the UEFI firmware's context, CS 0x[0-9a-f]+ at 0x[0-9a-f]+"
+
+case_qemu_uefi_svm_linux() {
+    boot --uefi --emu qemu_svm --cpus 1 --mem 512 --timeout 300 --cmdline "test_exit" \
+        --disk "$LINUX_DISK"
+    expect_svm_up 1 "$UEFI_LAUNCH"
+    expect_no_uefi_loop
+    expect_linux_under_thinvisor 1 svm "$UEFI_LAUNCH"
+}
+
+case_qemu_uefi_svm_linux_4cpu() {
+    boot --uefi --emu qemu_svm --cpus 4 --mem 512 --timeout 400 --cmdline "test_exit" \
+        --disk "$LINUX_DISK"
+    expect_svm_up 4 "$UEFI_LAUNCH"
+    expect_no_uefi_loop
+    expect_linux_under_thinvisor 4 svm "$UEFI_LAUNCH"
 }
