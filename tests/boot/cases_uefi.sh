@@ -102,3 +102,16 @@ case_qemu_uefi_svm_linux_4cpu() {
     expect_no_uefi_loop
     expect_linux_under_thinvisor 4 svm "$UEFI_LAUNCH"
 }
+
+# Bochs 3.0 runs OVMF (tests/boot/emu-bochs.sh --uefi) and emulates VMX with EPT: the same
+# chain with the firmware as the guest under VMX. One CPU: OVMF builds its ACPI tables from
+# QEMU's fw_cfg, which Bochs lacks, so under Bochs it publishes none, and without a MADT
+# neither thinvisor nor Linux knows of other processors (both say so in the log).
+case_bochs_uefi_linux() {
+    boot --uefi --emu bochs --cpus 1 --mem 512 --timeout 900 --cmdline "test_exit" \
+        --disk "$LINUX_DISK"
+    expect '^WARNING: ACPI: no RSDP found; running on the boot processor only' \
+        "no ACPI tables under OVMF in Bochs, said"
+    expect_no_uefi_loop
+    expect_linux_under_thinvisor 1 vmx "$UEFI_LAUNCH"
+}

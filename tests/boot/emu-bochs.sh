@@ -18,8 +18,10 @@ usage() {
     cat >&2 <<'EOF'
 usage: emu-bochs.sh --iso PATH (--serial OUTFILE | --serial-tty TTY) --timeout SECONDS
                     [--cpus N] [--mem MIB] [--disk IMG]... [--model CPUMODEL] [--workdir DIR]
-                    [--bochs 3.0|2.7] [-- BOCHSRC-LINE...]
+                    [--bochs 3.0|2.7] [--uefi] [-- BOCHSRC-LINE...]
   --serial-tty connects COM1 to a terminal both ways (make run: the caller's own tty).
+  --uefi boots OVMF (Debian's ovmf, /usr/share/ovmf/OVMF.fd) instead of the Bochs BIOS;
+  Bochs 3.0 takes a ROM that large, 2.7 does not.
   --disk may be given up to 3 times; the first is BIOS disk 0x80.
   Lines after -- are appended to the generated bochsrc (later settings win), e.g.
   -- 'display_library: rfb, options="timeout=0"'  for guests that set >8 bpp VBE modes.
@@ -29,10 +31,11 @@ EOF
 die() { echo "emu-bochs: $*" >&2; exit 2; }
 
 iso='' serial='' serial_tty='' timeout='' cpus=1 mem=256 model=corei7_haswell_4770 workdir='' disks=() extra=()
-version=3.0
+version=3.0 uefi=0
 while (($#)); do
     case $1 in
         --) shift; extra=("$@"); break ;;
+        --uefi) uefi=1; shift; continue ;;
         --iso|--serial|--serial-tty|--timeout|--cpus|--mem|--disk|--model|--workdir|--bochs)
             (($# >= 2)) || usage
             case $1 in
@@ -53,6 +56,11 @@ done
 ((${#disks[@]} <= 3)) || die "at most 3 disks (the 4th ATA slot holds the CD-ROM)"
 [[ -f $iso ]] || die "no such ISO: $iso"
 bochs=$(bochs_binary "$version") || die "cannot run Bochs $version (above)"
+ovmf=/usr/share/ovmf/OVMF.fd
+if ((uefi)); then
+    [[ $version != 2.7 ]] || die "--uefi needs Bochs 3.0 (2.7 takes no ROM as large as OVMF)"
+    [[ -f $ovmf ]] || die "no $ovmf: install Debian's ovmf (make deps)"
+fi
 
 # Bochs creates IMG.lock while it runs and leaves it behind when killed; a stale one makes the
 # next run fail with a bare "could not open hard drive image file", so say it plainly here.
@@ -106,6 +114,8 @@ else
 fi
 {
     bochs_machine_rc "$version" "$mem" "$cpus" "$model" "$iso" "$com1" "$workdir/bochs.log" "${disks[@]}"
+    # OVMF's 2 MiB image (code and variables) ends at 4 GiB, as its reset vector needs.
+    if ((uefi)); then echo "romimage: file=$ovmf, address=0xffe00000"; fi
     if ((${#extra[@]})); then printf '%s\n' "${extra[@]}"; fi
 } >"$workdir/bochsrc"
 # Both Bochs are built with the debugger. 2.7's stops before the first instruction: "c"
