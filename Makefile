@@ -139,7 +139,8 @@ endif
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
-              vmx_caps guest_policy guest_walk mmio_decode efi_path efi_mmap segment
+              vmx_caps guest_policy guest_walk mmio_decode efi_path efi_mmap segment \
+              efi_bootorder
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -157,6 +158,7 @@ unit_src_mmio_decode := vmx/mmio_decode.c
 unit_src_efi_path   := kernel/efi_path.c kernel/format.c
 unit_src_efi_mmap   := kernel/efi_mmap.c
 unit_src_segment    := kernel/segment.c kernel/format.c
+unit_src_efi_bootorder := kernel/efi_bootorder.c kernel/efi_path.c kernel/format.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)

@@ -152,7 +152,9 @@ efi_early_puts:
     ret
 
 ; Starts the next boot stage in the firmware's context: page tables, GDT,
-; IDT, flags, then BootServices->StartImage(efi_next_image, NULL, NULL).
+; IDT, flags, then BootServices->StartImage(efi_next_image, NULL, NULL), or
+; without an image Exit(efi_next_parent, efi_next_status) at once: GRUB's
+; image ends and the firmware's boot manager goes on with its BootOrder.
 ; Entered with interrupts off from any context that identity-maps .boot:
 ; thinvisor's (a native start) or the guest's first state, which is the
 ; firmware's already (kernel/efi_boot.c, efi_guest_state). If the loader
@@ -187,6 +189,8 @@ efi_start_next:
     popfq
     sub rsp, 32                           ; the callee's home space (UEFI spec, 2.3.4.2)
     mov rcx, [efi_next_image]
+    test rcx, rcx                         ; none: the boot manager goes on (efi_next_status)
+    jz .exit
     xor edx, edx
     xor r8d, r8d
     call [efi_next_start_image]

@@ -159,12 +159,18 @@ static void opt_boot(struct parser *p, struct options *o, const char *v, size_t 
  * efi_next=/EFI/debian/grubx64.efi: on UEFI, the loader to start next, a file
  * on the device GRUB came from. '/' is taken for '\\' (GRUB's own parser eats
  * unquoted backslashes); printable ASCII only, as a UEFI file path node holds.
+ * efi_next=bootorder: the firmware's boot manager goes on with BootOrder.
  */
 static void opt_efi_next(struct parser *p, struct options *o, const char *v, size_t n)
 {
+    if (str_eq(v, n, "bootorder")) {
+        o->efi_next_bootorder = true;
+        o->efi_next[0] = 0;
+        return;
+    }
     if (n == 0 || n > CMDLINE_MAX_EFI_PATH || (v[0] != '/' && v[0] != '\\')) {
-        warnf(p, "efi_next=%.*s%s: expected a path from the root of the device (at most %u "
-              "characters), like /EFI/debian/grubx64.efi; using the default",
+        warnf(p, "efi_next=%.*s%s: expected `bootorder` or a path from the root of the device "
+              "(at most %u characters), like /EFI/debian/grubx64.efi; using the default",
               (int)(n > 32 ? 32 : n), v, n > 32 ? "..." : "", CMDLINE_MAX_EFI_PATH);
         return;
     }
@@ -177,6 +183,7 @@ static void opt_efi_next(struct parser *p, struct options *o, const char *v, siz
     for (size_t i = 0; i < n; i++)
         o->efi_next[i] = v[i];
     o->efi_next[n] = 0;
+    o->efi_next_bootorder = false;
 }
 
 static void opt_test_fault(struct parser *p, struct options *o, const char *v, size_t n)

@@ -28,6 +28,7 @@ struct options {
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */
     char efi_next[CMDLINE_MAX_EFI_PATH + 1];  /* UEFI: the next loader's file; "": default */
+    bool efi_next_bootorder;  /* UEFI: efi_next=bootorder, the boot manager's next option */
 };
 
 /* The values a missing option takes: see README, "Command line". */

@@ -10,6 +10,7 @@ uint64_t efi_call6(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t 
 
 static const struct efi_system_table *systab;
 static const struct efi_boot_services *bs;
+static const struct efi_runtime_services *rt;       /* NULL when unusable */
 static efi_handle loader_image;
 
 #define BS_NEEDS (offsetof(struct efi_boot_services, locate_protocol) + 8)
@@ -45,6 +46,11 @@ int efi_init(const struct mb2_info *mbi, char *why, size_t whylen)
     }
     systab = st;
     bs = b;
+    const struct efi_runtime_services *r = st->runtime_services
+                                               ? phys_to_virt(st->runtime_services) : NULL;
+    if (r && r->hdr.signature == EFI_RUNTIME_SERVICES_SIGNATURE &&
+        r->hdr.header_size >= offsetof(struct efi_runtime_services, set_variable) + 8)
+        rt = r;
     loader_image = mbi->efi_image_handle;
     return 0;
 }
@@ -115,6 +121,15 @@ efi_status efi_load_image(const uint8_t *path, efi_handle *image)
     *image = 0;
     return efi_call6(bs->load_image, 0, loader_image, (uint64_t)(uintptr_t)path, 0, 0,
                      (uint64_t)(uintptr_t)image);
+}
+
+efi_status efi_get_variable(const uint16_t *name, void *buf, uint64_t *size)
+{
+    static const struct efi_guid global = EFI_GLOBAL_VARIABLE_GUID;
+    if (!rt)
+        return EFI_UNSUPPORTED;
+    return efi_call6(rt->get_variable, (uint64_t)(uintptr_t)name, (uint64_t)(uintptr_t)&global,
+                     0, (uint64_t)(uintptr_t)size, (uint64_t)(uintptr_t)buf, 0);
 }
 
 efi_handle efi_loader_image(void)

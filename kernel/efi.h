@@ -1,7 +1,7 @@
 /*
  * The firmware's boot services, for the UEFI boot path: thinvisor's region
  * and the AP trampoline come from AllocatePages, the next boot stage from
- * LoadImage. Every call goes through boot/efi_entry.asm's efi_call6 (the
+ * LoadImage or from BootOrder (GetVariable). Every call goes through boot/efi_entry.asm's efi_call6 (the
  * firmware's GDT, IDT and interrupt flag) and happens on the BSP before any
  * guest runs. On a BIOS boot efi_active() is false and nothing here is used.
  */
@@ -43,6 +43,13 @@ efi_status efi_handle_protocol(efi_handle handle, const struct efi_guid *guid, v
 
 /* LoadImage(FALSE, the boot loader's image, path, NULL, 0, image). */
 efi_status efi_load_image(const uint8_t *path, efi_handle *image);
+
+/*
+ * GetVariable of a variable under EFI_GLOBAL_VARIABLE_GUID (BootOrder,
+ * Boot0001): *size in, the value's size out. EFI_UNSUPPORTED when the system
+ * table has no usable runtime services.
+ */
+efi_status efi_get_variable(const uint16_t *name, void *buf, uint64_t *size);
 
 /* The boot loader's (GRUB's) image handle, the parent of the next boot stage. */
 efi_handle efi_loader_image(void);

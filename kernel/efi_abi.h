@@ -21,6 +21,7 @@ typedef uint64_t efi_handle;
 #define EFI_OUT_OF_RESOURCES     (EFI_ERROR_BIT | 9)
 #define EFI_NOT_FOUND            (EFI_ERROR_BIT | 14)
 #define EFI_ACCESS_DENIED        (EFI_ERROR_BIT | 15)
+#define EFI_ABORTED              (EFI_ERROR_BIT | 21)
 #define EFI_SECURITY_VIOLATION   (EFI_ERROR_BIT | 26)
 
 /* 4.2: every table starts with this header. */
@@ -34,6 +35,7 @@ struct efi_table_header {
 
 #define EFI_SYSTEM_TABLE_SIGNATURE   0x5453595320494249ull   /* "IBI SYST" */
 #define EFI_BOOT_SERVICES_SIGNATURE  0x56524553544f4f42ull   /* "BOOTSERV" */
+#define EFI_RUNTIME_SERVICES_SIGNATURE 0x56524553544e5552ull /* "RUNTSERV" */
 
 /* 4.3 */
 struct efi_system_table {
@@ -75,6 +77,19 @@ struct efi_boot_services {
     uint64_t protocols_per_handle, locate_handle_buffer, locate_protocol;
 };
 
+/* 4.5: the runtime services, in table order, up to the variable services. */
+struct efi_runtime_services {
+    struct efi_table_header hdr;
+    uint64_t get_time, set_time, get_wakeup_time, set_wakeup_time;
+    uint64_t set_virtual_address_map, convert_pointer;
+    uint64_t get_variable, get_next_variable_name, set_variable;
+};
+
+/* 3.1.3: a Boot#### variable (EFI_LOAD_OPTION) starts with these; its attributes. */
+#define EFI_LOAD_OPTION_ACTIVE         0x00000001u
+#define EFI_LOAD_OPTION_CATEGORY_MASK  0x00001F00u
+#define EFI_LOAD_OPTION_CATEGORY_BOOT  0x00000000u
+
 /* 7.2: AllocatePages */
 enum efi_allocate_type { EFI_ALLOCATE_ANY_PAGES = 0, EFI_ALLOCATE_MAX_ADDRESS = 1,
                          EFI_ALLOCATE_ADDRESS = 2 };
@@ -111,6 +126,9 @@ struct efi_guid {
 
 #define EFI_LOADED_IMAGE_PROTOCOL_GUID \
     { 0x5B1B31A1, 0x9562, 0x11D2, { 0x8E, 0x3F, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B } }
+/* 3.3: BootOrder, BootCurrent and Boot#### live under this vendor GUID. */
+#define EFI_GLOBAL_VARIABLE_GUID \
+    { 0x8BE4DF61, 0x93CA, 0x11D2, { 0xAA, 0x0D, 0x00, 0xE0, 0x98, 0x03, 0x2B, 0x8C } }
 #define EFI_DEVICE_PATH_PROTOCOL_GUID \
     { 0x09576E91, 0x6D3F, 0x11D2, { 0x8E, 0x39, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B } }
 

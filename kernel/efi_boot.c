@@ -4,6 +4,7 @@
 #include "kernel/boot_marker.h"
 #include "kernel/cr_bits.h"
 #include "kernel/efi.h"
+#include "kernel/efi_bootorder.h"
 #include "kernel/efi_path.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
@@ -47,6 +48,7 @@ extern uint8_t *const efi_next_stack_top_ptr;
 #define DEVICE_PATH_READ_MAX 4096      /* a firmware's device path is far shorter */
 
 static efi_handle next_image;
+static bool to_boot_manager;           /* efi_next=bootorder found an option after this one */
 
 /* LoadImage of `path`; logs the outcome under `what`. */
 static int load(const uint8_t *path, size_t size, const char *what)
@@ -61,6 +63,60 @@ static int load(const uint8_t *path, size_t size, const char *what)
     }
     log_info("UEFI: next boot stage: %s %s\n", what, text);
     return 0;
+}
+
+/*
+ * efi_next=bootorder: names the option the firmware's boot manager starts
+ * when GRUB's image exits with an error, the first one after BootCurrent in
+ * BootOrder that it would boot (UEFI spec 2.10, 3.1.1). 0, or -1 after a
+ * warning saying why there is none.
+ */
+static int find_bootorder_next(void)
+{
+    static uint16_t order[256];
+    static uint8_t value[4096];
+    uint16_t current = 0, name[9];
+    uint64_t size = sizeof current;
+    efi_status st = efi_get_variable(u"BootCurrent", &current, &size);
+    if (st != EFI_SUCCESS || size != sizeof current) {
+        log_warn("UEFI: efi_next=bootorder: no BootCurrent variable (%s)\n",
+                 efi_status_name(st));
+        return -1;
+    }
+    size = sizeof order;
+    st = efi_get_variable(u"BootOrder", order, &size);
+    if (st != EFI_SUCCESS) {
+        log_warn("UEFI: efi_next=bootorder: no BootOrder variable (%s)\n", efi_status_name(st));
+        return -1;
+    }
+    size_t count = size / sizeof order[0];
+    int i = efi_boot_order_after(order, count, current);
+    if (i < 0) {
+        log_warn("UEFI: efi_next=bootorder: the current option Boot%04X is not in BootOrder\n",
+                 current);
+        return -1;
+    }
+    for (; (size_t)i < count; i++) {
+        struct efi_boot_option o;
+        efi_boot_option_name(order[i], name);
+        size = sizeof value;
+        st = efi_get_variable(name, value, &size);
+        if (st != EFI_SUCCESS || efi_boot_option_parse(value, size, &o) != 0) {
+            log_warn("UEFI: Boot%04X in BootOrder is %s; the boot manager skips it\n", order[i],
+                     st != EFI_SUCCESS ? efi_status_name(st) : "malformed");
+            continue;
+        }
+        if (!efi_boot_option_boots(o.attributes))
+            continue;
+        char text[160];
+        efi_path_describe(o.file_path, o.file_path_size, text, sizeof text);
+        log_info("UEFI: next boot stage: BootOrder after Boot%04X: Boot%04X '%s' %s, started "
+                 "by the firmware's boot manager\n", current, order[i], o.description, text);
+        return 0;
+    }
+    log_warn("UEFI: efi_next=bootorder: no boot option the boot manager would start comes "
+             "after Boot%04X in BootOrder\n", current);
+    return -1;
 }
 
 int efi_prepare_next(const struct options *opt)
@@ -81,6 +137,14 @@ int efi_prepare_next(const struct options *opt)
         log_error("UEFI: the device the boot loader came from has no device path (%s)\n",
                   efi_status_name(st));
         return -1;
+    }
+    if (opt->efi_next_bootorder) {
+        if (find_bootorder_next() == 0) {
+            to_boot_manager = true;
+            return 0;
+        }
+        log_warn("UEFI: starting the boot loader that started thinvisor again instead: its "
+                 "thinvisor entry hides\n");
     }
     if (opt->efi_next[0]) {
         size_t fsize = efi_path_file(file, sizeof file, opt->efi_next);
@@ -103,12 +167,17 @@ int efi_prepare_next(const struct options *opt)
     return load(path, size, "the boot loader again,");
 }
 
-/* What efi_start_next needs, from the boot services as they are now. */
+/*
+ * What efi_start_next needs, from the boot services as they are now. Without
+ * an image it exits GRUB's with `status`, an error: the boot manager then goes
+ * on with BootOrder (an EFI_SUCCESS would make it show its menu, 3.1.1).
+ */
 static void fill_next_stage(void)
 {
     const struct efi_system_table *st = efi_system_table();
     struct efi_next_stage *next = efi_next_stage_ptr;
     next->image = next_image;
+    next->status = to_boot_manager ? EFI_ABORTED : EFI_NOT_FOUND;
     next->start_image = efi_boot_services()->start_image;
     next->exit = efi_boot_services()->exit;
     next->parent = efi_loader_image();
@@ -123,7 +192,7 @@ void efi_boot_natively(const char *why)
     native_halt_aps();
     boot_marker_set();
     log_warn("UEFI: %s: starting the next boot stage natively (no hypervisor)\n", why);
-    if (!next_image)
+    if (!next_image && !to_boot_manager)
         log_error("UEFI: no next boot stage was loaded; handing the machine back to the "
                   "firmware's boot manager\n");
     fill_next_stage();

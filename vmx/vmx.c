@@ -198,6 +198,23 @@ void vmx_set_guest_cr4(uint64_t cr4)
 }
 
 /*
+ * What neither a boot sector's start nor the firmware's context carries over:
+ * no breakpoints, no SYSENTER target, no blocking by STI or MOV SS, no
+ * pending debug exception; and the activity state the guest starts in.
+ */
+static void quiet_guest_state(uint32_t activity)
+{
+    vmwrite(VMCS_GUEST_DR7, 0x400);
+    vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY_STATE, activity);
+}
+
+/*
  * Real-mode state with CS = cs_sel:cs_base and IP = rip: what a processor has
  * after INIT (SDM Vol. 3A, 10.1.1, Table 10-1) or when a BIOS jumps to a boot
  * sector. `cr0` is what the guest believes CR0 holds.
@@ -208,7 +225,6 @@ void vmx_guest_real_mode(uint16_t cs_sel, uint64_t cs_base, uint64_t rip, uint64
     vmx_set_guest_cr0(cr0);
     vmx_set_guest_cr4(0);
     vmwrite(VMCS_GUEST_CR3, 0);
-    vmwrite(VMCS_GUEST_DR7, 0x400);
     vmwrite(VMCS_GUEST_RFLAGS, 0x2);
     vmwrite(VMCS_GUEST_RIP, rip);
     vmwrite(VMCS_GUEST_RSP, 0);
@@ -223,13 +239,7 @@ void vmx_guest_real_mode(uint16_t cs_sel, uint64_t cs_base, uint64_t rip, uint64
     vmwrite(VMCS_GUEST_IDTR_LIMIT, 0x3FF);
     vmwrite(VMCS_GUEST_EFER, 0);
     vmwrite(VMCS_GUEST_PAT, PAT_POWER_ON);
-    vmwrite(VMCS_GUEST_DEBUGCTL, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
-    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
-    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
-    vmwrite(VMCS_GUEST_ACTIVITY_STATE, activity);
+    quiet_guest_state(activity);
     vmwrite(VMCS_ENTRY_CONTROLS, vmx.ctl.entry & ~ENTRY_IA32E_MODE_GUEST);
 }
 
@@ -244,7 +254,6 @@ void vmx_guest_long_mode(const struct guest_long_mode *g)
     vmx_set_guest_cr0(g->cr0);
     vmx_set_guest_cr4(g->cr4);
     vmwrite(VMCS_GUEST_CR3, g->cr3);
-    vmwrite(VMCS_GUEST_DR7, 0x400);
     vmwrite(VMCS_GUEST_RFLAGS, g->rflags);
     vmwrite(VMCS_GUEST_RIP, g->rip);
     vmwrite(VMCS_GUEST_RSP, g->rsp);
@@ -256,13 +265,7 @@ void vmx_guest_long_mode(const struct guest_long_mode *g)
     vmwrite(VMCS_GUEST_IDTR_LIMIT, g->idtr_limit);
     vmwrite(VMCS_GUEST_EFER, g->efer);
     vmwrite(VMCS_GUEST_PAT, g->pat);
-    vmwrite(VMCS_GUEST_DEBUGCTL, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
-    vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
-    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
-    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
-    vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    quiet_guest_state(ACTIVITY_ACTIVE);
     vmwrite(VMCS_ENTRY_CONTROLS, g->efer & EFER_LMA ? vmx.ctl.entry | ENTRY_IA32E_MODE_GUEST
                                                     : vmx.ctl.entry & ~ENTRY_IA32E_MODE_GUEST);
 }

@@ -237,9 +237,9 @@ EOF
     else
         check_pass "custom: no warning for valid settings"
     fi
-    printf 'THINVISOR_CONSOLE_PORT=none\nTHINVISOR_BOOT=fd0\n' >"$tvdef"
+    printf 'THINVISOR_CONSOLE_PORT=none\nTHINVISOR_BOOT=fd0\nTHINVISOR_EXTRA_OPTIONS=efi_next=bootorder\n' >"$tvdef"
     mkconfig_run noconsole
-    cfg_has noconsole $'multiboot2\t/boot/thinvisor.elf console=none loglevel=info boot=fd0$' "console=none, boot=fd0"
+    cfg_has noconsole $'multiboot2\t/boot/thinvisor.elf console=none loglevel=info boot=fd0 efi_next=bootorder$' "console=none, boot=fd0, efi_next=bootorder"
     cfg_has noconsole $'module2\t--nounzip \\(fd0\\)\\+1 bootsector$' "floppy boot sector module"
 
     # Invalid values, unknown settings, garbage: warnings, defaults, success.
@@ -248,7 +248,7 @@ THINVISOR_CONSOLE_PORT=com9
 THINVISOR_CONSOLE_BAUD=1234
 THINVISOR_LOGLEVEL=loud
 THINVISOR_BOOT=sd0
-THINVISOR_EXTRA_OPTIONS="cpus=0 foo console=com2 strict=1 x2apic"
+THINVISOR_EXTRA_OPTIONS="cpus=0 foo console=com2 strict=1 efi_next=BootOrder x2apic"
 THINVISOR_FALLBACK="it's"
 THINVISOR_COLOR=red
 this line is not an assignment
@@ -267,6 +267,7 @@ EOF
     err_has invalid "'foo' left out: not a thinvisor option" "unknown option warned"
     err_has invalid "'console=com2' left out: set THINVISOR_CONSOLE_PORT" "console= in the extras refused"
     err_has invalid "'strict=1' left out: strict is a flag" "flag with a value refused"
+    err_has invalid "'efi_next=BootOrder' left out: efi_next= takes bootorder or a path" "bad efi_next= refused"
     err_has invalid "THINVISOR_FALLBACK=it's: not a usable GRUB entry" "bad fallback warned"
     err_has invalid ":7: unknown setting THINVISOR_COLOR" "unknown setting warned with its line"
     err_has invalid ":8: not a KEY=VALUE line" "garbage line warned"

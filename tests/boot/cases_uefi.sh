@@ -115,3 +115,20 @@ case_bochs_uefi_linux() {
     expect_no_uefi_loop
     expect_linux_under_thinvisor 1 vmx "$UEFI_LAUNCH"
 }
+
+# efi_next=bootorder: GRUB's image exits, and the firmware's boot manager, now thinvisor's
+# guest, goes on with BootOrder: the Linux disk (no EFI system partition: OVMF cannot boot
+# it), then the case's ISO again as a hard disk, whose GRUB hides thinvisor's entry and
+# boots Linux on top of thinvisor.
+case_qemu_uefi_svm_bootorder() {
+    boot --uefi --emu qemu_svm --cpus 2 --mem 512 --timeout 300 \
+        --cmdline "test_exit efi_next=bootorder" --disk "$LINUX_DISK" --iso-disk
+    expect "^UEFI: next boot stage: BootOrder after Boot000[0-9]: Boot000[0-9] 'UEFI QEMU HARDDISK" \
+        "the next BootOrder option named"
+    expect '^BdsDxe: failed to start Boot000[0-9] "UEFI QEMU DVD-ROM[^"]*" from .*: Aborted' \
+        "GRUB's image exited with an error: the boot manager goes on"
+    expect '^BdsDxe: starting Boot000[0-9] "UEFI QEMU HARDDISK QM00002' \
+        "the boot manager started the ISO on the second disk"
+    expect_no_uefi_loop
+    expect_linux_under_thinvisor 2 svm "$UEFI_LAUNCH"
+}

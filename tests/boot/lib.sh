@@ -54,9 +54,10 @@ make_iso() {
 
 # boot --emu qemu|bochs|bochs27 --cpus N --mem MIB [--loader multiboot2] [--cmdline S]
 #      [--module FILE] [--grub-line LINE] [--disk IMG|--no-disk] [--timeout S] [--uefi]
-#      [-- extra emulator-script arguments]
+#      [--iso-disk] [-- extra emulator-script arguments]
 # Runs the case with a copy of the test guest's disk as hd0 unless told otherwise;
-# sets LOG (serial log) and STATUS (the emulator script's exit status). bochs is Bochs 3.0,
+# sets LOG (serial log) and STATUS (the emulator script's exit status). --iso-disk adds a
+# copy of the case's ISO as the next disk (a second boot option for the firmware). bochs is Bochs 3.0,
 # bochs27 Debian's Bochs 2.7 (tests/boot/bochs-machine.sh says why both). qemu is QEMU's
 # TCG with neither VMX nor SVM (-cpu max,-svm: thinvisor boots the guest natively),
 # qemu_svm the same CPU with AMD-V and nested paging (the SVM backend runs the guest), and
@@ -70,7 +71,7 @@ QEMU_NATIVE_LINUX_CPU=qemu64,-svm
 
 boot() {
     local emu=qemu cpus=1 mem=256 loader=multiboot2 cmdline="" module="" timeout=120
-    local line="" disk=$ROOT/build/guest/test-disk.img uefi=0
+    local line="" disk=$ROOT/build/guest/test-disk.img uefi=0 iso_disk=0
     while [ $# -gt 0 ]; do
         case $1 in
             --emu) emu=$2; shift 2 ;;
@@ -83,6 +84,7 @@ boot() {
             --disk) disk=$2; shift 2 ;;
             --no-disk) disk=""; shift ;;
             --uefi) uefi=1; shift ;;
+            --iso-disk) iso_disk=1; shift ;;
             --timeout) timeout=$2; shift 2 ;;
             --) shift; break ;;
             *) echo "boot: unknown argument $1" >&2; return 2 ;;
@@ -99,6 +101,10 @@ boot() {
         check_fail "ISO built" "$(tail -3 "$OUT/grub-mkrescue.log")"
         STATUS=99
         return
+    fi
+    if [ "$iso_disk" = 1 ]; then
+        cp "$OUT/test.iso" "$OUT/iso-disk.img"   # QEMU locks the CD's file: a copy
+        disk_args+=(--disk "$OUT/iso-disk.img")
     fi
     STATUS=0
     local emu_args=()

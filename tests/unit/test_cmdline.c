@@ -83,7 +83,7 @@ static void efi_next_paths(void **state)
 
     o = parse("efi_next=EFI/relative.efi");
     assert_string_equal(o.efi_next, "");
-    expect_warning(0, "efi_next=EFI/relative.efi: expected a path from the root");
+    expect_warning(0, "efi_next=EFI/relative.efi: expected `bootorder` or a path from the root");
     o = parse("efi_next=/caf\xc3\xa9.efi");
     assert_string_equal(o.efi_next, "");
     expect_warning(0, "efi_next=: character 5 is not printable ASCII");
@@ -93,7 +93,21 @@ static void efi_next_paths(void **state)
     assert_string_equal(o.efi_next, "");
     expect_warning(0, "at most 255 characters");
     o = parse("efi_next=");
-    expect_warning(0, "efi_next=: expected a path");
+    expect_warning(0, "efi_next=: expected `bootorder` or a path");
+
+    o = parse("efi_next=bootorder");
+    assert_int_equal(nwarn, 0);
+    assert_true(o.efi_next_bootorder);
+    assert_string_equal(o.efi_next, "");
+    o = parse("efi_next=/EFI/a.efi efi_next=bootorder");        /* the last one counts */
+    assert_true(o.efi_next_bootorder);
+    assert_string_equal(o.efi_next, "");
+    o = parse("efi_next=bootorder efi_next=/EFI/a.efi");
+    assert_false(o.efi_next_bootorder);
+    assert_string_equal(o.efi_next, "/EFI/a.efi");
+    o = parse("efi_next=BootOrder");                             /* a relative path, refused */
+    assert_false(o.efi_next_bootorder);
+    expect_warning(0, "efi_next=BootOrder: expected `bootorder`");
 }
 
 static void console_forms(void **state)
