@@ -224,6 +224,8 @@ static const struct option_def option_defs[] = {
     { "strict", false, NULL, offsetof(struct options, strict) },
     { "test_exit", false, NULL, offsetof(struct options, test_exit) },
     { "test_region_below_1m", false, NULL, offsetof(struct options, test_region_below_1m) },
+    { "test_no_efi_system_table", false, NULL,
+      offsetof(struct options, test_no_efi_system_table) },
 };
 
 #define NOPTIONS (sizeof option_defs / sizeof option_defs[0])

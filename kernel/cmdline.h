@@ -25,6 +25,7 @@ struct options {
     bool test_exit;           /* end the emulator when done (test runs only) */
     bool test_region_below_1m; /* test runs only: UEFI: ask the firmware for the region below
                                   1 MiB, where it has no room, to see the refusal handled */
+    bool test_no_efi_system_table; /* test runs only: UEFI: as if GRUB gave no system table */
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */
     char efi_next[CMDLINE_MAX_EFI_PATH + 1];  /* UEFI: the next loader's file; "": default */

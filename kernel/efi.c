@@ -3,6 +3,11 @@
 
 #include "kernel/efi_mmap.h"
 #include "kernel/format.h"
+#include "kernel/log.h"
+#include "kernel/msr.h"
+#include "kernel/x86.h"
+#include "mm/guest_walk.h"
+#include "mm/mtrr_msr.h"
 #include "mm/hv_memory.h"
 
 uint64_t efi_call6(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
@@ -15,23 +20,72 @@ static efi_handle loader_image;
 
 #define BS_NEEDS (offsetof(struct efi_boot_services, locate_protocol) + 8)
 
+/* A guest_read_fn over the firmware's identity map, for walking its page tables. */
+static bool read_identity(uint64_t pa, void *buf, unsigned len, void *ctx)
+{
+    (void)ctx;
+    const uint8_t *src = phys_to_virt(pa);
+    uint8_t *dst = buf;
+    for (unsigned i = 0; i < len; i++)
+        dst[i] = src[i];
+    return true;
+}
+
+#define SYSTEM_TABLE_POINTER_ALIGN (4ull << 20)
+
+/*
+ * When the boot loader gave no system table: the firmware may keep an
+ * EFI_SYSTEM_TABLE_POINTER for debuggers on a 4 MiB boundary as high as it
+ * can (UEFI spec 2.10, 18.4.2; EDK2's DXE core always does): "IBI SYST", the
+ * table's physical address. Looked for below 4 GiB, from the top, only where
+ * the firmware's page tables map the address to itself and the MTRRs say
+ * write-back, so that no device register is read. The table's address, or 0.
+ */
+static uint64_t find_system_table_pointer(void)
+{
+    struct mtrr_state m;
+    mtrr_read_current(&m);
+    struct guest_paging p = { read_cr0(), read_cr3(), read_cr4(), rdmsr(MSR_IA32_EFER) };
+    for (uint64_t a = (4ull << 30) - SYSTEM_TABLE_POINTER_ALIGN; a > 0;
+         a -= SYSTEM_TABLE_POINTER_ALIGN) {
+        uint64_t pa;
+        if (mtrr_type_of(&m, a) != MT_WB ||
+            !guest_linear_to_phys(&p, a, read_identity, NULL, &pa) || pa != a)
+            continue;
+        const uint64_t *q = phys_to_virt(a);
+        if (q[0] == EFI_SYSTEM_TABLE_SIGNATURE && q[1] && q[1] < (4ull << 30) &&
+            ((const struct efi_table_header *)phys_to_virt(q[1]))->signature ==
+                EFI_SYSTEM_TABLE_SIGNATURE)
+            return q[1];
+    }
+    return 0;
+}
+
 int efi_init(const struct mb2_info *mbi, char *why, size_t whylen)
 {
-    if (!mbi->efi_system_table) {
-        fmt_snprintf(why, whylen, "the boot loader kept the firmware's boot services but gave "
-                     "no EFI system table (multiboot2 tag 12)");
-        return -1;
+    uint64_t systab_phys = mbi->efi_system_table;
+    if (!systab_phys) {
+        systab_phys = find_system_table_pointer();
+        if (!systab_phys) {
+            fmt_snprintf(why, whylen, "the boot loader kept the firmware's boot services but "
+                         "gave no EFI system table (multiboot2 tag 12), and the firmware keeps "
+                         "no EFI_SYSTEM_TABLE_POINTER below 4 GiB");
+            return -1;
+        }
+        log_warn("UEFI: the boot loader gave no EFI system table (multiboot2 tag 12); using "
+                 "the one at %#llx, from the firmware's EFI_SYSTEM_TABLE_POINTER\n",
+                 (unsigned long long)systab_phys);
     }
     if (!mbi->efi_image_handle) {
         fmt_snprintf(why, whylen, "the boot loader gave no EFI image handle (multiboot2 tag "
                      "20), which the next boot stage needs as its parent");
         return -1;
     }
-    const struct efi_system_table *st = phys_to_virt(mbi->efi_system_table);
+    const struct efi_system_table *st = phys_to_virt(systab_phys);
     if (st->hdr.signature != EFI_SYSTEM_TABLE_SIGNATURE ||
         st->hdr.header_size < sizeof *st) {
         fmt_snprintf(why, whylen, "no EFI system table at %#llx (signature %#llx, size %u)",
-                     (unsigned long long)mbi->efi_system_table,
+                     (unsigned long long)systab_phys,
                      (unsigned long long)st->hdr.signature, st->hdr.header_size);
         return -1;
     }
@@ -40,7 +94,7 @@ int efi_init(const struct mb2_info *mbi, char *why, size_t whylen)
     if (!b || b->hdr.signature != EFI_BOOT_SERVICES_SIGNATURE ||
         b->hdr.header_size < BS_NEEDS) {
         fmt_snprintf(why, whylen, "the EFI system table at %#llx has no usable boot services "
-                     "table (at %#llx)", (unsigned long long)mbi->efi_system_table,
+                     "table (at %#llx)", (unsigned long long)systab_phys,
                      (unsigned long long)st->boot_services);
         return -1;
     }

@@ -17,7 +17,9 @@
 
 /*
  * Checks the system table and boot services the boot loader handed over
- * (signatures, sizes, the services used here). Returns 0, or -1 with why.
+ * (signatures, sizes, the services used here); without the loader's system
+ * table, takes the one the firmware's EFI_SYSTEM_TABLE_POINTER names, with a
+ * warning. Returns 0, or -1 with why.
  */
 int efi_init(const struct mb2_info *mbi, char *why, size_t whylen);
 

@@ -90,13 +90,18 @@ static void print_boot_info(const struct mb2_info *mbi)
 
 /*
  * GRUB on UEFI kept the firmware's boot services for thinvisor. Without a
- * usable system table nothing can be asked of the firmware, not even to
- * start the OS: the boot marker is set (GRUB then hides thinvisor's entry)
- * and the machine resets, so that it comes back to its OS.
+ * usable system table (neither GRUB's nor the firmware's own pointer to it,
+ * kernel/efi.c) nothing can be asked of the firmware, not even to start the
+ * OS: the boot marker is set (GRUB then hides thinvisor's entry, where the
+ * firmware keeps the first page across a reset) and the machine resets.
  */
 static void efi_start(struct mb2_info *mbi)
 {
-    char why[200];
+    char why[256];
+    if (options.test_no_efi_system_table) {
+        log_info("test_no_efi_system_table: leaving out the EFI system table GRUB gave\n");
+        mbi->efi_system_table = 0;
+    }
     if (efi_init(mbi, why, sizeof why) != 0) {
         log_error("UEFI: %s\n", why);
         if (options.strict)
