@@ -30,6 +30,14 @@
     mov [%2 + 4], edx
 %endmacro
 
+; RESTORE_MSR msr, src: the reverse (clobbers eax, ecx, edx).
+%macro RESTORE_MSR 2
+    mov ecx, %1
+    mov eax, [%2]
+    mov edx, [%2 + 4]
+    wrmsr
+%endmacro
+
 extern kernel_main
 extern boot_stack_top_ptr
 extern kernel_bss_start_phys
@@ -58,7 +66,8 @@ efi_entry64:
     mov rax, cr3
     mov [efi_fw_cr3], rax
     ; The rest of the firmware's context, for the guest that continues in it
-    ; (kernel/efi_guest.c): thinvisor changes CR0, CR4, EFER and GS_BASE.
+    ; (kernel/efi_boot.c, efi_guest_state): thinvisor changes CR0, CR4, EFER
+    ; and GS_BASE.
     mov [efi_fw_es], es
     mov [efi_fw_fs], fs
     mov [efi_fw_gs], gs
@@ -177,13 +186,11 @@ efi_start_next:
     mov ss, ax
     mov ax, [efi_fw_ds]
     mov ds, ax
-    mov es, ax
-    mov fs, [efi_fw_fs]
-    mov gs, [efi_fw_gs]
-    mov ecx, 0xC0000101                   ; IA32_GS_BASE: thinvisor's per-CPU block
-    mov eax, [efi_fw_gs_base]             ; until now
-    mov edx, [efi_fw_gs_base + 4]
-    wrmsr
+    mov es, [efi_fw_es]
+    mov fs, [efi_fw_fs]                   ; a selector load sets the base from the
+    mov gs, [efi_fw_gs]                   ; descriptor: the MSRs' values come after
+    RESTORE_MSR 0xC0000100, efi_fw_fs_base
+    RESTORE_MSR 0xC0000101, efi_fw_gs_base ; thinvisor's per-CPU block until now
     lidt [efi_fw_idtr]
     push qword [efi_fw_rflags]
     popfq
@@ -213,7 +220,7 @@ efi_start_next:
 section .boot.data
 align 8
 ; The firmware's context at efi_entry64: struct efi_firmware_context
-; (kernel/efi_guest.h), in this order.
+; (kernel/efi_boot.c), in this order.
 global efi_fw_context
 global efi_fw_cr3, efi_fw_rflags, efi_fw_cs, efi_fw_ss, efi_fw_ds, efi_fw_gdtr, efi_fw_idtr
 global efi_pml4

@@ -41,22 +41,33 @@ static bool read_identity(uint64_t pa, void *buf, unsigned len, void *ctx)
  * the firmware's page tables map the address to itself and the MTRRs say
  * write-back, so that no device register is read. The table's address, or 0.
  */
+/* Mapped by the firmware at its own address, and RAM by the MTRRs. */
+static bool readable_ram(const struct mtrr_state *m, const struct guest_paging *p, uint64_t a)
+{
+    uint64_t pa;
+    return mtrr_type_of(m, a) == MT_WB && guest_linear_to_phys(p, a, read_identity, NULL, &pa) &&
+           pa == a;
+}
+
 static uint64_t find_system_table_pointer(void)
 {
+    if (!(cpuid(1, 0).edx & (1u << 12)))
+        return 0;                        /* no MTRRs: nothing tells RAM from devices */
     struct mtrr_state m;
     mtrr_read_current(&m);
     struct guest_paging p = { read_cr0(), read_cr3(), read_cr4(), rdmsr(MSR_IA32_EFER) };
     for (uint64_t a = (4ull << 30) - SYSTEM_TABLE_POINTER_ALIGN; a > 0;
          a -= SYSTEM_TABLE_POINTER_ALIGN) {
-        uint64_t pa;
-        if (mtrr_type_of(&m, a) != MT_WB ||
-            !guest_linear_to_phys(&p, a, read_identity, NULL, &pa) || pa != a)
+        if (!readable_ram(&m, &p, a))
             continue;
         const uint64_t *q = phys_to_virt(a);
-        if (q[0] == EFI_SYSTEM_TABLE_SIGNATURE && q[1] && q[1] < (4ull << 30) &&
-            ((const struct efi_table_header *)phys_to_virt(q[1]))->signature ==
-                EFI_SYSTEM_TABLE_SIGNATURE)
-            return q[1];
+        uint64_t table = q[1];
+        if (q[0] != EFI_SYSTEM_TABLE_SIGNATURE || !table || table >= (4ull << 30) ||
+            (table & 7) || !readable_ram(&m, &p, table))
+            continue;
+        if (((const struct efi_table_header *)phys_to_virt(table))->signature ==
+            EFI_SYSTEM_TABLE_SIGNATURE)
+            return table;
     }
     return 0;
 }

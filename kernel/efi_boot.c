@@ -101,6 +101,12 @@ static int find_bootorder_next(void)
         efi_boot_option_name(order[i], name);
         size = sizeof value;
         st = efi_get_variable(name, value, &size);
+        if (st == EFI_BUFFER_TOO_SMALL) {
+            log_info("UEFI: next boot stage: BootOrder after Boot%04X: Boot%04X (%llu bytes, "
+                     "more than thinvisor reads), started by the firmware's boot manager\n",
+                     current, order[i], (unsigned long long)size);
+            return 0;
+        }
         if (st != EFI_SUCCESS || efi_boot_option_parse(value, size, &o) != 0) {
             log_warn("UEFI: Boot%04X in BootOrder is %s; the boot manager skips it\n", order[i],
                      st != EFI_SUCCESS ? efi_status_name(st) : "malformed");
