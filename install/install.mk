@@ -38,8 +38,6 @@ install: install-check-root $(BUILD)/thinvisor.elf $(BUILD)/tools/thinctl
 	install -D -m 0644 install/default/thinvisor $(INSTALL_DOC)/default-thinvisor
 	install -D -m 0644 README.md $(INSTALL_DOC)/README.md
 	@if [ -z "$(DESTDIR)" ]; then \
-	    [ ! -d /sys/firmware/efi ] || echo "warning: this machine booted through UEFI; thinvisor" \
-	        "needs a BIOS (or CSM) boot with GRUB for i386-pc" >&2; \
 	    echo "next: 'sudo update-grub' (or grub-mkconfig -o /boot/grub/grub.cfg), then" \
 	         "'sudo grub-reboot thinvisor' to boot it once (README, \"Use it on your machine\")"; \
 	fi

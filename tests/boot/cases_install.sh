@@ -242,6 +242,23 @@ EOF
     cfg_has noconsole $'multiboot2\t/boot/thinvisor.elf console=none loglevel=info boot=fd0 efi_next=bootorder$' "console=none, boot=fd0, efi_next=bootorder"
     cfg_has noconsole $'module2\t--nounzip \\(fd0\\)\\+1 bootsector$' "floppy boot sector module"
 
+    # Secure Boot on (an efivars file: 4 bytes of attributes, then the value 1): a warning
+    # that GRUB will refuse the entry; off (0): none.
+    local sb=$OUT/root/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+    mkdir -p "${sb%/*}"
+    printf '\006\000\000\000\001' >"$sb"
+    mkconfig_run secureboot
+    mkconfig_ok secureboot
+    err_has secureboot "Secure Boot is on: GRUB refuses the unsigned thinvisor.elf" "Secure Boot on: warned"
+    printf '\006\000\000\000\000' >"$sb"
+    mkconfig_run secureboot_off
+    if grep -q 'Secure Boot' "$OUT/secureboot_off.err"; then
+        check_fail "secureboot_off: no Secure Boot warning" "$(grep -m1 'Secure Boot' "$OUT/secureboot_off.err")"
+    else
+        check_pass "secureboot_off: no Secure Boot warning"
+    fi
+    rm -rf "$OUT/root/sys"
+
     # Invalid values, unknown settings, garbage: warnings, defaults, success.
     cat >"$tvdef" <<'EOF'
 THINVISOR_CONSOLE_PORT=com9
