@@ -33,6 +33,14 @@ static bool read_identity(uint64_t pa, void *buf, unsigned len, void *ctx)
 
 #define SYSTEM_TABLE_POINTER_ALIGN (4ull << 20)
 
+/* Mapped by the firmware at its own address, and RAM by the MTRRs. */
+static bool readable_ram(const struct mtrr_state *m, const struct guest_paging *p, uint64_t a)
+{
+    uint64_t pa;
+    return mtrr_type_of(m, a) == MT_WB && guest_linear_to_phys(p, a, read_identity, NULL, &pa) &&
+           pa == a;
+}
+
 /*
  * When the boot loader gave no system table: the firmware may keep an
  * EFI_SYSTEM_TABLE_POINTER for debuggers on a 4 MiB boundary as high as it
@@ -41,13 +49,6 @@ static bool read_identity(uint64_t pa, void *buf, unsigned len, void *ctx)
  * the firmware's page tables map the address to itself and the MTRRs say
  * write-back, so that no device register is read. The table's address, or 0.
  */
-/* Mapped by the firmware at its own address, and RAM by the MTRRs. */
-static bool readable_ram(const struct mtrr_state *m, const struct guest_paging *p, uint64_t a)
-{
-    uint64_t pa;
-    return mtrr_type_of(m, a) == MT_WB && guest_linear_to_phys(p, a, read_identity, NULL, &pa) &&
-           pa == a;
-}
 
 static uint64_t find_system_table_pointer(void)
 {

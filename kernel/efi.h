@@ -1,9 +1,9 @@
 /*
  * The firmware's boot services, for the UEFI boot path: thinvisor's region
  * and the AP trampoline come from AllocatePages, the next boot stage from
- * LoadImage or from BootOrder (GetVariable). Every call goes through boot/efi_entry.asm's efi_call6 (the
- * firmware's GDT, IDT and interrupt flag) and happens on the BSP before any
- * guest runs. On a BIOS boot efi_active() is false and nothing here is used.
+ * LoadImage or from BootOrder (GetVariable). Every call goes through
+ * boot/efi_entry.asm's efi_call6 (the firmware's GDT, IDT and interrupt flag)
+ * and happens on the BSP before any guest runs. On a BIOS boot efi_active() is false and nothing here is used.
  */
 #ifndef THINVISOR_EFI_H
 #define THINVISOR_EFI_H

@@ -74,7 +74,7 @@ int segment_from_gdt(const uint8_t *gdt, uint32_t gdt_limit, enum segment_reg re
         ar |= SEG_AR_TYPE_ACCESSED;
     }
     uint32_t limit = (uint32_t)(d & 0xFFFF) | ((uint32_t)(d >> 32) & 0xF0000);
-    if (ar & (1u << 15))                 /* G: 4-KiB units */
+    if (ar & SEG_AR_G)
         limit = limit << 12 | 0xFFF;
     uint64_t base = ((d >> 16) & 0xFFFFFF) | (((d >> 56) & 0xFF) << 24);
     if (system)

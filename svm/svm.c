@@ -257,26 +257,29 @@ static void guest_long_mode(void *v, const struct guest_long_mode *g)
     vmcb_set_u64(v, VMCB_EVENTINJ, 0);
 }
 
+/* The BSP's first VMRUN, its VMCB's guest state written, with the guest's GPRs `first`. */
+static void run_bsp(struct percpu *cpu, struct guest_regs first) __attribute__((noreturn));
+static void run_bsp(struct percpu *cpu, struct guest_regs first)
+{
+    static struct guest_regs regs;     /* svm_run keeps using them: not on this stack */
+    regs = first;
+    cpu->vcpu.launched = true;
+    svm_run(&regs, cpu->svm->vmcb_phys, cpu->svm->host_vmcb_phys);
+}
+
 void svm_launch_bsp_long_mode(const struct guest_long_mode *g)
 {
     struct percpu *cpu = this_cpu();
-    struct svm_cpu *s = cpu->svm;
-    guest_long_mode(s->vmcb, g);
-    static struct guest_regs regs;
-    regs = (struct guest_regs){ 0 };
-    cpu->vcpu.launched = true;
-    svm_run(&regs, s->vmcb_phys, s->host_vmcb_phys);
+    guest_long_mode(cpu->svm->vmcb, g);
+    run_bsp(cpu, (struct guest_regs){ 0 });
 }
 
 void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
 {
     struct percpu *cpu = this_cpu();
-    struct svm_cpu *s = cpu->svm;
-    svm_guest_real_mode(s->vmcb, cs, ip, CR0_ET);     /* PE and PG clear: real mode */
-    vmcb_set_u64(s->vmcb, VMCB_RFLAGS, 0x202);        /* a BIOS starts boot sectors with IF=1 */
-    vmcb_set_u64(s->vmcb, VMCB_RSP, ip);
-    static struct guest_regs regs;
-    regs = (struct guest_regs){ .rdx = drive };
-    cpu->vcpu.launched = true;
-    svm_run(&regs, s->vmcb_phys, s->host_vmcb_phys);
+    void *vmcb = cpu->svm->vmcb;
+    svm_guest_real_mode(vmcb, cs, ip, CR0_ET);        /* PE and PG clear: real mode */
+    vmcb_set_u64(vmcb, VMCB_RFLAGS, 0x202);           /* a BIOS starts boot sectors with IF=1 */
+    vmcb_set_u64(vmcb, VMCB_RSP, ip);
+    run_bsp(cpu, (struct guest_regs){ .rdx = drive });
 }

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "kernel/segment.h"
+
 /* ---- control area (Table B-1) ---- */
 #define VMCB_INTERCEPT_CR        0x000   /* u32: bits 0-15 CR reads, 16-31 CR writes */
 #define VMCB_INTERCEPT_DR        0x004
@@ -70,7 +72,7 @@
 /* The same bits from the VMCS access-rights layout (kernel/segment.h); unusable is P = 0. */
 static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 {
-    return (uint16_t)(vmcs_ar & (1u << 16) ? 0 : (vmcs_ar & 0xFF) | ((vmcs_ar >> 4) & 0xF00));
+    return (uint16_t)(vmcs_ar & SEG_AR_UNUSABLE ? 0 : (vmcs_ar & 0xFF) | ((vmcs_ar >> 4) & 0xF00));
 }
 
 /* INTERCEPT_MISC1 (vector 3) and MISC2 (vector 4) bits. */
