@@ -26,10 +26,13 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
     -fno-omit-frame-pointer -fno-builtin --param=min-pagesize=0
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-KERNEL_C   := $(wildcard kernel/*.c mm/*.c smp/*.c vmx/*.c svm/*.c guest/*.c)
-KERNEL_ASM := $(wildcard boot/*.asm)
+# The code folders, bottom layer first (README, "Source layout", says what each may include).
+SRC_DIRS   := kernel mm smp guest vmx svm efi hv boot
+KERNEL_C   := $(wildcard $(SRC_DIRS:%=%/*.c))
+KERNEL_ASM := $(wildcard $(SRC_DIRS:%=%/*.asm))
+# An .asm sits beside the C it serves, often under the same name: its object is NAME.asm.o.
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
-              $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+              $(patsubst %.asm,$(BUILD)/obj/%.asm.o,$(KERNEL_ASM))
 
 .PHONY: all deps bochs run test test-linux unit fuzz stress clean bench bench-deps
 .SECONDEXPANSION:
@@ -43,7 +46,7 @@ $(BUILD)/obj/%.o: %.c
 # exit; gdb still unwinds it from the DWARF frame information of -g).
 CFLAGS_vmx_exit := -fomit-frame-pointer
 
-$(BUILD)/obj/%.o: %.asm
+$(BUILD)/obj/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf -MD $(@:.o=.d) -MP $< -o $@
 
@@ -58,8 +61,8 @@ $(BUILD)/thinvisor.iso: $(BUILD)/thinvisor.elf grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }
 
 # thinctl: the tool users run inside their (Linux) guest; static, so it runs on any distribution.
-THINCTL_DEPS := tools/thinctl.c vmx/status_abi.h vmx/hypercall_abi.h vmx/exit_reason_names.h \
-                vmx/exit_reason.h
+THINCTL_DEPS := tools/thinctl.c abi/status.h abi/hypercall.h abi/exit_reason_names.h \
+                abi/exit_reason.h
 $(BUILD)/tools/thinctl: $(THINCTL_DEPS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -static -O2 -std=gnu11 -Wall -Wextra -Werror -I. -o $@ tools/thinctl.c
@@ -140,7 +143,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,un
                -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
               vmx_caps guest_policy guest_walk mmio_decode efi_path efi_mmap segment \
-              efi_bootorder
+              efi_bootorder hypercall init_sipi
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -154,16 +157,18 @@ unit_src_e820       := guest/e820.c
 unit_src_vmx_caps   := vmx/caps.c kernel/format.c
 unit_src_guest_policy := guest/cpuid.c guest/boot_check.c kernel/format.c
 unit_src_guest_walk := mm/guest_walk.c
-unit_src_mmio_decode := vmx/mmio_decode.c
-unit_src_efi_path   := kernel/efi_path.c kernel/format.c
-unit_src_efi_mmap   := kernel/efi_mmap.c
+unit_src_mmio_decode := guest/mmio_decode.c
+unit_src_efi_path   := efi/path.c kernel/format.c
+unit_src_efi_mmap   := efi/mmap.c
 unit_src_segment    := kernel/segment.c kernel/format.c
-unit_src_efi_bootorder := kernel/efi_bootorder.c kernel/efi_path.c kernel/format.c
+unit_src_efi_bootorder := efi/bootorder.c efi/path.c kernel/format.c
+unit_src_hypercall  := guest/hypercall.c
+unit_src_init_sipi  := guest/init_sipi.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(unit_src_$*) -lcmocka
+	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(unit_src_$*) -lcmocka -lpthread
 
 FUZZ_TARGETS := multiboot2 cmdline acpi e820 mtrr_ept
 fuzz_src_multiboot2 := kernel/multiboot2.c kernel/format.c

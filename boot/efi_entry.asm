@@ -8,9 +8,9 @@
 ; runs on its own GDT and IDT, so:
 ;  - efi_entry64 keeps the firmware's state, maps the kernel at KERNEL_VBASE
 ;    in a copy of the firmware's top-level page table and calls kernel_main;
-;  - efi_call6 (kernel/efi.c) calls a firmware service with the firmware's
-;    GDT, IDT and interrupt flag back in place: UEFI services may enable
-;    interrupts (UEFI spec 2.10, 7.1, RestoreTPL), whose handlers expect them;
+;  - efi_call6 (efi/call.asm, for efi/efi.c) calls a firmware service with
+;    the firmware's GDT, IDT and interrupt flag back in place, from what
+;    efi_entry64 kept here (efi_fw_*, efi_pml4);
 ;  - efi_start_next runs the next boot stage (StartImage) in the firmware's
 ;    own context: its page tables too, and a stack outside the hypervisor
 ;    region. It lives in .boot, memory the firmware identity-maps, so the next
@@ -66,7 +66,7 @@ efi_entry64:
     mov rax, cr3
     mov [efi_fw_cr3], rax
     ; The rest of the firmware's context, for the guest that continues in it
-    ; (kernel/efi_boot.c, efi_guest_state): thinvisor changes CR0, CR4, EFER
+    ; (efi/next_stage.c, efi_guest_state): thinvisor changes CR0, CR4, EFER
     ; and GS_BASE.
     mov [efi_fw_es], es
     mov [efi_fw_fs], fs
@@ -166,7 +166,7 @@ efi_early_puts:
 ; image ends and the firmware's boot manager goes on with its BootOrder.
 ; Entered with interrupts off from any context that identity-maps .boot:
 ; thinvisor's (a native start) or the guest's first state, which is the
-; firmware's already (kernel/efi_boot.c, efi_guest_state). If the loader
+; firmware's already (efi/next_stage.c, efi_guest_state). If the loader
 ; comes back, the firmware's console says so and Exit() gives the machine
 ; back to the firmware's boot manager, which goes on with the next boot
 ; option.
@@ -220,7 +220,7 @@ efi_start_next:
 section .boot.data
 align 8
 ; The firmware's context at efi_entry64: struct efi_firmware_context
-; (kernel/efi_boot.c), in this order.
+; (efi/next_stage.c), in this order.
 global efi_fw_context
 global efi_fw_cr3, efi_fw_rflags, efi_fw_cs, efi_fw_ss, efi_fw_ds, efi_fw_gdtr, efi_fw_idtr
 global efi_pml4
@@ -248,7 +248,7 @@ efi_fw_gdtr:    dw 0
 efi_fw_idtr:    dw 0
                 dq 0
                 dw 0, 0, 0
-; Filled by kernel/efi_boot.c before efi_start_next (struct efi_next_stage).
+; Filled by efi/next_stage.c before efi_start_next (struct efi_next_stage).
 efi_next_image:         dq 0
 efi_next_start_image:   dq 0
 efi_next_parent:        dq 0
@@ -279,99 +279,3 @@ align 4096
 efi_pml4:           resb 4096
 efi_next_stack:     resb 16384
 efi_next_stack_top:
-
-; uint64_t efi_call6(uint64_t fn, uint64_t a1, ..., uint64_t a6)
-;
-; Calls a UEFI service (Microsoft x64 convention, UEFI spec 2.3.4) from
-; thinvisor's context: on the firmware's GDT, IDT and interrupt flag, and on
-; the copy of its page tables (efi_pml4) with the kernel's top slot as it is
-; now, so that pointers into thinvisor's image stay valid for the firmware.
-; BSP only, before any guest runs.
-section .text
-global efi_call6
-efi_call6:
-    push rbp
-    mov rbp, rsp
-    push rbx
-    push r12
-    push r13
-    push r14
-    push r15
-    sub rsp, 40
-    sgdt [rsp]                            ; thinvisor's GDTR at rsp, IDTR at rsp + 16
-    sidt [rsp + 16]
-    mov r15, rsp
-    mov r11, rcx
-    mov r10, rdx
-    mov ecx, 0xC0000101                   ; IA32_GS_BASE (the per-CPU block): the
-    rdmsr                                 ; firmware's handlers reload GS
-    mov [rsp + 32], eax
-    mov [rsp + 36], edx
-    mov rdx, r10
-    mov rcx, r11
-    mov r13, cs
-    mov r14, ss
-    mov rax, cr3
-    mov r12, rax                          ; r12-r15 survive the call (UEFI spec, 2.3.4.1)
-    and rax, ~0xFFF
-    mov rbx, [rax + 511 * 8]              ; the kernel's mapping, wherever it runs now
-    mov [efi_pml4 + 511 * 8], rbx
-    mov rax, [efi_fw_cr3]
-    and rax, 0xFFF
-    or rax, efi_pml4
-    mov cr3, rax
-    mov rbx, rdi                          ; the service
-    mov r10, [rbp + 16]                   ; a6
-    lgdt [efi_fw_gdtr]
-    movzx eax, word [efi_fw_cs]
-    push rax
-    lea rax, [rel .fw_cs]
-    push rax
-    retfq
-.fw_cs:
-    mov ax, [efi_fw_ss]
-    mov ss, ax
-    mov ax, [efi_fw_ds]                   ; the firmware's handlers save and reload them
-    mov ds, ax
-    mov es, ax
-    lidt [efi_fw_idtr]
-    and rsp, ~0xF
-    sub rsp, 48                           ; home space for four, then a5 and a6
-    mov [rsp + 32], r9
-    mov [rsp + 40], r10
-    mov r9, r8                            ; SysV a1..a4 (rsi, rdx, rcx, r8) -> rcx, rdx, r8, r9
-    mov r8, rcx
-    mov rcx, rsi
-    test qword [efi_fw_rflags], 1 << 9
-    jz .call
-    sti
-.call:
-    call rbx
-    cli
-    mov rsp, r15
-    lgdt [rsp]
-    push r13
-    lea rdx, [rel .own_cs]
-    push rdx
-    retfq
-.own_cs:
-    mov ss, r14
-    mov ds, r14
-    mov es, r14
-    lidt [rsp + 16]
-    mov rdx, r12
-    mov cr3, rdx
-    mov rbx, rax
-    mov ecx, 0xC0000101
-    mov eax, [rsp + 32]
-    mov edx, [rsp + 36]
-    wrmsr
-    mov rax, rbx
-    add rsp, 40
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbx
-    pop rbp
-    ret

@@ -1,5 +1,5 @@
 ; thinvisor's first instructions: the multiboot2 handoff in 32-bit protected
-; mode, early page tables, long mode, and the call into C (kernel/main.c).
+; mode, early page tables, long mode, and the call into C (hv/main.c).
 ;
 ; Multiboot2 spec, 3.3 "I386 machine state": EAX holds the magic, EBX the
 ; physical address of the boot information, paging is off, no stack is set.

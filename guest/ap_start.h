@@ -1,7 +1,8 @@
 /*
- * The guest's INIT and SIPI as messages (guest/ap_start.c), for a backend
- * whose APs wait in the host for their SIPI: VMX without the wait-for-SIPI
- * activity state (or with `emulate_sipi`), and SVM, which has no such state.
+ * The guest's INIT and SIPI, emulated on this machine (guest/init_sipi.h is
+ * the state machine; this binds it to kicks, the local APIC and the
+ * platform reset), and the guest's ICR writes that bring them: the x2APIC
+ * MSR and the xAPIC page, which the backend intercepts.
  */
 #ifndef THINVISOR_AP_START_H
 #define THINVISOR_AP_START_H
@@ -9,10 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mm/ept.h"
-#include "mm/mtrr.h"
+#include "guest/mmio_decode.h"
 #include "smp/percpu.h"
-#include "vmx/mmio_decode.h"
 
 /*
  * Spins in the host until the guest's SIPI for this AP arrives; returns its
@@ -24,11 +23,11 @@ uint8_t ap_wait_for_sipi(struct percpu *cpu);
 bool ap_init_pending(struct percpu *cpu);
 
 /*
- * A guest ICR write from `sender`, in x2APIC layout (the destination in bits
- * 63:32, 0xFFFFFFFF for broadcast). Returns true when it was an INIT or SIPI
- * and has been handled; false when the caller must send it to the real APIC.
- * INIT to the boot processor resets the platform. A running AP is kicked to
- * take its INIT when `can_kick`; otherwise a real INIT drives it out.
+ * A guest ICR write from `sender`, in x2APIC layout: init_sipi_deliver on
+ * every CPU. True when it was an INIT or SIPI and has been handled; false
+ * when the caller must send it to the real APIC. INIT to the boot processor
+ * resets the platform. A running AP is kicked to take its INIT when
+ * `can_kick`; otherwise a real INIT drives it out.
  */
 bool guest_emulate_init_sipi(struct percpu *sender, uint64_t icr, bool can_kick);
 
@@ -38,15 +37,6 @@ bool guest_emulate_init_sipi(struct percpu *sender, uint64_t icr, bool can_kick)
  * would: the APIC is not in x2APIC mode, or a reserved bit is set.
  */
 bool guest_x2apic_icr_write(struct percpu *cpu, uint64_t value, bool can_kick);
-
-/*
- * Makes the xAPIC page (where IA32_APIC_BASE puts it now) read-only in the
- * identity map `e`, mapping it first when it lies at or above `mapped_top`,
- * so that every guest write to it exits. Returns the page, or 0 when `e` has
- * no room for it.
- */
-uint64_t guest_xapic_page_protect(struct ept *e, uint64_t mapped_top,
-                                  const struct mtrr_state *mtrr);
 
 /*
  * A decoded guest store `st` to `offset` in the write-protected xAPIC page at

@@ -1,5 +1,5 @@
 /*
- * Installing the guest's BIOS hooks (boot/bios_hooks.asm): the edited memory
+ * Installing the guest's BIOS hooks (guest/bios_hooks.asm): the edited memory
  * map behind INT 15h, and the INT 13h boot-sector loader. They live in whole
  * KiB taken from the top of conventional memory, announced to the guest by
  * lowering the BDA's memory size word (0x413), the classic way.

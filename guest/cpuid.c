@@ -8,8 +8,8 @@
 #include "guest/guest.h"
 
 #include "kernel/version.h"
-#include "vmx/hypercall_abi.h"
-#include "vmx/status_abi.h"
+#include "abi/hypercall.h"
+#include "abi/status.h"
 
 #define CPUID1_ECX_SMX (1u << 6)
 #define CPUID_80000001_ECX_SVM (1u << 2)

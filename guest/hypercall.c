@@ -1,126 +1,111 @@
-/*
- * The VMCALL interface (ABI in vmx/hypercall_abi.h). Arguments come from the
- * guest, so every index and every guest-physical buffer is checked: a buffer
- * that touches the hypervisor region is refused, never written.
- */
-#include "guest/guest.h"
+/* The hypercall dispatcher: one case per function of abi/hypercall.h (see hypercall.h). */
+#include "guest/hypercall.h"
 
-#include "kernel/log.h"
-#include "kernel/string.h"
-#include "mm/hv_memory.h"
-#include "vmx/hypercall_abi.h"
+#include "abi/hypercall.h"
 
-extern const char kernel_image_start[], kernel_rodata_end[];
-
-static const struct guest_backend_ops *backend;
-static uint64_t boot_checksum;
-
-void guest_set_backend(const struct guest_backend_ops *ops)
-{
-    backend = ops;
-}
-
-/* FNV-1a over code and read-only data: what a guest must never be able to change. */
-uint64_t guest_image_checksum(void)
-{
-    uint64_t h = 0xCBF29CE484222325ull;
-    for (const char *p = kernel_image_start; p < kernel_rodata_end; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001B3ull;
-    return h;
-}
-
-void guest_record_boot_checksum(void)
-{
-    boot_checksum = guest_image_checksum();
-}
-
-static bool touches_region(uint64_t gpa, uint64_t len)
+static bool touches_region(const struct hypercall_env *env, uint64_t gpa, uint64_t len)
 {
     uint64_t end = gpa + len;
-    return end < gpa || (gpa < hv_memory.base + hv_memory.size && end > hv_memory.base);
+    return end < gpa || (gpa < env->region_base + env->region_size && end > env->region_base);
 }
 
-static void hc_log_read(struct hypercall_regs *r)
+static void log_read(const struct hypercall_env *env, struct hypercall_regs *r)
 {
     uint64_t buf = (uint32_t)r->rbx, len = (uint32_t)r->rcx, offset = (uint32_t)r->rdx;
-    if (len > 65536 || touches_region(buf, len)) {
+    if (len > HYPERCALL_LOG_READ_MAX || touches_region(env, buf, len)) {
         r->rax = TV_STATUS_BAD_ARGUMENT;
         return;
     }
-    r->rbx = log_ring_read(offset, phys_to_virt(buf), len);
-    r->rcx = (uint32_t)log_ring_total();
+    r->rbx = env->log_copy(offset, buf, (uint32_t)len);
+    r->rcx = (uint32_t)env->log_total();
     r->rax = TV_STATUS_OK;
 }
 
-void guest_hypercall(struct hypercall_regs *r, uint32_t cpu)
+static void exit_count(const struct hypercall_env *env, struct hypercall_regs *r)
+{
+    uint64_t n = env->exit_count((uint32_t)r->rbx, (uint32_t)r->rcx);
+    if (n == ~0ull) {
+        r->rax = TV_STATUS_BAD_ARGUMENT;
+        return;
+    }
+    r->rbx = n >> 32;
+    r->rcx = (uint32_t)n;
+    r->rax = TV_STATUS_OK;
+}
+
+static void ept_generation(const struct hypercall_env *env, struct hypercall_regs *r)
+{
+    uint64_t flushed, current;
+    bool in_guest;
+    if (!env->ept_generation) {
+        r->rax = TV_STATUS_UNKNOWN_CALL;     /* SVM: no shared EPT, nothing to shoot down */
+        return;
+    }
+    if (!env->ept_generation((uint32_t)r->rbx, &flushed, &current, &in_guest)) {
+        r->rax = TV_STATUS_BAD_ARGUMENT;
+        return;
+    }
+    r->rbx = (uint32_t)flushed;
+    r->rcx = (uint32_t)current;
+    r->rdx = in_guest;
+    r->rax = TV_STATUS_OK;
+}
+
+static void memory_map(const struct hypercall_env *env, struct hypercall_regs *r)
+{
+    uint64_t base = env->region_base, size = env->region_size;
+    uint32_t kind = TV_MEM_HYPERVISOR;
+    if ((uint32_t)r->rbx != 0 && !env->published_range((uint32_t)r->rbx, &base, &size, &kind)) {
+        r->rax = TV_STATUS_BAD_ARGUMENT;
+        return;
+    }
+    r->rbx = base;
+    r->rcx = (uint32_t)size;
+    r->rdx = kind;
+    r->rax = TV_STATUS_OK;
+}
+
+static void state_check(const struct hypercall_env *env, struct hypercall_regs *r, uint32_t cpu)
+{
+    uint64_t now, boot;
+    uint32_t exposed;
+    if (!env->state_check || !env->state_check(cpu, &now, &boot, &exposed)) {
+        r->rax = TV_STATUS_BAD_ARGUMENT;
+        return;
+    }
+    r->rbx = (uint32_t)now;
+    r->rcx = (uint32_t)boot;
+    r->rdx = exposed;
+    r->rax = TV_STATUS_OK;
+}
+
+void hypercall_dispatch(const struct hypercall_env *env, struct hypercall_regs *r, uint32_t cpu)
 {
     switch ((uint32_t)r->rax) {
     case TV_HC_VERSION:
         r->rbx = TV_ABI_VERSION;
-        r->rcx = guest_version_word();
+        r->rcx = env->version_word;
         r->rax = TV_STATUS_OK;
         break;
-    case TV_HC_EXIT_COUNT: {
-        uint64_t n = backend ? backend->exit_count((uint32_t)r->rbx, (uint32_t)r->rcx) : ~0ull;
-        if (n == ~0ull) {
-            r->rax = TV_STATUS_BAD_ARGUMENT;
-            break;
-        }
-        r->rbx = n >> 32;
-        r->rcx = (uint32_t)n;
-        r->rax = TV_STATUS_OK;
+    case TV_HC_EXIT_COUNT:
+        exit_count(env, r);
         break;
-    }
     case TV_HC_LOG_READ:
-        hc_log_read(r);
+        log_read(env, r);
         break;
-    case TV_HC_EPT_GENERATION: {
-        uint64_t flushed, current;
-        bool in_guest;
-        if (!backend || !backend->ept_generation) {
-            r->rax = TV_STATUS_UNKNOWN_CALL;     /* SVM: no shared EPT, nothing to shoot down */
-            break;
-        }
-        if (!backend->ept_generation((uint32_t)r->rbx, &flushed, &current, &in_guest)) {
-            r->rax = TV_STATUS_BAD_ARGUMENT;
-            break;
-        }
-        r->rbx = (uint32_t)flushed;
-        r->rcx = (uint32_t)current;
-        r->rdx = in_guest;
-        r->rax = TV_STATUS_OK;
+    case TV_HC_MEMORY_MAP:
+        memory_map(env, r);
         break;
-    }
-    case TV_HC_MEMORY_MAP: {
-        uint64_t base = hv_memory.base, size = hv_memory.size;
-        uint32_t kind = TV_MEM_HYPERVISOR;
-        if ((uint32_t)r->rbx != 0 && !guest_published_range((uint32_t)r->rbx, &base, &size, &kind)) {
-            r->rax = TV_STATUS_BAD_ARGUMENT;
-            break;
-        }
-        r->rbx = base;
-        r->rcx = (uint32_t)size;
-        r->rdx = kind;
-        r->rax = TV_STATUS_OK;
-        break;
-    }
-    case TV_HC_STATE_CHECK: {
-        uint64_t now, boot;
-        uint32_t exposed;
-        if (!backend || !backend->state_check || !backend->state_check(cpu, &now, &boot, &exposed)) {
-            r->rax = TV_STATUS_BAD_ARGUMENT;
-            break;
-        }
-        r->rbx = (uint32_t)now;
-        r->rcx = (uint32_t)boot;
-        r->rdx = exposed;
-        r->rax = TV_STATUS_OK;
-        break;
-    }
     case TV_HC_SELF_CHECK:
-        r->rbx = (uint32_t)guest_image_checksum();
-        r->rcx = (uint32_t)boot_checksum;
+        r->rbx = (uint32_t)env->image_checksum();
+        r->rcx = (uint32_t)env->boot_checksum;
         r->rax = TV_STATUS_OK;
+        break;
+    case TV_HC_EPT_GENERATION:
+        ept_generation(env, r);
+        break;
+    case TV_HC_STATE_CHECK:
+        state_check(env, r, cpu);
         break;
     default:
         r->rax = TV_STATUS_UNKNOWN_CALL;

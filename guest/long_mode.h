@@ -1,7 +1,7 @@
 /*
  * The guest's first state when it continues a 64-bit context instead of
- * starting a boot sector: on UEFI, the firmware's own (kernel/efi_boot.h).
- * Both backends write it out, vmx_guest_long_mode and svm_launch_bsp_long_mode.
+ * starting a boot sector: on UEFI, the firmware's own (efi/next_stage.h).
+ * Both backends write it out (their launch_bsp_long_mode, guest/backend.h).
  */
 #ifndef THINVISOR_GUEST_LONG_MODE_H
 #define THINVISOR_GUEST_LONG_MODE_H

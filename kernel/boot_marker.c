@@ -2,7 +2,7 @@
 #include "kernel/boot_marker.h"
 
 #include "kernel/log.h"
-#include "mm/hv_memory.h"
+#include "kernel/phys.h"
 
 void boot_marker_set(void)
 {

@@ -7,7 +7,7 @@
 
 #define CMDLINE_MAX_LEN   1024      /* longer command lines are cut, with a warning */
 #define CMDLINE_MAX_CPUS  256
-#define CMDLINE_MAX_EFI_PATH 255    /* efi_next=: as kernel/efi_path.h's EFI_PATH_MAX_CHARS */
+#define CMDLINE_MAX_EFI_PATH 255    /* efi_next=: as efi/path.h's EFI_PATH_MAX_CHARS */
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 

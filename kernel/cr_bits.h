@@ -1,6 +1,7 @@
 /*
  * Control-register, EFER and RFLAGS bits thinvisor reads or sets (SDM Vol.
- * 3A, 2.5, 2.2.1 and 2.3). Plain constants, so portable code can use them too.
+ * 3A, 2.5, 2.2.1 and 2.3), and the CR0 that power-up and INIT leave. Plain
+ * constants, so portable code can use them too.
  */
 #ifndef THINVISOR_CR_BITS_H
 #define THINVISOR_CR_BITS_H
@@ -20,5 +21,17 @@
 #define EFER_NXE    (1ull << 11)
 #define RFLAGS_TF   (1ull << 8)    /* trap flag: a #DB after the next instruction */
 #define RFLAGS_RF   (1ull << 16)   /* resume flag: no instruction breakpoint on the next one */
+#define RFLAGS_VM   (1ull << 17)   /* virtual-8086 mode */
+
+/*
+ * CR0 at power-up is 60000010H; INIT keeps CD and NW as they were and sets
+ * ET (SDM Vol. 3A, 10.1.1, Table 10-1).
+ */
+#define POWER_UP_CR0 (CR0_CD | CR0_NW | CR0_ET)
+
+static inline unsigned long long cr0_after_init(unsigned long long cr0)
+{
+    return (cr0 & (CR0_CD | CR0_NW)) | CR0_ET;
+}
 
 #endif

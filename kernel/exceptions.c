@@ -8,9 +8,7 @@
 #include "kernel/gdt.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
-#include "kernel/msr.h"
 #include "kernel/x86.h"
-#include "smp/kick.h"
 
 struct __attribute__((packed)) idt_gate {
     uint16_t offset_low;
@@ -65,27 +63,25 @@ static const char *const vector_names[32] = {
 };
 
 /*
- * An NMI while this CPU runs hypervisor code. Unless it was a kick
- * (smp/kick.c), it belongs to the guest (its watchdog, its IPIs), so the
- * backend re-injects it at the next VM entry instead of losing it (SDM Vol.
- * 3C, 33.2). (One arriving after the backend's last look waits for the next
- * exit.) Before the guest exists there is nobody to give it to; it is counted.
+ * An NMI while this CPU runs hypervisor code: whose it is (a kick, or the
+ * guest's, to be given back) is the processors' layer's to say, which
+ * installs its handler once per-CPU data exists (smp/kick.c). Before that,
+ * nobody can own one: it is counted.
  */
-static volatile uint64_t nmis_before_guest;
+static void (*nmi_handler)(void);
+static volatile uint64_t nmis_unowned;
+
+void idt_set_nmi_handler(void (*fn)(void))
+{
+    nmi_handler = fn;
+}
 
 void nmi_in_root(void)
 {
-    if (!rdmsr(MSR_GS_BASE)) {
-        nmis_before_guest++;          /* per-CPU data not set up yet */
-        return;
-    }
-    struct percpu *cpu = this_cpu();
-    if (kick_taken(cpu))
-        return;                       /* a kick, also one before the first VM entry */
-    if (cpu->vcpu.launched)
-        cpu->vcpu.nmi_pending = true; /* the backend injects it before it resumes the guest */
+    if (nmi_handler)
+        nmi_handler();
     else
-        nmis_before_guest++;
+        nmis_unowned++;
 }
 
 void exception_report(struct exception_frame *f)

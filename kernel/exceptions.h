@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* What boot/exceptions.asm pushes, lowest address first. */
+/* What kernel/exceptions.asm pushes, lowest address first. */
 struct exception_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
     uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -24,7 +24,12 @@ void idt_load_current(void);
 
 void exception_report(struct exception_frame *f) __attribute__((noreturn));
 
-/* Called for an NMI in the host (VMX root, or SVM with GIF set): queued for the guest. */
+/*
+ * The NMI vector's C half (kernel/exceptions.asm): an NMI in the host (VMX
+ * root, or SVM with GIF set) goes to the handler installed here, which says
+ * whether it was a kick or the guest's (smp/kick.c); none yet: counted.
+ */
 void nmi_in_root(void);
+void idt_set_nmi_handler(void (*fn)(void));
 
 #endif

@@ -10,14 +10,12 @@
 
 #include "kernel/console.h"
 #include "kernel/format.h"
-#include "kernel/msr.h"
 #include "kernel/x86.h"
-#include "smp/percpu.h"
-#include "vmx/status_abi.h"
+#include "abi/status.h"
 
 /*
- * The ring, in the layout of vmx/status_abi.h: thinvisor publishes its pages
- * read-only to the guest (vmx/status.c). The type is page-aligned, so its
+ * The ring, in the layout of abi/status.h: thinvisor publishes its pages
+ * read-only to the guest (guest/status.c). The type is page-aligned, so its
  * size is whole pages too and no other variable shares its last page (which
  * the guest would then read).
  */
@@ -75,7 +73,7 @@ size_t log_ring_read(uint64_t offset, char *buf, size_t len)
  * that faulted while holding it must not silence every other CPU's report.
  */
 static volatile int log_lock;
-static uint32_t current_cpu_index(void);
+static uint32_t (*cpu_index_fn)(void);   /* smp/: which CPU this is; none yet: CPU 0 */
 
 static void lock(void)
 {
@@ -108,7 +106,7 @@ void log_printf(enum log_level level, const char *fmt, ...)
     /* The ring keeps when and where: TSC and CPU number before each line. */
     char stamp[40];
     int slen = fmt_snprintf(stamp, sizeof stamp, "[%llu cpu%u] ", (unsigned long long)rdtsc(),
-                            current_cpu_index());
+                            cpu_index_fn ? cpu_index_fn() : 0);
     lock();
     if (ring_total == 0 || ring.data[(ring_total - 1) % LOG_RING_SIZE] == '\n')
         ring_append(stamp, (size_t)slen);
@@ -124,10 +122,9 @@ void log_printf(enum log_level level, const char *fmt, ...)
     unlock();
 }
 
-/* The CPU this runs on, from its per-CPU block once GS base points at one. */
-static uint32_t current_cpu_index(void)
+void log_set_cpu_index(uint32_t (*fn)(void))
 {
-    return rdmsr(MSR_GS_BASE) ? this_cpu()->index : 0;
+    cpu_index_fn = fn;
 }
 
 void log_dump_ring_to_console(size_t bytes)

@@ -23,6 +23,9 @@ void log_printf(enum log_level level, const char *fmt, ...);
 
 void log_set_level(enum log_level level);
 
+/* Where the CPU number in each ring line comes from, once there are CPUs (smp/smp.c). */
+void log_set_cpu_index(uint32_t (*fn)(void));
+
 /*
  * Opens the console (kernel/console.h) and writes out what was logged before,
  * so no early message is lost.

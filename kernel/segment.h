@@ -20,6 +20,7 @@
 #define SEG_AR_S             (1u << 4)    /* code or data (not a system descriptor) */
 #define SEG_AR_P             (1u << 7)
 #define SEG_AR_L             (1u << 13)   /* 64-bit code */
+#define SEG_AR_DB            (1u << 14)   /* 32-bit default operand size */
 #define SEG_AR_G             (1u << 15)   /* limit in 4-KiB units */
 #define SEG_AR_UNUSABLE      (1u << 16)
 #define SEG_AR_TSS64_BUSY    0x8Bu        /* present, system, type 11 */

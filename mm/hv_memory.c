@@ -8,8 +8,6 @@
 
 #include <stdbool.h>
 
-#include "kernel/efi.h"
-#include "kernel/efi_boot.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/string.h"
@@ -60,8 +58,9 @@ void *hv_alloc_pages(uint32_t count, const char *purpose)
     return memset(phys_to_virt(phys), 0, (size_t)count * PAGE_SIZE);
 }
 
-void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
-                     uint64_t per_cpu_bytes, uint64_t shared_bytes, uint64_t efi_max_address)
+int hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncpus,
+                    uint64_t per_cpu_bytes, uint64_t shared_bytes,
+                    const struct firmware_memory *fw, uint64_t fw_below)
 {
     struct hv_memory *m = &hv_memory;
     uint64_t image = (uint64_t)(kernel_image_end - kernel_image_start);
@@ -84,17 +83,10 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
         .size = m->budget.total, .align = PAGE_SIZE,
     };
     uint64_t largest;
-    if (efi_active()) {
-        /* UEFI: the firmware owns the map; a reserved allocation is one the OS keeps. */
-        uint64_t pages = m->budget.total / PAGE_SIZE;
-        efi_status st = efi_allocate_pages(EFI_RESERVED_MEMORY_TYPE, efi_max_address, pages,
-                                           &m->base);
-        if (st != EFI_SUCCESS) {
-            log_error("UEFI: the firmware refused the hypervisor region: %llu KiB below %#llx "
-                      "(%s)\n", (unsigned long long)(m->budget.total >> 10),
-                      (unsigned long long)efi_max_address + 1, efi_status_name(st));
-            efi_boot_natively("no hypervisor region");
-        }
+    m->firmware = fw;
+    if (fw) {
+        if (fw->alloc_region(m->budget.total / PAGE_SIZE, fw_below, &m->base) != 0)
+            return -1;
     } else if (region_choose(&req, &m->base, &largest) != 0) {
         panic("not enough usable RAM for the hypervisor region: it needs %llu KiB in one "
               "block between 1 MiB and 4 GiB; the largest free block is %llu KiB",
@@ -127,9 +119,10 @@ void hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t nc
              (unsigned long long)(m->identity_top - 1), huge ? "1 GiB" : "2 MiB",
              (unsigned long long)KERNEL_VBASE);
 
-    /* Nothing may be written to memory between this copy and the CR3 load: see boot/relocate.asm. */
+    /* Nothing may be written to memory between this copy and the CR3 load: see mm/relocate.asm. */
     relocate_image(m->base, KERNEL_LOAD, image, m->pml4);
     log_info("running from the hypervisor region\n");
+    return 0;
 }
 
 /*

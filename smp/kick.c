@@ -18,6 +18,7 @@
 #include "smp/kick.h"
 
 #include "kernel/log.h"
+#include "kernel/msr.h"
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "smp/lapic.h"
@@ -64,4 +65,29 @@ bool kick_wait(struct percpu *self, struct percpu *c,
         cpu_relax();
     }
     return true;
+}
+
+/*
+ * An NMI while this CPU runs hypervisor code (kernel/exceptions.c hands it
+ * here). Unless it was a kick, it belongs to the guest (its watchdog, its
+ * IPIs), so the backend re-injects it at the next VM entry instead of losing
+ * it (SDM Vol. 3C, 33.2). (One arriving after the backend's last look waits
+ * for the next exit.) Before the guest exists there is nobody to give it to;
+ * it is counted.
+ */
+static volatile uint64_t nmis_before_guest;
+
+void kick_nmi_in_root(void)
+{
+    if (!rdmsr(MSR_GS_BASE)) {
+        nmis_before_guest++;          /* this CPU's per-CPU block is not active yet */
+        return;
+    }
+    struct percpu *cpu = this_cpu();
+    if (kick_taken(cpu))
+        return;                       /* a kick, also one before the first VM entry */
+    if (cpu->vcpu.launched)
+        cpu->vcpu.nmi_pending = true; /* the backend injects it before it resumes the guest */
+    else
+        nmis_before_guest++;
 }

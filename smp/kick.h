@@ -27,4 +27,10 @@ bool kick_wait(struct percpu *self, struct percpu *c,
                bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
                uint32_t timeout_us, const char *what);
 
+/*
+ * The host's NMI handler (installed by smp_start): a kick is taken, any other
+ * NMI is the guest's and becomes vcpu.nmi_pending once the guest runs here.
+ */
+void kick_nmi_in_root(void);
+
 #endif

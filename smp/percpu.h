@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "abi/status.h"
 #include "kernel/acpi.h"
 #include "kernel/gdt.h"
 
@@ -18,16 +19,16 @@
 #define PERCPU_BYTES     (PERCPU_PAGES * 4096 + CPU_STACK_SIZE)
 
 struct percpu;
-struct vmx_cpu;
-struct svm_cpu;
 typedef int (*cpu_work_fn)(struct percpu *cpu, void *arg);
 
 /*
  * What either backend keeps about the guest CPU that runs on this processor:
- * whether it runs yet, a guest NMI that arrived outside it, kicks (smp/kick.c)
- * and the emulated INIT/SIPI state (guest/ap_start.c).
+ * whether it runs yet, a guest NMI that arrived outside it, kicks (smp/kick.c),
+ * the emulated INIT/SIPI state (guest/ap_start.c) and its exit counters.
  */
 struct vcpu_state {
+    struct tv_status_cpu *stats;  /* exit counters, in the published status area (guest/status.c) */
+    uint64_t hidden_accesses;     /* guest accesses to the hypervisor region (guest/gpa_fault.c) */
     bool launched;                /* the guest runs here: NMIs from now on are its own */
     bool nmi_pending;             /* a guest NMI that arrived outside the guest: inject it */
     volatile bool in_guest;       /* between VM entry and exit, running guest code */
@@ -54,8 +55,7 @@ struct percpu {
 
     struct cpu_segments segments;
     struct vcpu_state vcpu;
-    struct vmx_cpu *vmx;          /* the backend's per-CPU state: VMX's, */
-    struct svm_cpu *svm;          /* or SVM's */
+    void *backend;                /* the backend's own per-CPU state (struct vmx_cpu, svm_cpu) */
 };
 
 _Static_assert(sizeof(struct percpu) <= PERCPU_PAGES * 4096, "struct percpu outgrew its pages");

@@ -8,7 +8,6 @@
 #include "smp/smp.h"
 
 #include "kernel/exceptions.h"
-#include "kernel/efi.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/machine.h"
@@ -16,6 +15,7 @@
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
+#include "smp/kick.h"
 #include "smp/lapic.h"
 
 struct percpu *cpus[SMP_MAX_CPUS];
@@ -96,21 +96,16 @@ uint32_t smp_planned_cpus(const struct acpi_madt_info *madt, int madt_ok, uint32
 
 /*
  * The lowest wholly usable page in [4 KiB, 640 KiB): the trampoline's home for
- * a while. On UEFI the boot loader's map calls the firmware's own boot-services
- * memory usable, so the page comes from the firmware instead (any page below
- * 640 KiB it does not use; it stays allocated as boot-services data, which the
- * OS reclaims).
+ * a while. Where the firmware still owns memory (UEFI: the boot loader's map
+ * calls the firmware's own boot-services memory usable) the page is borrowed
+ * from the firmware instead (mm/hv_memory.h, struct firmware_memory).
  */
 static uint64_t find_trampoline_page(const struct mb2_info *mbi)
 {
-    if (efi_active()) {
+    const struct firmware_memory *fw = hv_memory.firmware;
+    if (fw) {
         uint64_t page;
-        efi_status st = efi_allocate_pages(EFI_BOOT_SERVICES_DATA, LOW_MEMORY_END - 1, 1, &page);
-        if (st == EFI_SUCCESS && page >= 0x1000)
-            return page;
-        log_warn("UEFI: the firmware has no page below 640 KiB for the AP trampoline (%s)\n",
-                 efi_status_name(st));
-        return 0;
+        return fw->borrow_page(LOW_MEMORY_END - 1, &page) == 0 && page >= 0x1000 ? page : 0;
     }
     for (uint64_t page = 0x1000; page < LOW_MEMORY_END; page += 0x1000) {
         bool usable = false, reserved = false;
@@ -209,6 +204,12 @@ static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c)
 static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_info *madt,
                           uint32_t max_cpus, struct percpu *bsp);
 
+/* The log's CPU number: this CPU's index once its per-CPU block is active. */
+static uint32_t current_cpu_index(void)
+{
+    return rdmsr(MSR_GS_BASE) ? this_cpu()->index : 0;
+}
+
 void smp_start(const struct mb2_info *mbi, const struct acpi_madt_info *madt, int madt_ok,
                uint32_t max_cpus, bool want_x2apic)
 {
@@ -220,6 +221,8 @@ void smp_start(const struct mb2_info *mbi, const struct acpi_madt_info *madt, in
 
     struct percpu *bsp = percpu_alloc(0, have_apic ? lapic_id() : 0);
     percpu_activate(bsp);
+    log_set_cpu_index(current_cpu_index);
+    idt_set_nmi_handler(kick_nmi_in_root);
     bsp->online = true;
     cpus[0] = bsp;
     cpu_count = 1;
@@ -287,9 +290,9 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
              (unsigned long long)tr_phys, sum_before, sum_after);
     if (sum_after != sum_before)
         log_error("the trampoline page changed after it was restored\n");
-    /* UEFI: the page goes back to the firmware, unless an AP that never checked in may still run there. */
-    if (efi_active() && cpu_count == 1 + wanted - skipped_by_limit)
-        efi_free_pages(tr_phys, 1);
+    /* A borrowed page goes back, unless an AP that never checked in may still run there. */
+    if (hv_memory.firmware && cpu_count == 1 + wanted - skipped_by_limit)
+        hv_memory.firmware->return_page(tr_phys);
     if (skipped_by_limit)
         log_info("cpus=%u: %u more processor(s) left idle\n", limit, skipped_by_limit);
     return wanted;
@@ -348,4 +351,19 @@ int smp_run_on_all(cpu_work_fn fn, void *arg, int *results)
         failures += results[i] != 0;
     }
     return failures;
+}
+
+static int halt_cpu(struct percpu *cpu, void *arg) __attribute__((noreturn));
+static int halt_cpu(struct percpu *cpu, void *arg)
+{
+    (void)cpu;
+    (void)arg;
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+void smp_halt_aps(void)
+{
+    if (smp_start_on_aps(halt_cpu, NULL) != 0)
+        log_warn("some application processors did not halt\n");
 }

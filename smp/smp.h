@@ -39,4 +39,10 @@ int smp_run_on_all(cpu_work_fn fn, void *arg, int *results);
  */
 int smp_start_on_aps(cpu_work_fn fn, void *arg);
 
+/*
+ * Parks every AP in a halt loop with interrupts off, for a boot that goes on
+ * without thinvisor: the OS's INIT takes each one out.
+ */
+void smp_halt_aps(void);
+
 #endif

@@ -3,8 +3,9 @@
  * state (its INIT intercept only says that an INIT came, and the INIT stays
  * pending), so each AP waits in the host for the guest's SIPI, and the
  * guest's INITs and SIPIs are caught at the ICR and become messages
- * (guest/ap_start.c): x2APIC writes through the MSR permission map, xAPIC
- * writes through the APIC page, read-only in the NPT (svm/svm.c). A running
+ * (guest/init_sipi.c): x2APIC writes through the MSR permission map, xAPIC
+ * writes through the APIC page, read-only in the NPT (svm/svm.c, and
+ * guest/gpa_fault.c, which performs them). A running
  * AP that is sent an INIT is kicked with an NMI, which the NMI intercept
  * turns into an exit, and takes the INIT at the end of that exit.
  */
@@ -15,9 +16,6 @@
 #include "svm/svm.h"
 #include "svm/vmcb.h"
 
-/* CR0 at power-up is 60000010H (SDM Vol. 3A, Table 10-1); INIT keeps CD and NW. */
-#define POWER_UP_CR0 (CR0_CD | CR0_NW | CR0_ET)
-
 /*
  * The SIPI: real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4), the registers
  * as INIT leaves them (RDX: the processor signature).
@@ -25,7 +23,7 @@
 static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t vector,
                             uint64_t cr0)
 {
-    void *v = cpu->svm->vmcb;
+    void *v = svm_cpu(cpu)->vmcb;
     svm_guest_real_mode(v, (uint16_t)(vector << 8), 0, cr0);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };
     vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
@@ -39,7 +37,7 @@ static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t ve
  */
 static uint8_t wait_for_sipi(struct percpu *cpu)
 {
-    svm_nmi_reset(cpu, cpu->svm, cpu->svm->vmcb);
+    svm_nmi_reset(cpu, svm_cpu(cpu), svm_cpu(cpu)->vmcb);
     __asm__ volatile("stgi" ::: "memory");
     uint8_t vector = ap_wait_for_sipi(cpu);
     __asm__ volatile("clgi" ::: "memory");
@@ -61,37 +59,13 @@ int svm_launch_ap(struct percpu *cpu, void *arg)
         start_at_vector(cpu, &regs, wait_for_sipi(cpu), POWER_UP_CR0);  /* no guest code yet */
     while (ap_init_pending(cpu));
     cpu->vcpu.launched = true;
-    svm_run(&regs, cpu->svm->vmcb_phys, cpu->svm->host_vmcb_phys);
+    svm_run(&regs, svm_cpu(cpu)->vmcb_phys, svm_cpu(cpu)->host_vmcb_phys);
 }
 
 void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 {
     while (ap_init_pending(cpu)) {
-        uint64_t cr0 = (vmcb_u64(cpu->svm->vmcb, VMCB_CR0) & (CR0_CD | CR0_NW)) | CR0_ET;
+        uint64_t cr0 = cr0_after_init(vmcb_u64(svm_cpu(cpu)->vmcb, VMCB_CR0));
         start_at_vector(cpu, r, wait_for_sipi(cpu), cr0);
     }
-}
-
-void svm_x2apic_icr_write(struct guest_regs *r, void *v, struct percpu *cpu)
-{
-    if (!guest_x2apic_icr_write(cpu, (uint32_t)r->rax | r->rdx << 32, true))
-        svm_inject_exception(v, 13, true, 0);
-}
-
-/*
- * A write to the read-only xAPIC page: decoded, done for the guest, stepped
- * over. Reads go straight to the APIC. An instruction that cannot be decoded
- * stops the machine rather than being skipped or faulted.
- */
-void svm_apic_page_write(struct guest_regs *r, void *v, struct percpu *cpu, uint64_t gpa)
-{
-    struct mmio_store st;
-    if (svm_decode_guest_store(v, &st) != 0)
-        svm_stop_guest(cpu, v, "cannot emulate the guest's write to its local APIC");
-    uint64_t rsp = vmcb_u64(v, VMCB_RSP);
-    uint64_t *reg = st.kind == MMIO_MOV_IMM ? NULL : guest_gpr(r, st.reg, &rsp);
-    guest_xapic_store(cpu, svm.apic_page, (unsigned)(gpa & 0xFFF), &st, reg, true);
-    if (st.kind == MMIO_XCHG_REG && st.reg == 4)
-        vmcb_set_u64(v, VMCB_RSP, rsp);
-    svm_resume_at(v, vmcb_u64(v, VMCB_RIP) + st.length);
 }

@@ -4,29 +4,26 @@
  * as the hardware would answer a guest without a hypervisor; what the guest
  * sees (CPUID, hypercalls) is decided in guest/, as for VMX.
  */
+#include "guest/ap_start.h"
+#include "guest/gpa_fault.h"
 #include "guest/guest.h"
+#include "guest/mmio_decode.h"
+#include "guest/status.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/msr.h"
-#include "kernel/spinlock.h"
+#include "kernel/vectors.h"
 #include "kernel/x86.h"
-#include "smp/lapic.h"
 #include "mm/guest_walk.h"
 #include "mm/hv_memory.h"
+#include "smp/lapic.h"
 #include "svm/svm.h"
 #include "svm/vmcb.h"
-#include "vmx/mmio_decode.h"
-
-#define VEC_UD 6
-#define VEC_GP 13
-
-/* One NPT and one page allocator serve every CPU: exits that change them take this lock. */
-static volatile int npt_lock;
 
 /*
  * The counter an exit goes into: the status area counts by VMX basic reason
- * (vmx/exit_reason.h), so that thinctl reads both backends alike; SVM exits
+ * (abi/exit_reason.h), so that thinctl reads both backends alike; SVM exits
  * without a VMX counterpart have numbers of their own there.
  */
 static unsigned tv_reason(uint64_t code, uint64_t info1)
@@ -52,7 +49,9 @@ static unsigned tv_reason(uint64_t code, uint64_t info1)
     }
 }
 
-void svm_stop_guest(struct percpu *cpu, void *v, const char *what)
+/* Logs why and the guest's state, then stops this CPU (guest_stop_cpu). */
+static void stop_guest(struct percpu *cpu, void *v, const char *what) __attribute__((noreturn));
+static void stop_guest(struct percpu *cpu, void *v, const char *what)
 {
     log_error("CPU %u: %s (exit code %#llx, EXITINFO1 %#llx, EXITINFO2 %#llx)\n", cpu->index,
               what, (unsigned long long)vmcb_u64(v, VMCB_EXITCODE),
@@ -67,7 +66,7 @@ void svm_stop_guest(struct percpu *cpu, void *v, const char *what)
               (unsigned long long)vmcb_u64(v, VMCB_EFER),
               *(const volatile uint16_t *)((const uint8_t *)v + VMCB_CS),
               (unsigned long long)vmcb_u64(v, VMCB_CS + VMCB_SEG_BASE));
-    machine_stop(false);
+    guest_stop_cpu(cpu);
 }
 
 /* Error codes only in protected mode. */
@@ -133,15 +132,6 @@ static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len
     svm_resume_at(v, at.mode == 8 ? rip : (uint32_t)rip);
 }
 
-int svm_decode_guest_store(void *v, struct mmio_store *st)
-{
-    struct guest_code_at at;
-    uint8_t bytes[INSN_MAX_LEN];
-    code_at(v, &at);
-    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
-    return mmio_decode_store(bytes, got, at.mode, st);
-}
-
 static const uint8_t OP_CPUID[] = { 0x0F, 0xA2 }, OP_VMMCALL[] = { 0x0F, 0x01, 0xD9 },
                      OP_RDMSR[] = { 0x0F, 0x32 }, OP_WRMSR[] = { 0x0F, 0x30 },
                      OP_INVD[] = { 0x0F, 0x08 };
@@ -176,10 +166,11 @@ static void handle_msr(struct guest_regs *r, void *v, struct percpu *cpu)
 {
     uint32_t msr = (uint32_t)r->rcx;
     bool write = vmcb_u64(v, VMCB_EXITINFO1) & 1;
-    if (msr == X2APIC_MSR_ICR && write) {
-        svm_x2apic_icr_write(r, v, cpu);     /* intercepted only with guest APs */
-        if (!(vmcb_u64(v, VMCB_EVENTINJ) & EVENTINJ_VALID))
+    if (msr == X2APIC_MSR_ICR && write) {    /* intercepted only with guest APs */
+        if (guest_x2apic_icr_write(cpu, (uint32_t)r->rax | r->rdx << 32, true))
             skip_instruction(v, OP_WRMSR, sizeof OP_WRMSR);
+        else
+            inject_gp(v);
         return;
     }
     if (msr != MSR_IA32_EFER) {
@@ -209,100 +200,51 @@ static void handle_io(struct guest_regs *r, void *v)
     uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
     uint16_t port = (uint16_t)(info >> 16);
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
-    if (!(info & (IOIO_IN | IOIO_STRING))) {
-        static bool reported;
-        if (!reported) {
-            reported = true;
-            for (uint32_t i = 0; i < cpu_count; i++)
-                if (cpus[i]->svm)
-                    status_log_exit_counts(i, cpus[i]->svm->hidden_accesses,
-                                           cpus[i]->vcpu.kicks);
-        }
-        if (size == 1)
-            outb(port, (uint8_t)r->rax);
-        else
-            outl(port, (uint32_t)r->rax);
-    } else if (info & IOIO_IN) {
+    if (!(info & (IOIO_IN | IOIO_STRING)))
+        status_exit_port_write(port, size, (uint32_t)r->rax);
+    else if (info & IOIO_IN)
         r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to two ports exits */
-    }
     svm_resume_at(v, vmcb_u64(v, VMCB_EXITINFO2));   /* the next RIP (15.10.2) */
 }
 
-/*
- * A write to the read-only status area or log ring: the pages stay as they
- * are and the write is dropped, as a ROM drops it; the guest steps over the
- * store. One that cannot be decoded gets #GP.
- */
-static void drop_status_write(void *v, struct svm_cpu *s, struct percpu *cpu, uint64_t gpa)
+/* Where the guest's code is and its RSP, for guest/gpa_fault.c when it must look. */
+static void read_code(struct guest_code_at *at, uint64_t *rsp, void *v)
 {
-    static bool logged;
-    s->hidden_accesses++;
-    if (!logged) {
-        logged = true;
-        log_warn("CPU %u: guest wrote to the read-only status area at %#llx; dropped (reported "
-                 "once)\n", cpu->index, (unsigned long long)gpa);
-    }
-    struct mmio_store st;
-    if (svm_decode_guest_store(v, &st) != 0) {
-        inject_gp(v);
-        return;
-    }
-    svm_resume_at(v, vmcb_u64(v, VMCB_RIP) + st.length);
+    code_at(v, at);
+    *rsp = vmcb_u64(v, VMCB_RSP);
 }
 
 /*
  * A nested page fault (APM 15.25.6; EXITINFO2 the guest physical address,
- * EXITINFO1 the #PF-style error code). A write to the read-only xAPIC page:
- * done for the guest (svm/ap_start.c). The hypervisor region: counted, logged
- * once, and a dummy page mapped there so the guest neither sees nor changes
- * anything of ours; executing from it stops that CPU. Above the up-front
- * identity map: MMIO, mapped on first touch.
+ * EXITINFO1 the #PF-style error code): the policy is the backends' shared
+ * one (guest/gpa_fault.c); here it is carried out.
  */
-static void handle_npf(struct guest_regs *r, void *v, struct svm_cpu *s, struct percpu *cpu)
+static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
 {
-    uint64_t gpa = vmcb_u64(v, VMCB_EXITINFO2), err = vmcb_u64(v, VMCB_EXITINFO1);
-    bool in_region = gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size;
-    if (svm.apic_page && (gpa & ~0xFFFull) == svm.apic_page && (err & NPF_WRITE)) {
-        svm_apic_page_write(r, v, cpu, gpa);
-        return;                              /* the NPT did not change: no flush */
+    uint64_t err = vmcb_u64(v, VMCB_EXITINFO1);
+    struct gpa_fault f = { .gpa = vmcb_u64(v, VMCB_EXITINFO2), .write = err & NPF_WRITE,
+                           .fetch = err & NPF_FETCH, .read_code = read_code, .ctx = v };
+    switch (guest_gpa_fault(cpu, r, &f, true)) {
+    case GPA_RETRY:
+        vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
+        break;
+    case GPA_STEP:                           /* the NPT did not change: no flush */
+        if (f.rsp_written)
+            vmcb_set_u64(v, VMCB_RSP, f.rsp);
+        svm_resume_at(v, vmcb_u64(v, VMCB_RIP) + f.length);
+        break;
+    case GPA_INJECT_GP:
+        inject_gp(v);
+        break;
+    case GPA_STOP:
+        stop_guest(cpu, v, "a nested page fault it cannot go on from");
     }
-    if (vmx_status_contains(gpa) && (err & NPF_WRITE)) {
-        drop_status_write(v, s, cpu, gpa);
-        return;
-    }
-    int rc;
-    if (in_region && (err & NPF_FETCH)) {
-        /* Executing from hidden memory has no harmless answer: stop, loudly. */
-        svm_stop_guest(cpu, v, "guest executes hypervisor memory");
-    } else if (in_region) {
-        static bool logged;
-        s->hidden_accesses++;
-        if (!logged) {
-            logged = true;
-            log_warn("CPU %u: guest %s hypervisor memory at %#llx (RIP %#llx); it sees a dummy "
-                     "page (reported once)\n", cpu->index, err & NPF_WRITE ? "wrote" : "read",
-                     (unsigned long long)gpa, (unsigned long long)vmcb_u64(v, VMCB_RIP));
-        }
-        spin_lock(&npt_lock);
-        rc = ept_map_page(&svm.npt, gpa & ~0xFFFull, svm.dummy_page_phys, MT_WB);
-        spin_unlock(&npt_lock);
-    } else if (gpa >= svm.npt_top) {
-        spin_lock(&npt_lock);
-        rc = ept_map_on_demand(&svm.npt, gpa, &svm.mtrr);
-        spin_unlock(&npt_lock);
-    } else {
-        svm_stop_guest(cpu, v, "nested page fault inside the identity map");
-    }
-    if (rc != 0)
-        panic("NPT: cannot map %#llx (region exhausted or beyond MAXPHYADDR)",
-              (unsigned long long)gpa);
-    vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
 }
 
 void svm_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
-    struct svm_cpu *s = cpu->svm;
+    struct svm_cpu *s = svm_cpu(cpu);
     void *v = s->vmcb;
     uint64_t code = vmcb_u64(v, VMCB_EXITCODE);
     if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
@@ -310,10 +252,10 @@ void svm_exit_dispatch(struct guest_regs *r)
     r->rax = vmcb_u64(v, VMCB_RAX);
     vmcb_set_u8(v, VMCB_TLB_CONTROL, 0);
     vmcb_set_u64(v, VMCB_EVENTINJ, 0);
-    s->stats->exits_total++;
+    cpu->vcpu.stats->exits_total++;
     unsigned reason = tv_reason(code, vmcb_u64(v, VMCB_EXITINFO1));
     if (reason < EXIT_REASON_COUNT)
-        s->stats->exits[reason]++;
+        cpu->vcpu.stats->exits[reason]++;
 
     switch (code) {
     case SVM_EXIT_EXCP_DB:
@@ -358,19 +300,15 @@ void svm_exit_dispatch(struct guest_regs *r)
         handle_vmmcall(r, v, cpu);
         break;
     case SVM_EXIT_NPF:
-        handle_npf(r, v, s, cpu);
+        handle_npf(r, v, cpu);
         break;
     case SVM_EXIT_INVALID:
-        svm_stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
+        stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
     default:
-        svm_stop_guest(cpu, v, "unexpected #VMEXIT");
+        stop_guest(cpu, v, "unexpected #VMEXIT");
     }
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
     svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);
 }
-
-const struct guest_backend_ops svm_backend_ops = {
-    .exit_count = vmx_status_exit_count,
-};

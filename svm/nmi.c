@@ -14,11 +14,9 @@
  * An interrupt shadow (after STI or MOV SS) is stepped over the same way.
  */
 #include "kernel/cr_bits.h"
+#include "kernel/vectors.h"
 #include "svm/svm.h"
 #include "svm/vmcb.h"
-
-#define VEC_DB 1
-#define DR6_BS (1ull << 14)   /* DR6: the #DB was a single step */
 
 void svm_nmi_exit(struct percpu *cpu)
 {

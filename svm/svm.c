@@ -7,8 +7,8 @@
  */
 #include "svm/svm.h"
 
-#include "guest/ap_start.h"
-#include "guest/guest.h"
+#include "guest/backend.h"
+#include "guest/memory.h"
 #include "kernel/cr_bits.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
@@ -18,7 +18,6 @@
 #include "mm/mtrr_msr.h"
 #include "smp/lapic.h"
 #include "svm/vmcb.h"
-#include "vmx/vmx.h"           /* the status area, shared with the VMX backend */
 
 struct svm_global svm;
 
@@ -27,7 +26,7 @@ struct svm_global svm;
 #define CPUID_NP          (1u << 0)                /* 8000_000A EDX: nested paging */
 #define CPUID_NRIPS       (1u << 3)                /* 8000_000A EDX: next RIP saved on exits */
 
-int svm_probe(char *why, size_t whylen)
+static int svm_probe(char *why, size_t whylen)
 {
     if (cpuid(0x80000000, 0).eax < 0x8000000A || !(cpuid(0x80000001, 0).ecx & CPUID_SVM)) {
         fmt_snprintf(why, whylen, "this CPU has no SVM (CPUID 8000_0001:ECX.SVM = 0)");
@@ -77,81 +76,51 @@ static void iopm_intercept(uint8_t *pm, uint16_t port)
 }
 
 /*
+ * What every CPU shares (guest/backend.h): the NPT (guest/memory.c builds it
+ * in AMD's format), the I/O and MSR permission maps.
+ *
+ * MSRs: EFER, whose SVME bit VMRUN needs set in the guest and the guest must
+ * not see (SVM is hidden, as VMX is on Intel), and the SVM MSRs, which #GP.
+ * The MTRRs are not intercepted: under SVM they still apply to the nested
+ * translations, so the guest's writes do what they do on bare metal.
+ *
  * With guest APs, the guest's INIT and SIPI must not reach a CPU: SVM has no
  * wait-for-SIPI state to park an AP in (svm/ap_start.c). x2APIC sends them
  * with WRMSR to the ICR, intercepted in the permission map; xAPIC by a write
- * to its MMIO page, which becomes read-only in the NPT. 0, or -1.
+ * to its MMIO page, which becomes read-only in the NPT.
  */
-static int intercept_icr(uint8_t *msrpm)
+static int svm_setup_shared(const struct backend_options *o)
 {
-    msrpm_intercept(msrpm, X2APIC_MSR_ICR, 2);
-    svm.apic_page = guest_xapic_page_protect(&svm.npt, svm.npt_top, &svm.mtrr);
-    return svm.apic_page ? 0 : -1;
-}
-
-int svm_setup_shared(uint64_t npt_top, bool intercept_exit_ports, bool smp)
-{
-    /*
-     * MSRs: EFER, whose SVME bit VMRUN needs set in the guest and the guest must
-     * not see (SVM is hidden, as VMX is on Intel), and the SVM MSRs, which #GP.
-     * The MTRRs are not intercepted: under SVM they still apply to the nested
-     * translations, so the guest's writes do what they do on bare metal.
-     */
     uint8_t *msrpm = hv_alloc_pages(2, "MSR permission map");
     msrpm_intercept(msrpm, MSR_IA32_EFER, 3);
     msrpm_intercept(msrpm, MSR_VM_CR, 3);
     msrpm_intercept(msrpm, MSR_VM_HSAVE_PA, 3);
     svm.msrpm_phys = virt_to_phys_identity(msrpm);
     uint8_t *iopm = hv_alloc_pages(3, "I/O permission map");
-    if (intercept_exit_ports) {
+    if (o->test_exit) {
         iopm_intercept(iopm, 0xF4);               /* QEMU isa-debug-exit */
         iopm_intercept(iopm, 0x8900);             /* Bochs shutdown port */
     }
     svm.iopm_phys = virt_to_phys_identity(iopm);
-    svm.dummy_page_phys = virt_to_phys_identity(hv_alloc_pages(1, "dummy page"));
-
-    mtrr_read_current(&svm.mtrr);
-    static struct phys_range hole;
-    hole = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
-    svm.npt = (struct ept){
-        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .npt = true,
-        .has_2m = true, .has_1g = cpuid(0x80000001, 0).edx & CPUID_PAGE1GB,
-        .holes = &hole, .hole_count = 1,
-    };
-    struct ept_stats st;
-    if (ept_build_identity(&svm.npt, npt_top, &svm.mtrr, &st) != 0) {
-        log_error("NPT: out of memory in the hypervisor region\n");
+    if (guest_memory_setup(o->mapped_top, true, true, cpuid(0x80000001, 0).edx & CPUID_PAGE1GB))
         return -1;
+    svm.smp = cpu_count > 1;
+    if (svm.smp) {
+        msrpm_intercept(msrpm, X2APIC_MSR_ICR, 2);
+        if (guest_memory_protect_apic_page() != 0)
+            return -1;
     }
-    svm.npt_top = npt_top;
-    log_info("NPT: identity map 0-%#llx, %llu table page(s), %llu x 1G, %llu x 2M, %llu x 4K; "
-             "hypervisor region %#llx-%#llx not mapped\n", (unsigned long long)(npt_top - 1),
-             (unsigned long long)st.tables, (unsigned long long)st.pages[2][MT_WB],
-             (unsigned long long)st.pages[1][MT_WB], (unsigned long long)st.pages[0][MT_WB],
-             (unsigned long long)hv_memory.base,
-             (unsigned long long)(hv_memory.base + hv_memory.size - 1));
-    if (vmx_status_setup(&svm.npt) != 0) {
-        log_error("NPT: no room to publish the status area\n");
-        return -1;
-    }
-    svm.smp = smp;
-    if (smp && intercept_icr(msrpm) != 0) {
-        log_error("NPT: no room to write-protect the local APIC page\n");
-        return -1;
-    }
-    guest_record_boot_checksum();              /* TV_HC_SELF_CHECK compares with this */
     return 0;
 }
 
-void svm_prepare_cpu(struct percpu *cpu)
+static void svm_prepare_cpu(struct percpu *cpu)
 {
     struct svm_cpu *s = hv_alloc_pages(1, "SVM per-CPU state");
     s->vmcb = hv_alloc_pages(1, "VMCB");
     s->vmcb_phys = virt_to_phys_identity(s->vmcb);
     s->host_save_phys = virt_to_phys_identity(hv_alloc_pages(1, "SVM host save area"));
     s->host_vmcb_phys = virt_to_phys_identity(hv_alloc_pages(1, "SVM host VMCB"));
-    s->stats = vmx_status_cpu(cpu->index);
-    cpu->svm = s;
+    cpu->backend = s;
 }
 
 /* What thinvisor intercepts: the VMCB's control area (APM 15.9 to 15.13, 15.25). */
@@ -171,14 +140,15 @@ static void write_controls(struct svm_cpu *s)
     vmcb_set_u32(v, VMCB_ASID, 1);
     vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
     vmcb_set_u64(v, VMCB_NP_ENABLE, 1);
-    vmcb_set_u64(v, VMCB_N_CR3, svm.npt.pml4);
+    vmcb_set_u64(v, VMCB_N_CR3, guest_memory.tree.pml4);
     vmcb_set_u32(v, VMCB_CLEAN, 0);
 }
 
-int svm_enable_cpu(struct percpu *cpu, void *arg)
+/* On each CPU: EFER.SVME, VM_HSAVE_PA, the VMCB's controls. */
+static int svm_enable_cpu(struct percpu *cpu, void *arg)
 {
     (void)arg;
-    struct svm_cpu *s = cpu->svm;
+    struct svm_cpu *s = svm_cpu(cpu);
     if (!(cpuid(0x80000001, 0).ecx & CPUID_SVM) || (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)) {
         log_error("CPU %u: no usable SVM\n", cpu->index);
         return -1;
@@ -264,22 +234,36 @@ static void run_bsp(struct percpu *cpu, struct guest_regs first)
     static struct guest_regs regs;     /* svm_run keeps using them: not on this stack */
     regs = first;
     cpu->vcpu.launched = true;
-    svm_run(&regs, cpu->svm->vmcb_phys, cpu->svm->host_vmcb_phys);
+    svm_run(&regs, svm_cpu(cpu)->vmcb_phys, svm_cpu(cpu)->host_vmcb_phys);
 }
 
-void svm_launch_bsp_long_mode(const struct guest_long_mode *g)
+/* UEFI: the firmware's own 64-bit context, continued (guest/backend.h). */
+static void svm_launch_bsp_long_mode(const struct guest_long_mode *g)
 {
     struct percpu *cpu = this_cpu();
-    guest_long_mode(cpu->svm->vmcb, g);
+    guest_long_mode(svm_cpu(cpu)->vmcb, g);
     run_bsp(cpu, (struct guest_regs){ 0 });
 }
 
-void svm_launch_bsp(uint16_t cs, uint16_t ip, uint8_t drive)
+/* The boot sector in real mode, as a BIOS starts it (guest/backend.h). */
+static void svm_launch_bsp_real_mode(const struct guest_start *start)
 {
     struct percpu *cpu = this_cpu();
-    void *vmcb = cpu->svm->vmcb;
-    svm_guest_real_mode(vmcb, cs, ip, CR0_ET);        /* PE and PG clear: real mode */
+    void *vmcb = svm_cpu(cpu)->vmcb;
+    svm_guest_real_mode(vmcb, start->cs, start->ip, CR0_ET);   /* PE and PG clear: real mode */
     vmcb_set_u64(vmcb, VMCB_RFLAGS, 0x202);           /* a BIOS starts boot sectors with IF=1 */
-    vmcb_set_u64(vmcb, VMCB_RSP, ip);
-    run_bsp(cpu, (struct guest_regs){ .rdx = drive });
+    vmcb_set_u64(vmcb, VMCB_RSP, start->ip);
+    run_bsp(cpu, (struct guest_regs){ .rdx = start->drive });
 }
+
+const struct backend svm_backend = {
+    .name = "SVM", .launch_note = " under SVM",
+    .per_cpu_pages = 4,                           /* state, VMCB, host save area, host VMCB */
+    .shared_pages = 5,                            /* MSR (2) and I/O (3) permission maps */
+    .probe = svm_probe, .setup_shared = svm_setup_shared, .prepare_cpu = svm_prepare_cpu,
+    .enable_cpu = svm_enable_cpu, .launch_ap = svm_launch_ap,
+    .launch_bsp_real_mode = svm_launch_bsp_real_mode,
+    .launch_bsp_long_mode = svm_launch_bsp_long_mode,
+    /* No shared EPT to shoot down (each CPU's MTRRs type its own nested walks), no state sums. */
+    .ept_generation = NULL, .state_check = NULL,
+};

@@ -1,7 +1,7 @@
 /*
  * thinctl: thinvisor's status, exit statistics and log, from inside a Linux
  * guest. VMCALL would need CPL 0, so thinctl reads the status area that
- * thinvisor publishes read-only (vmx/status_abi.h): CPUID 0x40000002 says
+ * thinvisor publishes read-only (abi/status.h): CPUID 0x40000002 says
  * where, and /dev/mem maps it, which needs root. The area lies in memory the
  * guest's E820 map calls reserved, which Linux lets root map even with
  * STRICT_DEVMEM.
@@ -26,9 +26,9 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include "vmx/exit_reason_names.h"
-#include "vmx/hypercall_abi.h"
-#include "vmx/status_abi.h"
+#include "abi/exit_reason_names.h"
+#include "abi/hypercall.h"
+#include "abi/status.h"
 
 enum { EXIT_OK, EXIT_NO_THINVISOR, EXIT_USAGE, EXIT_NO_ACCESS };
 

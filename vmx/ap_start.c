@@ -4,7 +4,7 @@
  * and the hardware does the waiting. Without it (some nested setups, or the
  * `emulate_sipi` option) the AP waits in VMX root instead and the guest's ICR
  * writes are intercepted (x2APIC: the MSR bitmap; xAPIC: the EPT, see
- * vmx/apic_page.c) and become messages (guest/ap_start.c). A running AP takes
+ * guest/gpa_fault.c) and become messages (guest/init_sipi.c). A running AP takes
  * its INIT message at the end of its next exit, forced by a kick; without NMI
  * exiting, a real INIT drives it out of the guest. SDM Vol. 3A, 9.4.4 and
  * Vol. 3C, 26.x.
@@ -19,16 +19,6 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
-/*
- * CR0 after power-up is 60000010H; INIT keeps CD and NW as they were and
- * sets ET (SDM Vol. 3A, Table 10-1). Here: what the guest believes it holds.
- */
-#define POWER_UP_CR0 (CR0_CD | CR0_NW | CR0_ET)
-
-static uint64_t cr0_after_init(void)
-{
-    return (vmread(VMCS_CR0_READ_SHADOW) & (CR0_CD | CR0_NW)) | CR0_ET;
-}
 
 /*
  * The INIT state with CR0 `cr0`, waiting for a SIPI (by hardware, or in root
@@ -45,7 +35,7 @@ static void enter_init_state(struct percpu *cpu, struct guest_regs *r, uint64_t 
     vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, cr0,
                         vmx.emulate_sipi ? ACTIVITY_ACTIVE : ACTIVITY_WAIT_FOR_SIPI);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the signature */
-    cpu->vmx->waiting_for_sipi = true;
+    vmx_cpu(cpu)->waiting_for_sipi = true;
 }
 
 /*
@@ -65,13 +55,13 @@ static void start_at_vector(struct vmx_cpu *v, uint8_t vector)
  */
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 {
-    enter_init_state(cpu, r, cr0_after_init());
+    enter_init_state(cpu, r, cr0_after_init(vmread(VMCS_CR0_READ_SHADOW)));
     if (cpu->index == 0) {
         log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
         machine_reset();
     }
     if (vmx.emulate_sipi)
-        start_at_vector(cpu->vmx, ap_wait_for_sipi(cpu));
+        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu));
 }
 
 /*
@@ -89,9 +79,9 @@ void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 
 void vmx_handle_sipi(struct percpu *cpu)
 {
-    if (!cpu->vmx->waiting_for_sipi)
+    if (!vmx_cpu(cpu)->waiting_for_sipi)
         return;                                  /* a SIPI to a running CPU is ignored */
-    start_at_vector(cpu->vmx, (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
+    start_at_vector(vmx_cpu(cpu), (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
 }
 
 /* run-on-APs work: enter the guest, parked in wait-for-SIPI (or wait in root for it). */
@@ -101,6 +91,6 @@ int vmx_launch_ap(struct percpu *cpu, void *arg)
     struct guest_regs regs;
     enter_init_state(cpu, &regs, POWER_UP_CR0);
     if (vmx.emulate_sipi)
-        start_at_vector(cpu->vmx, ap_wait_for_sipi(cpu));
+        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu));
     return vmx_launch_cpu(cpu, &regs);
 }

@@ -23,7 +23,8 @@
 
 volatile uint64_t vmx_ept_current_generation;
 
-static void invept_here(void)
+/* Flushes this CPU's guest translations from the EPT (single-context where the CPU has it). */
+void vmx_invept(void)
 {
     invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
 }
@@ -31,15 +32,15 @@ static void invept_here(void)
 /* vmx_ept_sync_before_entry (vmx/vmx.h) found this CPU behind: flush, then say so. */
 void vmx_ept_flush_for(struct vmx_cpu *v, uint64_t gen)
 {
-    invept_here();
+    vmx_invept();
     __atomic_store_n(&v->ept_generation, gen, __ATOMIC_RELEASE);
 }
 
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest)
 {
-    if (cpu >= cpu_count || !cpus[cpu]->vmx)
+    if (cpu >= cpu_count || !vmx_cpu(cpus[cpu]))
         return false;
-    *flushed = __atomic_load_n(&cpus[cpu]->vmx->ept_generation, __ATOMIC_ACQUIRE);
+    *flushed = __atomic_load_n(&vmx_cpu(cpus[cpu])->ept_generation, __ATOMIC_ACQUIRE);
     *current = __atomic_load_n(&vmx_ept_current_generation, __ATOMIC_SEQ_CST);
     *in_guest = __atomic_load_n(&cpus[cpu]->vcpu.in_guest, __ATOMIC_SEQ_CST);
     return true;
@@ -48,7 +49,7 @@ bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool
 static bool behind_in_guest(struct percpu *c, uint64_t gen)
 {
     return __atomic_load_n(&c->vcpu.in_guest, __ATOMIC_SEQ_CST) &&
-           __atomic_load_n(&c->vmx->ept_generation, __ATOMIC_ACQUIRE) < gen;
+           __atomic_load_n(&vmx_cpu(c)->ept_generation, __ATOMIC_ACQUIRE) < gen;
 }
 
 static bool flushed_or_out(struct percpu *self, struct percpu *c, uint64_t gen)
@@ -60,8 +61,8 @@ static bool flushed_or_out(struct percpu *self, struct percpu *c, uint64_t gen)
 void vmx_ept_shootdown(struct percpu *self)
 {
     uint64_t gen = __atomic_add_fetch(&vmx_ept_current_generation, 1, __ATOMIC_SEQ_CST);
-    invept_here();
-    __atomic_store_n(&self->vmx->ept_generation, gen, __ATOMIC_RELEASE);
+    vmx_invept();
+    __atomic_store_n(&vmx_cpu(self)->ept_generation, gen, __ATOMIC_RELEASE);
     if (!vmx_can_kick()) {
         static bool said;
         if (!said) {

@@ -5,15 +5,18 @@
  * (CPUID, hypercalls) is decided in guest/, not here.
  */
 #include "guest/ap_start.h"
+#include "guest/gpa_fault.h"
 #include "guest/guest.h"
+#include "guest/memory.h"
+#include "guest/status.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
-#include "kernel/exceptions.h"
 #include "kernel/machine.h"
 #include "kernel/msr.h"
+#include "kernel/segment.h"
 #include "kernel/spinlock.h"
+#include "kernel/vectors.h"
 #include "kernel/x86.h"
-#include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
 #include "smp/kick.h"
 #include "smp/lapic.h"
@@ -21,22 +24,12 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
-#define VEC_UD 6
-#define VEC_GP 13
-
 /*
  * Handlers of exits a guest makes rarely stay out of line, so that the
  * dispatcher's own frame, which every exit pays (CPUID's above all), holds
  * only what the common path needs.
  */
 #define RARE_EXIT __attribute__((noinline))
-
-
-/*
- * One EPT and one page allocator serve every CPU; exits that change them
- * (MTRR writes, hidden-page probes, MMIO mapped on demand) take this lock.
- */
-static volatile int ept_lock;
 
 static void advance_rip(void)
 {
@@ -65,7 +58,7 @@ static unsigned guest_cpl(void)
 {
     if (!(vmread(VMCS_GUEST_CR0) & CR0_PE))
         return 0;
-    if (vmread(VMCS_GUEST_RFLAGS) & (1u << 17))
+    if (vmread(VMCS_GUEST_RFLAGS) & RFLAGS_VM)
         return 3;
     return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 }
@@ -210,97 +203,61 @@ RARE_EXIT static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
             inject_gp();
         return;
     }
-    if (!mtrr_is_mtrr_msr(msr) || !mtrr_write_allowed(&vmx.mtrr, msr, value)) {
+    struct guest_memory *m = &guest_memory;
+    if (!mtrr_is_mtrr_msr(msr) || !mtrr_write_allowed(&m->mtrr, msr, value)) {
         inject_gp();
         return;
     }
     /* The EPT types follow before the write completes; the hardware MTRR too, for the host. */
-    spin_lock(&ept_lock);
-    mtrr_state_write(&vmx.mtrr, msr, value);
+    spin_lock(&m->lock);
+    mtrr_state_write(&m->mtrr, msr, value);
     wrmsr(msr, value);
-    int rc = ept_retype(&vmx.ept, &vmx.mtrr);
-    spin_unlock(&ept_lock);
+    int rc = ept_retype(&m->tree, &m->mtrr);
+    spin_unlock(&m->lock);
     if (rc != 0)
         log_error("CPU %u: EPT re-typing after an MTRR write ran out of memory\n", cpu->index);
     vmx_ept_shootdown(cpu);
     advance_rip();
 }
 
-/*
- * A guest write to the read-only status area or log ring (vmx/status.c): the
- * pages stay as they are and the write is dropped, as a ROM drops it; the
- * guest steps over the instruction. One that cannot be decoded gets #GP.
- */
-static void drop_status_write(struct percpu *cpu, uint64_t gpa)
+/* Where the guest's code is and its RSP, for guest/gpa_fault.c when it must look. */
+static void read_code(struct guest_code_at *at, uint64_t *rsp, void *ctx)
 {
-    static bool logged;
-    uint8_t insn[INSN_MAX_LEN];
-    unsigned got;
-    struct mmio_store st;
-    cpu->vmx->hidden_accesses++;
-    if (!logged) {
-        logged = true;
-        log_warn("CPU %u: guest wrote to the read-only status area at %#llx; dropped (reported "
-                 "once)\n", cpu->index, (unsigned long long)gpa);
-    }
-    if (vmx_decode_guest_store(&st, insn, &got) != 0) {
-        inject_gp();
-        return;
-    }
-    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + st.length);
+    (void)ctx;
+    uint32_t ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
+    *at = (struct guest_code_at){
+        .paging = { .cr0 = vmread(VMCS_GUEST_CR0), .cr3 = vmread(VMCS_GUEST_CR3),
+                    .cr4 = vmread(VMCS_GUEST_CR4), .efer = vmread(VMCS_GUEST_EFER) },
+        .rip = vmread(VMCS_GUEST_RIP), .cs_base = vmread(VMCS_GUEST_CS_BASE),
+    };
+    at->mode = guest_code_mode(at->paging.efer, ar & SEG_AR_L, ar & SEG_AR_DB);
+    *rsp = vmread(VMCS_GUEST_RSP);
 }
 
 /*
- * A write to the write-protected xAPIC page: done for the guest. An access
- * to the hypervisor region: count it, log it once, and map the page to a
- * dummy page so the guest goes on without seeing or changing anything of
- * ours. An access above the up-front identity map is MMIO: map it.
+ * An access the EPT refused (SDM Vol. 3C, 29.3.3.2): the policy is the
+ * backends' shared one (guest/gpa_fault.c); here it is carried out.
  */
 RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *cpu)
 {
-    uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
-    if (vmx.apic_page && (gpa & ~0xFFFull) == vmx.apic_page && (q & 2)) {
-        vmx_handle_apic_page_write(r, cpu, gpa);
-        return;                          /* the EPT did not change: no INVEPT */
-    }
-    if (vmx_status_contains(gpa) && (q & 2)) {
-        drop_status_write(cpu, gpa);
-        return;
-    }
-    if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size && (q & 4)) {
-        /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
-        log_error("CPU %u: guest executes hypervisor memory at %#llx\n", cpu->index,
-                  (unsigned long long)gpa);
+    struct gpa_fault f = { .gpa = vmread(VMCS_GUEST_PHYS_ADDR), .write = q & 2, .fetch = q & 4,
+                           .read_code = read_code };
+    switch (guest_gpa_fault(cpu, r, &f, vmx_can_kick())) {
+    case GPA_RETRY:
+        vmx_invept();
+        break;
+    case GPA_STEP:                       /* the EPT did not change: no INVEPT */
+        if (f.rsp_written)
+            vmwrite(VMCS_GUEST_RSP, f.rsp);
+        vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + f.length);
+        break;
+    case GPA_INJECT_GP:
+        inject_gp();
+        break;
+    case GPA_STOP:
         vmx_stop_cpu(cpu, EXIT_EPT_VIOLATION);
-    } else if (gpa >= hv_memory.base && gpa < hv_memory.base + hv_memory.size) {
-        static bool logged;
-        cpu->vmx->hidden_accesses++;
-        if (!logged) {
-            logged = true;
-            log_warn("CPU %u: guest %s hypervisor memory at %#llx (RIP %#llx); it sees a dummy "
-                     "page (reported once)\n", cpu->index, q & 2 ? "wrote" : "read",
-                     (unsigned long long)gpa, (unsigned long long)vmread(VMCS_GUEST_RIP));
-        }
-        spin_lock(&ept_lock);
-        int rc = ept_map_page(&vmx.ept, gpa & ~0xFFFull, vmx.dummy_page_phys, MT_WB);
-        spin_unlock(&ept_lock);
-        if (rc != 0)
-            panic("EPT: cannot map the dummy page (region exhausted)");
-    } else if (gpa >= vmx.ept_top) {
-        spin_lock(&ept_lock);
-        int rc = ept_map_on_demand(&vmx.ept, gpa, &vmx.mtrr);
-        spin_unlock(&ept_lock);
-        if (rc != 0)
-            panic("EPT: cannot map %#llx on demand (region exhausted or beyond MAXPHYADDR)",
-                  (unsigned long long)gpa);
-    } else {
-        log_error("CPU %u: EPT violation at %#llx inside the identity map (qualification %#llx)\n",
-                  cpu->index, (unsigned long long)gpa, (unsigned long long)q);
-        vmx_dump_guest_state();
-        machine_stop(false);
     }
-    invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
 }
 
 /* Test runs: the guest writes the emulator's exit port; report the exits first, then do it. */
@@ -314,20 +271,12 @@ RARE_EXIT static void handle_io(struct guest_regs *r)
         advance_rip();
         return;
     }
-    static bool reported;
-    if (!reported) {
-        reported = true;
-        vmx_log_exit_counts();
-    }
-    if (size == 1)
-        outb(port, (uint8_t)r->rax);
-    else
-        outl(port, (uint32_t)r->rax);
+    status_exit_port_write(port, size, (uint32_t)r->rax);
     advance_rip();
 }
 
 /*
- * NMI exiting is on so that a kick (vmx/kick.c: an EPT shootdown, an emulated
+ * NMI exiting is on so that a kick (smp/kick.c: an EPT shootdown, an emulated
  * INIT) reaches a CPU in the guest. Any other NMI (the guest's watchdog, its
  * NMI IPIs) is the guest's: it is given back at a VM entry (SDM Vol. 3C,
  * 33.2). If the exit left NMIs blocked in root, as NMI delivery would, the
@@ -372,7 +321,7 @@ static void inject_pending_nmi(struct percpu *cpu)
 {
     if (!cpu->vcpu.nmi_pending)
         return;
-    if (cpu->vmx->waiting_for_sipi) {
+    if (vmx_cpu(cpu)->waiting_for_sipi) {
         cpu->vcpu.nmi_pending = false;   /* nothing to take it in wait-for-SIPI; no injection there */
         return;
     }
@@ -389,12 +338,11 @@ static void inject_pending_nmi(struct percpu *cpu)
 
 void vmx_stop_cpu(struct percpu *cpu, uint32_t reason)
 {
-    log_error("CPU %u: unexpected VM exit %u (%s), qualification %#llx\n", cpu->index, reason,
-              exit_reason_name(reason), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
+    log_error("CPU %u: VM exit %u (%s) it cannot go on from, qualification %#llx\n",
+              cpu->index, reason, exit_reason_name(reason),
+              (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION));
     vmx_dump_guest_state();
-    log_error("CPU %u: this processor is stopped; the others go on\n", cpu->index);
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    guest_stop_cpu(cpu);
 }
 
 /* A failed VM entry, or an exit reason past the counters: this CPU cannot go on. */
@@ -419,10 +367,10 @@ static RARE_EXIT __attribute__((noreturn)) void handle_triple_fault(struct percp
 void vmx_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
-    struct vmx_cpu *v = cpu->vmx;
+    struct vmx_cpu *v = vmx_cpu(cpu);
     vmx_ept_left_guest(cpu);
     uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
-    v->stats->exits_total++;
+    cpu->vcpu.stats->exits_total++;
     /*
      * Bit 31 is a failed VM entry; bits 30:16 are flags about the exit (enclave mode,
      * a pending MTF exit) or reserved, not part of the reason (SDM Vol. 3C, 25.9.1):
@@ -431,7 +379,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
     if ((full & (EXIT_REASON_ENTRY_FAILURE | 0xFFFF)) >= EXIT_REASON_COUNT)
         stop_on_exit_reason(cpu, full);
     uint32_t reason = full & 0xFFFF;
-    v->stats->exits[reason]++;
+    cpu->vcpu.stats->exits[reason]++;
 
     switch (reason) {
     case EXIT_EXCEPTION_NMI:

@@ -1,6 +1,6 @@
 /*
  * The hypervisor's state that a guest must never be able to change, for
- * TV_HC_STATE_CHECK (vmx/hypercall_abi.h): a checksum of what stays fixed after
+ * TV_HC_STATE_CHECK (abi/hypercall.h): a checksum of what stays fixed after
  * launch (the MSR bitmap, the shared VMX settings, and this CPU's VMCS host state
  * and EPT/MSR-bitmap pointers), taken at launch and again on request, and the
  * number of hypervisor-region pages the EPT lets the guest reach (the dummy page
@@ -8,7 +8,8 @@
  * area and the log ring, published read-only on purpose). Counters, the EPT's
  * leaves and the VMCS guest state change legitimately and are left out.
  */
-#include "guest/guest.h"
+#include "guest/memory.h"
+#include "guest/status.h"
 #include "mm/hv_memory.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
@@ -30,7 +31,7 @@ static uint64_t state_sum(void)
         VMCS_HOST_GDTR_BASE, VMCS_HOST_IDTR_BASE, VMCS_HOST_TR_BASE,
     };
     uint64_t h = fnv(0xCBF29CE484222325ull, phys_to_virt(vmx.msr_bitmap_phys), 4096);
-    uint64_t fixed[] = { vmx.eptp, vmx.msr_bitmap_phys, vmx.dummy_page_phys, hv_memory.base,
+    uint64_t fixed[] = { vmx.eptp, vmx.msr_bitmap_phys, guest_memory.dummy_page, hv_memory.base,
                          hv_memory.size };
     h = fnv(h, fixed, sizeof fixed);
     for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -50,14 +51,14 @@ void vmx_record_state_sum(struct vmx_cpu *v)
 bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed)
 {
     (void)cpu;                            /* only the calling CPU's VMCS is current */
-    struct vmx_cpu *v = this_cpu()->vmx;
+    struct vmx_cpu *v = vmx_cpu(this_cpu());
     *now = state_sum();
     *boot = v->state_sum_boot;
     uint32_t n = 0;
     for (uint64_t gpa = hv_memory.base; gpa < hv_memory.base + hv_memory.size; gpa += 4096) {
         uint64_t hpa;
-        if (ept_lookup(&vmx.ept, gpa, &hpa, NULL, NULL, NULL) && hpa != vmx.dummy_page_phys &&
-            !vmx_status_contains(gpa))
+        if (ept_lookup(&guest_memory.tree, gpa, &hpa, NULL, NULL, NULL) &&
+            hpa != guest_memory.dummy_page && !status_contains(gpa))
             n++;
     }
     *exposed = n;

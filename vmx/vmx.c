@@ -6,7 +6,8 @@
  */
 #include "vmx/vmx.h"
 
-#include "guest/guest.h"
+#include "guest/backend.h"
+#include "guest/memory.h"
 #include "kernel/cr_bits.h"
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
@@ -51,7 +52,7 @@ static void read_caps(struct vmx_caps *c)
                       ? rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
 }
 
-int vmx_probe(char *why, size_t whylen)
+static int vmx_probe(char *why, size_t whylen)
 {
     if (!cpu_has_vmx()) {
         fmt_snprintf(why, whylen, "this CPU has no VMX (CPUID.1:ECX.VMX = 0)");
@@ -107,30 +108,23 @@ static void build_msr_bitmap(uint8_t *b)
             bitmap_set(b + 2048, msr);            /* write-low */
 }
 
-static void ept_log_summary(const struct ept_stats *st, uint64_t top)
-{
-    static const char *const sizes[3] = { "4K", "2M", "1G" };
-    log_info("EPT: identity map 0-%#llx, %llu table page(s); hypervisor region %#llx-%#llx "
-             "not mapped\n", (unsigned long long)(top - 1), (unsigned long long)st->tables,
-             (unsigned long long)hv_memory.base,
-             (unsigned long long)(hv_memory.base + hv_memory.size - 1));
-    for (int s = 2; s >= 0; s--)
-        for (int t = 0; t < 8; t++)
-            if (st->pages[s][t])
-                log_info("EPT: %6llu x %s %s\n", (unsigned long long)st->pages[s][t], sizes[s],
-                         mem_type_name((uint8_t)t));
-}
-
-int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_sipi)
+/*
+ * What every CPU shares (guest/backend.h): the EPT (guest/memory.c builds it
+ * in the EPT's format, with the page sizes this CPU's EPT has), the MSR
+ * bitmap, with test_exit I/O bitmaps that catch the emulators' exit ports,
+ * and where the guest's INIT and SIPI are emulated the interception of its
+ * ICR writes.
+ */
+static int vmx_setup_shared(const struct backend_options *o)
 {
     uint8_t *msr_bitmap = hv_alloc_pages(1, "MSR bitmap");
     build_msr_bitmap(msr_bitmap);
-    vmx.emulate_sipi = emulate_sipi || !vmx.ctl.wait_for_sipi;
+    vmx.emulate_sipi = o->emulate_sipi || !vmx.ctl.wait_for_sipi;
     if (vmx.emulate_sipi)
         bitmap_set(msr_bitmap + 2048, X2APIC_MSR_ICR);   /* write-low */
     vmx.msr_bitmap_phys = virt_to_phys_identity(msr_bitmap);
 
-    if (intercept_exit_ports) {
+    if (o->test_exit) {
         uint8_t *io = hv_alloc_pages(2, "I/O bitmaps");
         bitmap_set(io, 0xF4);                     /* QEMU isa-debug-exit */
         bitmap_set(io + 4096, 0x8900 - 0x8000);   /* Bochs shutdown port */
@@ -139,40 +133,18 @@ int vmx_setup_shared(uint64_t ept_top, bool intercept_exit_ports, bool emulate_s
         vmx.ctl.proc |= PROC_USE_IO_BITMAPS;
     }
 
-    vmx.dummy_page_phys = virt_to_phys_identity(hv_alloc_pages(1, "dummy page"));
-
-    mtrr_read_current(&vmx.mtrr);
-    static struct phys_range hole;
-    hole = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
-    vmx.ept = (struct ept){
-        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity,
-        .has_2m = vmx.ctl.ept_2m, .has_1g = vmx.ctl.ept_1g,
-        .holes = &hole, .hole_count = 1,
-    };
-    struct ept_stats st;
-    if (ept_build_identity(&vmx.ept, ept_top, &vmx.mtrr, &st) != 0) {
-        log_error("EPT: out of memory in the hypervisor region\n");
+    if (guest_memory_setup(o->mapped_top, false, vmx.ctl.ept_2m, vmx.ctl.ept_1g) != 0)
         return -1;
-    }
-    vmx.ept_top = ept_top;
     /* EPTP (25.6.11): WB paging structures, 4-level walk. */
-    vmx.eptp = vmx.ept.pml4 | (3u << 3) | 6u;
-    ept_log_summary(&st, ept_top);
-    if (vmx_status_setup(&vmx.ept) != 0) {
-        log_error("EPT: no room to publish the status area\n");
-        return -1;
-    }
+    vmx.eptp = guest_memory.tree.pml4 | (3u << 3) | 6u;
     if (vmx.emulate_sipi) {
-        /* In xAPIC mode the ICR is MMIO: its page becomes read-only (vmx/apic_page.c). */
-        if (!lapic_is_x2apic() && vmx_apic_page_protect() != 0) {
-            log_error("EPT: no room to write-protect the APIC page\n");
+        /* In xAPIC mode the ICR is MMIO: its page becomes read-only (guest/gpa_fault.c). */
+        if (!lapic_is_x2apic() && guest_memory_protect_apic_page() != 0)
             return -1;
-        }
         log_info("VMX: SIPI emulated (%s): APs wait in VMX root; ICR writes intercepted "
-                 "(x2APIC MSR%s)\n", emulate_sipi ? "emulate_sipi" : "no wait-for-SIPI state",
-                 vmx.apic_page ? ", xAPIC page through the EPT" : "");
+                 "(x2APIC MSR%s)\n", o->emulate_sipi ? "emulate_sipi" : "no wait-for-SIPI state",
+                 guest_memory.apic_page ? ", xAPIC page through the EPT" : "");
     }
-    guest_record_boot_checksum();
     return 0;
 }
 
@@ -336,19 +308,19 @@ static void write_controls(struct percpu *cpu)
     vmwrite(VMCS_CR4_GUEST_HOST_MASK, cr4_mask);
 }
 
-void vmx_prepare_cpu(struct percpu *cpu)
+static void vmx_prepare_cpu(struct percpu *cpu)
 {
     struct vmx_cpu *v = hv_alloc_pages(1, "VMX per-CPU state");
     v->vmxon_phys = virt_to_phys_identity(hv_alloc_pages(1, "VMXON region"));
     v->vmcs_phys = virt_to_phys_identity(hv_alloc_pages(1, "VMCS"));
-    v->stats = vmx_status_cpu(cpu->index);
-    cpu->vmx = v;
+    cpu->backend = v;
 }
 
-int vmx_enable_cpu(struct percpu *cpu, void *arg)
+/* On each CPU: IA32_FEATURE_CONTROL, CR0/CR4 fixed bits, VMXON, one VMCS with its host state. */
+static int vmx_enable_cpu(struct percpu *cpu, void *arg)
 {
     (void)arg;
-    struct vmx_cpu *v = cpu->vmx;
+    struct vmx_cpu *v = vmx_cpu(cpu);
     struct vmx_caps mine;
     if (!cpu_has_vmx()) {
         log_error("CPU %u: no VMX\n", cpu->index);
@@ -394,7 +366,7 @@ int vmx_enable_cpu(struct percpu *cpu, void *arg)
     write_controls(cpu);
     write_host_state(cpu);
     /* The guest state is written at launch: vmx_launch_ap, or the BSP's boot sector. */
-    invept(vmx.ctl.invept_single ? 1 : 2, vmx.eptp);
+    vmx_invept();
     return 0;
 }
 
@@ -471,7 +443,7 @@ bool vmx_can_kick(void)
 
 int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
 {
-    struct vmx_cpu *v = cpu->vmx;
+    struct vmx_cpu *v = vmx_cpu(cpu);
     cpu->vcpu.launched = true;
     vmx_record_state_sum(v);
     vmx_ept_sync_before_entry(cpu, !v->waiting_for_sipi);
@@ -487,3 +459,32 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
     }
     return -1;
 }
+
+/* The boot sector in real mode, as a BIOS starts it (guest/backend.h). */
+void vmx_launch_bsp_real_mode(const struct guest_start *start)
+{
+    vmx_guest_real_mode(start->cs, (uint64_t)start->cs << 4, start->ip, 0x10, ACTIVITY_ACTIVE);
+    vmwrite(VMCS_GUEST_RSP, start->ip);
+    vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
+    struct guest_regs regs = { .rdx = start->drive };
+    vmx_launch_cpu(this_cpu(), &regs);
+}
+
+/* UEFI: the firmware's own 64-bit context, continued (guest/backend.h). */
+void vmx_launch_bsp_long_mode(const struct guest_long_mode *g)
+{
+    static struct guest_regs regs;
+    vmx_guest_long_mode(g);
+    vmx_launch_cpu(this_cpu(), &regs);
+}
+
+const struct backend vmx_backend = {
+    .name = "VMX root", .launch_note = "",
+    .per_cpu_pages = 3,                           /* state, VMXON region, VMCS */
+    .shared_pages = 3,                            /* MSR bitmap; with test_exit 2 I/O bitmaps */
+    .probe = vmx_probe, .setup_shared = vmx_setup_shared, .prepare_cpu = vmx_prepare_cpu,
+    .enable_cpu = vmx_enable_cpu, .launch_ap = vmx_launch_ap,
+    .launch_bsp_real_mode = vmx_launch_bsp_real_mode,
+    .launch_bsp_long_mode = vmx_launch_bsp_long_mode,
+    .ept_generation = vmx_ept_generation, .state_check = vmx_state_check,
+};

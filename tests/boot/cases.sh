@@ -426,7 +426,7 @@ case_qemu_guest_smp4() {
 
 # The same guest with emulate_sipi: the APs wait in VMX root and thinvisor intercepts the
 # guest's ICR writes (vmx/ap_start.c), the path for CPUs without wait-for-SIPI. The guest
-# starts in xAPIC mode (ICR writes caught through the EPT, vmx/apic_page.c), then switches
+# starts in xAPIC mode (ICR writes caught through the EPT, guest/gpa_fault.c), then switches
 # to x2APIC (ICR writes caught through the MSR bitmap). On both Bochs: 2.7 is a CPU whose
 # INIT exits do not work, the case emulate_sipi exists for.
 expect_guest_smp4_emulate_sipi() {

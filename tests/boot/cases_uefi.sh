@@ -2,7 +2,7 @@
 # ISO's GRUB-EFI first. The native cases (QEMU's TCG without SVM, and no VMX) run
 # GRUB-EFI -> thinvisor -> the next EFI loader (by default the same GRUB, whose thinvisor
 # entry hides: tests/boot/lib.sh, make_iso) -> the Linux disk's GRUB menu -> Linux. The SVM
-# cases run the same chain with the firmware as thinvisor's guest (kernel/efi_boot.h).
+# cases run the same chain with the firmware as thinvisor's guest (efi/next_stage.h).
 
 LINUX_DISK=${LINUX_DISK:-$ROOT/build/linux/linux-disk.img}
 

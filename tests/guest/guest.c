@@ -356,7 +356,7 @@ static uint32_t published_base(uint32_t index, uint32_t kind)
 }
 
 /*
- * The status area (vmx/status_abi.h), which thinctl reads from Linux: CPUID
+ * The status area (abi/status.h), which thinctl reads from Linux: CPUID
  * 0x40000002 finds it, its header is right, CPU 0's CPUID counter moves
  * with a CPUID, a write to it is dropped, the log ring holds the boot log,
  * and VMCALL 3 lists both ranges.

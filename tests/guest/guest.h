@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmx/hypercall_abi.h"
-#include "vmx/status_abi.h"
+#include "abi/hypercall.h"
+#include "abi/status.h"
 
 #define E820_MAX 64
 

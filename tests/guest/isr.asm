@@ -6,7 +6,7 @@ bits 32
 KERNEL_DS equ 0x10
 USER_CS   equ 0x18 | 3
 USER_DS   equ 0x20 | 3
-TV_HC_VERSION equ 0                 ; vmx/hypercall_abi.h
+TV_HC_VERSION equ 0                 ; abi/hypercall.h
 
 extern trap
 

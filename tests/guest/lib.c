@@ -411,7 +411,7 @@ int cpu_is_amd(void)
     return amd;
 }
 
-/* The hypercall with the ABI's registers (vmx/hypercall_abi.h): VMCALL, or VMMCALL on AMD. */
+/* The hypercall with the ABI's registers (abi/hypercall.h): VMCALL, or VMMCALL on AMD. */
 int vmcall(struct hc *r)
 {
     volatile int *fv = fault_slot();

@@ -27,8 +27,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
-thinctl_inputs=("$top/tools/thinctl.c" "$top/vmx/status_abi.h" "$top/vmx/hypercall_abi.h"
-                "$top/vmx/exit_reason_names.h" "$top/vmx/exit_reason.h")
+thinctl_inputs=("$top/tools/thinctl.c" "$top/abi/status.h" "$top/abi/hypercall.h"
+                "$top/abi/exit_reason_names.h" "$top/abi/exit_reason.h")
 out=$top/build/linux
 variant=test refresh=0 force=0
 while (($#)); do

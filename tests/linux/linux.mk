@@ -17,8 +17,8 @@
 LINUX_DIR    := $(BUILD)/linux
 LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c \
                 tests/linux/tvbench.c tests/linux/grub.cfg \
-                tools/thinctl.c vmx/status_abi.h vmx/hypercall_abi.h vmx/exit_reason_names.h \
-                vmx/exit_reason.h
+                tools/thinctl.c abi/status.h abi/hypercall.h abi/exit_reason_names.h \
+                abi/exit_reason.h
 LINUX_EMUS   ?= qemu bochs
 
 .PHONY: linux-guest linux-guest-shell linux-guest-bench linux-guest-boot

@@ -1,4 +1,4 @@
-/* Boot options (kernel/efi_bootorder.c): what efi_next=bootorder reads of BootOrder. */
+/* Boot options (efi/bootorder.c): what efi_next=bootorder reads of BootOrder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,8 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "kernel/efi_abi.h"
-#include "kernel/efi_bootorder.h"
+#include "efi/abi.h"
+#include "efi/bootorder.h"
 
 /* Boot0002 as OVMF writes it for a disk: "UEFI QEMU HARDDISK", a short path, no data. */
 static uint8_t option[] = {

@@ -1,4 +1,4 @@
-/* kernel/efi_mmap.c: the firmware's memory map as the E820-style map thinvisor reads. */
+/* efi/mmap.c: the firmware's memory map as the E820-style map thinvisor reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "kernel/efi_mmap.h"
+#include "efi/mmap.h"
 
 static struct mb2_info info;
 

@@ -1,4 +1,4 @@
-/* UEFI device paths (kernel/efi_path.c): what LoadImage gets for the next loader. */
+/* UEFI device paths (efi/path.c): what LoadImage gets for the next loader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "kernel/efi_path.h"
+#include "efi/path.h"
 
 /* PciRoot(0)/Pci(1,1)/Sata(0,0,0)/HD(1,GPT,...) shortened: ACPI, PCI, messaging, media HD. */
 static const uint8_t disk[] = {

@@ -8,8 +8,8 @@
 
 #include "guest/boot.h"
 #include "guest/guest.h"
-#include "vmx/hypercall_abi.h"
-#include "vmx/status_abi.h"
+#include "abi/hypercall.h"
+#include "abi/status.h"
 
 static void leaf1(void **state)
 {

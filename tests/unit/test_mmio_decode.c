@@ -1,4 +1,4 @@
-/* vmx/mmio_decode.c: the stores a guest uses for MMIO registers, as compilers encode them. */
+/* guest/mmio_decode.c: the stores a guest uses for MMIO registers, as compilers encode them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vmx/mmio_decode.h"
+#include "guest/mmio_decode.h"
 
 static struct mmio_store st;
 

@@ -5,7 +5,7 @@
 ; (vmx/vmx.h) on that stack, lets vmx_exit_dispatch (vmx/exit.c) handle the
 ; exit, restores the GPRs and resumes the guest.
 
-%include "boot/guest_regs.inc"
+%include "guest/regs.inc"
 
 extern vmx_exit_dispatch
 extern vmx_resume_failed

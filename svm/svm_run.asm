@@ -1,13 +1,13 @@
 ; The SVM backend's guest loop (AMD64 APM Vol. 2, 15.5). VMRUN loads and saves
 ; only RAX, RSP and RIP of the guest (in its VMCB) and takes the host's back
 ; from the host save area at #VMEXIT; the other guest GPRs are this loop's to
-; swap, in a struct guest_regs (kernel/guest_regs.h). FS, GS, TR, LDTR and
+; swap, in a struct guest_regs (guest/regs.h). FS, GS, TR, LDTR and
 ; the syscall MSRs are not switched by VMRUN either: VMLOAD and VMSAVE move
 ; them, the guest's through its VMCB and the host's (its GS base is the
 ; per-CPU pointer) through a second page. After #VMEXIT the global interrupt
 ; flag is clear, so an NMI waits until the next VMRUN, where the guest takes it.
 
-%include "boot/guest_regs.inc"
+%include "guest/regs.inc"
 
 extern svm_exit_dispatch
 

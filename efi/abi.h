@@ -1,7 +1,7 @@
 /*
  * The parts of the UEFI interface thinvisor uses, as laid out in memory on
  * x86-64 (UEFI specification 2.10). Only layouts and numbers live here; the
- * calls are in kernel/efi.c.
+ * calls are in efi/efi.c.
  */
 #ifndef THINVISOR_EFI_ABI_H
 #define THINVISOR_EFI_ABI_H

@@ -11,7 +11,4 @@
  */
 void native_boot(const struct guest_start *start) __attribute__((noreturn));
 
-/* Parks every AP in a halt loop with interrupts off; an INIT from the OS takes it out. */
-void native_halt_aps(void);
-
 #endif

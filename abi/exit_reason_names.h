@@ -1,13 +1,13 @@
 /*
  * The names of the basic VM-exit reasons (SDM Vol. 3C, Appendix C), shared by
- * the hypervisor's exit statistics (vmx/stats.c) and the guest tool thinctl
+ * the hypervisor's exit statistics (guest/status.c) and the guest tool thinctl
  * (tools/thinctl.c), which prints the counters of the status area. A table
  * in a header, so that both include the one list; unused copies cost nothing.
  */
 #ifndef THINVISOR_EXIT_REASON_NAMES_H
 #define THINVISOR_EXIT_REASON_NAMES_H
 
-#include "vmx/exit_reason.h"
+#include "abi/exit_reason.h"
 
 static const char *const exit_reason_names[EXIT_REASON_COUNT] = {
     [EXIT_EXCEPTION_NMI] = "exception or NMI", [EXIT_EXTERNAL_INTERRUPT] = "external interrupt",

@@ -1,5 +1,5 @@
 /* UEFI device paths: size, joining, file nodes, a text form (see efi_path.h). */
-#include "kernel/efi_path.h"
+#include "efi/path.h"
 
 #include "kernel/format.h"
 

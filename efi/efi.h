@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/efi_abi.h"
+#include "efi/abi.h"
+#include "kernel/cmdline.h"
 #include "kernel/multiboot2.h"
+#include "mm/hv_memory.h"
 
 /*
  * Checks the system table and boot services the boot loader handed over
@@ -22,6 +24,15 @@
  * warning. Returns 0, or -1 with why.
  */
 int efi_init(const struct mb2_info *mbi, char *why, size_t whylen);
+
+/*
+ * GRUB on UEFI kept the firmware's boot services for thinvisor: efi_init,
+ * the firmware named in the log, and its memory map read into mbi (GRUB
+ * gives none while it keeps the boot services). Without a usable system
+ * table, nothing can be asked of the firmware: the boot marker is set and
+ * the machine resets (strict: halts).
+ */
+void efi_take_over(struct mb2_info *mbi, const struct options *opt);
 
 /* True after efi_init succeeded: the firmware's boot services are there to call. */
 bool efi_active(void);
@@ -36,7 +47,7 @@ const char *efi_status_name(efi_status status);
 efi_status efi_allocate_pages(uint32_t type, uint64_t max_addr, uint64_t pages,
                               uint64_t *addr);
 
-/* GetMemoryMap, converted into mbi's (E820-style) map: see kernel/efi_mmap.h. */
+/* GetMemoryMap, converted into mbi's (E820-style) map: see efi/mmap.h. */
 efi_status efi_read_memory_map(struct mb2_info *mbi);
 
 efi_status efi_free_pages(uint64_t addr, uint64_t pages);
@@ -58,5 +69,8 @@ efi_handle efi_loader_image(void);
 
 const struct efi_system_table *efi_system_table(void);
 const struct efi_boot_services *efi_boot_services(void);
+
+/* The region and the AP trampoline's page, asked of the firmware (mm/hv_memory.h). */
+extern const struct firmware_memory efi_firmware_memory;
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * A guest's general registers as the backends' exit paths save them:
- * boot/vmexit.asm (VMX: RSP and RIP live in the VMCS) and boot/svm_run.asm
+ * vmx/vmexit.asm (VMX: RSP and RIP live in the VMCS) and svm/svm_run.asm
  * (SVM: RSP and RIP live in the VMCB, and so does RAX, which the dispatcher
  * copies in and out). The offsets are the assembly's: keep them in step.
  */

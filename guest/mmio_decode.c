@@ -1,9 +1,9 @@
 /*
- * The store decoder (see vmx/mmio_decode.h). Instruction format: SDM Vol. 2,
+ * The store decoder (see guest/mmio_decode.h). Instruction format: SDM Vol. 2,
  * chapter 2: prefixes, REX (64-bit mode only, right before the opcode),
  * opcode, ModR/M, SIB, displacement, immediate (Tables 2-1 to 2-3).
  */
-#include "vmx/mmio_decode.h"
+#include "guest/mmio_decode.h"
 
 #include <stdbool.h>
 

@@ -1,10 +1,13 @@
 /* Calls into the firmware's boot services (see efi.h). */
-#include "kernel/efi.h"
+#include "efi/efi.h"
 
-#include "kernel/efi_mmap.h"
+#include "efi/mmap.h"
+#include "kernel/boot_marker.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
+#include "kernel/machine.h"
 #include "kernel/msr.h"
+#include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "mm/guest_walk.h"
 #include "mm/mtrr_msr.h"
@@ -203,6 +206,45 @@ efi_handle efi_loader_image(void)
     return loader_image;
 }
 
+/*
+ * GRUB on UEFI kept the firmware's boot services for thinvisor. Without a
+ * usable system table (neither GRUB's nor the firmware's own pointer to it,
+ * efi/efi.c) nothing can be asked of the firmware, not even to start the
+ * OS: the boot marker is set (GRUB then hides thinvisor's entry, where the
+ * firmware keeps the first page across a reset) and the machine resets.
+ */
+void efi_take_over(struct mb2_info *mbi, const struct options *opt)
+{
+    char why[256];
+    if (opt->test_no_efi_system_table) {
+        log_info("test_no_efi_system_table: leaving out the EFI system table GRUB gave\n");
+        mbi->efi_system_table = 0;
+    }
+    if (efi_init(mbi, why, sizeof why) != 0) {
+        log_error("UEFI: %s\n", why);
+        if (opt->strict)
+            panic("strict: UEFI boot services unusable");
+        boot_marker_set();
+        log_error("UEFI: resetting in 5 s; GRUB then boots the OS without the thinvisor "
+                  "entry\n");
+        tsc_calibrate();
+        udelay(5000000);
+        machine_reset();
+    }
+    const struct efi_system_table *st = efi_system_table();
+    char vendor[48] = "";
+    const uint16_t *v = st->firmware_vendor ? phys_to_virt(st->firmware_vendor) : NULL;
+    for (size_t i = 0; v && v[i] && i + 1 < sizeof vendor; i++)
+        vendor[i] = v[i] >= 0x20 && v[i] < 0x7F ? (char)v[i] : '?';
+    log_info("UEFI: firmware '%s' revision %#x, UEFI %u.%u; boot services kept\n", vendor,
+             st->firmware_revision, st->hdr.revision >> 16, (st->hdr.revision & 0xFFFF) / 10);
+    efi_status mst = efi_read_memory_map(mbi);
+    if (mst != EFI_SUCCESS)
+        log_error("UEFI: GetMemoryMap failed: %s\n", efi_status_name(mst));
+    else if (mbi->mmap_dropped)
+        log_warn("UEFI: the firmware's memory map has more ranges than thinvisor keeps\n");
+}
+
 const struct efi_system_table *efi_system_table(void)
 {
     return systab;
@@ -212,3 +254,36 @@ const struct efi_boot_services *efi_boot_services(void)
 {
     return bs;
 }
+
+/* mm/hv_memory.h's firmware hooks: the region and the trampoline page come from the firmware. */
+static int alloc_region(uint64_t pages, uint64_t below, uint64_t *base)
+{
+    /* A reserved allocation is one the OS keeps: the firmware's map, the OS's, shows it so. */
+    efi_status st = efi_allocate_pages(EFI_RESERVED_MEMORY_TYPE, below, pages, base);
+    if (st == EFI_SUCCESS)
+        return 0;
+    log_error("UEFI: the firmware refused the hypervisor region: %llu KiB below %#llx (%s)\n",
+              (unsigned long long)(pages * 4), (unsigned long long)below + 1,
+              efi_status_name(st));
+    return -1;
+}
+
+/* Boot-services data: the page stays the firmware's, and the OS reclaims it. */
+static int borrow_page(uint64_t below, uint64_t *page)
+{
+    efi_status st = efi_allocate_pages(EFI_BOOT_SERVICES_DATA, below, 1, page);
+    if (st == EFI_SUCCESS)
+        return 0;
+    log_warn("UEFI: the firmware has no page below %#llx for the AP trampoline (%s)\n",
+             (unsigned long long)below + 1, efi_status_name(st));
+    return -1;
+}
+
+static void return_page(uint64_t page)
+{
+    efi_free_pages(page, 1);
+}
+
+const struct firmware_memory efi_firmware_memory = {
+    .alloc_region = alloc_region, .borrow_page = borrow_page, .return_page = return_page,
+};

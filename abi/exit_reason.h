@@ -74,6 +74,4 @@
 
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 
-const char *exit_reason_name(unsigned reason);
-
 #endif

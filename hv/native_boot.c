@@ -3,7 +3,7 @@
  * boot chain, natively. Nothing of thinvisor's survives it except the halted
  * APs, which wait for the guest's INIT.
  */
-#include "kernel/native_boot.h"
+#include "hv/native_boot.h"
 
 #include "kernel/log.h"
 #include "kernel/string.h"
@@ -15,25 +15,10 @@
 extern const uint8_t native_boot_start[], native_boot_end[], native_boot_drive[],
     native_boot_target[];
 
-static int halt_cpu(struct percpu *cpu, void *arg) __attribute__((noreturn));
-static int halt_cpu(struct percpu *cpu, void *arg)
-{
-    (void)cpu;
-    (void)arg;
-    for (;;)
-        __asm__ volatile("cli; hlt");
-}
-
-void native_halt_aps(void)
-{
-    if (smp_start_on_aps(halt_cpu, NULL) != 0)
-        log_warn("some application processors did not halt\n");
-}
-
 void native_boot(const struct guest_start *start)
 {
     size_t len = (size_t)(native_boot_end - native_boot_start);
-    native_halt_aps();
+    smp_halt_aps();
     log_info("booting the guest natively (no virtualization): boot sector from %s, drive %#x, "
              "at %04x:%04x\n", start->source, start->drive, start->cs, start->ip);
     uint8_t *stub = phys_to_virt(NATIVE_BOOT_ADDR);

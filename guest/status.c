@@ -1,19 +1,21 @@
 /*
- * The status area (vmx/status_abi.h): exit counters per CPU, times, and the
+ * The status area (abi/status.h): exit counters per CPU, times, and the
  * log ring, published read-only to the guest so that `thinctl` in a Linux
  * guest can read them through /dev/mem without VMCALL (which needs CPL 0).
- * The counters are not copies: vmx_exit_dispatch counts straight into the
- * records here. The pages stay inside the hypervisor region, which the
+ * The counters are not copies: the backends' exit dispatchers count straight
+ * into the records here (vcpu.stats). The pages stay inside the hypervisor region, which the
  * guest's E820 map shows reserved; the EPT maps just these pages read-only
  * (every other page of the region stays unreachable).
  */
+#include "guest/status.h"
+
+#include "abi/exit_reason_names.h"
 #include "guest/guest.h"
 #include "kernel/log.h"
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
-#include "vmx/status_abi.h"
-#include "vmx/vmx.h"
+#include "smp/percpu.h"
 
 _Static_assert(TV_STATUS_EXIT_REASONS == EXIT_REASON_COUNT,
                "the published counters are the dispatcher's counters");
@@ -21,7 +23,9 @@ _Static_assert(TV_STATUS_EXIT_REASONS == EXIT_REASON_COUNT,
 static struct tv_status *status;
 static uint64_t status_phys, status_bytes, log_phys, log_bytes;
 
-uint64_t vmx_status_pages(uint32_t ncpus)
+static struct tv_status_cpu *status_cpu(uint32_t index);
+
+uint64_t status_pages(uint32_t ncpus)
 {
     uint64_t bytes = sizeof(struct tv_status) + (uint64_t)ncpus * sizeof(struct tv_status_cpu);
     return (bytes + 4095) / 4096;
@@ -37,9 +41,9 @@ static int publish(struct ept *tree, uint64_t phys, uint64_t bytes)
     return 0;
 }
 
-int vmx_status_setup(struct ept *tree)
+int status_setup(struct ept *tree)
 {
-    uint64_t pages = vmx_status_pages(cpu_count);
+    uint64_t pages = status_pages(cpu_count);
     status = hv_alloc_pages((uint32_t)pages, "status area");
     status_phys = virt_to_phys_identity(status);
     status_bytes = pages * 4096;
@@ -52,8 +56,10 @@ int vmx_status_setup(struct ept *tree)
         .cpu_stride = sizeof(struct tv_status_cpu), .tsc_khz = tsc_khz(),
         .boot_tsc = tsc_boot(), .log_phys = log_phys, .log_bytes = log_bytes,
     };
-    for (uint32_t i = 0; i < cpu_count; i++)
-        vmx_status_cpu(i)->apic_id = cpus[i]->apic_id;
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        cpus[i]->vcpu.stats = status_cpu(i);
+        cpus[i]->vcpu.stats->apic_id = cpus[i]->apic_id;
+    }
     if (publish(tree, status_phys, status_bytes) != 0 || publish(tree, log_phys, log_bytes) != 0)
         return -1;
     guest_set_status_area(status_phys, status_bytes, log_phys, log_bytes);
@@ -64,26 +70,65 @@ int vmx_status_setup(struct ept *tree)
     return 0;
 }
 
-struct tv_status_cpu *vmx_status_cpu(uint32_t index)
+static struct tv_status_cpu *status_cpu(uint32_t index)
 {
     return (struct tv_status_cpu *)((char *)status + status->cpu_offset +
                                     (uint64_t)index * status->cpu_stride);
 }
 
-uint64_t vmx_status_exit_count(uint32_t cpu, uint32_t reason)
+uint64_t status_exit_count(uint32_t cpu, uint32_t reason)
 {
     if (!status || cpu >= status->cpu_count || reason >= EXIT_REASON_COUNT)
         return ~0ull;
-    return vmx_status_cpu(cpu)->exits[reason];
+    return status_cpu(cpu)->exits[reason];
 }
 
-void vmx_status_guest_launched(uint64_t tsc)
+void status_guest_launched(uint64_t tsc)
 {
     status->launch_tsc = tsc;
 }
 
-bool vmx_status_contains(uint64_t gpa)
+bool status_contains(uint64_t gpa)
 {
     return (gpa >= status_phys && gpa < status_phys + status_bytes) ||
            (gpa >= (log_phys & ~0xFFFull) && gpa < log_phys + log_bytes);
+}
+
+const char *exit_reason_name(unsigned reason)
+{
+    if (reason < EXIT_REASON_COUNT && exit_reason_names[reason])
+        return exit_reason_names[reason];
+    return "unknown";
+}
+
+void status_log_exit_counts(void)
+{
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        const struct vcpu_state *v = &cpus[i]->vcpu;
+        if (!v->stats)
+            continue;
+        log_info("exits: CPU %u: %llu in all\n", i, (unsigned long long)v->stats->exits_total);
+        for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+            if (v->stats->exits[r])
+                log_info("exits: CPU %u: %-22s %llu\n", i, exit_reason_name(r),
+                         (unsigned long long)v->stats->exits[r]);
+        if (v->hidden_accesses)
+            log_info("exits: CPU %u: hidden-memory accesses %llu\n", i,
+                     (unsigned long long)v->hidden_accesses);
+        if (v->kicks)
+            log_info("exits: CPU %u: NMI kicks %llu\n", i, (unsigned long long)v->kicks);
+    }
+}
+
+void status_exit_port_write(uint16_t port, unsigned size, uint32_t value)
+{
+    static bool reported;
+    if (!reported) {
+        reported = true;
+        status_log_exit_counts();
+    }
+    if (size == 1)
+        outb(port, (uint8_t)value);
+    else
+        outl(port, value);
 }

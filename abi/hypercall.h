@@ -1,7 +1,7 @@
 /*
  * What a guest sees of thinvisor: the CPUID leaves and the VMCALL ABI.
  * This header is shared with guests (tests/guest includes it), so it holds
- * plain constants only. Documented in README.md, "Guest interface".
+ * plain constants only. Documented in README.md, "What the guest sees".
  */
 #ifndef THINVISOR_HYPERCALL_ABI_H
 #define THINVISOR_HYPERCALL_ABI_H
@@ -15,7 +15,7 @@
  * "thinvisor\0\0\0" (12 bytes, in that register order, little-endian).
  */
 #define TV_CPUID_BASE            0x40000000u
-#define TV_CPUID_MAX_LEAF        0x40000002u   /* 0x40000002: the status area, vmx/status_abi.h */
+#define TV_CPUID_MAX_LEAF        0x40000002u   /* 0x40000002: the status area, abi/status.h */
 #define TV_SIGNATURE_EBX         0x6E696874u   /* "thin" */
 #define TV_SIGNATURE_ECX         0x6F736976u   /* "viso" */
 #define TV_SIGNATURE_EDX         0x00000072u   /* "r\0\0\0" */
@@ -54,7 +54,7 @@
                                          hypervisor-region pages the guest can reach (0) */
 
 #define TV_MEM_HYPERVISOR        1u   /* the hypervisor region: unreachable from the guest */
-#define TV_MEM_STATUS            2u   /* inside it, readable: the status area (vmx/status_abi.h) */
+#define TV_MEM_STATUS            2u   /* inside it, readable: the status area (abi/status.h) */
 #define TV_MEM_LOG               3u   /* inside it, readable: the log ring */
 
 #define TV_STATUS_OK             0u

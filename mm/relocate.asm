@@ -5,7 +5,7 @@
 ; and the CR3 load must happen with no stack write in between: the copy
 ; snapshots the live stack, and anything C wrote after it would be lost. After
 ; `ret` execution continues at the same virtual addresses, now backed by the
-; region (kernel/main.c, move_to_region).
+; region (hv/main.c, move_to_region).
 
 section .text
 bits 64

@@ -1,8 +1,8 @@
 /* Boot options (see efi_bootorder.h). */
-#include "kernel/efi_bootorder.h"
+#include "efi/bootorder.h"
 
-#include "kernel/efi_abi.h"
-#include "kernel/efi_path.h"
+#include "efi/abi.h"
+#include "efi/path.h"
 
 #define LOAD_OPTION_HEADER 6             /* Attributes (4), FilePathListLength (2) */
 

@@ -1,5 +1,5 @@
 /* The firmware's memory map as an E820-style one (see efi_mmap.h). */
-#include "kernel/efi_mmap.h"
+#include "efi/mmap.h"
 
 uint32_t efi_memory_type_to_e820(uint32_t efi_type)
 {

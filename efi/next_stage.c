@@ -1,17 +1,17 @@
 /* The next boot stage on UEFI: found, loaded and started (see efi_boot.h). */
-#include "kernel/efi_boot.h"
+#include "efi/next_stage.h"
 
 #include "kernel/boot_marker.h"
 #include "kernel/cr_bits.h"
-#include "kernel/efi.h"
-#include "kernel/efi_bootorder.h"
-#include "kernel/efi_path.h"
+#include "efi/efi.h"
+#include "efi/bootorder.h"
+#include "efi/path.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
-#include "kernel/native_boot.h"
 #include "kernel/segment.h"
 #include "kernel/string.h"
 #include "mm/hv_memory.h"
+#include "smp/smp.h"
 
 /* boot/efi_entry.asm: what efi_start_next runs, and the code itself (in .boot, identity-mapped). */
 struct efi_next_stage {
@@ -195,7 +195,7 @@ static void fill_next_stage(void)
 
 void efi_boot_natively(const char *why)
 {
-    native_halt_aps();
+    smp_halt_aps();
     boot_marker_set();
     log_warn("UEFI: %s: starting the next boot stage natively (no hypervisor)\n", why);
     if (!next_image && !to_boot_manager)

@@ -2,9 +2,9 @@
 ; leave long mode the way SDM Vol. 3A, 10.8.5.4 describes (compatibility mode,
 ; paging off, EFER.LME off), drop to real mode and jump to the guest's first
 ; instruction (the boot sector at 0000:7C00, or the INT 13h loader of
-; boot/bios_hooks.asm) with DL = the drive, as a BIOS would. The blob runs from
+; guest/bios_hooks.asm) with DL = the drive, as a BIOS would. The blob runs from
 ; NATIVE_BOOT_ADDR, in the 3 KiB below the boot sector, which a boot sector
-; cannot expect to hold anything; kernel/native_boot.c copies it there.
+; cannot expect to hold anything; hv/native_boot.c copies it there.
 
 %define NATIVE_BOOT_ADDR 0x7000
 %define A(l) ((l) - native_boot_start + NATIVE_BOOT_ADDR)

@@ -1,0 +1,102 @@
+/* The emulated INIT/SIPI state machine (see init_sipi.h). Plain C. */
+#include "guest/init_sipi.h"
+
+#include "smp/lapic.h"          /* the ICR's fields */
+
+static uint32_t state_of(struct vcpu_state *v)
+{
+    return AP_STATE(__atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE));
+}
+
+static bool transition(struct vcpu_state *v, uint32_t from, uint32_t to)
+{
+    return __atomic_compare_exchange_n(&v->ap_state, &from, to, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Entered from INIT_PENDING (an emulated INIT, perhaps with a SIPI latched),
+ * RUNNING (a real INIT, without kicks) or the zero state WAITING (the first
+ * launch). At the first launch the guest's SIPI may already be there (the AP
+ * took its time to get here): it is kept, not overwritten with WAITING
+ * (tests/unit/test_init_sipi.c's race found that).
+ */
+void init_sipi_begin_wait(struct vcpu_state *v)
+{
+    uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE), next;
+    do {
+        if (AP_STATE(s) == AP_SIPI)
+            return;
+        next = s & AP_SIPI_LATCHED ? AP_SIPI | (s & 0xFF00) : AP_WAITING;
+    } while (!__atomic_compare_exchange_n(&v->ap_state, &s, next, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+}
+
+bool init_sipi_take_start(struct vcpu_state *v, uint8_t *vector)
+{
+    uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE);
+    if (AP_STATE(s) != AP_SIPI || !transition(v, s, AP_RUNNING))
+        return false;
+    *vector = AP_VECTOR(s);
+    return true;
+}
+
+bool init_sipi_init_pending(struct vcpu_state *v)
+{
+    return state_of(v) == AP_INIT_PENDING;
+}
+
+static bool is_target(const struct percpu *sender, const struct percpu *c, uint64_t icr)
+{
+    uint32_t dest = (uint32_t)(icr >> 32);
+    switch (ICR_SHORTHAND(icr)) {
+    case 0: return dest == 0xFFFFFFFFu || c->apic_id == dest;
+    case 1: return c == sender;
+    case 2: return true;
+    default: return c != sender;
+    }
+}
+
+bool init_sipi_deliver(struct percpu *const *cpus, uint32_t count, struct percpu *sender,
+                       uint64_t icr, bool can_kick, const struct init_sipi_ops *ops)
+{
+    uint32_t mode = ICR_DELIVERY_MODE(icr);
+    if (mode != ICR_DELIVERY_MODE(ICR_INIT) && mode != ICR_DELIVERY_MODE(ICR_STARTUP))
+        return false;
+    /* INIT level de-assert (the 82489DX "INIT" that only resyncs arbitration IDs) does nothing. */
+    if (mode == ICR_DELIVERY_MODE(ICR_INIT) && !(icr & ICR_LEVEL_ASSERT) &&
+        (icr & ICR_LEVEL_TRIGGER))
+        return true;
+    bool kicked[SMP_MAX_CPUS] = { false };
+    for (uint32_t i = 0; i < count; i++) {
+        struct percpu *c = cpus[i];
+        struct vcpu_state *v = &c->vcpu;
+        if (!is_target(sender, c, icr))
+            continue;
+        if (i == 0) {
+            if (mode == ICR_DELIVERY_MODE(ICR_INIT))
+                ops->reset(sender);
+            continue;                            /* SIPI to a running BSP: ignored */
+        }
+        uint32_t vector = (uint32_t)(uint8_t)icr << 8;
+        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP)) {
+            if (!transition(v, AP_WAITING, AP_SIPI | vector))
+                transition(v, AP_INIT_PENDING, AP_INIT_PENDING | AP_SIPI_LATCHED | vector);
+            continue;
+        }
+        uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE);
+        if (s & AP_SIPI_LATCHED)
+            transition(v, s, AP_INIT_PENDING);   /* INIT, SIPI, INIT: back to the INIT state */
+        else if (!can_kick) {
+            if (state_of(v) == AP_RUNNING)
+                ops->send_init(c);               /* it exits and waits */
+        } else if (transition(v, AP_RUNNING, AP_INIT_PENDING) && c != sender) {
+            ops->kick(c);                        /* INIT to itself: taken at the end of this exit */
+            kicked[i] = true;
+        }
+    }
+    for (uint32_t i = 0; i < count; i++)
+        if (kicked[i])
+            ops->wait_taken(sender, cpus[i]);
+    return true;
+}
