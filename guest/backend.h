@@ -43,6 +43,13 @@ struct backend {
     /* smp_run_on_all work: virtualization on for this CPU. 0, or -1 (logged). */
     int (*enable_cpu)(struct percpu *cpu, void *arg);
     /*
+     * smp_run_on_all work, the way back, on a CPU where no guest runs: off
+     * again whatever enable_cpu got done there (VMXOFF; EFER.SVME clear), and
+     * the control registers as it found them; a CPU it never reached stays
+     * as it is. enable_cpu may run again afterwards (to re-enter). 0, or -1.
+     */
+    int (*leave_cpu)(struct percpu *cpu, void *arg);
+    /*
      * smp_start_on_aps work, which does not return while the guest runs: the
      * AP enters its guest state, waiting for the guest's SIPI.
      */

@@ -57,6 +57,53 @@ static bool is_target(const struct percpu *sender, const struct percpu *c, uint6
     }
 }
 
+/*
+ * A SIPI, applied in one compare-and-swap to whatever state it finds, retried
+ * when the AP moved meanwhile: an AP that waits starts; one that has an INIT
+ * to take keeps the SIPI for after it (only the first: a second SIPI finds it
+ * latched and is dropped, as a started AP ignores it); else it is dropped.
+ * (Two separate attempts lost a SIPI that came while the AP went from
+ * INIT_PENDING to WAITING between them: tests/unit/test_init_sipi.c, race.)
+ */
+static void deliver_sipi(struct vcpu_state *v, uint32_t vector)
+{
+    uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE), next;
+    do {
+        if (s == AP_WAITING)
+            next = AP_SIPI | vector;
+        else if (s == AP_INIT_PENDING)
+            next = AP_INIT_PENDING | AP_SIPI_LATCHED | vector;
+        else
+            return;
+    } while (!__atomic_compare_exchange_n(&v->ap_state, &s, next, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+}
+
+/*
+ * An INIT, the same way. It takes effect when it is sent: a running AP gets
+ * one to take (true: it must be made to leave the guest, by a kick, or
+ * without kicks by a real INIT, which leaves the state to the AP's INIT
+ * exit); a SIPI latched behind an earlier INIT, or one the AP has not
+ * started on yet, is undone (back to the INIT state); an AP already in the
+ * INIT state stays there.
+ */
+static bool deliver_init(struct vcpu_state *v, bool can_kick)
+{
+    uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE), next;
+    do {
+        if (s & AP_SIPI_LATCHED)
+            next = AP_INIT_PENDING;
+        else if (AP_STATE(s) == AP_SIPI)
+            next = AP_WAITING;
+        else if (s == AP_RUNNING && can_kick)
+            next = AP_INIT_PENDING;
+        else
+            return s == AP_RUNNING;
+    } while (!__atomic_compare_exchange_n(&v->ap_state, &s, next, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+    return next == AP_INIT_PENDING && !(s & AP_SIPI_LATCHED);
+}
+
 bool init_sipi_deliver(struct percpu *const *cpus, uint32_t count, struct percpu *sender,
                        uint64_t icr, bool can_kick, const struct init_sipi_ops *ops)
 {
@@ -79,20 +126,15 @@ bool init_sipi_deliver(struct percpu *const *cpus, uint32_t count, struct percpu
             continue;                            /* SIPI to a running BSP: ignored */
         }
         uint32_t vector = (uint32_t)(uint8_t)icr << 8;
-        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP)) {
-            if (!transition(v, AP_WAITING, AP_SIPI | vector))
-                transition(v, AP_INIT_PENDING, AP_INIT_PENDING | AP_SIPI_LATCHED | vector);
-            continue;
-        }
-        uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE);
-        if (s & AP_SIPI_LATCHED)
-            transition(v, s, AP_INIT_PENDING);   /* INIT, SIPI, INIT: back to the INIT state */
-        else if (!can_kick) {
-            if (state_of(v) == AP_RUNNING)
-                ops->send_init(c);               /* it exits and waits */
-        } else if (transition(v, AP_RUNNING, AP_INIT_PENDING) && c != sender) {
-            ops->kick(c);                        /* INIT to itself: taken at the end of this exit */
-            kicked[i] = true;
+        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP))
+            deliver_sipi(v, vector);
+        else if (deliver_init(v, can_kick)) {
+            if (!can_kick) {
+                ops->send_init(c);           /* it exits and takes its INIT there */
+            } else if (c != sender) {        /* INIT to itself: taken at the end of this exit */
+                ops->kick(c);
+                kicked[i] = true;
+            }
         }
     }
     for (uint32_t i = 0; i < count; i++)

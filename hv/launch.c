@@ -43,8 +43,32 @@ uint64_t launch_shared_bytes(const struct backend *b, uint64_t top, uint32_t ncp
 }
 
 /*
+ * smp_run_on_all work: one CPU virtualized with the backend (arg); a CPU
+ * test_fail_cpu names refuses, to exercise the way back below.
+ */
+static int test_fail_cpu = -1;
+
+static int enable_one(struct percpu *cpu, void *arg)
+{
+    const struct backend *b = arg;
+    if ((int)cpu->index == test_fail_cpu) {
+        log_info("test_fail_cpu: CPU %u refuses to enter %s\n", cpu->index, b->name);
+        return -1;
+    }
+    return b->enable_cpu(cpu, NULL);
+}
+
+static int leave_one(struct percpu *cpu, void *arg)
+{
+    const struct backend *b = arg;
+    return b->leave_cpu(cpu, NULL);
+}
+
+/*
  * Every CPU virtualized with b: the shared setup, each CPU's pages, then
- * virtualization on, on all of them at once. 0, or -1 with why.
+ * virtualization on, on all of them at once. Where a CPU fails, every CPU
+ * leaves again, so that the guest then boots natively on processors that
+ * take its INITs (a CPU left in VMX root blocks them). 0, or -1 with why.
  */
 static int virtualize_all(const struct backend *b, const struct mb2_info *mbi,
                           const struct options *opt, char *why, size_t whylen)
@@ -61,9 +85,15 @@ static int virtualize_all(const struct backend *b, const struct mb2_info *mbi,
     }
     for (uint32_t i = 0; i < cpu_count; i++)
         b->prepare_cpu(cpus[i]);
-    int failures = smp_run_on_all(b->enable_cpu, NULL, results);
+    test_fail_cpu = opt->test_fail_cpu;
+    int failures = smp_run_on_all(enable_one, (void *)b, results);
     if (failures) {
         fmt_snprintf(why, whylen, "%d processor(s) could not enter %s", failures, b->name);
+        int stuck = smp_run_on_all(leave_one, (void *)b, results);
+        if (stuck)
+            log_error("%d processor(s) could not leave %s again\n", stuck, b->name);
+        else
+            log_info("every processor left %s again\n", b->name);
         return -1;
     }
     guest_policy_start(b);

@@ -37,6 +37,7 @@ void cmdline_defaults(struct options *opt)
         .cpus = 0,
         .boot_drive = -1,
         .test_extra_apic = -1,
+        .test_fail_cpu = -1,
     };
 }
 
@@ -204,6 +205,16 @@ static void opt_test_extra_apic(struct parser *p, struct options *o, const char 
         o->test_extra_apic = (int)num;
 }
 
+static void opt_test_fail_cpu(struct parser *p, struct options *o, const char *v, size_t n)
+{
+    uint64_t num;
+    if (!parse_uint(v, n, CMDLINE_MAX_CPUS - 1, &num))
+        warnf(p, "test_fail_cpu=%.*s: expected a CPU index from 0 to %u; ignored", (int)n, v,
+              CMDLINE_MAX_CPUS - 1);
+    else
+        o->test_fail_cpu = (int)num;
+}
+
 struct option_def {
     const char *key;
     bool takes_value;
@@ -219,6 +230,7 @@ static const struct option_def option_defs[] = {
     { "efi_next", true, opt_efi_next, 0 },
     { "test_fault", true, opt_test_fault, 0 },
     { "test_extra_apic", true, opt_test_extra_apic, 0 },
+    { "test_fail_cpu", true, opt_test_fail_cpu, 0 },
     { "x2apic", false, NULL, offsetof(struct options, x2apic) },
     { "emulate_sipi", false, NULL, offsetof(struct options, emulate_sipi) },
     { "strict", false, NULL, offsetof(struct options, strict) },

@@ -28,6 +28,7 @@ struct options {
     bool test_no_efi_system_table; /* test runs only: UEFI: as if GRUB gave no system table */
     enum test_fault test_fault;
     int test_extra_apic;      /* test runs only: an APIC ID with no CPU behind it; -1: none */
+    int test_fail_cpu;        /* test runs only: this CPU index refuses virtualization; -1: none */
     char efi_next[CMDLINE_MAX_EFI_PATH + 1];  /* UEFI: the next loader's file; "": default */
     bool efi_next_bootorder;  /* UEFI: efi_next=bootorder, the boot manager's next option */
 };

@@ -157,9 +157,29 @@ static int svm_enable_cpu(struct percpu *cpu, void *arg)
      * EFER.NXE too: nested walks take it from the host (APM 15.25.5), and without it
      * the NX bit of the non-executable dummy and status pages is a reserved bit.
      */
-    wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SVME | EFER_NXE);
+    s->efer_before = rdmsr(MSR_IA32_EFER);
+    wrmsr(MSR_IA32_EFER, s->efer_before | EFER_SVME | EFER_NXE);
+    s->svme_on = true;
     wrmsr(MSR_VM_HSAVE_PA, s->host_save_phys);
     write_controls(s);
+    return 0;
+}
+
+/*
+ * SVM off again on a CPU no guest runs on (guest/backend.h): GIF set first
+ * (STGI needs SVME, and a CPU left with GIF clear would hold off its NMIs and
+ * SMIs for good), then no host save area and EFER as enable_cpu found it.
+ */
+static int svm_leave_cpu(struct percpu *cpu, void *arg)
+{
+    (void)arg;
+    struct svm_cpu *s = svm_cpu(cpu);
+    if (!s || !s->svme_on)
+        return 0;
+    __asm__ volatile("stgi" ::: "memory");
+    wrmsr(MSR_VM_HSAVE_PA, 0);
+    wrmsr(MSR_IA32_EFER, s->efer_before & ~EFER_SVME);
+    s->svme_on = false;
     return 0;
 }
 
@@ -261,7 +281,7 @@ const struct backend svm_backend = {
     .per_cpu_pages = 4,                           /* state, VMCB, host save area, host VMCB */
     .shared_pages = 5,                            /* MSR (2) and I/O (3) permission maps */
     .probe = svm_probe, .setup_shared = svm_setup_shared, .prepare_cpu = svm_prepare_cpu,
-    .enable_cpu = svm_enable_cpu, .launch_ap = svm_launch_ap,
+    .enable_cpu = svm_enable_cpu, .leave_cpu = svm_leave_cpu, .launch_ap = svm_launch_ap,
     .launch_bsp_real_mode = svm_launch_bsp_real_mode,
     .launch_bsp_long_mode = svm_launch_bsp_long_mode,
     /* No shared EPT to shoot down (each CPU's MTRRs type its own nested walks), no state sums. */

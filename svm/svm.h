@@ -24,6 +24,8 @@ struct svm_cpu {
     uint64_t host_save_phys;      /* VM_HSAVE_PA: where VMRUN keeps the host state */
     uint64_t host_vmcb_phys;      /* VMSAVE/VMLOAD of the host's FS, GS, TR, syscall MSRs */
     void *vmcb;                   /* vmcb_phys, mapped */
+    uint64_t efer_before;         /* EFER as enable_cpu found it (SVME clear), for leave_cpu */
+    bool svme_on;                 /* enable_cpu set EFER.SVME: leave_cpu has something to undo */
     /* svm/nmi.c: the guest's own NMIs, given to it as hardware would. */
     bool nmi_masked;              /* it runs the handler of an NMI given to it, until its IRET */
     bool nmi_stepping;            /* one guest instruction single-stepped, to give an NMI after */

@@ -116,7 +116,7 @@ RARE_EXIT static void handle_xsetbv(struct guest_regs *r)
  * on or off: EFER.LMA and the "IA-32e mode guest" entry control follow (SDM
  * Vol. 3A, 10.8.5; Vol. 3C, 26.3.1.1).
  */
-static void write_cr0(uint64_t value)
+static void write_guest_cr0(uint64_t value)
 {
     uint64_t old = vmread(VMCS_CR0_READ_SHADOW);
     uint64_t efer = vmread(VMCS_GUEST_EFER);
@@ -154,7 +154,7 @@ static void write_cr0(uint64_t value)
 }
 
 /* CR4: VMXE stays clear for the guest (VMX is hidden); unsupported bits #GP, as on bare metal. */
-static void write_cr4(uint64_t value)
+static void write_guest_cr4(uint64_t value)
 {
     if ((value & CR4_VMXE) || (value & ~vmx.caps.cr4_fixed1 & 0xFFFFFFFFull & ~CR4_VMXE)) {
         inject_gp();
@@ -170,14 +170,14 @@ RARE_EXIT static void handle_cr_access(struct guest_regs *r, struct percpu *cpu)
     unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
     uint64_t rsp = vmread(VMCS_GUEST_RSP);
     if (type == 0 && cr == 0) {
-        write_cr0(*guest_gpr(r, reg, &rsp));
+        write_guest_cr0(*guest_gpr(r, reg, &rsp));
     } else if (type == 0 && cr == 4) {
-        write_cr4(*guest_gpr(r, reg, &rsp));
+        write_guest_cr4(*guest_gpr(r, reg, &rsp));
     } else if (type == 3) {
         /* LMSW touches CR0 bits 0-3 only; none of them are masked, but be exact anyway. */
         uint64_t shadow = vmread(VMCS_CR0_READ_SHADOW);
         uint64_t value = (shadow & ~0xEull) | ((q >> 16) & 0xF) | (shadow & CR0_PE);
-        write_cr0(value);
+        write_guest_cr0(value);
     } else {
         log_error("CPU %u: unexpected CR access exit (qualification %#llx)\n", cpu->index,
                   (unsigned long long)q);

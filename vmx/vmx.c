@@ -340,24 +340,27 @@ static int vmx_enable_cpu(struct percpu *cpu, void *arg)
         return -1;
     }
     /* SDM Vol. 3C, 24.8: CR0 and CR4 must respect the fixed bits, CR4.VMXE set. */
-    __asm__ volatile("mov %0, %%cr0" :: "r"(vmx_fix_cr(read_cr0(), vmx.caps.cr0_fixed0,
-                                                         vmx.caps.cr0_fixed1)));
+    v->cr0_before = read_cr0();
+    v->cr4_before = read_cr4();
+    write_cr0(vmx_fix_cr(v->cr0_before, vmx.caps.cr0_fixed0, vmx.caps.cr0_fixed1));
     /*
      * CR4.OSXSAVE too, where the CPU has XSAVE: the XSETBV exit handler runs
      * XSETBV for the guest, which is #UD in the host without it (SDM Vol. 1,
      * 13.3). The host itself uses no extended state.
      */
-    uint64_t cr4 = read_cr4() | CR4_VMXE;
+    uint64_t cr4 = v->cr4_before | CR4_VMXE;
     if (cpuid(1, 0).ecx & (1u << 26))
         cr4 |= CR4_OSXSAVE;
-    __asm__ volatile("mov %0, %%cr4" :: "r"(vmx_fix_cr(cr4, vmx.caps.cr4_fixed0,
-                                                         vmx.caps.cr4_fixed1)));
+    write_cr4(vmx_fix_cr(cr4, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
     *(uint32_t *)phys_to_virt(v->vmxon_phys) = vmx.ctl.revision;
     *(uint32_t *)phys_to_virt(v->vmcs_phys) = vmx.ctl.revision;
     if (vmxon(v->vmxon_phys) != 0) {
         log_error("CPU %u: VMXON failed\n", cpu->index);
+        write_cr4(v->cr4_before);
+        write_cr0(v->cr0_before);
         return -1;
     }
+    v->in_root = true;
     if (vmclear(v->vmcs_phys) != 0 || vmptrld(v->vmcs_phys) != 0) {
         log_error("CPU %u: VMCLEAR/VMPTRLD failed (error %u)\n", cpu->index,
                   (uint32_t)vmread(VMCS_INSTR_ERROR));
@@ -367,6 +370,29 @@ static int vmx_enable_cpu(struct percpu *cpu, void *arg)
     write_host_state(cpu);
     /* The guest state is written at launch: vmx_launch_ap, or the BSP's boot sector. */
     vmx_invept();
+    return 0;
+}
+
+/*
+ * Out of VMX operation again, on a CPU no guest runs on (guest/backend.h):
+ * the VMCS cleared (its data written back, SDM Vol. 3C, 24.11.3), VMXOFF,
+ * then CR4 and CR0 as enable_cpu found them (CR4.VMXE may only be cleared
+ * outside VMX operation, 24.7).
+ */
+static int vmx_leave_cpu(struct percpu *cpu, void *arg)
+{
+    (void)arg;
+    struct vmx_cpu *v = vmx_cpu(cpu);
+    if (!v || !v->in_root)
+        return 0;
+    vmclear(v->vmcs_phys);
+    if (vmxoff() != 0) {
+        log_error("CPU %u: VMXOFF failed\n", cpu->index);
+        return -1;
+    }
+    v->in_root = false;
+    write_cr4(v->cr4_before);
+    write_cr0(v->cr0_before);
     return 0;
 }
 
@@ -483,7 +509,7 @@ const struct backend vmx_backend = {
     .per_cpu_pages = 3,                           /* state, VMXON region, VMCS */
     .shared_pages = 3,                            /* MSR bitmap; with test_exit 2 I/O bitmaps */
     .probe = vmx_probe, .setup_shared = vmx_setup_shared, .prepare_cpu = vmx_prepare_cpu,
-    .enable_cpu = vmx_enable_cpu, .launch_ap = vmx_launch_ap,
+    .enable_cpu = vmx_enable_cpu, .leave_cpu = vmx_leave_cpu, .launch_ap = vmx_launch_ap,
     .launch_bsp_real_mode = vmx_launch_bsp_real_mode,
     .launch_bsp_long_mode = vmx_launch_bsp_long_mode,
     .ept_generation = vmx_ept_generation, .state_check = vmx_state_check,

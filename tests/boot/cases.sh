@@ -291,6 +291,30 @@ case_qemu_native_fallback() {
     expect '^guest: [0-9]+ passed, 0 failed' "guest reports no failure"
 }
 
+# One CPU that cannot enter VMX root (test_fail_cpu=2): the others leave it again
+# (guest/backend.h, leave_cpu) before the guest boots natively, so that every AP takes the
+# guest's INIT: an AP left in VMX root would block it and the guest would lose that CPU.
+expect_cpu_fails_then_native() {
+    local what=$1
+    expect_exit ok
+    expect "^test_fail_cpu: CPU 2 refuses to enter $what\$" "CPU 2 refuses"
+    expect "^WARNING: virtualization unavailable: 1 processor\\(s\\) could not enter $what\$" \
+        "says why"
+    expect "^every processor left $what again\$" "every CPU left $what"
+    expect '^booting the guest natively \(no virtualization\)' "native fallback"
+    expect_guest_smp 4 native
+}
+
+case_bochs_vmx_cpu_fails() {
+    boot --emu bochs --cpus 4 --mem 256 --timeout 300 --cmdline "test_exit test_fail_cpu=2"
+    expect_cpu_fails_then_native "VMX root"
+}
+
+case_qemu_svm_cpu_fails() {
+    boot --emu qemu_svm --cpus 4 --mem 256 --timeout 120 --cmdline "test_exit test_fail_cpu=2"
+    expect_cpu_fails_then_native "SVM"
+}
+
 case_qemu_strict_no_vmx() {
     boot --emu qemu --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit strict"
     expect_exit fail

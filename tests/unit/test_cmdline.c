@@ -48,6 +48,7 @@ static void defaults(void **state)
     assert_int_equal(o.boot_drive, -1);
     assert_false(o.strict);
     assert_false(o.test_exit);
+    assert_int_equal(o.test_fail_cpu, -1);
     o = parse("");
     assert_int_equal(nwarn, 0);
     o = parse("   \t  ");
@@ -187,6 +188,18 @@ static void bad_words(void **state)
     expect_warning(5, "unknown option 'verbose'");
 }
 
+/* test_fail_cpu=N: a CPU index; anything else is ignored with a warning. */
+static void test_fail_cpu(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("test_fail_cpu=2").test_fail_cpu, 2);
+    assert_int_equal(parse("test_fail_cpu=0").test_fail_cpu, 0);
+    assert_int_equal(parse("test_fail_cpu=256").test_fail_cpu, -1);
+    expect_warning(0, "test_fail_cpu=256: expected a CPU index from 0 to 255");
+    assert_int_equal(parse("test_fail_cpu=x").test_fail_cpu, -1);
+    assert_int_equal(nwarn, 1);
+}
+
 static void repeated_option(void **state)
 {
     (void)state;
@@ -235,6 +248,7 @@ int main(void)
         cmocka_unit_test(cpus_bounds),
         cmocka_unit_test(boot_forms),
         cmocka_unit_test(bad_words),
+        cmocka_unit_test(test_fail_cpu),
         cmocka_unit_test(repeated_option),
         cmocka_unit_test(image_path_skipped),
         cmocka_unit_test(overlong),

@@ -134,6 +134,26 @@ static void second_init_drops_the_latch(void **state)
     assert_int_equal(state_of(1), AP_WAITING);
 }
 
+/*
+ * An INIT to an AP that has a SIPI but has not started on it yet undoes the
+ * SIPI, as it resets a real AP: back to waiting, no kick needed.
+ */
+static void init_undoes_an_unstarted_sipi(void **state)
+{
+    (void)state;
+    uint8_t vector;
+    cpu_blocks[1].vcpu.ap_state = AP_WAITING;
+    send(0, sipi_to(2, 0x44), true);
+    assert_int_equal(state_of(1), AP_SIPI | 0x4400);
+    send(0, init_to(2), true);
+    assert_int_equal(state_of(1), AP_WAITING);
+    assert_int_equal(seen.kicks[1], 0);
+    assert_false(init_sipi_take_start(&cpu_blocks[1].vcpu, &vector));
+    send(0, sipi_to(2, 0x45), true);
+    assert_true(init_sipi_take_start(&cpu_blocks[1].vcpu, &vector));
+    assert_int_equal(vector, 0x45);
+}
+
 /* An AP already waiting is in the INIT state: another INIT changes nothing, kicks nobody. */
 static void init_to_a_waiting_ap(void **state)
 {
@@ -286,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup(init_kicks_and_waits, setup),
         cmocka_unit_test_setup(sipi_latched_behind_a_slow_init, setup),
         cmocka_unit_test_setup(second_init_drops_the_latch, setup),
+        cmocka_unit_test_setup(init_undoes_an_unstarted_sipi, setup),
         cmocka_unit_test_setup(init_to_a_waiting_ap, setup),
         cmocka_unit_test_setup(bsp, setup),
         cmocka_unit_test_setup(shorthands, setup),
