@@ -2,8 +2,10 @@
  * CPUID as the guest sees it. Everything passes through except what a
  * hypervisor must change: VMX and AMD's SVM are hidden (the guest cannot use
  * them: their instructions get #UD), the "hypervisor present" bit is set
- * (Linux then skips microcode loading, which loops under hypervisors), and
- * leaves 0x40000000.. identify thinvisor.
+ * (Linux then skips microcode loading, which loops under hypervisors),
+ * leaves 0x40000000.. identify thinvisor, and the bits the SDM defines as
+ * copies of a CR4 bit come from the guest's CR4: CPUID runs in the host,
+ * whose CR4 is not the guest's (DESIGN.md, "Power states and devices").
  */
 #include "guest/guest.h"
 
@@ -11,7 +13,13 @@
 #include "abi/hypercall.h"
 #include "abi/status.h"
 
+#include "kernel/cr_bits.h"
+
 #define CPUID1_ECX_SMX (1u << 6)
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_OSXSAVE (1u << 27)    /* CR4.OSXSAVE (SDM Vol. 2A, CPUID, Table 3-10) */
+#define CPUID7_ECX_PKU (1u << 3)
+#define CPUID7_ECX_OSPKE (1u << 4)       /* CR4.PKE (SDM Vol. 2A, CPUID, Table 3-8) */
 #define CPUID_80000001_ECX_SVM (1u << 2)
 
 static struct { uint64_t base, size; } published[2];   /* status area, log ring */
@@ -40,15 +48,27 @@ uint32_t guest_version_word(void)
            THINVISOR_VERSION_PATCH;
 }
 
-void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
+/* A CPUID bit that reads as a CR4 bit, where the CPU has the feature behind it. */
+static uint32_t mirror_cr4(uint32_t reg, uint32_t feature, uint32_t bit, uint64_t cr4,
+                           uint64_t cr4_bit)
 {
-    (void)subleaf;
+    reg &= ~bit;
+    return (reg & feature) && (cr4 & cr4_bit) ? reg | bit : reg;
+}
+
+void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4])
+{
     if (!guest_cpuid_changes(leaf))
         return;
     if (leaf == 1) {
         /* SMX too: GETSEC always exits and gets #UD. */
         regs[2] &= ~(TV_CPUID1_ECX_VMX | CPUID1_ECX_SMX);
         regs[2] |= TV_CPUID1_ECX_HYPERVISOR;
+        regs[2] = mirror_cr4(regs[2], CPUID1_ECX_XSAVE, CPUID1_ECX_OSXSAVE, guest_cr4,
+                             CR4_OSXSAVE);
+    } else if (leaf == 7) {
+        if (subleaf == 0)
+            regs[2] = mirror_cr4(regs[2], CPUID7_ECX_PKU, CPUID7_ECX_OSPKE, guest_cr4, CR4_PKE);
     } else if (leaf == TV_CPUID_BASE) {
         regs[0] = TV_CPUID_MAX_LEAF;
         regs[1] = TV_SIGNATURE_EBX;

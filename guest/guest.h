@@ -17,17 +17,20 @@ struct backend;
 
 /*
  * Turns the processor's CPUID answer into the guest's: VMX and SVM hidden,
- * the hypervisor bit set, thinvisor's leaves at 0x40000000. Portable C.
- * regs = { eax, ebx, ecx, edx } as the CPU returned them for leaf/subleaf.
- * Only the leaves guest_cpuid_changes names are changed; every other answer
- * passes through as the CPU gave it, so the exit handler skips the call.
+ * the hypervisor bit set, thinvisor's leaves at 0x40000000, and the bits
+ * that mirror a control register (OSXSAVE, OSPKE) taken from the guest's
+ * CR4, `guest_cr4`, not from the one the hypervisor ran CPUID under.
+ * Portable C. regs = { eax, ebx, ecx, edx } as the CPU returned them for
+ * leaf/subleaf. Only the leaves guest_cpuid_changes names are changed; every
+ * other answer passes through as the CPU gave it, so the exit handler skips
+ * the call.
  */
-void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4]);
 
 static inline bool guest_cpuid_changes(uint32_t leaf)
 {
-    return leaf == 1 || (leaf & 0xF0000000u) == 0x40000000u || leaf == 0x80000001u ||
-           leaf == 0x8000000Au;
+    return leaf == 1 || leaf == 7 || (leaf & 0xF0000000u) == 0x40000000u ||
+           leaf == 0x80000001u || leaf == 0x8000000Au;
 }
 
 /* The version as CPUID 0x40000001 and TV_HC_VERSION report it. */
@@ -54,9 +57,9 @@ void guest_hypercall_regs(struct guest_regs *r, uint32_t cpu);
 
 /* The backends' exit handlers: the guest's CPUID answer, from the CPU's c[4], into EAX..EDX. */
 static inline void guest_cpuid_regs(struct guest_regs *r, uint32_t leaf, uint32_t subleaf,
-                                    uint32_t c[4])
+                                    uint64_t guest_cr4, uint32_t c[4])
 {
-    guest_cpuid_filter(leaf, subleaf, c);
+    guest_cpuid_filter(leaf, subleaf, guest_cr4, c);
     r->rax = c[0];
     r->rbx = c[1];
     r->rcx = c[2];

@@ -16,6 +16,7 @@
 #define CR4_LA57    (1ull << 12)
 #define CR4_VMXE    (1ull << 13)
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_PKE     (1ull << 22)
 #define EFER_LME    (1ull << 8)
 #define EFER_LMA    (1ull << 10)
 #define EFER_NXE    (1ull << 11)

@@ -1,12 +1,15 @@
 ; Exception entry stubs: one per vector 0..31. Each pushes a uniform frame
 ; (vector, error code or 0, all GPRs) and calls exception_report() in
 ; kernel/exceptions.c, which prints it and halts. The layout must match
-; struct exception_frame in kernel/exceptions.h. NMI (vector 2) is the
-; exception: it is the guest's, so nmi_in_root() notes it for re-injection
-; and the interrupted code goes on.
+; struct exception_frame in kernel/exceptions.h. Two vectors are the
+; exceptions to that: an NMI (vector 2) is the guest's, so nmi_in_root()
+; notes it for re-injection, and a #DB (vector 1) can only be a guest's
+; single-step trap an emulator let through a #VMEXIT (debug_in_root()); the
+; interrupted code goes on after both.
 
 extern exception_report
 extern nmi_in_root
+extern debug_in_root
 
 section .text
 bits 64
@@ -22,10 +25,9 @@ exception_stub_%1:
     jmp exception_common
 %endmacro
 
-%assign v 0
-%rep 32
-%if v = 2
-exception_stub_2:
+; CALL_AND_RETURN fn: calls fn(the saved registers; the CPU's frame right above them)
+; with the caller-saved registers saved, then returns to the interrupted code.
+%macro CALL_AND_RETURN 1
     push rax
     push rcx
     push rdx
@@ -39,7 +41,7 @@ exception_stub_2:
     and rsp, -16
     push rdi
     sub rsp, 8
-    call nmi_in_root
+    call %1
     add rsp, 8
     pop rsp
     pop r11
@@ -52,6 +54,16 @@ exception_stub_2:
     pop rcx
     pop rax
     iretq
+%endmacro
+
+%assign v 0
+%rep 32
+%if v = 1
+exception_stub_1:
+    CALL_AND_RETURN debug_in_root
+%elif v = 2
+exception_stub_2:
+    CALL_AND_RETURN nmi_in_root
 %else
 STUB v
 %endif

@@ -84,6 +84,29 @@ void nmi_in_root(void)
         nmis_unowned++;
 }
 
+/*
+ * A #DB in the hypervisor: it uses no breakpoints and never sets TF, so on a
+ * real CPU none comes. Bochs 3.0's SVM lets a guest's pending single-step
+ * trap through the #VMEXIT of the instruction it was for (an intercepted
+ * CPUID under TF), to be taken in the host right after VMRUN; the backend
+ * gives the guest its trap itself (svm/nmi.c). So: said once, DR6 cleared,
+ * and the interrupted code goes on. `saved`: the stub's nine registers, then
+ * the CPU's frame (RIP first).
+ */
+void debug_in_root(const uint64_t *saved)
+{
+    static bool said;
+    uint64_t dr6;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+    __asm__ volatile("mov %0, %%dr6" :: "r"(0xFFFF0FF0ull));
+    if (!said) {
+        said = true;
+        log_warn("a #DB reached the hypervisor at RIP %#llx (DR6 %#llx), a guest's trap let "
+                 "through a VM exit by the (emulated) CPU; ignored (reported once)\n",
+                 (unsigned long long)saved[9], (unsigned long long)dr6);
+    }
+}
+
 void exception_report(struct exception_frame *f)
 {
     log_open_default_console();

@@ -32,4 +32,7 @@ void exception_report(struct exception_frame *f) __attribute__((noreturn));
 void nmi_in_root(void);
 void idt_set_nmi_handler(void (*fn)(void));
 
+/* The #DB vector's C half: a stray debug trap in the host, said once and ignored. */
+void debug_in_root(const uint64_t *saved);
+
 #endif

@@ -11,6 +11,7 @@
 #define MSR_IA32_SYSENTER_ESP        0x175
 #define MSR_IA32_SYSENTER_EIP        0x176
 #define MSR_IA32_DEBUGCTL            0x1D9
+#define   DEBUGCTL_BTF                (1ull << 1)    /* single-step on branches (SDM Vol. 3B, 18.4.1) */
 #define MSR_IA32_PAT                 0x277
 #define   PAT_POWER_ON                0x0007040600070406ull   /* SDM Vol. 3A, 13.12.4 */
 #define MSR_IA32_VMX_BASIC           0x480

@@ -82,13 +82,20 @@ static void inject_ud(void *v) { svm_inject_exception(v, VEC_UD, false, 0); }
 static void inject_gp(void *v) { svm_inject_exception(v, VEC_GP, true, 0); }
 
 /*
- * The guest goes on at `rip`, past an instruction done for it. An STI or MOV SS
- * shadow that covered that instruction ends with it (APM 15.21.5), as KVM has it.
+ * The guest goes on at `rip`, past an instruction done for it, as completing
+ * it would leave the guest on bare metal: an STI or MOV SS shadow that
+ * covered it ends (APM 15.21.5), as KVM has it; RF clears; and the guest's
+ * TF brings a single-step #DB right after it, with DR6.BS (svm/nmi.c, which
+ * also ends a step of its own that this instruction was).
  */
-void svm_resume_at(void *v, uint64_t rip)
+void svm_resume_at(struct svm_cpu *s, uint64_t rip)
 {
+    void *v = s->vmcb;
     vmcb_set_u64(v, VMCB_RIP, rip);
     vmcb_set_u64(v, VMCB_INTERRUPT_SHADOW, 0);
+    uint64_t rflags = vmcb_u64(v, VMCB_RFLAGS);
+    if (s->nmi_stepping || (rflags & (RFLAGS_TF | RFLAGS_RF)))
+        svm_instruction_stepped(s, v);
 }
 
 /* Where the guest's code is, from the VMCB. */
@@ -111,10 +118,11 @@ static void code_at(const void *v, struct guest_code_at *at)
  * instruction that is not what the exit says (the guest changed it meanwhile)
  * gets #UD rather than a wrong step.
  */
-static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len)
+static void skip_instruction(struct svm_cpu *s, const uint8_t *opcode, unsigned opcode_len)
 {
+    void *v = s->vmcb;
     if (svm.nrip_save) {
-        svm_resume_at(v, vmcb_u64(v, VMCB_NRIP));
+        svm_resume_at(s, vmcb_u64(v, VMCB_NRIP));
         return;
     }
     struct guest_code_at at;
@@ -129,31 +137,33 @@ static void skip_instruction(void *v, const uint8_t *opcode, unsigned opcode_len
         return;
     }
     uint64_t rip = at.rip + (unsigned)len;
-    svm_resume_at(v, at.mode == 8 ? rip : (uint32_t)rip);
+    svm_resume_at(s, at.mode == 8 ? rip : (uint32_t)rip);
 }
 
 static const uint8_t OP_CPUID[] = { 0x0F, 0xA2 }, OP_VMMCALL[] = { 0x0F, 0x01, 0xD9 },
                      OP_RDMSR[] = { 0x0F, 0x32 }, OP_WRMSR[] = { 0x0F, 0x30 },
                      OP_INVD[] = { 0x0F, 0x08 };
 
-static void handle_cpuid(struct guest_regs *r, void *v)
+static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
 {
+    void *v = s->vmcb;
     uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
-    guest_cpuid_regs(r, leaf, subleaf, regs);
-    skip_instruction(v, OP_CPUID, sizeof OP_CPUID);
+    guest_cpuid_regs(r, leaf, subleaf, vmcb_u64(v, VMCB_CR4), regs);
+    skip_instruction(s, OP_CPUID, sizeof OP_CPUID);
 }
 
 /* VMMCALL is the AMD hypercall instruction: the same ABI as VMCALL on Intel (CPL 0 only). */
-static void handle_vmmcall(struct guest_regs *r, void *v, struct percpu *cpu)
+static void handle_vmmcall(struct guest_regs *r, struct svm_cpu *s, struct percpu *cpu)
 {
+    void *v = s->vmcb;
     if (vmcb_u8(v, VMCB_CPL) != 0) {
         inject_ud(v);
         return;
     }
     guest_hypercall_regs(r, cpu->index);
-    skip_instruction(v, OP_VMMCALL, sizeof OP_VMMCALL);
+    skip_instruction(s, OP_VMMCALL, sizeof OP_VMMCALL);
 }
 
 /*
@@ -162,13 +172,14 @@ static void handle_vmmcall(struct guest_regs *r, void *v, struct percpu *cpu)
  * a CPU without SVM, and writes to the x2APIC ICR (svm/ap_start.c).
  * EXITINFO1 is 0 for RDMSR, 1 for WRMSR (APM 15.11).
  */
-static void handle_msr(struct guest_regs *r, void *v, struct percpu *cpu)
+static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *cpu)
 {
+    void *v = s->vmcb;
     uint32_t msr = (uint32_t)r->rcx;
     bool write = vmcb_u64(v, VMCB_EXITINFO1) & 1;
     if (msr == X2APIC_MSR_ICR && write) {    /* intercepted only with guest APs */
         if (guest_x2apic_icr_write(cpu, (uint32_t)r->rax | r->rdx << 32, true))
-            skip_instruction(v, OP_WRMSR, sizeof OP_WRMSR);
+            skip_instruction(s, OP_WRMSR, sizeof OP_WRMSR);
         else
             inject_gp(v);
         return;
@@ -181,7 +192,7 @@ static void handle_msr(struct guest_regs *r, void *v, struct percpu *cpu)
     if (!write) {
         r->rax = (uint32_t)(efer & ~EFER_SVME);
         r->rdx = (efer & ~EFER_SVME) >> 32;
-        skip_instruction(v, OP_RDMSR, sizeof OP_RDMSR);
+        skip_instruction(s, OP_RDMSR, sizeof OP_RDMSR);
         return;
     }
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
@@ -191,12 +202,13 @@ static void handle_msr(struct guest_regs *r, void *v, struct percpu *cpu)
     }
     /* LMA is the CPU's to set (on CR0.PG with LME): a write leaves it as it is. */
     vmcb_set_u64(v, VMCB_EFER, (value & ~EFER_LMA) | (efer & EFER_LMA) | EFER_SVME);
-    skip_instruction(v, OP_WRMSR, sizeof OP_WRMSR);
+    skip_instruction(s, OP_WRMSR, sizeof OP_WRMSR);
 }
 
 /* Test runs: the guest writes an emulator's exit port; report the exits first, then do it. */
-static void handle_io(struct guest_regs *r, void *v)
+static void handle_io(struct guest_regs *r, struct svm_cpu *s)
 {
+    void *v = s->vmcb;
     uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
     uint16_t port = (uint16_t)(info >> 16);
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
@@ -204,7 +216,7 @@ static void handle_io(struct guest_regs *r, void *v)
         status_exit_port_write(port, size, (uint32_t)r->rax);
     else if (info & IOIO_IN)
         r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to two ports exits */
-    svm_resume_at(v, vmcb_u64(v, VMCB_EXITINFO2));   /* the next RIP (15.10.2) */
+    svm_resume_at(s, vmcb_u64(v, VMCB_EXITINFO2));   /* next RIP (15.10.2) */
 }
 
 /* Where the guest's code is and its RSP, for guest/gpa_fault.c when it must look. */
@@ -231,7 +243,7 @@ static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
     case GPA_STEP:                           /* the NPT did not change: no flush */
         if (f.rsp_written)
             vmcb_set_u64(v, VMCB_RSP, f.rsp);
-        svm_resume_at(v, vmcb_u64(v, VMCB_RIP) + f.length);
+        svm_resume_at(svm_cpu(cpu), vmcb_u64(v, VMCB_RIP) + f.length);
         break;
     case GPA_INJECT_GP:
         inject_gp(v);
@@ -265,23 +277,23 @@ void svm_exit_dispatch(struct guest_regs *r)
         svm_nmi_exit(cpu);
         break;
     case SVM_EXIT_CPUID:
-        handle_cpuid(r, v);
+        handle_cpuid(r, s);
         break;
     case SVM_EXIT_IRET:
         svm_iret_exit(s, v);
         break;
     case SVM_EXIT_INVD:
         __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
-        skip_instruction(v, OP_INVD, sizeof OP_INVD);
+        skip_instruction(s, OP_INVD, sizeof OP_INVD);
         break;
     case SVM_EXIT_INVLPGA:
         inject_ud(v);                            /* SVM is hidden from the guest */
         break;
     case SVM_EXIT_IOIO:
-        handle_io(r, v);
+        handle_io(r, s);
         break;
     case SVM_EXIT_MSR:
-        handle_msr(r, v, cpu);
+        handle_msr(r, s, cpu);
         break;
     case SVM_EXIT_SHUTDOWN:
         log_error("CPU %u: guest triple fault\n", cpu->index);
@@ -297,7 +309,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         inject_ud(v);                            /* SVM is hidden: EFER.SVME reads 0 */
         break;
     case SVM_EXIT_VMMCALL:
-        handle_vmmcall(r, v, cpu);
+        handle_vmmcall(r, s, cpu);
         break;
     case SVM_EXIT_NPF:
         handle_npf(r, v, cpu);

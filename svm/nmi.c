@@ -53,12 +53,8 @@ void svm_iret_exit(struct svm_cpu *s, void *v)
  * had (after an IRET, to what it popped, unless that set them; as KVM does),
  * and a #DB the guest expected itself is given to it.
  */
-void svm_db_exit(struct svm_cpu *s, void *v)
+static void step_done(struct svm_cpu *s, void *v)
 {
-    if (!s->nmi_stepping) {
-        svm_inject_exception(v, VEC_DB, false, 0);   /* not intercepted otherwise */
-        return;
-    }
     s->nmi_stepping = false;
     s->nmi_masked = false;
     set_intercept(v, VMCB_INTERCEPT_EXC, 1u << VEC_DB, false);
@@ -68,6 +64,34 @@ void svm_db_exit(struct svm_cpu *s, void *v)
         svm_inject_exception(v, VEC_DB, false, 0);
     else
         vmcb_set_u64(v, VMCB_DR6, vmcb_u64(v, VMCB_DR6) & ~DR6_BS);
+}
+
+void svm_db_exit(struct svm_cpu *s, void *v)
+{
+    if (!s->nmi_stepping) {
+        svm_inject_exception(v, VEC_DB, false, 0);   /* not intercepted otherwise */
+        return;
+    }
+    step_done(s, v);
+}
+
+/*
+ * An instruction done for the guest, with its trap flags (svm/exit.c): it is
+ * the one a step of ours was waiting for, if one was; RF clears, as after any
+ * instruction that completes; the guest's TF asks for a single-step #DB right
+ * after it, with DR6.BS, as on bare metal (SDM Vol. 3B, 18.3.1.4).
+ */
+void svm_instruction_stepped(struct svm_cpu *s, void *v)
+{
+    bool guest_tf = s->nmi_stepping ? s->rflags_before_step & RFLAGS_TF
+                                    : vmcb_u64(v, VMCB_RFLAGS) & RFLAGS_TF;
+    if (guest_tf)
+        vmcb_set_u64(v, VMCB_DR6, vmcb_u64(v, VMCB_DR6) | DR6_BS);
+    if (s->nmi_stepping)
+        step_done(s, v);                       /* gives the guest's trap, if it asked */
+    else if (guest_tf)
+        svm_inject_exception(v, VEC_DB, false, 0);
+    vmcb_set_u64(v, VMCB_RFLAGS, vmcb_u64(v, VMCB_RFLAGS) & ~RFLAGS_RF);
 }
 
 /*

@@ -72,7 +72,14 @@ void svm_nmi_reset(struct percpu *cpu, struct svm_cpu *s, void *vmcb);
  * (APM 15.20), and the guest's RIP past an instruction done for it.
  */
 void svm_inject_exception(void *vmcb, unsigned vector, bool has_error, uint32_t error);
-void svm_resume_at(void *vmcb, uint64_t rip);
+void svm_resume_at(struct svm_cpu *s, uint64_t rip);
+
+/*
+ * svm/nmi.c: an instruction done for the guest completed under its TF or RF,
+ * or under a step of svm/nmi.c's own (which it then ends): the trap the
+ * guest's TF asks for, RF cleared.
+ */
+void svm_instruction_stepped(struct svm_cpu *s, void *vmcb);
 
 /* Called by svm/svm_run.asm after every #VMEXIT, guest GPRs (but RAX, RSP) saved in r. */
 void svm_exit_dispatch(struct guest_regs *r);

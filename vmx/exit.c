@@ -31,9 +31,43 @@
  */
 #define RARE_EXIT __attribute__((noinline))
 
+/*
+ * The guest's TF or RF was set under an instruction done for it: RF clears as
+ * after any instruction that completes, and TF asks for a single-step #DB
+ * right after it, which the pending debug exceptions field (BS, SDM Vol. 3C,
+ * 25.4.2) has the CPU deliver after the VM entry (26.6.3) with DR6.BS set,
+ * as the trap would have come on bare metal; with DEBUGCTL.BTF the step is
+ * by branch, and a done instruction is none.
+ */
+RARE_EXIT static void done_with_trap_flags(uint64_t rflags)
+{
+    if (rflags & RFLAGS_RF)
+        vmwrite(VMCS_GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+    if ((rflags & RFLAGS_TF) && !(vmread(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF))
+        vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) | DR6_BS);
+}
+
+/*
+ * What completing an instruction does on bare metal, for one the hypervisor
+ * did for the guest: an STI or MOV SS shadow that covered it ends with it,
+ * and the trap flags take effect.
+ */
+static void instruction_done(void)
+{
+    uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+                intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    uint64_t rflags = vmread(VMCS_GUEST_RFLAGS);
+    if (rflags & (RFLAGS_TF | RFLAGS_RF))
+        done_with_trap_flags(rflags);
+}
+
+/* The guest goes on past the instruction that exited, done for it. */
 static void advance_rip(void)
 {
     vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+    instruction_done();
 }
 
 /*
@@ -68,7 +102,8 @@ RARE_EXIT static void filtered_cpuid(struct guest_regs *r, uint32_t leaf, uint32
 {
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
-    guest_cpuid_regs(r, leaf, subleaf, regs);
+    /* OSXSAVE and PKE are not guest/host-masked: the VMCS's guest CR4 holds the guest's. */
+    guest_cpuid_regs(r, leaf, subleaf, vmread(VMCS_GUEST_CR4), regs);
 }
 
 /*
@@ -251,6 +286,7 @@ RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *
         if (f.rsp_written)
             vmwrite(VMCS_GUEST_RSP, f.rsp);
         vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + f.length);
+        instruction_done();
         break;
     case GPA_INJECT_GP:
         inject_gp();

@@ -144,6 +144,52 @@ static void check_cpuid_version(void)
         fail(name, "EAX 0x%08x (want nonzero), EBX 0x%08x (want bit 0, VMCALL)", r.eax, r.ebx);
 }
 
+/*
+ * CPUID.1:ECX.OSXSAVE and CPUID.(7,0):ECX.OSPKE are copies of CR4.OSXSAVE and
+ * CR4.PKE (SDM Vol. 2A, CPUID): flipped here, CPUID read after each flip. The
+ * hypervisor runs CPUID under its own CR4, so it must take these from the
+ * guest's. Natively too, as the reference.
+ */
+#define CPUID1_XSAVE    (1u << 26)
+#define CPUID1_OSXSAVE  (1u << 27)
+#define CPUID7_PKU      (1u << 3)
+#define CPUID7_OSPKE    (1u << 4)
+#define CR4_OSXSAVE     (1u << 18)
+#define CR4_PKE         (1u << 22)
+
+static void check_cpuid_cr4_mirrors(void)
+{
+    const char *name = "CPUID OSXSAVE and OSPKE follow CR4";
+    int xsave = (cpuid(1).ecx & CPUID1_XSAVE) != 0;
+    int pku = cpuid(0).eax >= 7 && (cpuid(7).ecx & CPUID7_PKU);
+    if (!xsave && !pku) {
+        skip(name, "the CPU has neither XSAVE nor PKU");
+        return;
+    }
+    uint32_t cr4 = read_cr4(), bits = (xsave ? CR4_OSXSAVE : 0) | (pku ? CR4_PKE : 0);
+    for (int round = 0; round < 4; round++) {
+        int on = round & 1;
+        int v = probe_write_cr4(on ? cr4 | bits : cr4 & ~bits);
+        uint32_t ecx1 = cpuid(1).ecx, ecx7 = pku ? cpuid(7).ecx : 0;
+        probe_write_cr4(cr4);
+        if (v >= 0) {
+            fail(name, "setting CR4 to 0x%08x raised %s", on ? cr4 | bits : cr4 & ~bits,
+                 exception_name(v));
+            return;
+        }
+        if (xsave && !!(ecx1 & CPUID1_OSXSAVE) != on) {
+            fail(name, "CR4.OSXSAVE = %d, CPUID.1:ECX = 0x%08x", on, ecx1);
+            return;
+        }
+        if (pku && !!(ecx7 & CPUID7_OSPKE) != on) {
+            fail(name, "CR4.PKE = %d, CPUID.7:ECX = 0x%08x", on, ecx7);
+            return;
+        }
+    }
+    kprintf("guest: CR4 mirrors checked:%s%s\n", xsave ? " OSXSAVE" : "", pku ? " OSPKE" : "");
+    pass(name);
+}
+
 /* ---- VMCALL and VMX instructions ---------------------------------------------- */
 
 static void check_vmcall_version(void)
@@ -207,6 +253,68 @@ static void check_vmcall_cpl3(void)
     else
         fail(name, "%s (vector %d) at 0x%08x (the VMCALL is at 0x%08x), EAX 0x%x",
              exception_name(v), v, eip, insn, eax);
+}
+
+/* ---- single step -------------------------------------------------------------- */
+
+/*
+ * A single-step trap over an instruction thinvisor does for the guest comes
+ * right after it, with DR6.BS, as on bare metal (SDM Vol. 3A, 17.3.1.4): a
+ * debugger stepping through CPUID, a hypercall or a store to the local APIC
+ * (whose page is write-protected where thinvisor emulates INIT and SIPI) must
+ * not skip a step. At CPL 0 (step_probe) and CPL 3 (probe_user); natively too.
+ */
+#define DR6_BS (1u << 14)
+
+static void expect_step(const char *name, uint32_t hits, uint32_t eip, uint32_t dr6,
+                        const char *after)
+{
+    if (hits == 1 && eip == (uint32_t)after && (dr6 & DR6_BS))
+        pass(name);
+    else
+        fail(name, "%u #DB(s), the first at 0x%08x (want one at 0x%08x), DR6 0x%08x",
+             hits, eip, (uint32_t)after, dr6);
+}
+
+/* The local APIC's TPR in xAPIC mode (its store is harmless: the value it holds), or 0. */
+static uint32_t apic_tpr_address(void)
+{
+    uint64_t base = rdmsr(0x1B);
+    if (!(base & (1u << 11)) || (base & (1u << 10)))
+        return 0;                       /* disabled, or x2APIC mode: no MMIO page */
+    return (uint32_t)(base & 0xFFFFF000u) + 0x80;
+}
+
+static void check_single_step(void)
+{
+    uint32_t eip, dr6, hits, tpr = apic_tpr_address();
+    hits = step_probe((void (*)(uint32_t))(void *)step_cpuid, 0, &eip, &dr6);
+    expect_step("single step over CPUID", hits, eip, dr6, step_cpuid_after);
+
+    if (need_hv("single step over VMCALL")) {
+        int amd = cpu_is_amd();
+        hits = step_probe((void (*)(uint32_t))(void *)(amd ? step_vmmcall : step_vmcall), 0,
+                          &eip, &dr6);
+        expect_step("single step over VMCALL", hits, eip, dr6,
+                    amd ? step_vmmcall_after : step_vmcall_after);
+    }
+
+    if (tpr) {
+        hits = step_probe((void (*)(uint32_t))(void *)step_store, tpr, &eip, &dr6);
+        expect_step("single step over a local APIC store", hits, eip, dr6, step_store_after);
+    } else {
+        skip("single step over a local APIC store", "no xAPIC page");
+    }
+
+    int v = probe_user_at(user_step_cpuid, 0, &eip, &dr6);
+    expect_step("single step over CPUID at CPL 3", v == 1, eip, dr6, user_step_cpuid_after);
+    if (tpr) {
+        v = probe_user_at(user_step_store, tpr, &eip, &dr6);
+        expect_step("single step over a local APIC store at CPL 3", v == 1, eip, dr6,
+                    user_step_store_after);
+    } else {
+        skip("single step over a local APIC store at CPL 3", "no xAPIC page");
+    }
 }
 
 /* ---- the hypervisor region ----------------------------------------------------- */
@@ -472,10 +580,12 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_cpuid_hv_bit();
     check_cpuid_signature();
     check_cpuid_version();
+    check_cpuid_cr4_mirrors();
     check_vmcall_version();
     check_vmcall_unknown();
     check_vmxon();
     check_vmcall_cpl3();
+    check_single_step();
 
     print_memory_map();
     query_region();

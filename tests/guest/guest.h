@@ -122,6 +122,19 @@ int probe_xsetbv(uint32_t xcr, uint64_t value);
 int probe_vmx_insn(unsigned which);     /* 0..VMX_INSNS-1: VMXON, VMCLEAR, ... */
 #define VMX_INSNS 11
 int probe_user(const char *code, uint32_t eax);
+/* probe_user, with the EIP of that first exception and DR6 if it was a #DB. */
+int probe_user_at(const char *code, uint32_t eax, uint32_t *eip, uint32_t *dr6);
+
+/*
+ * lib.c: runs run(arg) at CPL 0 with trap() catching its single-step #DBs
+ * (each clears TF); returns how many came, with the first one's EIP and DR6.
+ */
+uint32_t step_probe(void (*run)(uint32_t), uint32_t arg, uint32_t *eip, uint32_t *dr6);
+/* isr.asm: the instructions under step_probe and probe_user, and where their trap lands */
+extern char step_cpuid[], step_cpuid_after[], step_vmcall[], step_vmcall_after[];
+extern char step_vmmcall[], step_vmmcall_after[], step_store[], step_store_after[];
+extern char user_step_cpuid[], user_step_cpuid_after[], user_step_store[],
+    user_step_store_after[];
 /* isr.asm: CPL 3 code for probe_user: VMCALL with EAX as given, and VMX instructions */
 extern char user_vmcall_eax[], user_vmxon[], user_vmread[], user_vmlaunch[];
 
@@ -178,6 +191,20 @@ static inline struct cpuid_regs cpuid(uint32_t leaf)
     __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
                      : "a"(leaf), "c"(0));
     return r;
+}
+
+static inline uint32_t read_cr0(void)
+{
+    uint32_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+
+static inline uint32_t read_cr4(void)
+{
+    uint32_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
 }
 
 static inline uint64_t rdtsc(void)

@@ -103,8 +103,6 @@ static struct cpuid_regs cpuid_sub(uint32_t leaf, uint32_t sub)
 }
 
 /* The CR values to restore should a bad write get through. */
-static uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 
 /* ---- one operation per category ------------------------------------------------- */
 

@@ -133,3 +133,78 @@ user_vmread:
 user_vmlaunch:
     vmlaunch
     hlt
+
+; Single-step probes (guest.c, check_single_step): POPF sets TF, and the
+; single-step trap comes after the instruction that follows it (SDM Vol. 3A,
+; 17.3.1.4), the one under test, whatever thinvisor did for it. Each *_after
+; label is where that #DB must stop: trap() catches it at CPL 0 (step_probe,
+; lib.c), probe_user at CPL 3. Without the trap, the NOP runs too and the #DB
+; stops one byte further; at CPL 3 the HLT after it then raises #GP.
+%macro SET_TF 0
+    pushfd
+    or dword [esp], 0x100
+    popfd
+%endmacro
+
+global step_cpuid, step_cpuid_after, step_vmcall, step_vmcall_after
+global step_vmmcall, step_vmmcall_after, step_store, step_store_after
+step_cpuid:                             ; void step_cpuid(void)
+    push ebx
+    xor eax, eax
+    xor ecx, ecx
+    SET_TF
+    cpuid
+step_cpuid_after:
+    nop
+    pop ebx
+    ret
+
+step_vmcall:                            ; void step_vmcall(void): VMCALL TV_HC_VERSION
+    push ebx
+    mov eax, TV_HC_VERSION
+    SET_TF
+    vmcall
+step_vmcall_after:
+    nop
+    pop ebx
+    ret
+
+step_vmmcall:                           ; the same on AMD
+    push ebx
+    mov eax, TV_HC_VERSION
+    SET_TF
+    vmmcall
+step_vmmcall_after:
+    nop
+    pop ebx
+    ret
+
+step_store:                             ; void step_store(uint32_t addr): [addr] = [addr]
+    push ebx
+    mov ebx, [esp + 8]
+    mov eax, [ebx]
+    SET_TF
+    mov [ebx], eax
+step_store_after:
+    nop
+    pop ebx
+    ret
+
+; The same at CPL 3 (probe_user; EAX holds its argument: for the store, the address).
+global user_step_cpuid, user_step_cpuid_after, user_step_store, user_step_store_after
+user_step_cpuid:
+    xor eax, eax
+    xor ecx, ecx
+    SET_TF
+    cpuid
+user_step_cpuid_after:
+    nop
+    hlt
+
+user_step_store:
+    mov edx, [eax]
+    SET_TF
+    mov [eax], edx
+user_step_store_after:
+    nop
+    hlt

@@ -367,6 +367,10 @@ static volatile int *fault_slot(void)
 static volatile int user_active;    /* a CPL 3 probe is running */
 static uint32_t user_eip, user_eax;
 
+/* step_probe: #DBs at CPL 0 while it runs, the first one's EIP, DR6 at the last #DB. */
+static volatile int step_armed;
+static volatile uint32_t step_hits, step_eip, last_dr6;
+
 extern int user_enter(uint32_t eip, uint32_t esp);
 extern __attribute__((noreturn)) void user_return(int vector);
 static uint8_t user_stack[1024] __attribute__((aligned(16)));
@@ -375,6 +379,18 @@ void trap(struct trapframe *tf)
 {
     static int dying;
 
+    if (tf->vector == 1) {              /* #DB: DR6 says why; cleared for the next one */
+        uint32_t dr6;
+        __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+        last_dr6 = dr6;
+        __asm__ volatile("mov %0, %%dr6" :: "r"(0xFFFF0FF0u));
+        if (step_armed && (tf->cs & 3) == 0) {
+            if (step_hits++ == 0)
+                step_eip = tf->eip;
+            tf->eflags &= ~0x100u;      /* TF off: one step only */
+            return;
+        }
+    }
     if ((tf->cs & 3) == 3 && user_active) {
         user_active = 0;
         user_eip = tf->eip;
@@ -483,6 +499,28 @@ int probe_store(uint32_t dst_addr, uint32_t value)
                      "2:\n\t" FIXUP("1b", "2b")
                      :: "r"(dst_addr), "r"(value) : "memory");
     return *fv;
+}
+
+uint32_t step_probe(void (*run)(uint32_t), uint32_t arg, uint32_t *eip, uint32_t *dr6)
+{
+    step_hits = 0;
+    step_eip = 0;
+    last_dr6 = 0;
+    step_armed = 1;
+    run(arg);
+    step_armed = 0;
+    *eip = step_eip;
+    *dr6 = last_dr6;
+    return step_hits;
+}
+
+int probe_user_at(const char *code, uint32_t eax, uint32_t *eip, uint32_t *dr6)
+{
+    last_dr6 = 0;
+    int vector = probe_user(code, eax);
+    *eip = user_eip;
+    *dr6 = last_dr6;
+    return vector;
 }
 
 /*

@@ -15,7 +15,7 @@ static void leaf1(void **state)
 {
     (void)state;
     uint32_t r[4] = { 0x306C3, 0x00010800, 0x7FFAFBFF, 0xBFEBFBFF };
-    guest_cpuid_filter(1, 0, r);
+    guest_cpuid_filter(1, 0, 1u << 18, r);            /* CR4.OSXSAVE, as ECX bit 27 says */
     assert_int_equal(r[0], 0x306C3);
     assert_false(r[2] & TV_CPUID1_ECX_VMX);
     assert_false(r[2] & (1u << 6));                   /* SMX */
@@ -29,7 +29,7 @@ static void hypervisor_leaves(void **state)
 {
     (void)state;
     uint32_t r[4] = { 7, 1, 2, 3 };
-    guest_cpuid_filter(TV_CPUID_BASE, 0, r);
+    guest_cpuid_filter(TV_CPUID_BASE, 0, 0, r);
     assert_int_equal(r[0], TV_CPUID_MAX_LEAF);
     char sig[13] = { 0 };
     memcpy(sig, &r[1], 4);
@@ -37,12 +37,12 @@ static void hypervisor_leaves(void **state)
     memcpy(sig + 8, &r[3], 4);
     assert_string_equal(sig, "thinvisor");
     uint32_t v[4] = { 0 };
-    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, v);
+    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, 0, v);
     assert_int_equal(v[0], guest_version_word());
     assert_true(v[0] != 0);
     assert_int_equal(v[1], TV_FEATURE_VMCALL);
     uint32_t e[4] = { 9, 9, 9, 9 };
-    guest_cpuid_filter(0x40000005, 0, e);
+    guest_cpuid_filter(0x40000005, 0, 0, e);
     assert_int_equal(e[0] | e[1] | e[2] | e[3], 0);
 }
 
@@ -53,19 +53,19 @@ static void status_area(void **state)
     uint32_t r[4] = { 9, 9, 9, 9 };
     uint64_t base, size;
     uint32_t kind;
-    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, r);
+    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, 0, r);
     assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
     assert_false(guest_published_range(1, &base, &size, &kind));
 
     guest_set_status_area(0x12345000ull | 1ull << 32, 0x2000, 0x1FF6F000, 65552);
     uint32_t s[4] = { 0 };
-    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, s);
+    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, 0, s);
     assert_int_equal(s[0], 0x12345000);
     assert_int_equal(s[1], 1);
     assert_int_equal(s[2], 0x2000);
     assert_int_equal(s[3], TV_STATUS_ABI_VERSION);
     uint32_t v[4] = { 0 };
-    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, v);
+    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, 0, v);
     assert_int_equal(v[1], TV_FEATURE_VMCALL | TV_FEATURE_STATUS_AREA);
     assert_true(guest_published_range(1, &base, &size, &kind));
     assert_int_equal(base, 0x112345000ull);
@@ -83,10 +83,10 @@ static void pass_through(void **state)
 {
     (void)state;
     uint32_t r[4] = { 0xD, 0x12345678, 0x9ABCDEF0, 0x0F0F0F0F };
-    guest_cpuid_filter(0, 0, r);
+    guest_cpuid_filter(0, 0, 0, r);
     assert_int_equal(r[1], 0x12345678);
     uint32_t x[4] = { 1, 2, 3, 4 };
-    guest_cpuid_filter(0x80000001, 0, x);
+    guest_cpuid_filter(0x80000001, 0, 0, x);
     assert_int_equal(x[2], 3);
 }
 
@@ -95,25 +95,62 @@ static void svm_hidden(void **state)
 {
     (void)state;
     uint32_t x[4] = { 0x00A50F00, 0, 0x000003F7, 0x2FD3FBFF };
-    guest_cpuid_filter(0x80000001, 0, x);
+    guest_cpuid_filter(0x80000001, 0, 0, x);
     assert_int_equal(x[2], 0x000003F7 & ~(1u << 2));
     assert_int_equal(x[3], 0x2FD3FBFF);
     uint32_t a[4] = { 1, 16, 0, 0x10010001 };
-    guest_cpuid_filter(0x8000000A, 0, a);
+    guest_cpuid_filter(0x8000000A, 0, 0, a);
     assert_int_equal(a[0] | a[1] | a[2] | a[3], 0);
     /* The exit handlers skip the filter for every other leaf: it must change nothing there. */
-    static const uint32_t leaves[] = { 0, 7, 0xD, 0x80000000, 0x80000008, 0x8000000B };
+    static const uint32_t leaves[] = { 0, 0xD, 0x80000000, 0x80000008, 0x8000000B };
     for (unsigned i = 0; i < sizeof leaves / sizeof leaves[0]; i++) {
         assert_false(guest_cpuid_changes(leaves[i]));
         uint32_t r[4] = { 0x11, 0x22, 0x33, 0xFFFFFFFF };
-        guest_cpuid_filter(leaves[i], 0, r);
+        guest_cpuid_filter(leaves[i], 0, 0, r);
         assert_int_equal(r[0], 0x11);
         assert_int_equal(r[2], 0x33);
         assert_int_equal(r[3], 0xFFFFFFFF);
     }
     assert_true(guest_cpuid_changes(1));
+    assert_true(guest_cpuid_changes(7));
     assert_true(guest_cpuid_changes(0x40000005));
     assert_true(guest_cpuid_changes(0x80000001));
+}
+
+/*
+ * OSXSAVE (CPUID.1:ECX[27]) and OSPKE (CPUID.7.0:ECX[4]) copy CR4.OSXSAVE and
+ * CR4.PKE (SDM Vol. 2A, CPUID): the guest's CR4, whatever the host's was when
+ * it ran CPUID; and only where the CPU has XSAVE and PKU at all.
+ */
+static void cr4_mirrors(void **state)
+{
+    (void)state;
+    const uint64_t osxsave = 1u << 18, pke = 1u << 22;
+    uint32_t xsave = 1u << 26, os = 1u << 27;
+    uint32_t r[4] = { 0, 0, xsave | os, 0 };                /* the host had OSXSAVE on */
+    guest_cpuid_filter(1, 0, 0, r);
+    assert_int_equal(r[2] & (xsave | os), xsave);
+    r[2] = xsave;                                           /* the host had it off */
+    guest_cpuid_filter(1, 0, osxsave, r);
+    assert_int_equal(r[2] & (xsave | os), xsave | os);
+    r[2] = 0;                                               /* no XSAVE: no OSXSAVE either */
+    guest_cpuid_filter(1, 0, osxsave, r);
+    assert_int_equal(r[2] & os, 0);
+
+    uint32_t pku = 1u << 3, ospke = 1u << 4;
+    uint32_t l7[4] = { 0, 0x12, pku | ospke | 0x100, 0 };
+    guest_cpuid_filter(7, 0, osxsave, l7);
+    assert_int_equal(l7[2], pku | 0x100);
+    assert_int_equal(l7[1], 0x12);
+    l7[2] = pku;
+    guest_cpuid_filter(7, 0, pke, l7);
+    assert_int_equal(l7[2], pku | ospke);
+    l7[2] = ospke;                                          /* no PKU: no OSPKE */
+    guest_cpuid_filter(7, 0, pke, l7);
+    assert_int_equal(l7[2], 0);
+    uint32_t l7s1[4] = { 1, 2, ospke, 4 };                  /* subleaf 1: not CR4's */
+    guest_cpuid_filter(7, 1, 0, l7s1);
+    assert_int_equal(l7s1[2], ospke);
 }
 
 static void boot_sectors(void **state)
@@ -141,6 +178,7 @@ int main(void)
         cmocka_unit_test(status_area),
         cmocka_unit_test(pass_through),
         cmocka_unit_test(svm_hidden),
+        cmocka_unit_test(cr4_mirrors),
         cmocka_unit_test(boot_sectors),
     };
     return cmocka_run_group_tests_name("guest_policy", tests, NULL, NULL);
