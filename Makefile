@@ -16,11 +16,13 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 # Debian packages needed to build, run and test (see README, "What gets installed").
 # g++, xz-utils, patch and debian-archive-keyring build Bochs 3.0 from Debian's source (make bochs).
 DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-efi-amd64-bin grub-common \
-                xorriso mtools ovmf \
+                xorriso mtools ovmf libzycore-dev \
                 qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
                 clang libclang-rt-dev util-linux gdb g++ xz-utils patch debian-archive-keyring
 
-KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
+include third_party/zydis.mk
+
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. $(ZYDIS_INCLUDES) \
     -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
     -fno-stack-protector -mcmodel=kernel -fno-asynchronous-unwind-tables \
     -fno-omit-frame-pointer -fno-builtin --param=min-pagesize=0
@@ -34,11 +36,11 @@ KERNEL_ASM := $(wildcard $(SRC_DIRS:%=%/*.asm))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
               $(patsubst %.asm,$(BUILD)/obj/%.asm.o,$(KERNEL_ASM))
 
-.PHONY: all deps bochs run test test-linux unit fuzz stress clean bench bench-deps
+.PHONY: all deps bochs zydis run test test-linux unit fuzz stress clean bench bench-deps
 .SECONDEXPANSION:
-all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.iso $(BUILD)/tools/thinctl
+all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.debug $(BUILD)/thinvisor.iso $(BUILD)/tools/thinctl
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(ZYDIS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(CFLAGS_$(subst /,_,$*)) -MMD -MP -c $< -o $@
 
@@ -50,8 +52,15 @@ $(BUILD)/obj/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf -MD $(@:.o=.d) -MP $< -o $@
 
-$(BUILD)/thinvisor.elf: $(KERNEL_OBJ) linker.ld
-	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJ)
+# thinvisor.debug is the linked image with its DWARF, for gdb (make debug); thinvisor.elf, what
+# GRUB loads, is the same without it (the symbols stay, for nm and Bochs's debugger). GRUB-EFI
+# reads the whole file into memory it takes below 1 MiB, where the AP trampoline needs a page:
+# with the DWARF (1.2 MB since Zydis came in) none was left on OVMF.
+$(BUILD)/thinvisor.debug: $(KERNEL_OBJ) $(ZYDIS_KERNEL_OBJ) linker.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJ) $(ZYDIS_KERNEL_OBJ)
+
+$(BUILD)/thinvisor.elf: $(BUILD)/thinvisor.debug
+	objcopy --strip-debug $< $@
 	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ has no valid multiboot2 header" >&2; exit 1; }
 
 $(BUILD)/thinvisor.iso: $(BUILD)/thinvisor.elf grub.cfg
@@ -84,8 +93,10 @@ define install_missing
 	@mkdir -p $(BUILD) && touch $@
 endef
 
-# Installs the Debian packages above that are missing, then Bochs 3.0.
-deps: $(DEPS_STAMP) bochs
+# Installs the Debian packages above that are missing, then Bochs 3.0 and the Zydis source.
+deps: $(DEPS_STAMP) bochs zydis
+zydis: $(DEPS_STAMP)
+	@third_party/zydis.sh >/dev/null
 $(DEPS_STAMP): Makefile
 	$(call install_missing,$(DEB_PACKAGES),)
 
@@ -140,9 +151,9 @@ endif
 
 # ---- tests -------------------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,undefined \
-               -fno-sanitize-recover=all -fno-omit-frame-pointer
+               -fno-sanitize-recover=all -fno-omit-frame-pointer $(ZYDIS_INCLUDES)
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
-              vmx_caps guest_policy guest_walk mmio_decode efi_path efi_mmap segment \
+              vmx_caps guest_policy guest_walk mmio_emulate efi_path efi_mmap segment \
               efi_bootorder hypercall init_sipi
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
@@ -157,7 +168,7 @@ unit_src_e820       := guest/e820.c
 unit_src_vmx_caps   := vmx/caps.c kernel/format.c
 unit_src_guest_policy := guest/cpuid.c guest/boot_check.c kernel/format.c
 unit_src_guest_walk := mm/guest_walk.c
-unit_src_mmio_decode := guest/mmio_decode.c
+unit_src_mmio_emulate := guest/mmio_emulate.c guest/insn.c $(ZYDIS_HOST_OBJ)
 unit_src_efi_path   := efi/path.c kernel/format.c
 unit_src_efi_mmap   := efi/mmap.c
 unit_src_segment    := kernel/segment.c kernel/format.c
@@ -166,18 +177,20 @@ unit_src_hypercall  := guest/hypercall.c
 unit_src_init_sipi  := guest/init_sipi.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
-$(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h)
+$(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h) | $(ZYDIS_STAMP)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(unit_src_$*) -lcmocka -lpthread
 
-FUZZ_TARGETS := multiboot2 cmdline acpi e820 mtrr_ept
+FUZZ_TARGETS := multiboot2 cmdline acpi e820 mtrr_ept mmio
 fuzz_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 fuzz_src_cmdline    := kernel/cmdline.c kernel/format.c
 fuzz_src_acpi       := kernel/acpi.c kernel/format.c
 fuzz_src_e820       := guest/e820.c
 fuzz_src_mtrr_ept   := mm/mtrr.c mm/ept.c mm/page_alloc.c
+fuzz_src_mmio       := guest/mmio_emulate.c guest/insn.c tests/fuzz/native_run.S $(ZYDIS_FUZZ_OBJ)
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               $(ZYDIS_INCLUDES)
 # mtrr_ept without comparison tracing: its input is decoded into valid MTRR values (no magic
 # numbers to guess), and the tracing of the EPT builder's loops took 70% of the time. Measured
 # in 60 s from the seeds: 5x the executions and more coverage (cov 310, ft 1612 against 298, 1446).
@@ -231,5 +244,5 @@ include install/install.mk
 include debug/debug.mk
 include tests/bench/bench.mk
 
-.PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_%
+.PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_% $(BUILD)/host/zydis/%.o $(BUILD)/fuzz/zydis/%.o
 -include $(KERNEL_OBJ:.o=.d)

@@ -41,7 +41,7 @@ ifeq ($(DEBUG_EMU),bochs)
 	    --serial $(DEBUG_DIR)/serial.log --break '$(DEBUG_BREAK)' --workdir $(DEBUG_DIR)/bochs \
 	    --bochs $(BOCHS)
 else
-	debug/qemu-gdb.sh --iso $(BUILD)/thinvisor.iso --elf $(BUILD)/thinvisor.elf \
+	debug/qemu-gdb.sh --iso $(BUILD)/thinvisor.iso --elf $(BUILD)/thinvisor.debug \
 	    --disk $(DEBUG_DIR)/disk.img --cpus $(CPUS) --mem $(MEM) \
 	    --serial $(DEBUG_DIR)/serial.log --break '$(DEBUG_BREAK)' --port $(GDB_PORT) \
 	    $(if $(filter kvm,$(DEBUG_EMU)),--kvm)

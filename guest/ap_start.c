@@ -114,23 +114,29 @@ static void write_register(struct percpu *cpu, uint64_t page, unsigned offset, u
     *apic_reg(page, offset) = value;
 }
 
-void guest_xapic_store(struct percpu *cpu, uint64_t page, unsigned offset,
-                       const struct mmio_store *st, uint64_t *reg, bool can_kick)
+/* An access the APIC leaves undefined: said once. */
+static bool undefined_access(struct percpu *cpu, unsigned offset, unsigned size, const char *what)
 {
-    uint64_t value = reg ? *reg >> (st->high_byte ? 8 : 0) : st->imm;
-    if (st->size < 4 || (offset & 0xF)) {
-        /* The SDM leaves such accesses undefined (Vol. 3A, 11.4.1): dropped, as most APICs do. */
-        static bool warned;
-        if (!warned) {
-            warned = true;
-            log_warn("CPU %u: guest wrote %u byte(s) at APIC offset %#x; ignored (reported once)\n",
-                     cpu->index, st->size, offset);
-        }
-        return;
+    if (size >= 4 && !(offset & 0xF))
+        return false;
+    static bool warned;
+    if (!warned) {
+        warned = true;
+        log_warn("CPU %u: guest %s %u byte(s) at APIC offset %#x; ignored (reported once)\n",
+                 cpu->index, what, size, offset);
     }
-    /* Only XCHG reads: a read of a write-only register (EOI) may set an ESR bit. */
-    uint32_t old = st->kind == MMIO_XCHG_REG ? *apic_reg(page, offset) : 0;
-    write_register(cpu, page, offset, (uint32_t)value, can_kick);
-    if (st->kind == MMIO_XCHG_REG)
-        *reg = old;                      /* a 32- or 64-bit destination: zero-extended */
+    return true;
+}
+
+uint64_t guest_xapic_read(void *ctx, unsigned offset, unsigned size)
+{
+    const struct xapic_store *x = ctx;
+    return undefined_access(x->cpu, offset, size, "read") ? 0 : *apic_reg(x->page, offset);
+}
+
+void guest_xapic_write(void *ctx, unsigned offset, unsigned size, uint64_t value)
+{
+    const struct xapic_store *x = ctx;
+    if (!undefined_access(x->cpu, offset, size, "wrote"))
+        write_register(x->cpu, x->page, offset, (uint32_t)value, x->can_kick);
 }

@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest/mmio_decode.h"
 #include "smp/percpu.h"
 
 /*
@@ -39,13 +38,20 @@ bool guest_emulate_init_sipi(struct percpu *sender, uint64_t icr, bool can_kick)
 bool guest_x2apic_icr_write(struct percpu *cpu, uint64_t value, bool can_kick);
 
 /*
- * A decoded guest store `st` to `offset` in the write-protected xAPIC page at
- * `page`, done for the guest: an ICR write goes through
- * guest_emulate_init_sipi, any other register to the APIC. `reg` is the
- * store's source register (NULL for an immediate); an XCHG leaves the old
- * value there.
+ * The write-protected xAPIC page as the target of an emulated store
+ * (guest/mmio_emulate.h, with a struct xapic_store as its ctx): a write of
+ * an ICR register goes through guest_emulate_init_sipi, any other register
+ * to the APIC; reads come from the APIC. The xAPIC's registers are 32 bits
+ * at 16-byte boundaries (SDM Vol. 3A, 11.4.1): a narrower or misaligned
+ * access is undefined there; it is dropped (reads 0), as most APICs do.
  */
-void guest_xapic_store(struct percpu *cpu, uint64_t page, unsigned offset,
-                       const struct mmio_store *st, uint64_t *reg, bool can_kick);
+struct xapic_store {
+    struct percpu *cpu;           /* the writer */
+    uint64_t page;                /* the page, IA32_APIC_BASE's */
+    bool can_kick;
+};
+
+uint64_t guest_xapic_read(void *ctx, unsigned offset, unsigned size);
+void guest_xapic_write(void *ctx, unsigned offset, unsigned size, uint64_t value);
 
 #endif

@@ -3,67 +3,101 @@
 
 #include "guest/ap_start.h"
 #include "guest/memory.h"
-#include "guest/mmio_decode.h"
+#include "guest/mmio_emulate.h"
 #include "guest/status.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/spinlock.h"
 #include "mm/hv_memory.h"
 
-/* The store instruction at the guest's CS:RIP, fetched through its page tables and decoded. */
-static int decode_store(struct gpa_fault *f, struct guest_code_at *at, struct mmio_store *st,
-                        uint8_t insn[INSN_MAX_LEN], unsigned *got)
+/*
+ * A store to a page thinvisor write-protects, emulated against `t`: the
+ * instruction at the guest's CS:RIP, fetched through its page tables, then
+ * guest/mmio_emulate.c on the guest's registers, which go back where the
+ * instruction changed them. `what` names the page in the log. An instruction
+ * it does not emulate is stepped over, its write dropped, and said once; no
+ * instruction at all is #UD, as on the CPU.
+ */
+static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_regs *r,
+                                            struct gpa_fault *f, const struct mmio_target *t,
+                                            const char *what)
 {
-    f->read_code(at, &f->rsp, f->ctx);
-    *got = guest_fetch_code(at, hv_read_guest_phys, NULL, insn);
-    return mmio_decode_store(insn, *got, at->mode, st);
+    static bool said_unsupported, said_undecodable;
+    struct guest_code_at at;
+    uint8_t insn[INSN_MAX_LEN];
+    struct mmio_regs m;
+    struct mmio_result res;
+    f->read_state(&at, &f->rsp, &f->rflags, f->ctx);
+    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, insn);
+    for (unsigned i = 0; i < 16; i++)
+        m.gpr[i] = i == 4 ? f->rsp : *guest_gpr(r, i, &f->rsp);
+    m.rflags = f->rflags;
+    enum mmio_outcome o = mmio_emulate(insn, got, at.mode, (unsigned)(f->gpa & 0xFFF), t, &m, &res);
+    if (o == MMIO_UNDECODABLE || o == MMIO_UNSUPPORTED) {
+        bool *said = o == MMIO_UNDECODABLE ? &said_undecodable : &said_unsupported;
+        if (!*said) {
+            *said = true;
+            log_warn("CPU %u: the guest's write to %s at %#llx (RIP %#llx, %u byte(s) readable, "
+                     "first %02x %02x %02x %02x) is %s (reported once)\n", cpu->index, what,
+                     (unsigned long long)f->gpa, (unsigned long long)at.rip, got,
+                     got > 0 ? insn[0] : 0, got > 1 ? insn[1] : 0, got > 2 ? insn[2] : 0,
+                     got > 3 ? insn[3] : 0,
+                     o == MMIO_UNDECODABLE ? "no instruction: #UD"
+                                           : "no store thinvisor emulates: dropped, stepped over");
+        }
+        if (o == MMIO_UNDECODABLE)
+            return GPA_INJECT_UD;
+        f->length = res.length;
+        return GPA_STEP;
+    }
+    for (unsigned i = 0; i < 16; i++)
+        if (i != 4)
+            *guest_gpr(r, i, &f->rsp) = m.gpr[i];
+    f->rsp_written = m.gpr[4] != f->rsp;
+    f->rsp = m.gpr[4];
+    f->rflags_written = m.rflags != f->rflags;
+    f->rflags = m.rflags;
+    f->length = res.length;
+    return o == MMIO_AGAIN ? GPA_AGAIN : GPA_STEP;
 }
 
-/*
- * A write to the write-protected xAPIC page: done for the guest. One that
- * cannot be decoded stops this CPU, with the bytes it could read.
- */
+/* The read-only status area as a store's target: reads see it, writes are dropped. */
+static uint64_t status_read(void *ctx, unsigned offset, unsigned size)
+{
+    const uint8_t *page = ctx;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)page[offset + i] << (8 * i);
+    return v;
+}
+
+static void status_write(void *ctx, unsigned offset, unsigned size, uint64_t value)
+{
+    (void)ctx, (void)offset, (void)size, (void)value;
+}
+
+/* A write to the write-protected xAPIC page: done for the guest (guest/ap_start.c). */
 static enum gpa_fault_outcome apic_page_write(struct percpu *cpu, struct guest_regs *r,
                                               struct gpa_fault *f, bool can_kick)
 {
-    uint8_t insn[INSN_MAX_LEN];
-    unsigned got;
-    struct mmio_store st;
-    struct guest_code_at at;
-    if (decode_store(f, &at, &st, insn, &got) != 0) {
-        log_error("CPU %u: cannot emulate the guest's write to its local APIC at %#llx: RIP "
-                  "%#llx, %u byte(s) readable, first %02x %02x %02x %02x\n", cpu->index,
-                  (unsigned long long)f->gpa, (unsigned long long)at.rip, got, got > 0 ? insn[0] : 0,
-                  got > 1 ? insn[1] : 0, got > 2 ? insn[2] : 0, got > 3 ? insn[3] : 0);
-        return GPA_STOP;
-    }
-    uint64_t rsp = f->rsp;
-    uint64_t *reg = st.kind == MMIO_MOV_IMM ? NULL : guest_gpr(r, st.reg, &f->rsp);
-    guest_xapic_store(cpu, guest_memory.apic_page, (unsigned)(f->gpa & 0xFFF), &st, reg,
-                      can_kick);
-    f->rsp_written = f->rsp != rsp;
-    f->length = st.length;
-    return GPA_STEP;
+    struct xapic_store x = { cpu, guest_memory.apic_page, can_kick };
+    struct mmio_target t = { guest_xapic_read, guest_xapic_write, &x };
+    return emulate_store(cpu, r, f, &t, "its local APIC");
 }
 
-/* A write to the read-only status area or log ring: dropped, the guest steps over it. */
-static enum gpa_fault_outcome status_write(struct percpu *cpu, struct gpa_fault *f)
+/* A write to the read-only status area or log ring: dropped, as a ROM drops it. */
+static enum gpa_fault_outcome status_area_write(struct percpu *cpu, struct guest_regs *r,
+                                                struct gpa_fault *f)
 {
     static bool logged;
-    uint8_t insn[INSN_MAX_LEN];
-    unsigned got;
-    struct mmio_store st;
-    struct guest_code_at at;
     cpu->vcpu.hidden_accesses++;
     if (!logged) {
         logged = true;
         log_warn("CPU %u: guest wrote to the read-only status area at %#llx; dropped (reported "
                  "once)\n", cpu->index, (unsigned long long)f->gpa);
     }
-    if (decode_store(f, &at, &st, insn, &got) != 0)
-        return GPA_INJECT_GP;
-    f->length = st.length;
-    return GPA_STEP;
+    struct mmio_target t = { status_read, status_write, phys_to_virt(f->gpa & ~0xFFFull) };
+    return emulate_store(cpu, r, f, &t, "the status area");
 }
 
 /* A read or write of the hidden region: from now on that page shows the guest a dummy page. */
@@ -73,9 +107,9 @@ static void show_dummy_page(struct percpu *cpu, struct gpa_fault *f)
     cpu->vcpu.hidden_accesses++;
     if (!logged) {
         struct guest_code_at at;
-        uint64_t rsp;
+        uint64_t rsp, rflags;
         logged = true;
-        f->read_code(&at, &rsp, f->ctx);
+        f->read_state(&at, &rsp, &rflags, f->ctx);
         log_warn("CPU %u: guest %s hypervisor memory at %#llx (RIP %#llx); it sees a dummy page "
                  "(reported once)\n", cpu->index, f->write ? "wrote" : "read",
                  (unsigned long long)f->gpa, (unsigned long long)at.rip);
@@ -96,7 +130,7 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
     if (m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page && f->write)
         return apic_page_write(cpu, r, f, can_kick);
     if (status_contains(f->gpa) && f->write)
-        return status_write(cpu, f);
+        return status_area_write(cpu, r, f);
     if (in_region && f->fetch) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
         log_error("CPU %u: guest executes hypervisor memory at %#llx\n", cpu->index,

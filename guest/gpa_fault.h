@@ -4,7 +4,7 @@
  * read-only xAPIC page and MMIO above the identity map. The backend reads
  * the fault out of its exit information, calls guest_gpa_fault, and carries
  * out the outcome in its own terms (a flush, a step over the instruction,
- * an injected #GP, a stopped CPU).
+ * an injected #UD, a stopped CPU).
  */
 #ifndef THINVISOR_GPA_FAULT_H
 #define THINVISOR_GPA_FAULT_H
@@ -20,33 +20,39 @@ struct gpa_fault {
     uint64_t gpa;                 /* the guest-physical address accessed */
     bool write, fetch;            /* a write; an instruction fetch (else a read) */
     /*
-     * Where the guest's code is and its RSP, read out of the VMCS or VMCB
-     * only when the instruction must be looked at (a store to decode, a
-     * report): the exit itself does not say what the instruction was.
+     * Where the guest's code is, its RSP and RFLAGS, read out of the VMCS or
+     * VMCB only when the instruction must be looked at (a store to emulate,
+     * a report): the exit itself does not say what the instruction was.
      */
-    void (*read_code)(struct guest_code_at *at, uint64_t *rsp, void *ctx);
+    void (*read_state)(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags, void *ctx);
     void *ctx;
-    /* Out, with GPA_STEP: the instruction's length, and RSP if an XCHG with it changed it. */
+    /*
+     * Out, with GPA_STEP and GPA_AGAIN: the instruction's length, and RSP and
+     * RFLAGS where the instruction changed them (the other GPRs are updated
+     * in the guest_regs given).
+     */
     unsigned length;
-    bool rsp_written;
-    uint64_t rsp;
+    bool rsp_written, rflags_written;
+    uint64_t rsp, rflags;
 };
 
 enum gpa_fault_outcome {
     GPA_RETRY,        /* the tree changed (a dummy page, MMIO mapped): flush, the guest retries */
     GPA_STEP,         /* the store was done or dropped for the guest: step over f->length */
-    GPA_INJECT_GP,    /* a store that cannot be decoded, to a page that drops stores */
+    GPA_AGAIN,        /* one iteration of a REP STOS done: RIP stays, the guest runs it again */
+    GPA_INJECT_UD,    /* the bytes at RIP are no instruction: #UD, as the CPU would give */
     GPA_STOP,         /* no harmless answer (logged): this CPU stops */
 };
 
 /*
  * Decides and does what the access needs: a write to the read-only xAPIC
- * page is decoded and performed (guest/ap_start.c); a write to the status
- * area is dropped, as a ROM drops it; any other access to the hypervisor
- * region is counted, logged once and shown a dummy page, so the guest goes
- * on without seeing or changing anything of ours (a fetch from it stops the
- * CPU); an access above the identity map is MMIO and gets mapped. `r` are the
- * guest's GPRs (a store's source); can_kick as guest_emulate_init_sipi's.
+ * page is emulated (guest/mmio_emulate.c) and its register write performed
+ * (guest/ap_start.c); a write to the status area is emulated with the write
+ * dropped, as a ROM drops it; any other access to the hypervisor region is
+ * counted, logged once and shown a dummy page, so the guest goes on without
+ * seeing or changing anything of ours (a fetch from it stops the CPU); an
+ * access above the identity map is MMIO and gets mapped. `r` are the guest's
+ * GPRs; can_kick as guest_emulate_init_sipi's.
  */
 enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
                                        struct gpa_fault *f, bool can_kick);

@@ -7,7 +7,7 @@
 #include "guest/ap_start.h"
 #include "guest/gpa_fault.h"
 #include "guest/guest.h"
-#include "guest/mmio_decode.h"
+#include "guest/insn.h"
 #include "guest/status.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
@@ -118,7 +118,7 @@ static void code_at(const void *v, struct guest_code_at *at)
  * instruction that is not what the exit says (the guest changed it meanwhile)
  * gets #UD rather than a wrong step.
  */
-static void skip_instruction(struct svm_cpu *s, const uint8_t *opcode, unsigned opcode_len)
+static void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
 {
     void *v = s->vmcb;
     if (svm.nrip_save) {
@@ -129,7 +129,7 @@ static void skip_instruction(struct svm_cpu *s, const uint8_t *opcode, unsigned 
     uint8_t bytes[INSN_MAX_LEN];
     code_at(v, &at);
     unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
-    int len = insn_length_of(bytes, got, at.mode, opcode, opcode_len);
+    int len = insn_length_if(bytes, got, at.mode, kind);
     if (len < 0) {
         log_warn("SVM: the instruction at RIP %#llx is not the one that exited; #UD\n",
                  (unsigned long long)at.rip);
@@ -140,10 +140,6 @@ static void skip_instruction(struct svm_cpu *s, const uint8_t *opcode, unsigned 
     svm_resume_at(s, at.mode == 8 ? rip : (uint32_t)rip);
 }
 
-static const uint8_t OP_CPUID[] = { 0x0F, 0xA2 }, OP_VMMCALL[] = { 0x0F, 0x01, 0xD9 },
-                     OP_RDMSR[] = { 0x0F, 0x32 }, OP_WRMSR[] = { 0x0F, 0x30 },
-                     OP_INVD[] = { 0x0F, 0x08 };
-
 static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
 {
     void *v = s->vmcb;
@@ -151,7 +147,7 @@ static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
     guest_cpuid_regs(r, leaf, subleaf, vmcb_u64(v, VMCB_CR4), regs);
-    skip_instruction(s, OP_CPUID, sizeof OP_CPUID);
+    skip_instruction(s, INSN_CPUID);
 }
 
 /* VMMCALL is the AMD hypercall instruction: the same ABI as VMCALL on Intel (CPL 0 only). */
@@ -163,7 +159,7 @@ static void handle_vmmcall(struct guest_regs *r, struct svm_cpu *s, struct percp
         return;
     }
     guest_hypercall_regs(r, cpu->index);
-    skip_instruction(s, OP_VMMCALL, sizeof OP_VMMCALL);
+    skip_instruction(s, INSN_VMMCALL);
 }
 
 /*
@@ -179,7 +175,7 @@ static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *c
     bool write = vmcb_u64(v, VMCB_EXITINFO1) & 1;
     if (msr == X2APIC_MSR_ICR && write) {    /* intercepted only with guest APs */
         if (guest_x2apic_icr_write(cpu, (uint32_t)r->rax | r->rdx << 32, true))
-            skip_instruction(s, OP_WRMSR, sizeof OP_WRMSR);
+            skip_instruction(s, INSN_WRMSR);
         else
             inject_gp(v);
         return;
@@ -192,7 +188,7 @@ static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *c
     if (!write) {
         r->rax = (uint32_t)(efer & ~EFER_SVME);
         r->rdx = (efer & ~EFER_SVME) >> 32;
-        skip_instruction(s, OP_RDMSR, sizeof OP_RDMSR);
+        skip_instruction(s, INSN_RDMSR);
         return;
     }
     uint64_t value = (uint32_t)r->rax | r->rdx << 32;
@@ -202,7 +198,7 @@ static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *c
     }
     /* LMA is the CPU's to set (on CR0.PG with LME): a write leaves it as it is. */
     vmcb_set_u64(v, VMCB_EFER, (value & ~EFER_LMA) | (efer & EFER_LMA) | EFER_SVME);
-    skip_instruction(s, OP_WRMSR, sizeof OP_WRMSR);
+    skip_instruction(s, INSN_WRMSR);
 }
 
 /* Test runs: the guest writes an emulator's exit port; report the exits first, then do it. */
@@ -219,11 +215,12 @@ static void handle_io(struct guest_regs *r, struct svm_cpu *s)
     svm_resume_at(s, vmcb_u64(v, VMCB_EXITINFO2));   /* next RIP (15.10.2) */
 }
 
-/* Where the guest's code is and its RSP, for guest/gpa_fault.c when it must look. */
-static void read_code(struct guest_code_at *at, uint64_t *rsp, void *v)
+/* Where the guest's code is, its RSP and RFLAGS, for guest/gpa_fault.c when it must look. */
+static void read_state(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags, void *v)
 {
     code_at(v, at);
     *rsp = vmcb_u64(v, VMCB_RSP);
+    *rflags = vmcb_u64(v, VMCB_RFLAGS);
 }
 
 /*
@@ -235,18 +232,22 @@ static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
 {
     uint64_t err = vmcb_u64(v, VMCB_EXITINFO1);
     struct gpa_fault f = { .gpa = vmcb_u64(v, VMCB_EXITINFO2), .write = err & NPF_WRITE,
-                           .fetch = err & NPF_FETCH, .read_code = read_code, .ctx = v };
-    switch (guest_gpa_fault(cpu, r, &f, true)) {
+                           .fetch = err & NPF_FETCH, .read_state = read_state, .ctx = v };
+    enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, true);
+    switch (o) {
     case GPA_RETRY:
         vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
         break;
     case GPA_STEP:                           /* the NPT did not change: no flush */
+    case GPA_AGAIN:
         if (f.rsp_written)
             vmcb_set_u64(v, VMCB_RSP, f.rsp);
-        svm_resume_at(svm_cpu(cpu), vmcb_u64(v, VMCB_RIP) + f.length);
+        if (f.rflags_written)
+            vmcb_set_u64(v, VMCB_RFLAGS, f.rflags);
+        svm_resume_at(svm_cpu(cpu), vmcb_u64(v, VMCB_RIP) + (o == GPA_STEP ? f.length : 0));
         break;
-    case GPA_INJECT_GP:
-        inject_gp(v);
+    case GPA_INJECT_UD:
+        inject_ud(v);
         break;
     case GPA_STOP:
         stop_guest(cpu, v, "a nested page fault it cannot go on from");
@@ -284,7 +285,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         break;
     case SVM_EXIT_INVD:
         __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
-        skip_instruction(s, OP_INVD, sizeof OP_INVD);
+        skip_instruction(s, INSN_INVD);
         break;
     case SVM_EXIT_INVLPGA:
         inject_ud(v);                            /* SVM is hidden from the guest */

@@ -255,8 +255,8 @@ RARE_EXIT static void handle_wrmsr(struct guest_regs *r, struct percpu *cpu)
     advance_rip();
 }
 
-/* Where the guest's code is and its RSP, for guest/gpa_fault.c when it must look. */
-static void read_code(struct guest_code_at *at, uint64_t *rsp, void *ctx)
+/* Where the guest's code is, its RSP and RFLAGS, for guest/gpa_fault.c when it must look. */
+static void read_state(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags, void *ctx)
 {
     (void)ctx;
     uint32_t ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
@@ -267,6 +267,7 @@ static void read_code(struct guest_code_at *at, uint64_t *rsp, void *ctx)
     };
     at->mode = guest_code_mode(at->paging.efer, ar & SEG_AR_L, ar & SEG_AR_DB);
     *rsp = vmread(VMCS_GUEST_RSP);
+    *rflags = vmread(VMCS_GUEST_RFLAGS);
 }
 
 /*
@@ -277,19 +278,24 @@ RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *
 {
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
     struct gpa_fault f = { .gpa = vmread(VMCS_GUEST_PHYS_ADDR), .write = q & 2, .fetch = q & 4,
-                           .read_code = read_code };
-    switch (guest_gpa_fault(cpu, r, &f, vmx_can_kick())) {
+                           .read_state = read_state };
+    enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, vmx_can_kick());
+    switch (o) {
     case GPA_RETRY:
         vmx_invept();
         break;
     case GPA_STEP:                       /* the EPT did not change: no INVEPT */
+    case GPA_AGAIN:
         if (f.rsp_written)
             vmwrite(VMCS_GUEST_RSP, f.rsp);
-        vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + f.length);
+        if (f.rflags_written)
+            vmwrite(VMCS_GUEST_RFLAGS, f.rflags);
+        if (o == GPA_STEP)
+            vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + f.length);
         instruction_done();
         break;
-    case GPA_INJECT_GP:
-        inject_gp();
+    case GPA_INJECT_UD:
+        inject_ud();
         break;
     case GPA_STOP:
         vmx_stop_cpu(cpu, EXIT_EPT_VIOLATION);

@@ -7,7 +7,7 @@
 debug_make() {
     mkdir -p "$OUT"
     env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory \
-        -o build/thinvisor.elf -o build/thinvisor.iso debug \
+        -o build/thinvisor.elf -o build/thinvisor.debug -o build/thinvisor.iso debug \
         GUEST=test CPUS=1 MEM=256 DEBUG_DIR="$OUT/debug" "$@" >"$OUT/debug.out" 2>&1
 }
 

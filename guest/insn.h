@@ -1,0 +1,48 @@
+/*
+ * One guest instruction, decoded by Zydis (third_party/zydis.mk), the
+ * maintained x86 decoder every part of thinvisor that must look at a
+ * guest's instruction goes through: the store emulation behind the pages it
+ * write-protects (guest/mmio_emulate.c) and the instruction lengths SVM
+ * does not report without NRIP save. Plain C over a byte buffer.
+ */
+#ifndef THINVISOR_INSN_H
+#define THINVISOR_INSN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <Zydis/Decoder.h>
+
+#include "mm/guest_walk.h"     /* INSN_MAX_LEN */
+
+struct insn {
+    ZydisDecodedInstruction i;
+    ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+    unsigned mode;             /* the code size it was decoded for: 2, 4 or 8 bytes */
+};
+
+/*
+ * Decodes bytes[0..avail) as code whose default operand size is `mode`
+ * bytes (guest_code_mode: 2 real mode or a 16-bit segment, 4 a 32-bit one,
+ * 8 64-bit mode). 0, or -1 when the bytes are no valid instruction there
+ * (or run out).
+ */
+int insn_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct insn *out);
+
+/* The instructions an SVM exit can be for without saying where the next one starts. */
+enum insn_kind { INSN_CPUID, INSN_VMMCALL, INSN_RDMSR, INSN_WRMSR, INSN_INVD };
+
+/*
+ * The length of the instruction at bytes[0..avail) when it is `kind`, else
+ * -1 (another instruction: the guest changed it meanwhile).
+ */
+int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum insn_kind kind);
+
+/*
+ * A general register operand's place in the guest's registers: its index in
+ * the SDM's encoding order (0 RAX .. 15 R15), its width in bytes, and
+ * whether it is AH, CH, DH or BH (bits 15:8). False for any other register.
+ */
+bool insn_gpr(ZydisRegister reg, unsigned *index, unsigned *width, bool *high_byte);
+
+#endif

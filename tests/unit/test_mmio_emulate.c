@@ -1,0 +1,295 @@
+/*
+ * guest/mmio_emulate.c and guest/insn.c: the stores a guest aims at a page
+ * thinvisor write-protects, as compilers and hand-written drivers encode
+ * them, done on a plain 4 KiB "page" with the effect the CPU would have (the
+ * fuzzer, tests/fuzz/fuzz_mmio.c, checks that against the CPU itself).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "guest/insn.h"
+#include "guest/mmio_emulate.h"
+
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+static uint8_t page[4096];
+static unsigned reads, writes;
+static struct mmio_regs regs;
+static struct mmio_result res;
+
+static uint64_t page_read(void *ctx, unsigned offset, unsigned size)
+{
+    (void)ctx;
+    uint64_t v = 0;
+    memcpy(&v, page + offset, size);
+    reads++;
+    return v;
+}
+
+static void page_write(void *ctx, unsigned offset, unsigned size, uint64_t value)
+{
+    (void)ctx;
+    memcpy(page + offset, &value, size);
+    writes++;
+}
+
+static const struct mmio_target target = { page_read, page_write, NULL };
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(page, 0xEE, sizeof page);
+    memset(&regs, 0, sizeof regs);
+    for (unsigned i = 0; i < 16; i++)
+        regs.gpr[i] = 0x1111111111111111ull * i;
+    regs.rflags = 0x2;
+    reads = writes = 0;
+    return 0;
+}
+
+#define EMULATE(mode, offset, ...)                                                            \
+    mmio_emulate((const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }), \
+                 mode, offset, &target, &regs, &res)
+
+static uint32_t u32_at(unsigned offset)
+{
+    uint32_t v;
+    memcpy(&v, page + offset, 4);
+    return v;
+}
+
+/* The store that stopped CPU 0 before (issue 24): `mov %eax, 0xfee00310`, opcode A3, moffs. */
+static void moffs(void **state)
+{
+    (void)state;
+    regs.gpr[RAX] = 0x000C4500;
+    assert_int_equal(EMULATE(4, 0x310, 0xA3, 0x10, 0x03, 0xE0, 0xFE), MMIO_DONE);
+    assert_int_equal(res.length, 5);
+    assert_int_equal(u32_at(0x310), 0x000C4500);
+    assert_int_equal(reads, 0);                    /* a plain store reads nothing */
+    regs.gpr[RAX] = 0x1234567890ABCDEFull;         /* 64-bit: movabs %rax, moffs64 */
+    assert_int_equal(EMULATE(8, 0x300, 0x48, 0xA3, 0, 3, 0xE0, 0xFE, 0, 0, 0, 0), MMIO_DONE);
+    assert_int_equal(res.length, 10);
+    assert_int_equal(u32_at(0x300), 0x90ABCDEF);
+    assert_int_equal(EMULATE(2, 0x80, 0xA2, 0x80, 0x00), MMIO_DONE);   /* mov %al, [0x80] */
+    assert_int_equal(page[0x80], 0xEF);
+    assert_int_equal(page[0x81], 0xEE);
+}
+
+static void mov_forms(void **state)
+{
+    (void)state;
+    regs.gpr[RCX] = 0xAABBCCDD;
+    assert_int_equal(EMULATE(8, 0x300, 0x89, 0x0A), MMIO_DONE);          /* mov %ecx,(%rdx) */
+    assert_int_equal(res.length, 2);
+    assert_int_equal(u32_at(0x300), 0xAABBCCDD);
+    regs.gpr[R8] = 0x5;
+    assert_int_equal(EMULATE(8, 0xB0, 0x44, 0x89, 0x00), MMIO_DONE);    /* mov %r8d,(%rax) */
+    assert_int_equal(u32_at(0xB0), 5);
+    /* movl $0x4500, 0x12345678(%rip) */
+    assert_int_equal(EMULATE(8, 0x300, 0xC7, 0x05, 0x78, 0x56, 0x34, 0x12, 0x00, 0x45, 0x00, 0x00),
+                     MMIO_DONE);
+    assert_int_equal(res.length, 10);
+    assert_int_equal(u32_at(0x300), 0x4500);
+    /* movq $-1, (%rax): imm32 sign-extended to 64 bits */
+    assert_int_equal(EMULATE(8, 0x10, 0x48, 0xC7, 0x00, 0xFF, 0xFF, 0xFF, 0xFF), MMIO_DONE);
+    assert_int_equal(u32_at(0x10), 0xFFFFFFFF);
+    assert_int_equal(u32_at(0x14), 0xFFFFFFFF);
+    regs.gpr[RAX] = 0x0000AB00;                                         /* mov %ah,(%rax) */
+    assert_int_equal(EMULATE(8, 0x20, 0x88, 0x20), MMIO_DONE);
+    assert_int_equal(page[0x20], 0xAB);
+    regs.gpr[RSP] = 0x77;                                               /* mov %spl,(%rax) */
+    assert_int_equal(EMULATE(8, 0x21, 0x40, 0x88, 0x20), MMIO_DONE);
+    assert_int_equal(page[0x21], 0x77);
+    regs.gpr[RDX] = 0xC0DE;                                             /* movnti %edx,(%rax) */
+    assert_int_equal(EMULATE(8, 0x40, 0x0F, 0xC3, 0x10), MMIO_DONE);
+    assert_int_equal(u32_at(0x40), 0xC0DE);
+}
+
+/* 16- and 32-bit code: operand and address sizes, and their prefixes. */
+static void real_and_protected_mode(void **state)
+{
+    (void)state;
+    regs.gpr[RDX] = 0x11223344;
+    assert_int_equal(EMULATE(4, 0x310, 0x89, 0x15, 0x10, 0x03, 0xE0, 0xFE), MMIO_DONE);
+    assert_int_equal(u32_at(0x310), 0x11223344);
+    regs.gpr[RBX] = 0x9876;
+    assert_int_equal(EMULATE(4, 0x300, 0x66, 0x89, 0x18), MMIO_DONE);   /* mov %bx,(%eax) */
+    assert_int_equal(u32_at(0x300) & 0xFFFF, 0x9876);
+    assert_int_equal(page[0x302], 0xEE);
+    regs.gpr[RAX] = 0xCAFEBABE;
+    assert_int_equal(EMULATE(2, 0x80, 0x66, 0x89, 0x07), MMIO_DONE);    /* mov %eax,(%bx) */
+    assert_int_equal(u32_at(0x80), 0xCAFEBABE);
+    assert_int_equal(EMULATE(2, 0x300, 0xC7, 0x06, 0x00, 0x03, 0x34, 0x12), MMIO_DONE);
+    assert_int_equal(res.length, 6);                                    /* movw $0x1234,[0x300] */
+    assert_int_equal(u32_at(0x300) & 0xFFFF, 0x1234);
+    /* In 32-bit code 0x48 is DEC, not REX: one byte, no store. */
+    assert_int_equal(EMULATE(4, 0, 0x48, 0x89, 0x02), MMIO_UNSUPPORTED);
+    assert_int_equal(res.length, 1);
+}
+
+/* XCHG reads the old value into the register: a 32-bit one zero-extends, a byte one merges. */
+static void xchg(void **state)
+{
+    (void)state;
+    memcpy(page + 0x300, "\x78\x56\x34\x12", 4);
+    regs.gpr[RAX] = 0xFFFFFFFF00000001ull;
+    assert_int_equal(EMULATE(8, 0x300, 0x87, 0x02), MMIO_DONE);          /* xchg %eax,(%rdx) */
+    assert_int_equal(u32_at(0x300), 1);
+    assert_int_equal(regs.gpr[RAX], 0x12345678);
+    regs.gpr[R15] = 9;
+    assert_int_equal(EMULATE(8, 0x300, 0xF0, 0x45, 0x87, 0x3C, 0x24), MMIO_DONE);  /* lock */
+    assert_int_equal(regs.gpr[R15], 1);
+    regs.gpr[RBX] = 0x1111111111110000ull | 0xAA << 8;                 /* xchg %bh,(%eax) */
+    page[0x10] = 0x55;
+    assert_int_equal(EMULATE(4, 0x10, 0x86, 0x38), MMIO_DONE);
+    assert_int_equal(page[0x10], 0xAA);
+    assert_int_equal(regs.gpr[RBX], 0x1111111111115500ull);
+    regs.gpr[RSP] = 0x1000;                                             /* xchg %esp,(%eax) */
+    assert_int_equal(EMULATE(4, 0x300, 0x87, 0x20), MMIO_DONE);
+    assert_int_equal(u32_at(0x300), 0x1000);
+    assert_int_equal(regs.gpr[RSP], 9);
+}
+
+/* STOS: one iteration per call with REP, (E/R)DI up or down with DF, (E/R)CX down. */
+static void stos(void **state)
+{
+    (void)state;
+    regs.gpr[RAX] = 0x0B;
+    regs.gpr[RDI] = 0x10300;
+    assert_int_equal(EMULATE(8, 0x300, 0xAB), MMIO_DONE);                /* stosl */
+    assert_int_equal(u32_at(0x300), 0x0B);
+    assert_int_equal(regs.gpr[RDI], 0x10304);
+    regs.rflags |= MMIO_FLAG_DF;
+    assert_int_equal(EMULATE(8, 0x304, 0x48, 0xAB), MMIO_DONE);          /* stosq, DF: down */
+    assert_int_equal(regs.gpr[RDI], 0x102FC);
+    regs.rflags &= ~(uint64_t)MMIO_FLAG_DF;
+    regs.gpr[RCX] = 2;
+    regs.gpr[RDI] = 0x300;
+    assert_int_equal(EMULATE(8, 0x300, 0xF3, 0xAB), MMIO_AGAIN);         /* rep stosl */
+    assert_int_equal(regs.gpr[RCX], 1);
+    assert_int_equal(EMULATE(8, 0x304, 0xF3, 0xAB), MMIO_DONE);
+    assert_int_equal(regs.gpr[RCX], 0);
+    assert_int_equal(regs.gpr[RDI], 0x308);
+    assert_int_equal(writes, 4);
+    assert_int_equal(EMULATE(8, 0x308, 0xF3, 0xAB), MMIO_DONE);          /* RCX 0: no iteration */
+    assert_int_equal(writes, 4);
+    /* 16-bit addressing: DI and CX wrap inside 16 bits, the rest stays. */
+    regs.gpr[RDI] = 0xABCDFFFE;
+    regs.gpr[RCX] = 0x10000;                                            /* CX = 0: nothing */
+    assert_int_equal(EMULATE(2, 0xFFE, 0xF3, 0xAA), MMIO_DONE);
+    assert_int_equal(writes, 4);
+    regs.gpr[RCX] = 0x50001;
+    assert_int_equal(EMULATE(2, 0xFFE, 0xF3, 0xAB), MMIO_DONE);          /* rep stosw */
+    assert_int_equal(regs.gpr[RDI], 0xABCD0000);
+    assert_int_equal(regs.gpr[RCX], 0x50000);
+}
+
+/* The read-modify-write forms and the flags they set. */
+static void read_modify_write(void **state)
+{
+    (void)state;
+    memcpy(page + 0x80, "\x10\x00\x00\x00", 4);
+    assert_int_equal(EMULATE(4, 0x80, 0x83, 0x08, 0x20), MMIO_DONE);     /* orl $0x20,(%eax) */
+    assert_int_equal(u32_at(0x80), 0x30);
+    assert_int_equal(reads, 1);
+    assert_true(regs.rflags & MMIO_FLAG_PF);                           /* 0x30: two bits, even */
+    assert_false(regs.rflags & (MMIO_FLAG_CF | MMIO_FLAG_OF | MMIO_FLAG_ZF | MMIO_FLAG_SF));
+    assert_int_equal(res.undefined_flags, MMIO_FLAG_AF);
+    assert_int_equal(EMULATE(8, 0x80, 0x81, 0x20, 0x00, 0x00, 0xFF, 0xFF), MMIO_DONE);  /* and */
+    assert_int_equal(u32_at(0x80), 0);
+    assert_true(regs.rflags & MMIO_FLAG_ZF);
+    memcpy(page + 0x80, "\xFF\xFF\xFF\xFF", 4);
+    assert_int_equal(EMULATE(8, 0x80, 0x83, 0x00, 0x01), MMIO_DONE);     /* addl $1,(%rax) */
+    assert_int_equal(u32_at(0x80), 0);
+    assert_true(regs.rflags & MMIO_FLAG_CF);
+    assert_true(regs.rflags & MMIO_FLAG_ZF);
+    assert_true(regs.rflags & MMIO_FLAG_AF);
+    assert_false(regs.rflags & MMIO_FLAG_OF);
+    assert_int_equal(EMULATE(8, 0x80, 0xFF, 0x00), MMIO_DONE);           /* incl: CF kept */
+    assert_int_equal(u32_at(0x80), 1);
+    assert_true(regs.rflags & MMIO_FLAG_CF);
+    assert_false(regs.rflags & MMIO_FLAG_ZF);
+    memcpy(page + 0x80, "\xFF\xFF\xFF\x7F", 4);
+    assert_int_equal(EMULATE(8, 0x80, 0xFF, 0x00), MMIO_DONE);           /* 0x7FFFFFFF + 1: OF */
+    assert_true(regs.rflags & MMIO_FLAG_OF);
+    assert_true(regs.rflags & MMIO_FLAG_SF);
+    regs.gpr[RCX] = 1;
+    regs.rflags |= MMIO_FLAG_CF;
+    assert_int_equal(EMULATE(8, 0x80, 0x19, 0x08), MMIO_DONE);           /* sbb %ecx,(%rax) */
+    assert_int_equal(u32_at(0x80), 0x7FFFFFFE);
+    assert_int_equal(EMULATE(8, 0x80, 0xF7, 0x18), MMIO_DONE);           /* negl */
+    assert_int_equal(u32_at(0x80), 0x80000002);
+    assert_true(regs.rflags & MMIO_FLAG_CF);
+    uint64_t flags = regs.rflags;
+    assert_int_equal(EMULATE(8, 0x80, 0xF7, 0x10), MMIO_DONE);           /* notl: no flags */
+    assert_int_equal(u32_at(0x80), 0x7FFFFFFD);
+    assert_int_equal(regs.rflags, flags);
+    assert_int_equal(EMULATE(8, 0x80, 0xF0, 0x0F, 0xBA, 0x28, 0x1F), MMIO_DONE); /* lock bts $31 */
+    assert_int_equal(u32_at(0x80), 0xFFFFFFFD);
+    assert_false(regs.rflags & MMIO_FLAG_CF);
+    regs.gpr[RDX] = 1;
+    assert_int_equal(EMULATE(8, 0x80, 0x0F, 0xB3, 0x10), MMIO_DONE);     /* btr %edx,(%rax) */
+    assert_int_equal(u32_at(0x80), 0xFFFFFFFD);
+    assert_false(regs.rflags & MMIO_FLAG_CF);
+    regs.gpr[RDX] = 40;                                                 /* past the operand */
+    assert_int_equal(EMULATE(8, 0x80, 0x0F, 0xBB, 0x10), MMIO_UNSUPPORTED);
+}
+
+/* What is not emulated is said, with the length to step over; nothing is read or written. */
+static void refusals(void **state)
+{
+    (void)state;
+    assert_int_equal(EMULATE(8, 0x80, 0x8B, 0x02), MMIO_UNSUPPORTED);    /* a load */
+    assert_int_equal(res.length, 2);
+    assert_int_equal(EMULATE(8, 0x80, 0x89, 0xC2), MMIO_UNSUPPORTED);    /* register to register */
+    assert_int_equal(EMULATE(8, 0x80, 0xD1, 0x20), MMIO_UNSUPPORTED);    /* shll (%rax) */
+    assert_int_equal(EMULATE(8, 0x80, 0xA5), MMIO_UNSUPPORTED);          /* movsl */
+    assert_int_equal(reads + writes, 0);
+    assert_int_equal(EMULATE(8, 0x80, 0x89, 0x04), MMIO_UNDECODABLE);    /* SIB missing */
+    assert_int_equal(EMULATE(4, 0x80, 0xC7, 0x00, 0x00, 0x46), MMIO_UNDECODABLE);
+    assert_int_equal(EMULATE(8, 0x80, 0xC7, 0x08, 0, 0, 0, 0), MMIO_UNDECODABLE);  /* C7 /1 */
+    assert_int_equal(EMULATE(8, 0x80, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+                             0x66, 0x66, 0x66, 0x66, 0x66, 0x89, 0x02), MMIO_UNDECODABLE);
+    assert_int_equal(EMULATE(3, 0x80, 0x89, 0x02), MMIO_UNDECODABLE);    /* no such mode */
+    assert_int_equal(EMULATE(8, 0xFFE, 0x89, 0x02), MMIO_UNSUPPORTED);   /* leaves the page */
+    assert_int_equal(reads + writes, 0);
+}
+
+/* The lengths SVM exits need, of known instructions only. */
+static void length_if(void **state)
+{
+    (void)state;
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f\xa2", 2, 2, INSN_CPUID), 2);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x66\x2e\x0f\xa2", 4, 4, INSN_CPUID), 4);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x48\x0f\xa2", 3, 8, INSN_CPUID), 3);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x48\x0f\xa2", 3, 4, INSN_CPUID), -1);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f\x01\xd9", 15, 8, INSN_VMMCALL), 3);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f\x01\xc1", 3, 8, INSN_VMMCALL), -1);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f\x30", 2, 4, INSN_WRMSR), 2);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f\x32", 2, 4, INSN_RDMSR), 2);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f\x08", 2, 8, INSN_INVD), 2);
+    assert_int_equal(insn_length_if((const uint8_t *)"\x0f", 1, 2, INSN_CPUID), -1);
+    uint8_t prefixes[15];
+    memset(prefixes, 0x66, sizeof prefixes);
+    assert_int_equal(insn_length_if(prefixes, sizeof prefixes, 4, INSN_CPUID), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(moffs, setup),
+        cmocka_unit_test_setup(mov_forms, setup),
+        cmocka_unit_test_setup(real_and_protected_mode, setup),
+        cmocka_unit_test_setup(xchg, setup),
+        cmocka_unit_test_setup(stos, setup),
+        cmocka_unit_test_setup(read_modify_write, setup),
+        cmocka_unit_test_setup(refusals, setup),
+        cmocka_unit_test_setup(length_if, setup),
+    };
+    return cmocka_run_group_tests_name("mmio_emulate", tests, NULL, NULL);
+}
