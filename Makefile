@@ -18,7 +18,8 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-efi-amd64-bin grub-common \
                 xorriso mtools ovmf libzycore-dev \
                 qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
-                clang libclang-rt-dev util-linux gdb g++ xz-utils patch debian-archive-keyring
+                clang libclang-rt-dev util-linux gdb g++ xz-utils patch debian-archive-keyring \
+                gcc-multilib libc6-dev-i386
 
 include third_party/zydis.mk
 
@@ -203,6 +204,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*) Makefile
 unit: $(UNIT_BINS)
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img \
+      $(BUILD)/linux/linux-selftests-disk.img $(BUILD)/linux/linux-selftests-short-disk.img \
       $(BUILD)/thinvisor.sym
 	tests/run.sh
 

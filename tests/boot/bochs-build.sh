@@ -11,13 +11,12 @@
 #        tests/boot/bochs-build.sh --path   print the binary's path if it is built, else fail
 #                                           with a message that says how to build it
 # Environment: THINVISOR_CACHE  the cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/thinvisor)
-#              BOCHS_MIRROR     the Debian mirror (default http://deb.debian.org/debian)
+#              DEBIAN_MIRROR    the Debian mirror (default http://deb.debian.org/debian)
 #              BOCHS_JOBS       parallel make jobs (default: the number of CPUs)
 #
-# Trust: apt checks the trixie index against Debian's archive keyring (Signed-By), and
-# apt-helper checks each tarball against the SHA256 that index gives. The .dsc is not
-# needed (some mirrors lack it): the two tarballs are the whole source. Debian's patches
-# are not applied: they touch only the BIOS build, the docs and the sample bochsrc.
+# Trust: third_party/debian-source.sh fetches the two tarballs, the whole source, checked
+# against trixie's index and Debian's archive keyring. Debian's patches are not applied:
+# they touch only the BIOS build, the docs and the sample bochsrc.
 #
 # Ours are (tests/boot/bochs-patches/, each says why): where Bochs 3.0 departs from the SDM
 # in a way no hypervisor can work around, the emulated CPU is made to do what the SDM says,
@@ -49,7 +48,6 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 die() { echo "bochs-build: error: $*" >&2; exit 1; }
 
 cache=${THINVISOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/thinvisor}
-mirror=${BOCHS_MIRROR:-http://deb.debian.org/debian}
 flags_hash=$( { printf '%s\n' "$UPSTREAM" "${CONFIGURE_FLAGS[@]}"; cat "${PATCHES[@]}"; } |
               sha256sum | cut -c1-12)
 dest=$cache/bochs-$UPSTREAM-$flags_hash
@@ -80,36 +78,16 @@ log=$cache/bochs-build.log
 : >"$log"
 echo "bochs-build: building Bochs $UPSTREAM from Debian trixie's source package (a few minutes, once; log: $log)" >&2
 
-# A private apt: its own source list, index and cache, so the machine's apt setup is untouched
-# and no root is needed. APT::Sandbox::User: apt's _apt user cannot write into $work.
-mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/apt/parts"
-echo "deb-src [signed-by=$KEYRING] $mirror trixie main" >"$work/apt/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o "Dir::Etc::SourceParts=$work/apt/parts"
-          -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache"
-          -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=1")
-if ! apt-get "${apt_opts[@]}" --error-on=any update >>"$log" 2>&1; then
-    tail -n 5 "$log" | sed 's/^/    /' >&2
-    die "cannot read Debian trixie's source index from $mirror (no network, or does apt need a proxy here? BOCHS_MIRROR= names another Debian mirror); Bochs $UPSTREAM cannot be built, so the VMX tests cannot run"
-fi
-# 'URI' NAME SIZE SHA256:HASH, one line per file of the source package.
-uris=$(cd "$work" && apt-get "${apt_opts[@]}" source --print-uris bochs 2>>"$log" | grep "^'" || true)
-version=$(sed -n "s/^'[^']*' bochs_\([^ ]*\)\.debian\.tar\.[a-z]* .*/\1/p" <<<"$uris")
-[[ -n $version ]] || die "trixie's index has no bochs source package (see $log)"
-[[ $version == "$UPSTREAM"[+-]* ]] ||
-    die "trixie's bochs is $version; this script builds $UPSTREAM (update UPSTREAM in $0)"
-
-tarballs=()
-while read -r uri name _ hash; do
-    [[ $name == *.tar.* ]] || continue       # the .dsc: not needed
-    uri=${uri//\'/}
-    if ! /usr/lib/apt/apt-helper "${apt_opts[@]}" download-file "$uri" "$work/$name" "$hash" \
-        >>"$log" 2>&1; then
-        tail -n 3 "$log" | sed 's/^/    /' >&2
-        die "cannot download $uri (or its SHA256 does not match trixie's index)"
-    fi
-    tarballs+=("$work/$name")
-done <<<"$uris"
-((${#tarballs[@]} == 2)) || die "expected the orig and debian tarballs of bochs $version (see $log)"
+# The source package, checked against Debian's keyring (third_party/debian-source.sh).
+"$(dirname "${BASH_SOURCE[0]}")/../../third_party/debian-source.sh" trixie bochs "$UPSTREAM" \
+    "$work/tarballs" >>"$log" 2>&1 ||
+    { tail -n 5 "$log" | sed 's/^/    /' >&2; die "cannot fetch the bochs $UPSTREAM source (see $log)"; }
+tarballs=("$work"/tarballs/bochs_*.tar.*)
+((${#tarballs[@]} == 2)) || die "expected the orig and debian tarballs of bochs $UPSTREAM (see $log)"
+version=$UPSTREAM
+for t in "${tarballs[@]}"; do
+    [[ $t == *.debian.tar.* ]] && version=$(basename "$t" | sed 's/^bochs_\(.*\)\.debian\.tar\..*/\1/')
+done
 
 mkdir -p "$work/src" "$work/build"
 for t in "${tarballs[@]}"; do tar -C "$work/src" -xf "$t"; done
@@ -138,7 +116,7 @@ mkdir -p "$work/out"
 cp "$work/build/bochs" "$work/out/bochs"
 {
     echo "bochs $version, built $(date -u '+%Y-%m-%d %H:%M UTC') by $0"
-    echo "source: $mirror trixie, $(sed -n "s/^'[^']*' \([^ ]*\.tar\.[a-z]*\) [0-9]* \(.*\)/\1 \2/p" <<<"$uris" | paste -sd ' ')"
+    echo "source: Debian trixie, $(for t in "${tarballs[@]}"; do basename "$t"; done | paste -sd ' ')"
     echo "patches: $(for p in "${PATCHES[@]}"; do basename "$p"; done | paste -sd ' ')"
     echo "configure ${CONFIGURE_FLAGS[*]}"
 } >"$work/out/build-info.txt"

@@ -5,7 +5,7 @@
 # MBR (boot_hybrid.img), so a BIOS, or thinvisor chainloading sector 0 at 0000:7C00 with
 # DL=0x80, boots it as a hard disk; GRUB then reads the ISO 9660 file system from that disk.
 #
-# usage: tests/linux/build-image.sh [--out DIR] [--shell|--bench] [--refresh] [--force]
+# usage: tests/linux/build-image.sh [--out DIR] [--shell|--bench|--selftests] [--refresh] [--force]
 #   --out DIR   build directory (default build/linux next to the top-level Makefile)
 #   --shell     build linux-shell-disk.img instead: "tv.shell" on the kernel command line, so
 #               /init leaves a busybox shell on ttyS0 instead of ending the emulator
@@ -16,6 +16,11 @@
 #               an affected CPU; the TSC-deadline errata check is skipped), so natively and
 #               under thinvisor it would run different code; pinned, the bench compares the
 #               same kernel paths (README, "Benchmarks")
+#   --selftests build linux-selftests-disk.img instead: the kernel's x86 selftests in /selftests
+#               (tests/linux/selftests-build.sh) and "tv.selftests", so /init runs them and
+#               prints a line for each (tests/boot/cases_selftests.sh compares two runs)
+#   --selftests-short  the same as linux-selftests-short-disk.img with the tests of
+#               tests/linux/selftests-short.list only, for Bochs, which runs them ~30x slower
 #   --refresh   ask apt for the current linux-image-amd64 and busybox-static even when .debs
 #               are cached (without it a cached .deb is used as is, and no network is needed)
 #   --force     rebuild even when the stamp says the image is up to date
@@ -37,6 +42,8 @@ while (($#)); do
                out=$2; shift ;;
         --shell) variant=shell ;;
         --bench) variant=bench ;;
+        --selftests) variant=selftests ;;
+        --selftests-short) variant=selftests-short ;;
         --refresh) refresh=1 ;;
         --force) force=1 ;;
         -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -44,6 +51,9 @@ while (($#)); do
     esac
     shift
 done
+log() { echo "build-image: $*" >&2; }
+die() { echo "build-image: error: $*" >&2; exit 1; }
+
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 debs=$out/debs
@@ -51,12 +61,21 @@ if [[ $variant == shell ]]; then
     image=$out/linux-shell-disk.img extra_cmdline=tv.shell
 elif [[ $variant == bench ]]; then
     image=$out/linux-bench-disk.img extra_cmdline="tv.bench indirect_target_selection=off lapic=notscdeadline"
+elif [[ $variant == selftests* ]]; then
+    image=$out/linux-$variant-disk.img extra_cmdline=tv.selftests
+    selftests=$("$here/selftests-build.sh") || die "the x86 selftests could not be built"
+    # The tests to run, one a line: every built one less selftests-skip.list's, or the
+    # short list ('#' starts a comment in both lists).
+    selftests_list=$out/linux-$variant.list
+    if [[ $variant == selftests ]]; then
+        grep -vxF -f <(sed '/^#/d;/^$/d' "$here/selftests-skip.list") "$selftests/list" \
+            >"$selftests_list" || die "selftests-skip.list leaves no selftest"
+    else
+        sed '/^#/d;/^$/d' "$here/selftests-short.list" >"$selftests_list"
+    fi
 else
     image=$out/linux-disk.img extra_cmdline=
 fi
-
-log() { echo "build-image: $*" >&2; }
-die() { echo "build-image: error: $*" >&2; exit 1; }
 
 # Two builds at once (make -j linux-guest linux-guest-shell) share the .deb cache and the
 # extracted kernel: serialize them.
@@ -162,6 +181,7 @@ stamp=$(
         echo "variant=$variant"
         echo "kernel=$kpkg $kver"
         echo "busybox-static=$bbver"
+        [[ $variant != selftests* ]] || cat "$selftests/source.txt" "$selftests_list"
         gcc --version | head -n1
         grub-mkrescue --version
         dpkg-query -W -f='${Package} ${Version}\n' xorriso cpio libc6-dev
@@ -228,6 +248,14 @@ install -m 0755 "$work/thinctl" "$root/bin/thinctl"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 install -m 0755 "$work/tvbench" "$root/bin/tvbench"
+if [[ $variant == selftests* ]]; then
+    mkdir -p "$root/selftests"
+    while read -r t; do
+        [[ -f $selftests/$t ]] || die "no selftest $t was built (tests/linux/selftests-*.list name it)"
+        install -m 0755 "$selftests/$t" "$root/selftests/$t"
+    done <"$selftests_list"
+    install -m 0644 "$selftests_list" "$root/selftests/list"
+fi
 chmod 1777 "$root/tmp"
 # Fixed timestamps keep the archive byte-for-byte repeatable.
 find "$root" -exec touch -h -d @0 {} +

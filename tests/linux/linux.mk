@@ -7,6 +7,9 @@
 #                            kernel command line: runs tvcheck, then leaves a shell on ttyS0
 #   make linux-guest-bench   build/linux/linux-bench-disk.img: "tv.bench" on the kernel command
 #                            line: /init runs tvbench (TSC at init, a timed workload) first
+#   make linux-guest-selftests build/linux/linux-selftests-disk.img: "tv.selftests": /init runs
+#                            the kernel's x86 selftests (tests/linux/selftests-build.sh); and
+#                            linux-selftests-short-disk.img, with selftests-short.list's only
 #   make linux-guest-boot    boots linux-disk.img natively (no thinvisor) in QEMU and Bochs
 #                            and checks the guest's lines (LINUX_EMUS=qemu or bochs for one)
 #
@@ -21,10 +24,11 @@ LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.
                 abi/exit_reason.h
 LINUX_EMUS   ?= qemu bochs
 
-.PHONY: linux-guest linux-guest-shell linux-guest-bench linux-guest-boot
+.PHONY: linux-guest linux-guest-shell linux-guest-bench linux-guest-selftests linux-guest-boot
 linux-guest: $(LINUX_DIR)/linux-disk.img
 linux-guest-shell: $(LINUX_DIR)/linux-shell-disk.img
 linux-guest-bench: $(LINUX_DIR)/linux-bench-disk.img
+linux-guest-selftests: $(LINUX_DIR)/linux-selftests-disk.img $(LINUX_DIR)/linux-selftests-short-disk.img
 
 $(LINUX_DIR)/linux-disk.img: $(LINUX_INPUTS)
 	tests/linux/build-image.sh --out $(LINUX_DIR)
@@ -34,6 +38,13 @@ $(LINUX_DIR)/linux-shell-disk.img: $(LINUX_INPUTS)
 
 $(LINUX_DIR)/linux-bench-disk.img: $(LINUX_INPUTS)
 	tests/linux/build-image.sh --out $(LINUX_DIR) --bench
+
+$(LINUX_DIR)/linux-selftests-disk.img: $(LINUX_INPUTS) tests/linux/selftests-build.sh tests/linux/selftests-skip.list
+	tests/linux/build-image.sh --out $(LINUX_DIR) --selftests
+
+$(LINUX_DIR)/linux-selftests-short-disk.img: $(LINUX_INPUTS) tests/linux/selftests-build.sh \
+                                             tests/linux/selftests-short.list
+	tests/linux/build-image.sh --out $(LINUX_DIR) --selftests-short
 
 linux-guest-boot: $(LINUX_DIR)/linux-disk.img
 	@for e in $(LINUX_EMUS); do \
