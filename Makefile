@@ -13,13 +13,13 @@ MEM      ?= 512
 BUILD    := build
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-# Debian packages needed to build, run and test (see README, "What gets installed").
+# Debian packages needed to build, run and test (see docs/testing.md, "What gets installed").
 # g++, xz-utils, patch and debian-archive-keyring build Bochs 3.0 from Debian's source (make bochs).
 DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-efi-amd64-bin grub-common \
                 xorriso mtools ovmf libzycore-dev \
                 qemu-system-x86 bochs bochsbios vgabios bochs-term libcmocka-dev \
                 clang libclang-rt-dev util-linux gdb g++ xz-utils patch debian-archive-keyring \
-                gcc-multilib libc6-dev-i386
+                gcc-multilib libc6-dev-i386 dpkg-dev debhelper lintian fakeroot
 
 include third_party/zydis.mk
 
@@ -73,9 +73,13 @@ $(BUILD)/thinvisor.iso: $(BUILD)/thinvisor.elf grub.cfg
 # thinctl: the tool users run inside their (Linux) guest; static, so it runs on any distribution.
 THINCTL_DEPS := tools/thinctl.c abi/status.h abi/hypercall.h abi/exit_reason_names.h \
                 abi/exit_reason.h
+# Static by default: one binary runs in any distribution and in the Linux test guest's
+# initramfs, which has no libc. The Debian package links it dynamically (debian/rules).
+THINCTL_LDFLAGS ?= -static
+THINCTL_CFLAGS  ?=
 $(BUILD)/tools/thinctl: $(THINCTL_DEPS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) -static -O2 -std=gnu11 -Wall -Wextra -Werror -I. -o $@ tools/thinctl.c
+	$(HOSTCC) $(THINCTL_LDFLAGS) $(THINCTL_CFLAGS) -O2 -std=gnu11 -Wall -Wextra -Werror -I. -o $@ tools/thinctl.c
 
 # $(call install_missing,PACKAGES,FOR): a recipe that installs those of PACKAGES that are
 # missing (apt-get; sudo when not root), saying so (FOR: what they are for), then touches $@.
@@ -103,7 +107,7 @@ $(DEPS_STAMP): Makefile
 
 # Bochs 3.0, the VMX machine of the tests, run, debug and bench: built once from Debian
 # trixie's source package into a cache outside the clone (tests/boot/bochs-build.sh, which
-# says why; README, "Which Bochs"). Cached, this only checks that it is there.
+# says why; docs/testing.md, "Which Bochs"). Cached, this only checks that it is there.
 bochs: $(DEPS_STAMP)
 	@tests/boot/bochs-build.sh >/dev/null
 
@@ -113,7 +117,7 @@ bochs: $(DEPS_STAMP)
 # but emulates AMD-V, so the guest runs under the SVM backend there, fast. The guest (GUEST), as hd0: linux, Debian's Linux ending
 # in a busybox shell (tests/linux), or test, the test OS (tests/guest). RUN_OPTS are added
 # to thinvisor's command line. BOCHS picks the Bochs: 3.0 (built by make bochs) or 2.7
-# (Debian's, which needs RUN_OPTS=emulate_sipi for the guest's APs; README, "Which Bochs").
+# (Debian's, which needs RUN_OPTS=emulate_sipi for the guest's APs; docs/testing.md, "Which Bochs").
 # Ctrl-A X quits QEMU, Ctrl-C Bochs.
 EMU ?= $(shell tests/boot/best-emulator.sh)
 GUEST ?= linux
@@ -205,37 +209,45 @@ unit: $(UNIT_BINS)
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img \
       $(BUILD)/linux/linux-selftests-disk.img $(BUILD)/linux/linux-selftests-short-disk.img \
-      $(BUILD)/thinvisor.sym
+      $(BUILD)/thinvisor.sym $$(DEB)
 	tests/run.sh
 
 # Only the Linux guest cases (the Bochs one takes about 5 minutes).
 test-linux: deps all $(BUILD)/linux/linux-disk.img
 	TESTS=linux FUZZ_SECONDS=1 tests/run.sh
 
-# Only the reliability stress cases (README, "Reliability"): the hostile-guest program
-# (HOSTILE_OPS operations, default 100,000, over 4 CPUs in Bochs, seed HOSTILE_SEED) and the
-# INIT-SIPI/NMI stress. A failing seed from a log is re-run with HOSTILE_SEED=.
+# Only the reliability cases (docs/reliability.md): the hostile-guest program (HOSTILE_OPS
+# operations, default 100,000, over 4 CPUs in Bochs, seed HOSTILE_SEED), the INIT-SIPI/NMI
+# stress and the bad boot inputs; their figures, with the date, machine and commit, go to
+# docs/reliability-results.md, also when a check fails. A failing seed from a log is re-run
+# with HOSTILE_SEED=.
 HOSTILE_SEED ?= 20261125
 HOSTILE_OPS ?= 100000
-stress: deps all $(BUILD)/guest/test-disk.img
+stress: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img
 	HOSTILE_OPS=$(HOSTILE_OPS) HOSTILE_SEED=$(HOSTILE_SEED) \
-	    TESTS='^bochs_(hostile_guest|smp_stress_nmi.*)$$' FUZZ_SECONDS=1 tests/run.sh
+	    TESTS="$$(/usr/bin/python3 tests/reliability/report.py --cases)" FUZZ_SECONDS=1 tests/run.sh; \
+	rc=$$?; /usr/bin/python3 tests/reliability/report.py --results $(BUILD)/test \
+	    --doc docs/reliability-results.md && exit $$rc
 
 # Long fuzzing runs; `make test` runs a short pass. FUZZ_RUNS=N (libFuzzer -runs) stops
 # each target after N executions, else each runs FUZZ_SECONDS; FUZZ_ONLY picks targets.
-# README, "Reliability", has the times of a 10-million-execution run.
+# The figures (executions, seconds, corpus) go to docs/fuzz-results.md when every target ran
+# without a crash.
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?=
 FUZZ_ONLY ?= $(FUZZ_TARGETS)
 fuzz: deps $(FUZZ_BINS)
+	@rm -f $(BUILD)/fuzz/*.log
 	@for f in $(FUZZ_ONLY); do mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	  echo "fuzzing $$f $(if $(FUZZ_RUNS),for $(FUZZ_RUNS) executions,for $(FUZZ_SECONDS) s)"; \
 	  start=$$(date +%s); \
 	  $(BUILD)/fuzz/fuzz_$$f $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) \
 	    -print_final_stats=1 $(BUILD)/fuzz/corpus-$$f tests/fuzz/seeds/$$f 2>$(BUILD)/fuzz/$$f.log || \
 	    { tail -30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+	  echo "wall_seconds: $$(( $$(date +%s) - start ))" >> $(BUILD)/fuzz/$$f.log; \
 	  echo "fuzz $$f: $$(sed -nE 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/$$f.log) executions in $$(( $$(date +%s) - start )) s, no crash"; \
 	done
+	@/usr/bin/python3 tests/reliability/report.py --fuzz $(BUILD)/fuzz --doc docs/fuzz-results.md
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,7 @@
 /*
  * What a guest sees of thinvisor: the CPUID leaves and the VMCALL ABI.
  * This header is shared with guests (tests/guest includes it), so it holds
- * plain constants only. Documented in README.md, "What the guest sees".
+ * plain constants only. Documented in docs/guest-interface.md.
  */
 #ifndef THINVISOR_HYPERCALL_ABI_H
 #define THINVISOR_HYPERCALL_ABI_H

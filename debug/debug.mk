@@ -1,4 +1,4 @@
-# `make debug`: thinvisor under a debugger, with its symbols (README, "Debugging"). Included
+# `make debug`: thinvisor under a debugger, with its symbols (docs/debugging.md). Included
 # by the top-level Makefile.
 #
 #   make debug                Bochs's internal debugger (Bochs emulates VT-x, so every part

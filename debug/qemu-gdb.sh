@@ -4,7 +4,7 @@
 # DWARF: source lines, types, locals), attaches, puts a hardware breakpoint on --break and
 # continues to it. QEMU's TCG has no VMX but emulates AMD-V, so this is for everything before
 # the launch and for the SVM backend (svm/); EMU=kvm (--kvm) runs under KVM with nested VMX
-# or nested SVM where the host has it (README, "QEMU with KVM"). Use hbreak rather than break before thinvisor runs:
+# or nested SVM where the host has it (docs/testing.md, "QEMU with KVM"). Use hbreak rather than break before thinvisor runs:
 # GRUB loads the image after gdb attaches, and thinvisor then copies itself to its region.
 # Ctrl-C in gdb stops the machine; quitting gdb ends QEMU. COM1 goes to the --serial file.
 #

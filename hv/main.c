@@ -1,7 +1,7 @@
 /*
  * thinvisor's C entry: from the multiboot2 handoff to a guest running on
  * every processor. kernel_main is one line per step, each a file of its own
- * elsewhere, in the order of README.md's "How it boots": the boot
+ * elsewhere, in the order of docs/design.md, "How it boots": the boot
  * information, the firmware, the processors, the region, SMP, then the
  * launch (hv/launch.c), which virtualizes every CPU and starts the guest.
  */

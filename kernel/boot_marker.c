@@ -11,8 +11,8 @@ void boot_marker_set(void)
     if (*marker == BOOT_MARKER_VALUE)
         log_warn("boot marker already set at %#x: thinvisor ran before since power-on, so this "
                  "boot chain loaded it twice; its GRUB entry should come from "
-                 "/etc/grub.d/42_thinvisor, which hides itself (README, \"Use it on your "
-                 "machine\")\n", BOOT_MARKER_ADDR);
+                 "/etc/grub.d/42_thinvisor, which hides itself (docs/install.md, \"No "
+                 "chainload loops: the marker\")\n", BOOT_MARKER_ADDR);
     *marker = BOOT_MARKER_VALUE;
     log_info("boot marker: \"TVSR\" at %#x (the guest's GRUB hides the thinvisor entry)\n",
              BOOT_MARKER_ADDR);

@@ -33,7 +33,7 @@ struct options {
     bool efi_next_bootorder;  /* UEFI: efi_next=bootorder, the boot manager's next option */
 };
 
-/* The values a missing option takes: see README, "Command line". */
+/* The values a missing option takes: see docs/command-line.md. */
 void cmdline_defaults(struct options *opt);
 
 /* Receives each warning (unknown key, invalid value, ...) as one line. */

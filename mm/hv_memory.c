@@ -2,7 +2,7 @@
  * Setting up the hypervisor region. GRUB loaded the image at 2 MiB, in memory
  * the guest's boot chain will reuse; this moves it into the region chosen at
  * the top of RAM, where it stays out of the guest's way (copy and jump: see
- * README, "Memory layout", for why not the multiboot2 relocatable tag).
+ * docs/design.md, "Memory layout", for why not the multiboot2 relocatable tag).
  */
 #include "mm/hv_memory.h"
 

@@ -1,6 +1,6 @@
 /*
  * The hypervisor region: the one contiguous block of RAM that holds
- * everything thinvisor owns after boot (README, "Memory layout").
+ * everything thinvisor owns after boot (docs/design.md, "Memory layout").
  */
 #ifndef THINVISOR_REGION_H
 #define THINVISOR_REGION_H

@@ -3,10 +3,13 @@
 # serial logs to report.py, which prints the table and writes results.csv, results.json and
 # the charts. Each boot is one "run" below; JOBS of them at a time, progress on stdout.
 #
-# usage: tests/bench/bench.sh [--out DIR] [--only REGEX] [--jobs N] [--bochs 3.0|2.7]
+# usage: tests/bench/bench.sh [--out DIR] [--only REGEX] [--jobs N] [--bochs 3.0|2.7] [--doc FILE]
 #   --out DIR     results and per-run logs (default build/bench)
 #   --only REGEX  boot only the runs whose name matches; the report uses the logs already in
 #                 DIR for the others (for working on one figure)
+#   --doc FILE    also write the table as FILE, with the date, machine, Bochs and commit of
+#                 the run (make bench: docs/bench-results.md); none by default, so that a run
+#                 with --only or into another DIR leaves the recorded results alone
 #   --jobs N      Bochs runs at once (default 2)
 #   --bochs V     the Bochs (default 3.0; tests/boot/bochs-machine.sh says why there are two)
 #
@@ -16,11 +19,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$here/../.." && pwd)
-out=$ROOT/build/bench only=. jobs=2 bochs=3.0
+out=$ROOT/build/bench only=. jobs=2 bochs=3.0 doc=
 while (($#)); do
     (($# >= 2)) || { echo "bench: $1 needs a value" >&2; exit 2; }
     case $1 in
-        --out) out=$2 ;; --only) only=$2 ;; --jobs) jobs=$2 ;; --bochs) bochs=$2 ;;
+        --out) out=$2 ;; --only) only=$2 ;; --jobs) jobs=$2 ;; --bochs) bochs=$2 ;; --doc) doc=$2 ;;
         *) echo "bench: unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
     esac
     shift 2
@@ -39,7 +42,7 @@ done
 # itself) or thinvisor's command line ("tv:OPTIONS", commas for blanks). test_exit makes
 # thinvisor print its exit counts when the guest ends the run. Linux runs under thinvisor on
 # the default path (INIT and SIPI VM exits) and with emulate_sipi, side by side (with
-# --bochs 2.7 only the emulate_sipi run gets its second CPU: README, "Which Bochs").
+# --bochs 2.7 only the emulate_sipi run gets its second CPU: docs/testing.md, "Which Bochs").
 # Longest first, so the Linux boots overlap.
 # The 1-CPU pair times the workload: there the TSC counts CPU 0's instructions (report.py).
 # MODEL, when given, is Bochs's CPU model: the svm runs are an AMD Ryzen (AMD-V with nested
@@ -122,4 +125,4 @@ for r in "${selected[@]}"; do
 done
 wait
 echo "bench: all runs ended after $((SECONDS - start)) s wall"
-/usr/bin/python3 "$here/report.py" --out "$out" --bochs "$bochs"
+/usr/bin/python3 "$here/report.py" --out "$out" --bochs "$bochs" ${doc:+--doc "$doc"}

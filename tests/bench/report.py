@@ -2,22 +2,37 @@
 """make bench's report: reads the serial logs bench.sh left in OUT/runs/NAME/serial.txt and
 prints one table of thinvisor's figures next to the native ones, with the aims of issues 6
 and 13;
-writes OUT/results.csv, OUT/results.json, OUT/table.md (for the README) and the charts
-OUT/exits.png and OUT/slowdown.png (gnuplot).
+writes OUT/results.csv, OUT/results.json, OUT/table.md and three charts (gnuplot):
+OUT/roundtrips.png (the per-exit round trips), OUT/workloads.png (the Linux boot and
+workload figures as with / without ratios) and OUT/exits.png (VM exits by reason, per run);
+with --doc, also FILE (make bench: docs/bench-results.md): the table with the date, machine,
+Bochs and commit of the run, and the charts, copied into bench/ beside FILE.
 
 Every figure is in emulated TSC ticks. Bochs with clock: sync=none advances the TSC by one
 tick per instruction (the guest's calibration loop, loop_insns, checks it in every run), so a
 tick difference is an instruction count.
 
-usage: report.py --out DIR [--bochs VERSION]
+usage: report.py --out DIR [--bochs VERSION] [--doc FILE]
 """
 import argparse
 import datetime
+import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+
+# The checkout: bochs-build.sh and git describe are asked about it.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The charts, by figure: file, what it shows (for the doc's links).
+CHARTS = (("roundtrips.png", "round trips: the per-exit costs, with and without thinvisor"),
+          ("workloads.png", "Linux boot and workload: with / without ratios, 1.0 = native"),
+          ("exits.png", "VM exits during the Linux runs by reason, per run (log scale)"))
+# Bar colours (colour-blind safe: Paul Tol's "bright" set), one per series of a chart.
+COLOURS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377")
 
 # Why each VM exit reason happens, and whether a thin hypervisor could do without it.
 # "required": VMX makes the instruction or event exit unconditionally (SDM Vol. 3C, 26.1.2,
@@ -169,6 +184,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--bochs", default="3.0", help="the Bochs version the runs used")
+    ap.add_argument("--doc", help="also write the table, with the run's facts, as this file")
     args = ap.parse_args()
     out = args.out
     runs = {}
@@ -417,58 +433,254 @@ def main():
                 f.write(f"6 EPT,\"{label}: {s} {t}\",{c},,,pages\n")
         for a in aims:
             f.write(f"aim,\"{a[0]} (target {a[1]})\",{a[2] or ''},,,\"{a[3]}\"\n")
-    charts(out, exits, rows)
-    print(f"bench: results in {out}/results.csv, results.json, table.md; charts exits.png, slowdown.png")
+    made = charts(out, exits, rows)
+    print(f"bench: results in {out}/results.csv, results.json, table.md; charts " +
+          (", ".join(made) if made else "none (gnuplot failed)"))
+    if args.doc:
+        write_doc(args.doc, date, table, run_facts(args.bochs), out, made)
+        print(f"bench: the table, with the run's date, machine, Bochs and commit, in {args.doc}")
+
+
+def command_output(argv):
+    """A command's first stdout line, or None: the facts below are best-effort, never fatal."""
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    line = p.stdout.strip().splitlines()[0] if p.stdout.strip() else ""
+    return line if p.returncode == 0 and line else None
+
+
+def cpu_model():
+    """The host CPU's model name from /proc/cpuinfo: figures move with the machine's build of
+    Bochs (docs/benchmarks.md saw 4 instructions per CPUID exit come from the machine)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def bochs_version(version):
+    """Which Bochs build ran: 3.0's build-info.txt (beside the binary bochs-build.sh names:
+    version, build date, patches), or the version of Debian's package for 2.7."""
+    if version == "2.7":
+        v = command_output(["dpkg-query", "-W", "-f=${Version}", "bochs"])
+        return f"2.7: Debian's package bochs {v}" if v else "2.7: Debian's package (version unknown)"
+    binary = command_output([os.path.join(ROOT, "tests/boot/bochs-build.sh"), "--path"])
+    try:
+        with open(os.path.join(os.path.dirname(binary), "build-info.txt")) as f:
+            info = [line.strip() for line in f]
+    except (OSError, TypeError):
+        return f"{version}: build-info.txt not found"
+    patches = [line for line in info if line.startswith("patches:")]
+    return f"{version}: {info[0] if info else 'unknown build'}" + (f"; {patches[0]}" if patches else "")
+
+
+def run_facts(bochs):
+    """What the recorded results need beside the figures to be compared with later ones."""
+    commit = None
+    if command_output(["git", "-C", ROOT, "rev-parse", "--is-inside-work-tree"]) == "true":
+        commit = command_output(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+    return {"machine": f"{cpu_model()}, {os.cpu_count() or '?'} cores (logical CPUs)",
+            "bochs": bochs_version(bochs),
+            "commit": commit or "unknown"}
+
+
+def write_doc(path, date, table, facts, out, made):
+    """docs/bench-results.md: the table with the facts of its run, so that measured figures
+    reach the docs only this way, never copied by hand. The charts drawn are copied into
+    bench/ beside it and shown inline; those not drawn are removed, so that no chart of an
+    older run passes for this one's."""
+    charts_dir = os.path.join(os.path.dirname(os.path.abspath(path)), "bench")
+    os.makedirs(charts_dir, exist_ok=True)
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `make bench` (`tests/bench/report.py`); do not edit by hand. What each figure",
+        "measures, the aims and what earlier runs said: [benchmarks.md](benchmarks.md).",
+        "",
+        f"- Date: {date} (the newest run's log)",
+        f"- Machine: {facts['machine']}",
+        f"- Bochs: {facts['bochs']}",
+        f"- thinvisor: {facts['commit']} (`git describe --always --dirty`)",
+        "",
+        "## Figures",
+        "",
+        table.rstrip("\n"),
+        "",
+        "## Charts",
+        "",
+    ]
+    for name, what in CHARTS:
+        copy = os.path.join(charts_dir, name)
+        if name in made:
+            shutil.copyfile(os.path.join(out, name), copy)
+            lines += [f"{what[0].upper()}{what[1:]}:", "", f"![{what}](bench/{name})", ""]
+        else:
+            if os.path.exists(copy):
+                os.remove(copy)
+            lines += [f"{what[0].upper()}{what[1:]}: not drawn in this run (gnuplot failed).", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines).rstrip("\n") + "\n")
+
+
+# Datablock names, one per series in the whole script, so that no panel of a multiplot
+# redefines data an earlier panel drew.
+DATABLOCK_IDS = itertools.count()
+
+
+def gp_quote(text):
+    """TEXT as a gnuplot double-quoted string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def bar_rows(groups, s, n, base, logscale, label_fmt):
+    """Series S's bars as datablock lines "y value label side": group i from the top, its
+    label at the group's centre, its bars below one another (a lone bar at the centre);
+    side 1 prints the value right of the bar's end, 0 left of it (bars that grow leftwards)."""
+    rows, slot = [], 0.8 / n
+    for i, (_, vs) in enumerate(groups):
+        v = vs[s] if s < len(vs) else None
+        if v is None:
+            continue
+        centre = len(groups) - 1 - i
+        alone = sum(x is not None for x in vs) == 1
+        y = centre if alone else centre + 0.4 - slot * (s + 0.5)
+        shown = max(v, base) if logscale else v      # log scale: zero at the axis
+        rows.append(f"{y:.4f} {shown:.6g} {gp_quote(label_fmt.format(v))} {1 if shown >= base else 0}")
+    return rows or ["-100 0 \"\" 1"]                 # gnuplot wants a point per plot
+
+
+def hbar_panel(title, xlabel, groups, series, base=0.0, logscale=False, label_fmt="{:,.0f}",
+               marks=(), span=(None, None), colour_from=0):
+    """One horizontal grouped bar chart as gnuplot commands, and the pixel height it needs:
+    one group of bars per figure, named on the y axis so long names need no rotation; one
+    bar per series (a run or a path) in the key below; each bar's value at its end. Bars
+    grow from BASE (1.0 for ratios: a bar's length is the difference from native).
+    GROUPS: [(label, [value or None per series])]; SERIES: [key title]; MARKS: [(x, text)],
+    dashed vertical lines; SPAN: values the x axis must show even if no bar reaches them."""
+    n = max(len(series), 1)
+    values = [v for _, vs in groups for v in vs if v is not None] + [base]
+    values += [x for x in span if x is not None] + [x for x, _ in marks]
+    lo, hi = min(values), max(values)
+    top = len(groups) - 0.4 + (0.5 if marks else 0)       # a line above the bars for MARKS' text
+    cmds = [f"set title {gp_quote(title)} font \"sans,12\"", f"set xlabel {gp_quote(xlabel)}",
+            "set grid xtics", "set style fill solid 0.85 border rgb \"#333333\"",
+            "set key below Left reverse maxcols 1 samplen 2 height 1.5" if n > 1 else "set key off",
+            "set ytics nomirror scale 0", f"set yrange [-0.6:{top:g}]"]
+    if logscale:
+        cmds += ["set logscale x", "set format x \"%.0s%c\"", f"set xrange [{base:g}:{hi * 10:g}]"]
+    else:
+        room = (hi - lo) or 1.0                            # room for the value labels
+        cmds.append(f"set xrange [{lo - 0.12 * room if lo < base else lo:g}:{hi + 0.12 * room:g}]")
+    tics = ", ".join(f"{gp_quote(label)} {len(groups) - 1 - i}" for i, (label, _) in enumerate(groups))
+    cmds.append(f"set ytics ({tics})")
+    for x, text in marks:
+        cmds.append(f"set arrow from {x:g}, graph 0 to {x:g}, graph 1 nohead dashtype 2 lw 1.5 lc rgb \"black\" front")
+        cmds.append(f"set label {gp_quote(text)} at {x:g}, {top - 0.25:g} offset 0.5,0 left front")
+    blocks, plots, half = [], [], 0.8 / n * 0.45
+    for s, key in enumerate(series):
+        name = f"$bars{next(DATABLOCK_IDS)}"
+        rows = bar_rows(groups, s, n, base, logscale, label_fmt)
+        blocks.append(f"{name} << EOD\n" + "\n".join(rows) + "\nEOD")
+        colour = COLOURS[(colour_from + s) % len(COLOURS)]
+        plots.append(f"{name} using ({base:g}):1:({base:g}):2:($1-{half:.4f}):($1+{half:.4f}) "
+                     f"with boxxyerror fc rgb \"{colour}\" title {gp_quote(key)}")
+        # A labels plot only for a side some bar uses: gnuplot 5.4 crashes on one whose
+        # every point is undefined.
+        if any(r.endswith(" 1") for r in rows):
+            plots.append(f"{name} using ($4 > 0 ? $2 : 1/0):1:3 with labels left offset 0.4,0 font \",9\" notitle")
+        if any(r.endswith(" 0") for r in rows):
+            plots.append(f"{name} using ($4 > 0 ? 1/0 : $2):1:3 with labels right offset -0.4,0 font \",9\" notitle")
+    height = 120 + (18 * n + 10 if n > 1 else 0) + (20 if marks else 0) + len(groups) * max(n * 20, 30)
+    return blocks + cmds + ["plot " + ", \\\n     ".join(plots), "reset"], height
+
+
+def hbar_chart(png, panels, width=1200):
+    """The gnuplot commands that draw PANELS (from hbar_panel) stacked in one PNG, each as
+    tall as its bars need, so that no label is squeezed."""
+    total = sum(h for _, h in panels)
+    cmds = [f"set terminal pngcairo size {width},{total} font \"sans,10\" noenhanced",
+            f"set output {gp_quote(png)}", "set multiplot"]
+    y = total
+    for panel, h in panels:
+        y -= h
+        cmds += [f"set origin 0,{y / total:.5f}", f"set size 1,{h / total:.5f}"] + panel
+    return "\n".join(cmds + ["unset multiplot", "unset output"]) + "\n"
+
+
+def roundtrip_chart(out, rows):
+    """(a) The round trips of section 1, with and without thinvisor, in ticks (instructions
+    on these 1-CPU runs); the hypervisor's instructions per CPUID exit as a bar of their own."""
+    groups = []
+    for r in rows:
+        if r["section"].startswith("1") and not r["figure"].startswith("ticks per"):
+            label = r["figure"] + (f" (aim <= {AIM_CPUID_INSNS})" if r["unit"] == "insns" else "")
+            groups.append((label, [r["thinvisor"], r["native"]]))
+    panel = hbar_panel("Round trips: the cost of one exit (1 CPU; VMX as a Haswell, SVM as a Ryzen)",
+                       "emulated TSC ticks per operation (= instructions: 1 CPU, clock: sync=none)",
+                       groups, ["with thinvisor", "without thinvisor (the same CPU model natively)"])
+    return hbar_chart(os.path.join(out, "roundtrips.png"), [panel])
+
+
+def workload_chart(out, rows):
+    """(b) The Linux figures of section 2 as with / without ratios, one group per figure, one
+    bar per configuration, bars from 1.0 (native). Two panels: on 1 CPU the TSC counts
+    instructions and the aims are judged there, to a scale that shows 1%; on 2 CPUs it does
+    not, and emulate_sipi's skew would flatten the 1-CPU bars on a shared axis."""
+    by_config = {}
+    for r in rows:
+        if r["section"].startswith("2") and r["ratio"] is not None and r["unit"] == "ticks":
+            kind, config = r["figure"].rsplit(" (", 1)
+            by_config.setdefault(config.rstrip(")"), {})[kind] = r["ratio"]
+    panels, colour_from = [], 0
+    for cpus, title, marks in (
+            ("1 CPU", "Linux on 1 CPU, with / without thinvisor: the TSC counts instructions "
+             "(the aims are judged here)", ((1.0, "1.0 = native"), (AIM_LINUX_SLOWDOWN, "aim"))),
+            ("2 CPUs", "Linux on 2 CPUs, with / without thinvisor: the TSC follows both CPUs, "
+             "not an instruction count", ((1.0, "1.0 = native"),))):
+        configs = [c for c in by_config if c.startswith(cpus + ",")]
+        kinds = list(dict.fromkeys(k for c in configs for k in by_config[c]))
+        groups = [(k, [by_config[c].get(k) for c in configs]) for k in kinds]
+        if groups:
+            panels.append(hbar_panel(title, "ratio of emulated TSC ticks, with / without thinvisor",
+                                     groups, configs, base=1.0, label_fmt="{:.3f}x", marks=marks,
+                                     span=(0.99, 1.02), colour_from=colour_from))
+        colour_from += len(configs)
+    if not panels:
+        panels.append(hbar_panel("Linux: no figures (the Linux runs failed)", "ratio", [("none", [])], []))
+    return hbar_chart(os.path.join(out, "workloads.png"), panels)
+
+
+def exits_chart(out, exits):
+    """(c) The VM exits of the Linux runs by reason, one bar per run, log scale (counts run
+    from 1 to hundreds of thousands); the class of each reason beside its name."""
+    groups = [(f"{e['reason']} ({e['class']})", [e["count"][p] for _, p in EXIT_PATHS]) for e in exits]
+    # LINUX_PATHS run on 2 CPUs, the SVM run on 1 (its label says so).
+    keys = [f"{p}{'' if 'CPU' in p else ', 2 CPUs'} ({name})" for name, p in EXIT_PATHS]
+    panel = hbar_panel("VM exits during the Linux run (power-on to shutdown) by reason and class",
+                       "exits (log scale; a 0 is printed at the axis)", groups or [("(no exit counts)", [])],
+                       keys, base=0.5, logscale=True)
+    return hbar_chart(os.path.join(out, "exits.png"), [panel])
 
 
 def charts(out, exits, rows):
-    """exits.png (exits by reason, log scale) and slowdown.png (with / without ratios)."""
-    paths = [path for _, path in LINUX_PATHS]
-    with open(os.path.join(out, "exits.dat"), "w") as f:
-        for e in exits:
-            tag = {"rule": "u"}.get(e["class"], e["class"][0])
-            f.write(f"\"{e['reason']} ({tag})\" " +
-                    " ".join(str(max(e["count"][p], 0.5)) for p in paths) + "\n")
-    with open(os.path.join(out, "slowdown.dat"), "w") as f:
-        for r in rows:
-            if r["ratio"] is not None and r["unit"] == "ticks" and not r["figure"].startswith("ticks per"):
-                label = r["figure"].split(" (")[0]
-                tag = r["figure"].rsplit(" (", 1)[-1].rstrip(")") if r["figure"].endswith(")") else ""
-                if " CPU" in tag:                   # "1 CPU, default path" and the like
-                    label += f" ({tag})"
-                f.write(f"\"{label}\" {r['ratio']:.4f}\n")
-    script = f"""set terminal pngcairo size 1300,650 font ",10" noenhanced
-set style data histograms
-set style fill solid 0.8 border -1
-set boxwidth 0.8
-set xtics rotate by -30 left
-set rmargin 24
-set grid ytics
-set output "{out}/exits.png"
-set title "thinvisor: VM exits during the Linux run by reason (r = required, u = rule, t = test, a = avoidable)"
-set logscale y
-set ylabel "exits (log scale)"
-set yrange [0.5:*]
-set key top right
-plot "{out}/exits.dat" using 2:xtic(1) title "{paths[0]}" linecolor rgb "#4477aa", \
-     "" using 3 title "{paths[1]}" linecolor rgb "#ddaa33"
-set key off
-set output "{out}/slowdown.png"
-set title "thinvisor: with / without (1.0 = no slowdown)"
-set ylabel "ratio (log scale)"
-set yrange [0.5:*]
-plot "{out}/slowdown.dat" using 2:xtic(1) linecolor rgb "#cc6677", \
-     "" using 0:2:(sprintf("%.3fx", $2)) with labels offset 0,0.7
-"""
-    with open(os.path.join(out, "charts.gp"), "w") as f:
+    """The three charts (CHARTS) through one gnuplot script, OUT/charts.gp; the names of
+    those drawn (none when gnuplot fails: the table and data files are there regardless)."""
+    script = roundtrip_chart(out, rows) + workload_chart(out, rows) + exits_chart(out, exits)
+    gp = os.path.join(out, "charts.gp")
+    with open(gp, "w") as f:
         f.write(script)
-    if not exits:
-        open(os.path.join(out, "exits.dat"), "a").write("\"none\" 1 1\n")
     try:
-        subprocess.run(["gnuplot", os.path.join(out, "charts.gp")], check=True)
+        subprocess.run(["gnuplot", gp], check=True)
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"bench: gnuplot failed ({e}); the table and data files are still there", file=sys.stderr)
-
+        return []
+    return [name for name, _ in CHARTS if os.path.exists(os.path.join(out, name))]
 
 if __name__ == "__main__":
     main()

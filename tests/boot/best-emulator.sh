@@ -22,7 +22,7 @@ else
 fi
 nested=$(cat "/sys/module/$module/parameters/nested" 2>/dev/null || echo N)
 if [[ $nested != Y && $nested != 1 ]]; then
-    why "$flag" "$module nested $ext is off (see README, \"QEMU with KVM\"): Bochs"
+    why "$flag" "$module nested $ext is off (see docs/testing.md, \"QEMU with KVM\"): Bochs"
     echo bochs; exit 0
 fi
 why "$flag" "KVM with nested $ext"

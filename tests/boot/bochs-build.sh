@@ -5,7 +5,7 @@
 # Why not bookworm's Bochs 2.7: it keeps an INIT pending after the INIT VM exit, so the INIT
 # fires again at every VM entry and a guest's AP never runs on the default (wait-for-SIPI)
 # path. Upstream fixed that in 2022 ("Fix that the INIT signal remains pending even after
-# delivery of VM-exit/#VMEXIT(INIT)"); 3.0 carries the fix. README, "Which Bochs".
+# delivery of VM-exit/#VMEXIT(INIT)"); 3.0 carries the fix. docs/testing.md, "Which Bochs".
 #
 # usage: tests/boot/bochs-build.sh          build unless cached; print the binary's path
 #        tests/boot/bochs-build.sh --path   print the binary's path if it is built, else fail

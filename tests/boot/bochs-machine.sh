@@ -4,8 +4,8 @@
 #
 # Two Bochs: 3.0, built from Debian trixie's source by tests/boot/bochs-build.sh (the default:
 # the guest's INIT and SIPI work as VM exits there), and bookworm's packaged 2.7 (a second
-# VMX implementation, which keeps an INIT pending after the INIT VM exit; README, "Which
-# Bochs"). The machine is the same in both; only the display and the sound lines differ.
+# VMX implementation, which keeps an INIT pending after the INIT VM exit; docs/testing.md,
+# "Which Bochs"). The machine is the same in both; only the display and the sound lines differ.
 
 # bochs_binary VERSION: the path of that Bochs, or a message saying how to get it (status 1).
 bochs_binary() {

@@ -1,4 +1,4 @@
-# Test cases for `make debug` (debug/debug.mk, README "Debugging"): the debugger sessions run
+# Test cases for `make debug` (debug/debug.mk, docs/debugging.md): the debugger sessions run
 # with their commands piped in instead of typed. Sourced by tests/run.sh after lib.sh.
 
 # debug_make ARGS...: `make debug` of this tree with the test guest, its files in $OUT/debug,

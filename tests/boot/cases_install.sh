@@ -1,7 +1,8 @@
-# Test cases for installing thinvisor on a machine (install/, README "Use it on your machine")
+# Test cases for installing thinvisor on a machine (install/, docs/install.md)
 # and for `make debug` (debug/). Sourced by tests/run.sh after lib.sh, like cases.sh.
 #
-# The install cases stage `make install DESTDIR=...` (tests/install/stage.sh), generate the
+# The install cases stage the Debian package (make deb) with dpkg --root, or `make install
+# DESTDIR=...` (tests/install/stage.sh), generate the
 # disk's grub.cfg with the system's grub-mkconfig and the installed /etc/grub.d/42_thinvisor
 # (tests/install/mkconfig.sh), make a bootable disk of it (tests/install/make-disk.sh) and let
 # the emulator's BIOS boot that disk: its GRUB's default is the thinvisor entry, so the path
@@ -50,11 +51,11 @@ install_disk() {
     local os=$1
     shift
     mkdir -p "$OUT"
-    printf '%s\n' '# tests/boot/cases_install.sh: test runs end the emulator (README, "Command line")' \
+    printf '%s\n' '# tests/boot/cases_install.sh: test runs end the emulator (docs/command-line.md)' \
         'THINVISOR_EXTRA_OPTIONS="test_exit"' >"$OUT/defaults"
     if ! "$INSTALL_TOOLS/stage.sh" --root "$OUT/root" --os "$os" --defaults "$OUT/defaults" "$@" \
         >"$OUT/stage.log" 2>&1; then
-        check_fail "staged root (make install DESTDIR=...)" "$(tail -3 "$OUT/stage.log")"
+        check_fail "staged root (the Debian package, dpkg --root)" "$(tail -3 "$OUT/stage.log")"
         return 1
     fi
     if ! "$INSTALL_TOOLS/mkconfig.sh" --root "$OUT/root" -o "$OUT/root/boot/grub/grub.cfg" \
@@ -92,6 +93,154 @@ expect_no_loop() {
     expect_not 'WARNING: boot marker already set' "no second thinvisor"
 }
 
+# ---- the Debian package (make deb, debian/) -------------------------------------------------
+
+# deb_files ROOT: the files of the package present in ROOT, one a line (for a FAIL's detail).
+deb_files() {
+    (cd "$1" && find boot etc usr \( -path '*thinvisor*' -o -name 'thinctl*' \) -type f \
+        2>/dev/null | sort)
+}
+
+# run_maintainer_script SCRIPT ARG...: the package's maintainer script as dpkg runs it on the
+# running system (no DPKG_ROOT), but with $OUT/root/boot as /boot (a mount namespace of our
+# own: unshare, no root needed) and a fake update-grub first in PATH, which records the call
+# and runs grub-mkconfig on the staged root (tests/install/mkconfig.sh).
+run_maintainer_script() {
+    local script=$OUT/root/var/lib/dpkg/info/thinvisor.$1
+    shift
+    mkdir -p "$OUT/fakebin"
+    cat >"$OUT/fakebin/update-grub" <<EOF
+#!/bin/sh
+echo "update-grub \$*" >>"$OUT/update-grub.calls"
+exec "$INSTALL_TOOLS/mkconfig.sh" --root "$OUT/root" -o "$OUT/root/boot/grub/grub.cfg"
+EOF
+    chmod +x "$OUT/fakebin/update-grub"
+    : >"$OUT/update-grub.calls"
+    env -u DPKG_ROOT PATH="$OUT/fakebin:$PATH" unshare --map-root-user --mount sh -c \
+        'mount --bind "$1" /boot && shift && exec "$@"' sh "$OUT/root/boot" "$script" "$@" \
+        >"$OUT/maintainer-script.log" 2>&1
+}
+
+# The package: lintian, its files and conffiles, then the life cycle on a staged root
+# (tests/install/dpkg-root.sh): install, an upgrade that keeps an edited options file, remove
+# and purge, and update-grub from its maintainer scripts each time. stage.sh installs the same
+# package for the install boot cases below, which boot it.
+case_install_deb() {
+    local deb root=$OUT/root db version want f mode opt missing=''
+    mkdir -p "$OUT"
+    deb=$(ls "$ROOT"/build/deb/thinvisor_*_amd64.deb 2>/dev/null)
+    if [ ! -f "$deb" ]; then
+        check_fail "make deb built build/deb/thinvisor_*_amd64.deb" "$deb"
+        return
+    fi
+    if lintian --fail-on error "$deb" >"$OUT/lintian.log" 2>&1; then
+        check_pass "lintian reports no error on $(basename "$deb")"
+    else
+        check_fail "lintian reports no error on $(basename "$deb")" "$(grep '^E:' "$OUT/lintian.log")"
+    fi
+    version=$(dpkg-deb -f "$deb" Version)
+    want=$(sed -n 's/^#define THINVISOR_VERSION_[A-Z]* \([0-9]*\)$/\1/p' "$ROOT/kernel/version.h" | paste -sd.)
+    if [ "$version" = "$want" ]; then check_pass "the package's version is kernel/version.h's ($want)"
+    else check_fail "the package's version is kernel/version.h's" "package $version, kernel $want"; fi
+
+    # A machine with GRUB: the staged root (stage.sh installs the package) and a menu from
+    # before, without the entry (dpkg --root's scripts leave the menu alone: DPKG_ROOT).
+    if ! "$INSTALL_TOOLS/stage.sh" --root "$root" --os tiny >"$OUT/stage.log" 2>&1; then
+        check_fail "dpkg --root installs the package into a staged root" "$(tail -n 3 "$OUT/stage.log")"
+        return
+    fi
+    check_pass "dpkg --root installs the package into a staged root"
+    echo "# the menu from before thinvisor was installed" >"$root/boot/grub/grub.cfg"
+    db=$root/var/lib/dpkg
+    for f in "boot/thinvisor.elf 644" "etc/grub.d/42_thinvisor 755" "etc/default/thinvisor 644" \
+        "usr/sbin/thinctl 755" "usr/share/man/man8/thinctl.8.gz 644" \
+        "usr/share/man/man7/thinvisor.7.gz 644" "usr/share/doc/thinvisor/copyright 644"; do
+        mode=$(stat -c %a "$root/${f% *}" 2>/dev/null || echo missing)
+        if [ "$mode" = "${f#* }" ]; then check_pass "package installs ${f% *} (mode $mode)"
+        else check_fail "package installs ${f% *} with mode ${f#* }" "got: $mode"; fi
+    done
+    if cmp -s "$root/boot/thinvisor.elf" "$ROOT/build/thinvisor.elf"; then
+        check_pass "the package's /boot/thinvisor.elf is build/thinvisor.elf, byte for byte"
+    else
+        check_fail "the package's /boot/thinvisor.elf is build/thinvisor.elf, byte for byte"
+    fi
+    if dpkg-query --admindir="$db" -W -f='${Conffiles}\n' thinvisor | grep -q '^ /etc/default/thinvisor '; then
+        check_pass "/etc/default/thinvisor is a conffile"
+    else
+        check_fail "/etc/default/thinvisor is a conffile" \
+            "$(dpkg-query --admindir="$db" -W -f='${Conffiles}' thinvisor)"
+    fi
+    if zcat "$root/usr/share/man/man8/thinctl.8.gz" | grep -q "^\.TH THINCTL 8 .*\"thinvisor $want\"" &&
+        zcat "$root/usr/share/man/man7/thinvisor.7.gz" | grep -q "^\.TH THINVISOR 7 .*\"thinvisor $want\""; then
+        check_pass "thinctl(8) and thinvisor(7) carry the version"
+    else
+        check_fail "thinctl(8) and thinvisor(7) carry the version" \
+            "$(zcat "$root"/usr/share/man/man*/*.gz | grep '^\.TH')"
+    fi
+    # Every option the kernel knows (kernel/cmdline.c's table) is in thinvisor(7).
+    for opt in $(sed -n 's/^ *{ "\([a-z_0-9]*\)", \(true\|false\),.*/\1/p' "$ROOT/kernel/cmdline.c"); do
+        zcat "$root/usr/share/man/man7/thinvisor.7.gz" | grep -q "$opt" || missing="$missing $opt"
+    done
+    if [ -z "$missing" ]; then check_pass "thinvisor(7) names every option of kernel/cmdline.c"
+    else check_fail "thinvisor(7) names every option of kernel/cmdline.c" "missing:$missing"; fi
+
+    # postinst on the running system: update-grub, and the menu has the entry.
+    if ! run_maintainer_script postinst configure; then
+        check_fail "postinst configure runs" "$(tail -n 3 "$OUT/maintainer-script.log")"
+        return
+    fi
+    if grep -q '^update-grub' "$OUT/update-grub.calls" &&
+        grep -q "^menuentry 'thinvisor'" "$root/boot/grub/grub.cfg"; then
+        check_pass "postinst runs update-grub: GRUB's menu has the thinvisor entry"
+    else
+        check_fail "postinst runs update-grub: GRUB's menu has the thinvisor entry" \
+            "$(cat "$OUT/update-grub.calls" "$OUT/maintainer-script.log")"
+    fi
+
+    # An upgrade (the same package as version +test1) keeps an edited options file.
+    echo 'THINVISOR_LOGLEVEL=debug' >>"$root/etc/default/thinvisor"
+    cp "$root/etc/default/thinvisor" "$OUT/edited"
+    rm -rf "$OUT/upgrade"
+    dpkg-deb -R "$deb" "$OUT/upgrade"
+    sed -i "s/^Version: .*/Version: $version+test1/" "$OUT/upgrade/DEBIAN/control"
+    dpkg-deb --root-owner-group -b "$OUT/upgrade" "$OUT/upgrade.deb" >/dev/null
+    "$INSTALL_TOOLS/dpkg-root.sh" "$root" -i "$OUT/upgrade.deb" >"$OUT/upgrade.log" 2>&1
+    if [ "$(dpkg-query --admindir="$db" -W -f='${Version} ${Status}' thinvisor)" = \
+         "$version+test1 install ok installed" ] && cmp -s "$root/etc/default/thinvisor" "$OUT/edited"; then
+        check_pass "an upgrade keeps the edited /etc/default/thinvisor"
+    else
+        check_fail "an upgrade keeps the edited /etc/default/thinvisor" \
+            "$(tail -n 3 "$OUT/upgrade.log"; diff "$OUT/edited" "$root/etc/default/thinvisor")"
+    fi
+
+    # Remove: the image and thinctl go, the conffiles stay; postrm's update-grub drops the
+    # entry (42_thinvisor writes none without /boot/thinvisor.elf).
+    "$INSTALL_TOOLS/dpkg-root.sh" "$root" -r thinvisor >"$OUT/remove.log" 2>&1
+    if [ ! -e "$root/boot/thinvisor.elf" ] && [ ! -e "$root/usr/sbin/thinctl" ] &&
+        cmp -s "$root/etc/default/thinvisor" "$OUT/edited"; then
+        check_pass "remove takes the image and thinctl, keeps the options file"
+    else
+        check_fail "remove takes the image and thinctl, keeps the options file" "$(deb_files "$root")"
+    fi
+    run_maintainer_script postrm remove
+    if grep -q '^update-grub' "$OUT/update-grub.calls" &&
+        ! grep -q "^menuentry 'thinvisor'" "$root/boot/grub/grub.cfg" &&
+        grep -q "^menuentry " "$root/boot/grub/grub.cfg"; then
+        check_pass "postrm runs update-grub: the thinvisor entry is gone, the OS entry stays"
+    else
+        check_fail "postrm runs update-grub: the thinvisor entry is gone, the OS entry stays" \
+            "$(cat "$OUT/update-grub.calls" "$OUT/maintainer-script.log"; grep ^menuentry "$root/boot/grub/grub.cfg")"
+    fi
+
+    # Purge: nothing of the package is left.
+    "$INSTALL_TOOLS/dpkg-root.sh" "$root" -P thinvisor >"$OUT/purge.log" 2>&1
+    if [ -z "$(deb_files "$root")" ] && ! dpkg-query --admindir="$db" -W thinvisor >/dev/null 2>&1; then
+        check_pass "purge leaves no file of the package, /etc/default/thinvisor included"
+    else
+        check_fail "purge leaves no file of the package, /etc/default/thinvisor included" "$(deb_files "$root")"
+    fi
+}
+
 # ---- make install / make uninstall ---------------------------------------------------------
 
 case_install_files() {
@@ -105,7 +254,9 @@ case_install_files() {
     fi
     local f mode
     for f in "boot/thinvisor.elf 644" "etc/grub.d/42_thinvisor 755" "etc/default/thinvisor 644" \
-        "$doc/README.md 644" "$doc/default-thinvisor 644" "usr/local/sbin/thinctl 755"; do
+        "$doc/README.md 644" "$doc/docs/install.md 644" "$doc/default-thinvisor 644" \
+        "usr/local/sbin/thinctl 755" "usr/local/share/man/man8/thinctl.8 644" \
+        "usr/local/share/man/man7/thinvisor.7 644"; do
         mode=$(stat -c %a "$root/${f% *}" 2>/dev/null || echo missing)
         if [ "$mode" = "${f#* }" ]; then check_pass "installed ${f% *} (mode $mode)"
         else check_fail "installed ${f% *} with mode ${f#* }" "got: $mode"; fi
@@ -133,10 +284,11 @@ case_install_files() {
     fi
     install_make uninstall DESTDIR="$root" >"$OUT/uninstall.log" 2>&1
     if [ ! -e "$root/boot/thinvisor.elf" ] && [ ! -e "$root/etc/grub.d/42_thinvisor" ] &&
-        [ ! -e "$root/$doc" ] && [ ! -e "$root/usr/local/sbin/thinctl" ]; then
-        check_pass "make uninstall removes the image, the grub.d script, thinctl and the documentation"
+        [ ! -e "$root/$doc" ] && [ ! -e "$root/usr/local/sbin/thinctl" ] &&
+        [ -z "$(find "$root/usr/local/share/man" -type f 2>/dev/null)" ]; then
+        check_pass "make uninstall removes the image, the grub.d script, thinctl, the man pages and the documentation"
     else
-        check_fail "make uninstall removes the image, the grub.d script, thinctl and the documentation" \
+        check_fail "make uninstall removes the image, the grub.d script, thinctl, the man pages and the documentation" \
             "$(cd "$root" && find . -type f)"
     fi
     if cmp -s "$root/etc/default/thinvisor" "$OUT/edited"; then
@@ -185,7 +337,7 @@ case_install_grub_script() {
     local tvdef=$OUT/root/etc/default/thinvisor line
     mkdir -p "$OUT"
     if ! "$INSTALL_TOOLS/stage.sh" --root "$OUT/root" --os tiny --grub-default saved >"$OUT/stage.log" 2>&1; then
-        check_fail "staged root (make install DESTDIR=...)" "$(tail -3 "$OUT/stage.log")"
+        check_fail "staged root (the Debian package, dpkg --root)" "$(tail -3 "$OUT/stage.log")"
         return
     fi
 

@@ -1,6 +1,7 @@
 # Bad boot input (issue 7): each case feeds thinvisor one bad input and expects a clear
 # message and an end to the run, never a hang. With the cases of cases.sh that already
-# do so, they make the matrix in README.md, "Reliability". QEMU TCG runs them in seconds.
+# do so, they make the matrix in docs/reliability.md, "Bad boot input". QEMU TCG runs them
+# in seconds.
 
 # cpus=0 on its own: warned, then every processor comes up.
 case_qemu_bad_cpus_zero() {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds a staged root for the install tests: what `make install` puts on a machine, plus the
-# GRUB settings and an OS, so that mkconfig.sh can run grub-mkconfig on it and make-disk.sh can
-# turn its /boot into a bootable disk.
+# Builds a staged root for the install tests: what the Debian package (or `make install`) puts
+# on a machine, plus the GRUB settings and an OS, so that mkconfig.sh can run grub-mkconfig on
+# it and make-disk.sh can turn its /boot into a bootable disk.
 #
-# usage: tests/install/stage.sh --root DIR [--os linux|tiny|none] [--grub-default ENTRY]
-#                               [--defaults FILE|-]
-#   --root DIR        made afresh: `make install DESTDIR=DIR`, then the files below
+# usage: tests/install/stage.sh --root DIR [--with deb|make] [--os linux|tiny|none]
+#                               [--grub-default ENTRY] [--defaults FILE|-]
+#   --root DIR        made afresh, thinvisor installed into it, then the files below
+#   --with            deb (default): build/deb/thinvisor_*_amd64.deb (make deb) installed by
+#                     dpkg --root=DIR (tests/install/dpkg-root.sh); make: `make install DESTDIR=DIR`
 #   --os              the OS entry before thinvisor's (10_test_os): the Linux guest of
 #                     tests/linux (its kernel and initramfs from build/linux, made by
 #                     `make linux-guest`), tiny-os.asm, or none (default: tiny)
@@ -22,11 +24,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 die() { echo "stage: error: $*" >&2; exit 2; }
 
-root='' os=tiny grub_default=thinvisor defaults=''
+root='' with=deb os=tiny grub_default=thinvisor defaults=''
 while (($#)); do
     (($# >= 2)) || die "$1 needs a value"
     case $1 in
         --root) root=$2 ;;
+        --with) with=$2 ;;
         --os) os=$2 ;;
         --grub-default) grub_default=$2 ;;
         --defaults) defaults=$2 ;;
@@ -36,19 +39,28 @@ while (($#)); do
 done
 [[ -n $root ]] || die "--root is required"
 case $os in linux | tiny | none) ;; *) die "--os takes linux, tiny or none" ;; esac
+case $with in deb | make) ;; *) die "--with takes deb or make" ;; esac
 [[ -f /etc/grub.d/00_header ]] || die "no /etc/grub.d/00_header (Debian package grub-common)"
 
 rm -rf "$root"
 mkdir -p "$root"
 root=$(cd "$root" && pwd)
 
-# The real installation, into the staged root. The outer make's jobserver and level are not
-# this make's business (make test runs the tests from a recipe); -o installs the kernel that
-# is there instead of rebuilding it while tests run (build it first: make).
-[[ -f $top/build/thinvisor.elf ]] || die "no build/thinvisor.elf (make)"
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top" --no-print-directory -o build/thinvisor.elf \
-    install DESTDIR="$root" \
-    >"$root.install.log" 2>&1 || { cat "$root.install.log" >&2; die "make install DESTDIR=$root failed"; }
+# The real installation, into the staged root.
+if [[ $with == deb ]]; then
+    debs=("$top"/build/deb/thinvisor_*_amd64.deb)
+    [[ -f ${debs[0]} && ${#debs[@]} == 1 ]] || die "no single build/deb/thinvisor_*_amd64.deb (make deb)"
+    "$here/dpkg-root.sh" "$root" -i "${debs[0]}" >"$root.install.log" 2>&1 ||
+        { cat "$root.install.log" >&2; die "dpkg --root=$root -i ${debs[0]} failed"; }
+else
+    # The outer make's jobserver and level are not this make's business (make test runs the
+    # tests from a recipe); -o installs the kernel that is there instead of rebuilding it
+    # while tests run (build it first: make).
+    [[ -f $top/build/thinvisor.elf ]] || die "no build/thinvisor.elf (make)"
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top" --no-print-directory -o build/thinvisor.elf \
+        install DESTDIR="$root" \
+        >"$root.install.log" 2>&1 || { cat "$root.install.log" >&2; die "make install DESTDIR=$root failed"; }
+fi
 
 mkdir -p "$root/boot/grub"          # GRUB's own folder, where grub.cfg goes
 install -m 0755 /etc/grub.d/00_header "$root/etc/grub.d/00_header"

@@ -15,7 +15,7 @@
 #               choices from the CPUID hypervisor bit (ITS thunks when a hypervisor may hide
 #               an affected CPU; the TSC-deadline errata check is skipped), so natively and
 #               under thinvisor it would run different code; pinned, the bench compares the
-#               same kernel paths (README, "Benchmarks")
+#               same kernel paths (docs/benchmarks.md, "What is measured")
 #   --selftests build linux-selftests-disk.img instead: the kernel's x86 selftests in /selftests
 #               (tests/linux/selftests-build.sh) and "tv.selftests", so /init runs them and
 #               prints a line for each (tests/boot/cases_selftests.sh compares two runs)
