@@ -159,7 +159,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,un
                -fno-sanitize-recover=all -fno-omit-frame-pointer $(ZYDIS_INCLUDES)
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
               vmx_caps guest_policy guest_walk mmio_emulate efi_path efi_mmap segment \
-              efi_bootorder hypercall init_sipi
+              efi_bootorder hypercall init_sipi string
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -179,6 +179,9 @@ unit_src_efi_mmap   := efi/mmap.c
 unit_src_segment    := kernel/segment.c kernel/format.c
 unit_src_efi_bootorder := efi/bootorder.c efi/path.c kernel/format.c
 unit_src_hypercall  := guest/hypercall.c
+unit_src_string     :=
+# test_string includes kernel/string.c itself, to test it under other names beside libc's.
+$(BUILD)/unit/test_string: kernel/string.c
 unit_src_init_sipi  := guest/init_sipi.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 

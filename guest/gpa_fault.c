@@ -10,6 +10,35 @@
 #include "kernel/spinlock.h"
 #include "mm/hv_memory.h"
 
+/* This CPU's decoded-instruction cache, in its per-CPU block (smp/percpu.h). */
+_Static_assert(sizeof(struct insn_cache) <= PERCPU_GUEST_BYTES,
+               "the decode cache outgrew struct percpu's guest_area");
+static struct insn_cache *decode_cache(struct percpu *cpu)
+{
+    return (struct insn_cache *)cpu->guest_area;
+}
+
+/*
+ * The saved registers into the emulation's SDM-ordered array and back (RSP
+ * apart: the caller writes it to the VMCS or VMCB when it changed). Spelled
+ * out: as a loop over guest_gpr this was a fifth of an emulated store.
+ */
+static void regs_to_mmio(const struct guest_regs *r, uint64_t rsp, struct mmio_regs *m)
+{
+    m->gpr[0] = r->rax, m->gpr[1] = r->rcx, m->gpr[2] = r->rdx, m->gpr[3] = r->rbx;
+    m->gpr[4] = rsp, m->gpr[5] = r->rbp, m->gpr[6] = r->rsi, m->gpr[7] = r->rdi;
+    m->gpr[8] = r->r8, m->gpr[9] = r->r9, m->gpr[10] = r->r10, m->gpr[11] = r->r11;
+    m->gpr[12] = r->r12, m->gpr[13] = r->r13, m->gpr[14] = r->r14, m->gpr[15] = r->r15;
+}
+
+static void regs_from_mmio(const struct mmio_regs *m, struct guest_regs *r)
+{
+    r->rax = m->gpr[0], r->rcx = m->gpr[1], r->rdx = m->gpr[2], r->rbx = m->gpr[3];
+    r->rbp = m->gpr[5], r->rsi = m->gpr[6], r->rdi = m->gpr[7];
+    r->r8 = m->gpr[8], r->r9 = m->gpr[9], r->r10 = m->gpr[10], r->r11 = m->gpr[11];
+    r->r12 = m->gpr[12], r->r13 = m->gpr[13], r->r14 = m->gpr[14], r->r15 = m->gpr[15];
+}
+
 /*
  * A store to a page thinvisor write-protects, emulated against `t`: the
  * instruction at the guest's CS:RIP, fetched through its page tables, then
@@ -29,10 +58,13 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
     struct mmio_result res;
     f->read_state(&at, &f->rsp, &f->rflags, f->ctx);
     unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, insn);
-    for (unsigned i = 0; i < 16; i++)
-        m.gpr[i] = i == 4 ? f->rsp : *guest_gpr(r, i, &f->rsp);
+    regs_to_mmio(r, f->rsp, &m);
     m.rflags = f->rflags;
-    enum mmio_outcome o = mmio_emulate(insn, got, at.mode, (unsigned)(f->gpa & 0xFFF), t, &m, &res);
+    const struct insn *x = insn_decode_cached(decode_cache(cpu), insn, got, at.mode);
+    enum mmio_outcome o = MMIO_UNDECODABLE;
+    res.length = 0;
+    if (x)
+        o = mmio_emulate_insn(x, (unsigned)(f->gpa & 0xFFF), t, &m, &res);
     if (o == MMIO_UNDECODABLE || o == MMIO_UNSUPPORTED) {
         bool *said = o == MMIO_UNDECODABLE ? &said_undecodable : &said_unsupported;
         if (!*said) {
@@ -50,9 +82,7 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
         f->length = res.length;
         return GPA_STEP;
     }
-    for (unsigned i = 0; i < 16; i++)
-        if (i != 4)
-            *guest_gpr(r, i, &f->rsp) = m.gpr[i];
+    regs_from_mmio(&m, r);
     f->rsp_written = m.gpr[4] != f->rsp;
     f->rsp = m.gpr[4];
     f->rflags_written = m.rflags != f->rflags;

@@ -1,19 +1,62 @@
 /* A guest instruction through Zydis (see insn.h). */
 #include "guest/insn.h"
 
-int insn_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct insn *out)
+#include "kernel/string.h"
+
+/*
+ * The instruction alone (no operands): its length and mnemonic. d and ctx
+ * keep what decoding its operands afterwards needs. 0, or -1 (no valid
+ * instruction in this mode, or the bytes ran out).
+ */
+static int decode_instruction(const uint8_t *bytes, unsigned avail, unsigned mode,
+                              ZydisDecoder *d, ZydisDecoderContext *ctx,
+                              ZydisDecodedInstruction *i)
 {
-    ZydisDecoder d;
     ZydisMachineMode m = mode == 8 ? ZYDIS_MACHINE_MODE_LONG_64
                        : mode == 4 ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LEGACY_16;
     ZydisStackWidth w = mode == 8 ? ZYDIS_STACK_WIDTH_64
                       : mode == 4 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16;
-    if ((mode != 2 && mode != 4 && mode != 8) || !ZYAN_SUCCESS(ZydisDecoderInit(&d, m, w)))
+    if ((mode != 2 && mode != 4 && mode != 8) || !ZYAN_SUCCESS(ZydisDecoderInit(d, m, w)))
         return -1;
     if (avail > INSN_MAX_LEN)
         avail = INSN_MAX_LEN;
+    return ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, ctx, bytes, avail, i)) ? 0 : -1;
+}
+
+/*
+ * Only the operands the instruction has: ZydisDecoderDecodeFull also clears
+ * the unused ones, some 640 bytes, which was a third of a decode's cost on
+ * every emulated APIC store.
+ */
+int insn_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct insn *out)
+{
+    ZydisDecoderContext ctx;
+    ZydisDecoder d;
+    if (decode_instruction(bytes, avail, mode, &d, &ctx, &out->i) != 0)
+        return -1;
     out->mode = mode;
-    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, bytes, avail, &out->i, out->op)) ? 0 : -1;
+    return ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&d, &ctx, &out->i, out->op,
+                                                   out->i.operand_count)) ? 0 : -1;
+}
+
+const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes,
+                                      unsigned avail, unsigned mode)
+{
+    for (unsigned k = 0; k < INSN_CACHE_ENTRIES; k++) {
+        struct insn_cache_entry *e = &c->entry[k];
+        if (e->length && e->mode == mode && e->length <= avail &&
+            memcmp(e->bytes, bytes, e->length) == 0)
+            return &e->x;
+    }
+    struct insn_cache_entry *e = &c->entry[c->next];
+    e->length = 0;
+    if (insn_decode(bytes, avail, mode, &e->x) != 0)
+        return NULL;                      /* not cached: undecodable bytes are rare */
+    e->length = e->x.i.length;
+    e->mode = (uint8_t)mode;
+    memcpy(e->bytes, bytes, e->length);
+    c->next = (c->next + 1) % INSN_CACHE_ENTRIES;
+    return &e->x;
 }
 
 int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum insn_kind kind)
@@ -23,10 +66,12 @@ int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum ins
         [INSN_RDMSR] = ZYDIS_MNEMONIC_RDMSR, [INSN_WRMSR] = ZYDIS_MNEMONIC_WRMSR,
         [INSN_INVD] = ZYDIS_MNEMONIC_INVD,
     };
-    struct insn x;
-    if (insn_decode(bytes, avail, mode, &x) != 0 || x.i.mnemonic != mnemonic[kind])
+    ZydisDecoder d;
+    ZydisDecoderContext ctx;
+    ZydisDecodedInstruction i;
+    if (decode_instruction(bytes, avail, mode, &d, &ctx, &i) != 0 || i.mnemonic != mnemonic[kind])
         return -1;
-    return x.i.length;
+    return i.length;
 }
 
 bool insn_gpr(ZydisRegister reg, unsigned *index, unsigned *width, bool *high_byte)

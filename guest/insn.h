@@ -25,9 +25,35 @@ struct insn {
  * Decodes bytes[0..avail) as code whose default operand size is `mode`
  * bytes (guest_code_mode: 2 real mode or a 16-bit segment, 4 a 32-bit one,
  * 8 64-bit mode). 0, or -1 when the bytes are no valid instruction there
- * (or run out).
+ * (or run out). Only op[0..i.operand_count) are filled in.
  */
 int insn_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct insn *out);
+
+/*
+ * A CPU's last decoded instructions, keyed by their bytes: a guest's stores
+ * to the page thinvisor write-protects come from a handful of places in its
+ * code (Linux: its APIC write and EOI helpers), and a decode costs some 1,500
+ * instructions where a hit costs a compare. An instruction's decoding
+ * depends only on its bytes and the code size, so an entry never goes stale.
+ * Zeroed: empty. One per CPU, used only by it: no lock.
+ */
+#define INSN_CACHE_ENTRIES 2
+struct insn_cache {
+    struct insn_cache_entry {
+        uint8_t bytes[INSN_MAX_LEN];
+        uint8_t length;               /* of the instruction; 0: an empty entry */
+        uint8_t mode;
+        struct insn x;
+    } entry[INSN_CACHE_ENTRIES];
+    unsigned next;                    /* the entry the next miss replaces */
+};
+
+/*
+ * insn_decode through the cache: the decoded instruction (valid until the
+ * next call on this cache), or NULL as insn_decode's -1.
+ */
+const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes,
+                                      unsigned avail, unsigned mode);
 
 /* The instructions an SVM exit can be for without saying where the next one starts. */
 enum insn_kind { INSN_CPUID, INSN_VMMCALL, INSN_RDMSR, INSN_WRMSR, INSN_INVD };

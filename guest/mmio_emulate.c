@@ -162,24 +162,31 @@ enum mmio_outcome mmio_emulate(const uint8_t *bytes, unsigned avail, unsigned mo
     struct insn x;
     if (insn_decode(bytes, avail, mode, &x) != 0)
         return MMIO_UNDECODABLE;
-    *res = (struct mmio_result){ .length = x.i.length };
+    return mmio_emulate_insn(&x, offset, t, r, res);
+}
+
+enum mmio_outcome mmio_emulate_insn(const struct insn *x, unsigned offset,
+                                    const struct mmio_target *t, struct mmio_regs *r,
+                                    struct mmio_result *res)
+{
+    *res = (struct mmio_result){ .length = x->i.length };
 
     /* The memory operand the instruction writes, and (for two-operand forms) its source. */
     const ZydisDecodedOperand *mem = NULL, *src = NULL;
-    for (unsigned i = 0; i < x.i.operand_count; i++) {
-        const ZydisDecodedOperand *o = &x.op[i];
+    for (unsigned i = 0; i < x->i.operand_count; i++) {
+        const ZydisDecodedOperand *o = &x->op[i];
         if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && o->mem.type == ZYDIS_MEMOP_TYPE_MEM &&
             (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
             mem = o;
     }
-    for (unsigned i = 0; i < x.i.operand_count_visible; i++)
-        if (&x.op[i] != mem)
-            src = &x.op[i];
+    for (unsigned i = 0; i < x->i.operand_count_visible; i++)
+        if (&x->op[i] != mem)
+            src = &x->op[i];
     unsigned size = mem ? mem->size / 8 : 0;
     if (!mem || size < 1 || size > 8 || offset + size > 4096)
         return MMIO_UNSUPPORTED;
 
-    ZydisMnemonic op = x.i.mnemonic;
+    ZydisMnemonic op = x->i.mnemonic;
     uint64_t value, old;
     switch (op) {
     case ZYDIS_MNEMONIC_MOV:
@@ -200,7 +207,7 @@ enum mmio_outcome mmio_emulate(const uint8_t *bytes, unsigned avail, unsigned mo
     case ZYDIS_MNEMONIC_STOSW:
     case ZYDIS_MNEMONIC_STOSD:
     case ZYDIS_MNEMONIC_STOSQ:
-        return stos(&x, offset, size, t, r);
+        return stos(x, offset, size, t, r);
     case ZYDIS_MNEMONIC_BTS:
     case ZYDIS_MNEMONIC_BTR:
     case ZYDIS_MNEMONIC_BTC: {

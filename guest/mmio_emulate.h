@@ -19,6 +19,8 @@
 
 #include <stdint.h>
 
+#include "guest/insn.h"
+
 /* The guest's registers as the emulation reads and writes them. */
 struct mmio_regs {
     uint64_t gpr[16];             /* RAX RCX RDX RBX RSP RBP RSI RDI R8..R15 (SDM order) */
@@ -61,5 +63,10 @@ struct mmio_result {
 enum mmio_outcome mmio_emulate(const uint8_t *bytes, unsigned avail, unsigned mode,
                                unsigned offset, const struct mmio_target *t,
                                struct mmio_regs *regs, struct mmio_result *res);
+
+/* The same for an instruction already decoded (insn_decode, insn_decode_cached). */
+enum mmio_outcome mmio_emulate_insn(const struct insn *x, unsigned offset,
+                                    const struct mmio_target *t, struct mmio_regs *regs,
+                                    struct mmio_result *res);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef THINVISOR_GUEST_REGS_H
 #define THINVISOR_GUEST_REGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct guest_regs {
@@ -21,10 +22,14 @@ struct guest_regs {
  */
 static inline uint64_t *guest_gpr(struct guest_regs *r, unsigned n, uint64_t *rsp_slot)
 {
-    uint64_t *regs[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, rsp_slot, &r->rbp, &r->rsi,
-                           &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-                           &r->r14, &r->r15 };
-    return regs[n & 15];
+    /* The struct is that order without RSP: n below 4 is its slot, above 4 one less. */
+    uint64_t *slot = &r->rax;
+    n &= 15;
+    return n < 4 ? &slot[n] : n == 4 ? rsp_slot : &slot[n - 1];
 }
+_Static_assert(offsetof(struct guest_regs, rbx) == 3 * 8 &&
+               offsetof(struct guest_regs, rbp) == 4 * 8 &&
+               offsetof(struct guest_regs, r15) == 14 * 8 && sizeof(struct guest_regs) == 15 * 8,
+               "guest_gpr counts on struct guest_regs being the SDM's order without RSP");
 
 #endif

@@ -152,9 +152,6 @@ bool hv_read_guest_phys(uint64_t gpa, void *buf, unsigned len, void *ctx)
     if (gpa + len < gpa || gpa + len > hv_memory.identity_top ||
         (gpa < hv_memory.base + hv_memory.size && gpa + len > hv_memory.base))
         return false;
-    const uint8_t *src = phys_to_virt(gpa);
-    uint8_t *dst = buf;
-    for (unsigned i = 0; i < len; i++)
-        dst[i] = src[i];
+    memcpy(buf, phys_to_virt(gpa), len);
     return true;
 }

@@ -15,6 +15,8 @@
 #define SMP_MAX_CPUS     ACPI_MAX_CPUS
 #define CPU_STACK_SIZE   (16 * 1024)
 #define PERCPU_PAGES     1
+/* Bytes of struct percpu's guest_area. */
+#define PERCPU_GUEST_BYTES 2560
 /* What the region budget reserves per processor: the block and its stack. */
 #define PERCPU_BYTES     (PERCPU_PAGES * 4096 + CPU_STACK_SIZE)
 
@@ -56,6 +58,14 @@ struct percpu {
     struct cpu_segments segments;
     struct vcpu_state vcpu;
     void *backend;                /* the backend's own per-CPU state (struct vmx_cpu, svm_cpu) */
+
+    /*
+     * Room for per-CPU data of the guest layer whose types this layer does
+     * not see (guest/gpa_fault.c: its decoded-instruction cache), in the
+     * block's page that would otherwise go unused; the user checks that its
+     * type fits PERCPU_GUEST_BYTES.
+     */
+    uint64_t guest_area[PERCPU_GUEST_BYTES / 8];
 };
 
 _Static_assert(sizeof(struct percpu) <= PERCPU_PAGES * 4096, "struct percpu outgrew its pages");

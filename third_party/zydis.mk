@@ -21,13 +21,13 @@ $(ZYDIS_STAMP):
 	@third_party/zydis.sh >/dev/null
 
 # Third-party code: its own warnings are not ours to fail on.
-ZYDIS_OWN_FLAGS = -w -I$(ZYDIS_DIR)/src $(ZYDIS_INCLUDES)
-$(BUILD)/obj/zydis/%.o: $(ZYDIS_STAMP)
+ZYDIS_OWN_FLAGS = -w -I$(ZYDIS_DIR)/src $(ZYDIS_INCLUDES) -include third_party/zydis-libc.h
+$(BUILD)/obj/zydis/%.o: $(ZYDIS_STAMP) third_party/zydis-libc.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Werror -Wall -Wextra,$(KERNEL_CFLAGS)) -Os $(ZYDIS_OWN_FLAGS) -c $(ZYDIS_DIR)/src/$*.c -o $@
-$(BUILD)/host/zydis/%.o: $(ZYDIS_STAMP)
+$(BUILD)/host/zydis/%.o: $(ZYDIS_STAMP) third_party/zydis-libc.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(filter-out -Werror -Wall -Wextra,$(HOST_CFLAGS)) $(ZYDIS_OWN_FLAGS) -c $(ZYDIS_DIR)/src/$*.c -o $@
-$(BUILD)/fuzz/zydis/%.o: $(ZYDIS_STAMP)
+$(BUILD)/fuzz/zydis/%.o: $(ZYDIS_STAMP) third_party/zydis-libc.h
 	@mkdir -p $(dir $@)
 	$(FUZZCC) -std=gnu11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(ZYDIS_OWN_FLAGS) -c $(ZYDIS_DIR)/src/$*.c -o $@

@@ -44,7 +44,8 @@ done
 # the default path (INIT and SIPI VM exits) and with emulate_sipi, side by side (with
 # --bochs 2.7 only the emulate_sipi run gets its second CPU: docs/testing.md, "Which Bochs").
 # Longest first, so the Linux boots overlap.
-# The 1-CPU pair times the workload: there the TSC counts CPU 0's instructions (report.py).
+# The 1-CPU runs time the workload: there the TSC counts CPU 0's instructions (report.py);
+# emulate_sipi on 1 CPU prices the emulated xAPIC stores.
 # MODEL, when given, is Bochs's CPU model: the svm runs are an AMD Ryzen (AMD-V with nested
 # paging), where thinvisor runs its SVM backend, against a native run on the same model.
 runs=(
@@ -53,8 +54,10 @@ runs=(
     "linux-native  native                    $linux_disk 2 512"
     "linux-hv-1cpu tv:test_exit              $linux_disk 1 512"
     "linux-native-1cpu native                $linux_disk 1 512"
+    "linux-hv-esipi-1cpu tv:test_exit,emulate_sipi $linux_disk 1 512"
     "guest-native  native                    $guest_disk 1 256"
     "guest-hv-1cpu tv:test_exit              $guest_disk 1 256"
+    "guest-hv-esipi-1cpu tv:test_exit,emulate_sipi $guest_disk 1 256"
     "guest-hv-2cpu tv:test_exit              $guest_disk 2 256"
     "guest-hv-4cpu tv:test_exit              $guest_disk 4 256"
     "guest-hv-2g   tv:test_exit              $guest_disk 1 2048"

@@ -15,6 +15,7 @@
 #define BENCH_CPUIDS     2000u      /* CPUIDs timed */
 #define BENCH_VMCALLS    2000u      /* VMCALLs timed */
 #define BENCH_CPUID_LEAF 0u         /* a leaf thinvisor passes through unchanged */
+#define BENCH_APIC_STORES 2000u     /* local APIC stores timed */
 
 /* TSC ticks of a loop of 2 * n + 1 instructions (DEC, JNZ per turn, one MOV). */
 static uint64_t time_loop(uint32_t n)
@@ -46,6 +47,25 @@ static uint64_t time_vmcall(uint32_t n, uint32_t *ud)
         if (vmcall(&r) == 6)
             (*ud)++;
     }
+    return rdtsc() - t0;
+}
+
+/*
+ * TSC ticks of n stores of the TPR's own value to the local APIC (xAPIC mode), 0 if it
+ * has no MMIO page. Natively a store; with emulate_sipi, which write-protects the APIC page
+ * through the EPT, each is a VM exit that thinvisor decodes and performs: the price of the
+ * guest's APIC traffic (EOIs, timer writes) on that path and on SVM's guest SMP.
+ */
+static uint64_t time_apic_store(uint32_t n)
+{
+    uint32_t at = apic_tpr_address();
+    if (!at)
+        return 0;
+    volatile uint32_t *tpr = (volatile uint32_t *)at;
+    uint32_t value = *tpr;
+    uint64_t t0 = rdtsc();
+    for (uint32_t i = 0; i < n; i++)
+        *tpr = value;
     return rdtsc() - t0;
 }
 
@@ -83,6 +103,11 @@ __attribute__((noreturn)) void bench_main(void)
     uint64_t v = time_vmcall(BENCH_VMCALLS, &ud);
     kprintf("bench: vmcall_ud=%u\n", ud);
     print_total("vmcall", v, BENCH_VMCALLS);
+
+    (void)time_apic_store(16);
+    uint64_t a = time_apic_store(BENCH_APIC_STORES);
+    if (a)
+        print_total("apic_store", a, BENCH_APIC_STORES);
     kprintf("bench: done\n");
     finish();
 }

@@ -276,15 +276,6 @@ static void expect_step(const char *name, uint32_t hits, uint32_t eip, uint32_t 
              hits, eip, (uint32_t)after, dr6);
 }
 
-/* The local APIC's TPR in xAPIC mode (its store is harmless: the value it holds), or 0. */
-static uint32_t apic_tpr_address(void)
-{
-    uint64_t base = rdmsr(0x1B);
-    if (!(base & (1u << 11)) || (base & (1u << 10)))
-        return 0;                       /* disabled, or x2APIC mode: no MMIO page */
-    return (uint32_t)(base & 0xFFFFF000u) + 0x80;
-}
-
 static void check_single_step(void)
 {
     uint32_t eip, dr6, hits, tpr = apic_tpr_address();

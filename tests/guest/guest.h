@@ -108,6 +108,11 @@ const char *exception_name(int vector);
 extern char user_vmcall[], user_vmcall_insn[], user_vmmcall[], user_vmmcall_insn[];
 /* The hypercall instruction of this CPU's vendor: VMCALL, or VMMCALL on AMD (lib.c). */
 int cpu_is_amd(void);
+/*
+ * The address of the local APIC's TPR in xAPIC mode, or 0 (disabled, or in x2APIC mode):
+ * storing the value it holds changes nothing, so it is the harmless APIC store (lib.c).
+ */
+uint32_t apic_tpr_address(void);
 
 /*
  * lib.c: more probes for the hostile-guest program (hostile.c), same contract

@@ -417,6 +417,14 @@ void trap(struct trapframe *tf)
 }
 
 /* True on an AMD CPU, whose hypercall instruction is VMMCALL (VMCALL is #UD there). */
+uint32_t apic_tpr_address(void)
+{
+    uint64_t base = rdmsr(0x1B);
+    if (!(base & (1u << 11)) || (base & (1u << 10)))
+        return 0;                       /* disabled, or x2APIC mode: no MMIO page */
+    return (uint32_t)(base & 0xFFFFF000u) + 0x80;
+}
+
 int cpu_is_amd(void)
 {
     static int amd = -1;

@@ -279,6 +279,61 @@ static void length_if(void **state)
     assert_int_equal(insn_length_if(prefixes, sizeof prefixes, 4, INSN_CPUID), -1);
 }
 
+/*
+ * The per-CPU decode cache: a hit is the same decoding as a fresh one, keyed by
+ * the instruction's own bytes and the code size; bytes after the instruction do
+ * not matter, a byte inside it does; two sites alternate without evicting
+ * each other; undecodable bytes are not cached.
+ */
+static void decode_cache(void **state)
+{
+    (void)state;
+    static struct insn_cache c;         /* zeroed: empty, as in the per-CPU block */
+    struct insn fresh;
+    const uint8_t eoi[] = { 0x89, 0x82, 0xB0, 0x00, 0x00, 0x00, 0x90, 0x90 };   /* mov [rdx+0xb0], eax */
+    const uint8_t eoi_other_tail[] = { 0x89, 0x82, 0xB0, 0x00, 0x00, 0x00, 0xCC, 0x0F };
+    const uint8_t timer[] = { 0x89, 0x0C, 0x25, 0x80, 0x03, 0xE0, 0xFE, 0x90 };  /* mov [0xfee00380], ecx */
+    const uint8_t eoi_rcx[] = { 0x89, 0x8A, 0xB0, 0x00, 0x00, 0x00, 0x90, 0x90 }; /* mov [rdx+0xb0], ecx */
+
+    const struct insn *a = insn_decode_cached(&c, eoi, sizeof eoi, 8);
+    assert_non_null(a);
+    assert_int_equal(insn_decode(eoi, sizeof eoi, 8, &fresh), 0);
+    assert_int_equal(a->i.length, 6);
+    assert_int_equal(a->i.mnemonic, fresh.i.mnemonic);
+    assert_int_equal(a->op[1].reg.value, ZYDIS_REGISTER_EAX);
+
+    assert_ptr_equal(insn_decode_cached(&c, eoi_other_tail, sizeof eoi_other_tail, 8), a);
+    const struct insn *t = insn_decode_cached(&c, timer, sizeof timer, 8);
+    assert_non_null(t);
+    assert_ptr_not_equal(t, a);
+    assert_int_equal(t->i.length, 7);
+    assert_ptr_equal(insn_decode_cached(&c, eoi, sizeof eoi, 8), a);     /* both kept */
+    assert_ptr_equal(insn_decode_cached(&c, timer, sizeof timer, 8), t);
+
+    /* A byte inside the instruction: another instruction. */
+    const struct insn *b = insn_decode_cached(&c, eoi_rcx, sizeof eoi_rcx, 8);
+    assert_non_null(b);
+    assert_int_equal(b->op[1].reg.value, ZYDIS_REGISTER_ECX);
+
+    /* The same bytes in 32-bit code: 0x48 is DEC EAX there, a REX prefix in 64-bit mode. */
+    const uint8_t rex[] = { 0x48, 0x89, 0x08, 0x90 };
+    const struct insn *l = insn_decode_cached(&c, rex, sizeof rex, 8);
+    assert_non_null(l);
+    assert_int_equal(l->i.length, 3);
+    const struct insn *p = insn_decode_cached(&c, rex, sizeof rex, 4);
+    assert_non_null(p);
+    assert_int_equal(p->i.length, 1);
+    assert_int_equal(p->i.mnemonic, ZYDIS_MNEMONIC_DEC);
+
+    /* Cut short or invalid: NULL, and the entries stay usable. */
+    assert_null(insn_decode_cached(&c, eoi, 3, 8));
+    const uint8_t ud[] = { 0x0F, 0xFF, 0x90, 0x90 };
+    assert_null(insn_decode_cached(&c, ud, sizeof ud, 8));
+    const struct insn *again = insn_decode_cached(&c, rex, sizeof rex, 4);
+    assert_non_null(again);
+    assert_int_equal(again->i.mnemonic, ZYDIS_MNEMONIC_DEC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup(read_modify_write, setup),
         cmocka_unit_test_setup(refusals, setup),
         cmocka_unit_test_setup(length_if, setup),
+        cmocka_unit_test_setup(decode_cache, setup),
     };
     return cmocka_run_group_tests_name("mmio_emulate", tests, NULL, NULL);
 }
