@@ -7,6 +7,8 @@
 
 #define VEC_DB 1                /* debug */
 #define VEC_NMI 2
+#define VEC_BP 3                /* breakpoint: INT3 */
+#define VEC_OF 4                /* overflow: INTO */
 #define VEC_UD 6                /* invalid opcode */
 #define VEC_GP 13               /* general protection */
 

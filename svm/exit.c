@@ -254,6 +254,30 @@ static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
     }
 }
 
+/*
+ * An intercept that interrupted the delivery of an event (a nested page fault
+ * on the guest's stack or IDT, an NMI as it began) leaves that event only in
+ * EXITINTINFO (APM Vol. 2, 15.7.2): an external interrupt is already taken
+ * from the local APIC, and an NMI or a trap such as a single-step #DB exists
+ * nowhere else. So it goes back in through EVENTINJ, which has the same
+ * layout, unless the exit's handler injects something of its own. A software
+ * interrupt (INT n) and the #BP and #OF of INT3 and INTO are left out: RIP
+ * still points at their instruction, which raises them again.
+ */
+static void redeliver_interrupted_event(void *v)
+{
+    uint64_t info = vmcb_u64(v, VMCB_EXITINTINFO);
+    uint64_t type = info & EVENTINJ_TYPE_MASK;
+    unsigned vector = info & 0xFF;
+    if (!(info & EVENTINJ_VALID) || (vmcb_u64(v, VMCB_EVENTINJ) & EVENTINJ_VALID))
+        return;
+    if (type == EVENTINJ_TYPE_SOFT_INT ||
+        (type == EVENTINJ_TYPE_EXCEPTION && (vector == VEC_BP || vector == VEC_OF)))
+        return;
+    vmcb_set_u64(v, VMCB_EVENTINJ, info & (0xFFFFFFFF00000000ull | EVENTINJ_VALID |
+                                           EVENTINJ_ERROR_VALID | EVENTINJ_TYPE_MASK | 0xFF));
+}
+
 void svm_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
@@ -320,6 +344,8 @@ void svm_exit_dispatch(struct guest_regs *r)
     default:
         stop_guest(cpu, v, "unexpected #VMEXIT");
     }
+    if (code == SVM_EXIT_NPF || code == SVM_EXIT_NMI || code == SVM_EXIT_EXCP_DB)
+        redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
     svm_inject_pending_nmi(cpu, s, v);

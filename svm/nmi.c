@@ -106,9 +106,8 @@ void svm_inject_pending_nmi(struct percpu *cpu, struct svm_cpu *s, void *v)
 {
     if (!cpu->vcpu.nmi_pending || s->nmi_masked || s->nmi_stepping)
         return;                               /* the IRET or #DB exit comes first */
-    uint64_t inj = vmcb_u64(v, VMCB_EVENTINJ);
-    if ((inj & EVENTINJ_VALID) && (inj & 0xFF) == VEC_DB)
-        return;                               /* the next exit gives it */
+    if (vmcb_u64(v, VMCB_EVENTINJ) & EVENTINJ_VALID)
+        return;                               /* an event goes in first: the next exit gives it */
     if (vmcb_u64(v, VMCB_INTERRUPT_SHADOW) & INTERRUPT_SHADOW) {
         step_one_instruction(s, v);
         return;

@@ -98,11 +98,15 @@ static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 
 #define TLB_CONTROL_FLUSH_ASID   3     /* flush this guest's TLB entries at VMRUN */
 
-/* EVENTINJ (APM 15.20): vector 7:0, type 10:8, error code valid 11, valid 31. */
+/* EVENTINJ (APM 15.20), and EXITINTINFO in the same layout: vector 7:0, type 10:8, error
+ * code valid 11, valid 31, the error code in 63:32. */
 #define EVENTINJ_VALID           (1ull << 31)
 #define EVENTINJ_ERROR_VALID     (1ull << 11)
+#define EVENTINJ_TYPE_MASK       (7ull << 8)
+#define EVENTINJ_TYPE_INTR       (0ull << 8)
 #define EVENTINJ_TYPE_NMI        (2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION  (3ull << 8)
+#define EVENTINJ_TYPE_SOFT_INT   (4ull << 8)
 
 /* Exit codes (Appendix C). */
 #define SVM_EXIT_EXCP_BASE       0x040   /* + the vector: an intercepted exception */

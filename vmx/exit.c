@@ -353,6 +353,30 @@ static void set_nmi_window_exiting(bool on)
 }
 
 /*
+ * An exit that interrupted the delivery of an event (an EPT violation on the
+ * guest's stack or IDT, an NMI as it began) leaves that event only in the
+ * IDT-vectoring information (SDM Vol. 3C, 28.2.4): an external interrupt is
+ * already taken from the local APIC, and an NMI or a trap such as a
+ * single-step #DB exists nowhere else. So it goes back in at the next VM
+ * entry, unless the exit's handler injects something of its own. A software
+ * interrupt or exception (INT n, INT3, INTO, INT1) is left out: RIP still
+ * points at its instruction, which raises it again (27.2.4 lets either be).
+ */
+static void redeliver_interrupted_event(void)
+{
+    uint32_t info = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+    uint32_t type = info & INTR_INFO_TYPE_MASK;
+    if (!(info & INTR_INFO_VALID) || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+        return;
+    if (type != INTR_TYPE_EXTERNAL && type != INTR_TYPE_NMI && type != INTR_TYPE_HW_EXCEPTION)
+        return;
+    if (info & INTR_INFO_DELIVER_ERROR)
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+    vmwrite(VMCS_ENTRY_INTR_INFO, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR |
+                                          INTR_INFO_TYPE_MASK | 0xFF));
+}
+
+/*
  * Gives the guest an NMI that was its own, when nothing else is being
  * injected and the guest can take one now: not right after STI or MOV SS,
  * not inside its own NMI handler (virtual-NMI blocking; 25.3, 26.3.1.5).
@@ -491,6 +515,8 @@ void vmx_exit_dispatch(struct guest_regs *r)
     default:
         vmx_stop_cpu(cpu, reason);
     }
+    if (reason == EXIT_EPT_VIOLATION || reason == EXIT_EXCEPTION_NMI)
+        redeliver_interrupted_event();        /* the exits that can come amid a delivery */
     if (vmx.emulate_sipi && cpu->index != 0)
         vmx_take_pending_init(r, cpu);
     inject_pending_nmi(cpu);

@@ -138,6 +138,7 @@ uint32_t step_probe(void (*run)(uint32_t), uint32_t arg, uint32_t *eip, uint32_t
 /* isr.asm: the instructions under step_probe and probe_user, and where their trap lands */
 extern char step_cpuid[], step_cpuid_after[], step_vmcall[], step_vmcall_after[];
 extern char step_vmmcall[], step_vmmcall_after[], step_store[], step_store_after[];
+extern char step_new_stack[], step_new_stack_after[];
 extern char user_step_cpuid[], user_step_cpuid_after[], user_step_store[],
     user_step_store_after[];
 /* isr.asm: CPL 3 code for probe_user: VMCALL with EAX as given, and VMX instructions */

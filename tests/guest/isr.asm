@@ -190,6 +190,22 @@ step_store_after:
     pop ebx
     ret
 
+; An event whose delivery exits (guest.c, check_event_redelivered): TF is set on this
+; stack, then the stepped MOV moves ESP to the new one, a hidden page no one touched yet,
+; where the #DB's frame goes: the push exits (EPT violation, nested page fault) amid the
+; delivery. The #DB must stop at step_new_stack_after all the same.
+global step_new_stack, step_new_stack_after
+step_new_stack:                         ; void step_new_stack(uint32_t esp)
+    push ebp
+    mov ebp, esp
+    mov ecx, [esp + 8]
+    SET_TF
+    mov esp, ecx
+step_new_stack_after:
+    mov esp, ebp
+    pop ebp
+    ret
+
 ; The same at CPL 3 (probe_user; EAX holds its argument: for the store, the address).
 global user_step_cpuid, user_step_cpuid_after, user_step_store, user_step_store_after
 user_step_cpuid:
