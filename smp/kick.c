@@ -27,6 +27,23 @@
 #define KICK_RETRY_US 20
 
 /*
+ * When a wait gives up, counted in the target's progress rather than in time:
+ * in an emulator on a busy host the TSC runs on while a virtual CPU gets no
+ * host time, and a CPU that is only slow must not be reported dead. The
+ * target makes an exit at every kick; this many with the work still not done
+ * is a fault. Only a target that makes no exit at all is judged by the clock,
+ * and generously: no host stalls a thread for that long.
+ */
+#define KICK_MAX_TARGET_EXITS 256
+#define KICK_STALL_US (30 * 1000 * 1000)
+
+/* The target's exits so far (guest/status.c counts them); 0 before the status area. */
+static uint64_t exits_of(struct percpu *c)
+{
+    return c->vcpu.stats ? __atomic_load_n(&c->vcpu.stats->exits_total, __ATOMIC_RELAXED) : 0;
+}
+
+/*
  * One kick NMI at most is on its way to a CPU: a second one would find the
  * flag already taken and be handed to the guest as its own NMI. A kicker that
  * finds the flag set relies on the NMI in flight: the CPU takes the flag
@@ -47,14 +64,20 @@ bool kick_taken(struct percpu *cpu)
 
 bool kick_wait(struct percpu *self, struct percpu *c,
                bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
-               uint32_t timeout_us, const char *what)
+               const char *what)
 {
-    uint64_t deadline = tsc_deadline(timeout_us), retry = tsc_deadline(KICK_RETRY_US);
+    uint64_t first_exits = exits_of(c), last_exits = first_exits;
+    uint64_t stall = tsc_deadline(KICK_STALL_US), retry = tsc_deadline(KICK_RETRY_US);
     while (!done(self, c, arg)) {
-        uint64_t now = rdtsc();
-        if (now > deadline) {
-            log_error("CPU %u: CPU %u did not %s within %u ms of the kick\n", self->index,
-                      c->index, what, timeout_us / 1000);
+        uint64_t now = rdtsc(), exits = exits_of(c);
+        if (exits != last_exits) {
+            last_exits = exits;
+            stall = tsc_deadline(KICK_STALL_US);          /* it runs: no clock on it */
+        }
+        if (exits - first_exits >= KICK_MAX_TARGET_EXITS || now > stall) {
+            log_error("CPU %u: CPU %u did not %s: %llu exits since the kick%s\n", self->index,
+                      c->index, what, (unsigned long long)(exits - first_exits),
+                      now > stall ? ", and none for 30 s" : "");
             return false;
         }
         if (now > retry && !__atomic_load_n(&c->vcpu.kick, __ATOMIC_SEQ_CST) &&

@@ -20,12 +20,13 @@ bool kick_taken(struct percpu *cpu);
 
 /*
  * Waits until done(self, c, arg) holds, kicking c again when a kick was taken
- * without the work getting done; after timeout_us logs that c did not `what`
- * and returns false.
+ * without the work getting done. Gives up, logs that c did not `what` and
+ * returns false when c made many exits without doing it, or none for so long
+ * that no busy host explains it (smp/kick.c): never on the clock alone.
  */
 bool kick_wait(struct percpu *self, struct percpu *c,
                bool (*done)(struct percpu *self, struct percpu *c, uint64_t arg), uint64_t arg,
-               uint32_t timeout_us, const char *what);
+               const char *what);
 
 /*
  * The host's NMI handler (installed by smp_start): a kick is taken, any other

@@ -19,7 +19,6 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
 
-#define SHOOTDOWN_TIMEOUT_US 100000
 
 volatile uint64_t vmx_ept_current_generation;
 
@@ -76,5 +75,5 @@ void vmx_ept_shootdown(struct percpu *self)
             kick_cpu(cpus[i]);
     for (uint32_t i = 0; i < cpu_count; i++)
         if (cpus[i] != self)
-            kick_wait(self, cpus[i], flushed_or_out, gen, SHOOTDOWN_TIMEOUT_US, "flush its EPT");
+            kick_wait(self, cpus[i], flushed_or_out, gen, "flush its EPT");
 }
