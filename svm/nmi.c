@@ -97,17 +97,21 @@ void svm_instruction_stepped(struct svm_cpu *s, void *v)
 /*
  * Before VMRUN: a guest NMI that is owed goes in unless the guest blocks
  * NMIs (then its IRET exit says when) or is in an interrupt shadow (then one
- * step). An exception this exit injected is a fault of an instruction that
- * has not run: the NMI comes first, as at any instruction boundary, and the
- * instruction faults again when the guest returns to it. A #DB trap
- * (svm_db_exit) goes first.
+ * step). An exception this exit injected, or gives back after an interrupted
+ * delivery, is a fault of an instruction that has not run: the NMI comes
+ * first, as at any instruction boundary, and the instruction faults again
+ * when the guest returns to it. What would not come again goes first and the
+ * NMI waits for the next exit: a #DB trap (svm_db_exit), an interrupt or NMI
+ * whose delivery an exit interrupted (svm/exit.c).
  */
 void svm_inject_pending_nmi(struct percpu *cpu, struct svm_cpu *s, void *v)
 {
     if (!cpu->vcpu.nmi_pending || s->nmi_masked || s->nmi_stepping)
         return;                               /* the IRET or #DB exit comes first */
-    if (vmcb_u64(v, VMCB_EVENTINJ) & EVENTINJ_VALID)
-        return;                               /* an event goes in first: the next exit gives it */
+    uint64_t inj = vmcb_u64(v, VMCB_EVENTINJ);
+    if ((inj & EVENTINJ_VALID) &&
+        ((inj & EVENTINJ_TYPE_MASK) != EVENTINJ_TYPE_EXCEPTION || (inj & 0xFF) == VEC_DB))
+        return;                               /* it goes in first: the next exit gives the NMI */
     if (vmcb_u64(v, VMCB_INTERRUPT_SHADOW) & INTERRUPT_SHADOW) {
         step_one_instruction(s, v);
         return;
