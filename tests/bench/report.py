@@ -184,6 +184,14 @@ def aim_verdict(measured, target, lower_is_better=True, unit=""):
     return f"misses by {fmt(diff, 1)}{unit}" + (f" ({measured / target:.2f}x the aim)" if target else "")
 
 
+def hypervisor_insns(with_hv, without, ticks_per_insn):
+    """The instructions thinvisor adds to one round trip: the difference of the two in
+    ticks, over the ticks one instruction costs; None when a figure is missing."""
+    if with_hv is None or without is None or not ticks_per_insn:
+        return None
+    return (with_hv - without) / ticks_per_insn
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
@@ -216,9 +224,7 @@ def main():
     vm_hv, vm_nat = per_op(g_hv, "vmcall"), per_op(g_nat, "vmcall")
     row("1 round trips", "VMCALL round trip (natively: #UD round trip)", vm_hv, vm_nat,
         "natively VMCALL is #UD: the figure is the guest's #UD handler and return")
-    insns = None
-    if cpuid_hv is not None and cpuid_nat is not None and tpi_hv:
-        insns = (cpuid_hv - cpuid_nat) / tpi_hv
+    insns = hypervisor_insns(cpuid_hv, cpuid_nat, tpi_hv)
     row("1 round trips", "hypervisor instructions per CPUID exit", insns, None,
         "(CPUID round trip with - without) / ticks per instruction: exit stub to VMRESUME", "insns")
     g_esipi = run("guest-hv-esipi-1cpu")
@@ -226,10 +232,8 @@ def main():
     row("1 round trips", "xAPIC store round trip (emulate_sipi; natively: a store)", store_hv,
         store_nat, "guest rdtsc around 2000 stores of the TPR's own value; the APIC page is "
         "write-protected on that path (and on SVM's with more than one CPU)")
-    store_insns = None
-    if store_hv is not None and store_nat is not None and tpi_hv:
-        store_insns = (store_hv - store_nat) / tpi_hv
-    row("1 round trips", "hypervisor instructions per emulated xAPIC store", store_insns, None,
+    row("1 round trips", "hypervisor instructions per emulated xAPIC store",
+        hypervisor_insns(store_hv, store_nat, tpi_hv), None,
         "EPT violation to VMRESUME: the instruction fetched through the guest's page tables, "
         "decoded (Zydis) and performed", "insns")
     s_hv, s_nat = run(SVM_GUEST[0]), run(SVM_GUEST[1])
@@ -239,9 +243,7 @@ def main():
         "the same guest loop; without: the same CPU model natively")
     row("1 round trips", "VMMCALL round trip (SVM; natively: #UD round trip)",
         per_op(s_hv, "vmcall"), per_op(s_nat, "vmcall"), "the guest's VMCALL is VMMCALL on AMD")
-    insns_svm = None
-    if cpuid_svm is not None and cpuid_svm_nat is not None and tpi_svm:
-        insns_svm = (cpuid_svm - cpuid_svm_nat) / tpi_svm
+    insns_svm = hypervisor_insns(cpuid_svm, cpuid_svm_nat, tpi_svm)
     row("1 round trips", "hypervisor instructions per CPUID exit (SVM)", insns_svm, None,
         "VMRUN's exit to the next VMRUN, VMSAVE/VMLOAD included; Bochs reports NRIP, so no "
         "instruction decode", "insns")
