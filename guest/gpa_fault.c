@@ -152,11 +152,29 @@ static void show_dummy_page(struct percpu *cpu, struct gpa_fault *f)
               guest_memory.tree.npt ? "NPT" : "EPT");
 }
 
+/*
+ * An event's delivery that writes its frame to a page whose stores thinvisor
+ * emulates (the guest's stack on its APIC page or the status area): the
+ * store is not the instruction at RIP's, and the delivery cannot be done by
+ * hand. Only a broken or hostile guest does this; its CPU stops, loudly,
+ * rather than have an unrelated instruction emulated and stepped over.
+ */
+static enum gpa_fault_outcome delivery_write(struct percpu *cpu, struct gpa_fault *f)
+{
+    log_error("CPU %u: the guest's event delivery wrote to %#llx, a page whose stores "
+              "thinvisor emulates\n", cpu->index, (unsigned long long)f->gpa);
+    return GPA_STOP;
+}
+
 enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
                                        struct gpa_fault *f, bool can_kick)
 {
     struct guest_memory *m = &guest_memory;
     bool in_region = f->gpa >= hv_memory.base && f->gpa < hv_memory.base + hv_memory.size;
+    bool emulated = f->write && ((m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page) ||
+                                 status_contains(f->gpa));
+    if (emulated && f->in_delivery)
+        return delivery_write(cpu, f);
     if (m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page && f->write)
         return apic_page_write(cpu, r, f, can_kick);
     if (status_contains(f->gpa) && f->write)

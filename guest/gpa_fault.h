@@ -19,6 +19,7 @@
 struct gpa_fault {
     uint64_t gpa;                 /* the guest-physical address accessed */
     bool write, fetch;            /* a write; an instruction fetch (else a read) */
+    bool in_delivery;             /* by an event's delivery (its frame, IDT), not by the instruction at RIP */
     /*
      * Where the guest's code is, its RSP and RFLAGS, read out of the VMCS or
      * VMCB only when the instruction must be looked at (a store to emulate,

@@ -56,5 +56,6 @@ void guest_hypercall_regs(struct guest_regs *r, uint32_t cpu)
 void guest_stop_cpu(struct percpu *cpu)
 {
     log_error("CPU %u: this processor is stopped; the others go on\n", cpu->index);
+    __atomic_store_n(&cpu->vcpu.stopped, true, __ATOMIC_RELEASE);   /* kick_wait gives up on it */
     machine_stop(false);
 }

@@ -74,6 +74,10 @@ bool kick_wait(struct percpu *self, struct percpu *c,
             last_exits = exits;
             stall = tsc_deadline(KICK_STALL_US);          /* it runs: no clock on it */
         }
+        if (__atomic_load_n(&c->vcpu.stopped, __ATOMIC_ACQUIRE)) {
+            log_error("CPU %u: CPU %u did not %s: it is stopped\n", self->index, c->index, what);
+            return false;
+        }
         if (exits - first_exits >= KICK_MAX_TARGET_EXITS || now > stall) {
             log_error("CPU %u: CPU %u did not %s: %llu exits since the kick%s\n", self->index,
                       c->index, what, (unsigned long long)(exits - first_exits),

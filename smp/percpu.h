@@ -35,6 +35,7 @@ struct vcpu_state {
     bool nmi_pending;             /* a guest NMI that arrived outside the guest: inject it */
     volatile bool in_guest;       /* between VM entry and exit, running guest code */
     volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
+    volatile bool stopped;        /* guest_stop_cpu: no exit will come from it any more */
     uint64_t kicks;               /* kicks sent to this CPU */
     volatile uint32_t ap_state;   /* emulated SIPI: AP_* state, the SIPI vector in bits 15:8 */
     uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write */

@@ -232,7 +232,9 @@ static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
 {
     uint64_t err = vmcb_u64(v, VMCB_EXITINFO1);
     struct gpa_fault f = { .gpa = vmcb_u64(v, VMCB_EXITINFO2), .write = err & NPF_WRITE,
-                           .fetch = err & NPF_FETCH, .read_state = read_state, .ctx = v };
+                           .fetch = err & NPF_FETCH,
+                           .in_delivery = vmcb_u64(v, VMCB_EXITINTINFO) & EVENTINJ_VALID,
+                           .read_state = read_state, .ctx = v };
     enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, true);
     switch (o) {
     case GPA_RETRY:

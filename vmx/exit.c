@@ -278,6 +278,7 @@ RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *
 {
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
     struct gpa_fault f = { .gpa = vmread(VMCS_GUEST_PHYS_ADDR), .write = q & 2, .fetch = q & 4,
+                           .in_delivery = vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID,
                            .read_state = read_state };
     enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, vmx_can_kick());
     switch (o) {
@@ -372,6 +373,15 @@ static void redeliver_interrupted_event(void)
         return;
     if (info & INTR_INFO_DELIVER_ERROR)
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+    if (type == INTR_TYPE_NMI) {
+        /*
+         * The NMI's delivery had begun, so the exit saved blocking by NMI;
+         * an entry that injects an NMI must not have it (26.3.1.5), and the
+         * NMI's own delivery sets it again.
+         */
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+                vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~(uint64_t)INTERRUPTIBILITY_NMI);
+    }
     vmwrite(VMCS_ENTRY_INTR_INFO, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR |
                                           INTR_INFO_TYPE_MASK | 0xFF));
 }
