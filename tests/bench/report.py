@@ -24,8 +24,10 @@ import shutil
 import subprocess
 import sys
 
-# The checkout: bochs-build.sh and git describe are asked about it.
+# The checkout, and tests/run_facts.py in it (the machine, Bochs build and commit).
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import run_facts as run_facts_lib  # noqa: E402
 
 # The charts, by figure: file, what it shows (for the doc's links).
 CHARTS = (("roundtrips.png", "round trips: the per-exit costs, with and without thinvisor"),
@@ -469,53 +471,10 @@ def main():
         print(f"bench: the table, with the run's date, machine, Bochs and commit, in {args.doc}")
 
 
-def command_output(argv):
-    """A command's first stdout line, or None: the facts below are best-effort, never fatal."""
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    line = p.stdout.strip().splitlines()[0] if p.stdout.strip() else ""
-    return line if p.returncode == 0 and line else None
-
-
-def cpu_model():
-    """The host CPU's model name from /proc/cpuinfo: figures move with the machine's build of
-    Bochs (docs/benchmarks.md saw 4 instructions per CPUID exit come from the machine)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
-def bochs_version(version):
-    """Which Bochs build ran: 3.0's build-info.txt (beside the binary bochs-build.sh names:
-    version, build date, patches), or the version of Debian's package for 2.7."""
-    if version == "2.7":
-        v = command_output(["dpkg-query", "-W", "-f=${Version}", "bochs"])
-        return f"2.7: Debian's package bochs {v}" if v else "2.7: Debian's package (version unknown)"
-    binary = command_output([os.path.join(ROOT, "tests/boot/bochs-build.sh"), "--path"])
-    try:
-        with open(os.path.join(os.path.dirname(binary), "build-info.txt")) as f:
-            info = [line.strip() for line in f]
-    except (OSError, TypeError):
-        return f"{version}: build-info.txt not found"
-    patches = [line for line in info if line.startswith("patches:")]
-    return f"{version}: {info[0] if info else 'unknown build'}" + (f"; {patches[0]}" if patches else "")
-
-
 def run_facts(bochs):
     """What the recorded results need beside the figures to be compared with later ones."""
-    commit = None
-    if command_output(["git", "-C", ROOT, "rev-parse", "--is-inside-work-tree"]) == "true":
-        commit = command_output(["git", "-C", ROOT, "describe", "--always", "--dirty"])
-    return {"machine": f"{cpu_model()}, {os.cpu_count() or '?'} cores (logical CPUs)",
-            "bochs": bochs_version(bochs),
-            "commit": commit or "unknown"}
+    return {"machine": run_facts_lib.machine(), "bochs": run_facts_lib.bochs_build(bochs),
+            "commit": run_facts_lib.commit()}
 
 
 def write_doc(path, date, table, facts, out, made):

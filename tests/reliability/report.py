@@ -18,10 +18,11 @@ import datetime
 import glob
 import os
 import re
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from run_facts import bochs_build, command_output, commit, machine  # noqa: E402
 RELIABILITY_DOC = os.path.join(ROOT, "docs", "reliability.md")
 HOSTILE_CASE = "bochs_hostile_guest"
 STRESS_CASES = ("bochs_smp_stress_nmi", "bochs_smp_stress_nmi_emulate_sipi")
@@ -43,38 +44,6 @@ def bad_input_cases():
 
 def all_cases():
     return [HOSTILE_CASE, *STRESS_CASES] + [c for _, c in bad_input_cases()]
-
-
-def command_output(argv):
-    """A command's first stdout line, or None: the facts are best-effort, never fatal."""
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    lines = p.stdout.strip().splitlines()
-    return lines[0] if p.returncode == 0 and lines else None
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count() or '?'} logical CPUs"
-
-
-def bochs_build():
-    """The first line of build-info.txt beside the Bochs 3.0 that bochs-build.sh built."""
-    binary = command_output([os.path.join(ROOT, "tests/boot/bochs-build.sh"), "--path"])
-    try:
-        with open(os.path.join(os.path.dirname(binary), "build-info.txt")) as f:
-            return f.readline().strip()
-    except (OSError, TypeError):
-        return None
 
 
 def case_result(results, case):
@@ -184,7 +153,6 @@ def main():
         return 0
     if not args.doc or bool(args.results) == bool(args.fuzz):
         ap.error("--doc and one of --results and --fuzz are needed (or --cases)")
-    commit = command_output(["git", "-C", ROOT, "describe", "--always", "--dirty"]) or "unknown"
     qemu = command_output(["qemu-system-x86_64", "--version"])
     target, title = ("stress", "Reliability results") if args.results else ("fuzz", "Fuzzing results")
     lines = [f"# {title}", "",
@@ -193,9 +161,9 @@ def main():
              f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
              f"- Machine: {machine()}"]
     if args.results:
-        lines.append(f"- Emulators: {bochs_build() or 'Bochs 3.0 (build unknown)'}; "
+        lines.append(f"- Emulators: Bochs {bochs_build()}; "
                      f"{qemu or 'QEMU (version unknown)'}")
-    lines += [f"- thinvisor: {commit} (`git describe --always --dirty`)", ""]
+    lines += [f"- thinvisor: {commit()} (`git describe --always --dirty`)", ""]
     if args.results:
         lines += hostile_section(args.results) + stress_section(args.results) + \
             bad_input_section(args.results)
