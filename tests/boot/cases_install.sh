@@ -93,6 +93,18 @@ expect_no_loop() {
     expect_not 'WARNING: boot marker already set' "no second thinvisor"
 }
 
+# expect_modes ROOT WHAT "PATH MODE"...: each PATH under ROOT is there with that octal mode;
+# one check per file, named "WHAT PATH".
+expect_modes() {
+    local root=$1 what=$2 f mode
+    shift 2
+    for f in "$@"; do
+        mode=$(stat -c %a "$root/${f% *}" 2>/dev/null || echo missing)
+        if [ "$mode" = "${f#* }" ]; then check_pass "$what ${f% *} (mode $mode)"
+        else check_fail "$what ${f% *} with mode ${f#* }" "got: $mode"; fi
+    done
+}
+
 # ---- the Debian package (make deb, debian/) -------------------------------------------------
 
 # deb_files ROOT: the files of the package present in ROOT, one a line (for a FAIL's detail).
@@ -126,7 +138,7 @@ EOF
 # and purge, and update-grub from its maintainer scripts each time. stage.sh installs the same
 # package for the install boot cases below, which boot it.
 case_install_deb() {
-    local deb root=$OUT/root db version want f mode opt missing=''
+    local deb root=$OUT/root db version want opt missing=''
     mkdir -p "$OUT"
     deb=$(ls "$ROOT"/build/deb/thinvisor_*_amd64.deb 2>/dev/null)
     if [ ! -f "$deb" ]; then
@@ -152,13 +164,10 @@ case_install_deb() {
     check_pass "dpkg --root installs the package into a staged root"
     echo "# the menu from before thinvisor was installed" >"$root/boot/grub/grub.cfg"
     db=$root/var/lib/dpkg
-    for f in "boot/thinvisor.elf 644" "etc/grub.d/42_thinvisor 755" "etc/default/thinvisor 644" \
-        "usr/sbin/thinctl 755" "usr/share/man/man8/thinctl.8.gz 644" \
-        "usr/share/man/man7/thinvisor.7.gz 644" "usr/share/doc/thinvisor/copyright 644"; do
-        mode=$(stat -c %a "$root/${f% *}" 2>/dev/null || echo missing)
-        if [ "$mode" = "${f#* }" ]; then check_pass "package installs ${f% *} (mode $mode)"
-        else check_fail "package installs ${f% *} with mode ${f#* }" "got: $mode"; fi
-    done
+    expect_modes "$root" "package installs" "boot/thinvisor.elf 644" \
+        "etc/grub.d/42_thinvisor 755" "etc/default/thinvisor 644" "usr/sbin/thinctl 755" \
+        "usr/share/man/man8/thinctl.8.gz 644" "usr/share/man/man7/thinvisor.7.gz 644" \
+        "usr/share/doc/thinvisor/copyright 644"
     if cmp -s "$root/boot/thinvisor.elf" "$ROOT/build/thinvisor.elf"; then
         check_pass "the package's /boot/thinvisor.elf is build/thinvisor.elf, byte for byte"
     else
@@ -252,15 +261,10 @@ case_install_files() {
         check_fail "make install DESTDIR=... succeeds" "$(tail -3 "$OUT/install.log")"
         return
     fi
-    local f mode
-    for f in "boot/thinvisor.elf 644" "etc/grub.d/42_thinvisor 755" "etc/default/thinvisor 644" \
-        "$doc/README.md 644" "$doc/docs/install.md 644" "$doc/default-thinvisor 644" \
-        "usr/local/sbin/thinctl 755" "usr/local/share/man/man8/thinctl.8 644" \
-        "usr/local/share/man/man7/thinvisor.7 644"; do
-        mode=$(stat -c %a "$root/${f% *}" 2>/dev/null || echo missing)
-        if [ "$mode" = "${f#* }" ]; then check_pass "installed ${f% *} (mode $mode)"
-        else check_fail "installed ${f% *} with mode ${f#* }" "got: $mode"; fi
-    done
+    expect_modes "$root" "installed" "boot/thinvisor.elf 644" "etc/grub.d/42_thinvisor 755" \
+        "etc/default/thinvisor 644" "$doc/README.md 644" "$doc/docs/install.md 644" \
+        "$doc/default-thinvisor 644" "usr/local/sbin/thinctl 755" \
+        "usr/local/share/man/man8/thinctl.8 644" "usr/local/share/man/man7/thinvisor.7 644"
     if cmp -s "$root/boot/thinvisor.elf" "$ROOT/build/thinvisor.elf"; then
         check_pass "/boot/thinvisor.elf is build/thinvisor.elf"
     else
