@@ -61,10 +61,8 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
     regs_to_mmio(r, f->rsp, &m);
     m.rflags = f->rflags;
     const struct insn *x = insn_decode_cached(decode_cache(cpu), insn, got, at.mode);
-    enum mmio_outcome o = MMIO_UNDECODABLE;
-    res.length = 0;
-    if (x)
-        o = mmio_emulate_insn(x, (unsigned)(f->gpa & 0xFFF), t, &m, &res);
+    enum mmio_outcome o = x ? mmio_emulate_insn(x, (unsigned)(f->gpa & 0xFFF), t, &m, &res)
+                            : MMIO_UNDECODABLE;
     if (o == MMIO_UNDECODABLE || o == MMIO_UNSUPPORTED) {
         bool *said = o == MMIO_UNDECODABLE ? &said_undecodable : &said_unsupported;
         if (!*said) {
@@ -171,13 +169,13 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
 {
     struct guest_memory *m = &guest_memory;
     bool in_region = f->gpa >= hv_memory.base && f->gpa < hv_memory.base + hv_memory.size;
-    bool emulated = f->write && ((m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page) ||
-                                 status_contains(f->gpa));
-    if (emulated && f->in_delivery)
+    bool apic_write = f->write && m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page;
+    bool status_write = f->write && status_contains(f->gpa);
+    if ((apic_write || status_write) && f->in_delivery)
         return delivery_write(cpu, f);
-    if (m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page && f->write)
+    if (apic_write)
         return apic_page_write(cpu, r, f, can_kick);
-    if (status_contains(f->gpa) && f->write)
+    if (status_write)
         return status_area_write(cpu, r, f);
     if (in_region && f->fetch) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
