@@ -21,6 +21,9 @@ DEB_PACKAGES := gcc libc6-dev make binutils cpio nasm grub-pc-bin grub-efi-amd64
                 clang libclang-rt-dev util-linux gdb g++ xz-utils patch debian-archive-keyring \
                 gcc-multilib libc6-dev-i386 dpkg-dev debhelper lintian fakeroot
 
+# `make` alone builds the hypervisor (all, below), not the first target an include names.
+.DEFAULT_GOAL := all
+
 include third_party/zydis.mk
 
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. $(ZYDIS_INCLUDES) \
