@@ -19,12 +19,19 @@
 #define TV_STATUS_ABI_VERSION    1u
 #define TV_STATUS_EXIT_REASONS   80u       /* exit counters per CPU: basic reasons 0..79 */
 
-/* One CPU's exit counters: exits[r] counts VM exits with basic exit reason r. */
+/*
+ * One CPU's counters: exits[r] counts VM exits with basic exit reason r;
+ * sipi_wait_wakeups, the times the CPU woke while it waited in thinvisor
+ * for the guest's SIPI (SVM, or VT-x emulating SIPIs: it halts there, woken
+ * by the SIPI, so a handful; 0 where the CPU waits in the guest instead).
+ * Records may grow at the end: step through them by cpu_stride.
+ */
 struct tv_status_cpu {
     uint32_t apic_id;
     uint32_t reserved;
     uint64_t exits_total;
     uint64_t exits[TV_STATUS_EXIT_REASONS];
+    uint64_t sipi_wait_wakeups;
 };
 
 /*

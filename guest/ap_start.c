@@ -10,6 +10,7 @@
 #include "guest/ap_start.h"
 
 #include "guest/init_sipi.h"
+#include "kernel/halt.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/msr.h"
@@ -27,12 +28,24 @@
  * guest may not survive; a SIPI sent meanwhile is latched (guest/init_sipi.h).
  */
 
-uint8_t ap_wait_for_sipi(struct percpu *cpu)
+/*
+ * The AP halts between looks: the sender wakes it (wake_waiting) once the
+ * SIPI is in its state word. Only a machine whose kicks cannot reach a CPU
+ * in the guest spins instead: its wake-up NMI could land in the guest the AP
+ * has just entered, where it would be the guest's.
+ */
+uint8_t ap_wait_for_sipi(struct percpu *cpu, bool can_kick)
 {
     uint8_t vector;
     init_sipi_begin_wait(&cpu->vcpu);
-    while (!init_sipi_take_start(&cpu->vcpu, &vector))
-        cpu_relax();
+    while (!init_sipi_take_start(&cpu->vcpu, &vector)) {
+        if (can_kick)
+            halt_while_equal(&cpu->vcpu.ap_state, AP_WAITING);
+        else
+            cpu_relax();
+        if (cpu->vcpu.stats)
+            cpu->vcpu.stats->sipi_wait_wakeups++;
+    }
     return vector;
 }
 
@@ -66,6 +79,7 @@ static void reset(struct percpu *sender)
 
 static const struct init_sipi_ops machine_ops = {
     .kick = kick_cpu, .wait_taken = wait_taken, .send_init = send_init, .reset = reset,
+    .wake = kick_cpu,
 };
 
 bool guest_emulate_init_sipi(struct percpu *sender, uint64_t icr, bool can_kick)

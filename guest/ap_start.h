@@ -13,10 +13,12 @@
 #include "smp/percpu.h"
 
 /*
- * Spins in the host until the guest's SIPI for this AP arrives; returns its
- * vector. From here the AP counts as running.
+ * Waits in the host until the guest's SIPI for this AP arrives; returns its
+ * vector. From here the AP counts as running. It halts meanwhile, woken by
+ * the SIPI's sender, when the machine can kick (`can_kick`, as for
+ * guest_emulate_init_sipi); else it spins.
  */
-uint8_t ap_wait_for_sipi(struct percpu *cpu);
+uint8_t ap_wait_for_sipi(struct percpu *cpu, bool can_kick);
 
 /* Whether the guest sent this AP an INIT that it has not taken yet. */
 bool ap_init_pending(struct percpu *cpu);

@@ -59,13 +59,14 @@ static bool is_target(const struct percpu *sender, const struct percpu *c, uint6
 
 /*
  * A SIPI, applied in one compare-and-swap to whatever state it finds, retried
- * when the AP moved meanwhile: an AP that waits starts; one that has an INIT
+ * when the AP moved meanwhile: an AP that waits starts (true: it must be
+ * woken, it may be halted); one that has an INIT
  * to take keeps the SIPI for after it (only the first: a second SIPI finds it
  * latched and is dropped, as a started AP ignores it); else it is dropped.
  * (Two separate attempts lost a SIPI that came while the AP went from
  * INIT_PENDING to WAITING between them: tests/unit/test_init_sipi.c, race.)
  */
-static void deliver_sipi(struct vcpu_state *v, uint32_t vector)
+static bool deliver_sipi(struct vcpu_state *v, uint32_t vector)
 {
     uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE), next;
     do {
@@ -74,9 +75,10 @@ static void deliver_sipi(struct vcpu_state *v, uint32_t vector)
         else if (s == AP_INIT_PENDING)
             next = AP_INIT_PENDING | AP_SIPI_LATCHED | vector;
         else
-            return;
+            return false;
     } while (!__atomic_compare_exchange_n(&v->ap_state, &s, next, false, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
+    return s == AP_WAITING;
 }
 
 /*
@@ -126,9 +128,10 @@ bool init_sipi_deliver(struct percpu *const *cpus, uint32_t count, struct percpu
             continue;                            /* SIPI to a running BSP: ignored */
         }
         uint32_t vector = (uint32_t)(uint8_t)icr << 8;
-        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP))
-            deliver_sipi(v, vector);
-        else if (deliver_init(v, can_kick)) {
+        if (mode == ICR_DELIVERY_MODE(ICR_STARTUP)) {
+            if (deliver_sipi(v, vector) && can_kick)
+                ops->wake(c);                /* it halts in ap_wait_for_sipi */
+        } else if (deliver_init(v, can_kick)) {
             if (!can_kick) {
                 ops->send_init(c);           /* it exits and takes its INIT there */
             } else if (c != sender) {        /* INIT to itself: taken at the end of this exit */

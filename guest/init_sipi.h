@@ -43,6 +43,8 @@ struct init_sipi_ops {
     void (*send_init)(struct percpu *c);
     /* INIT to the boot processor: the platform resets; does not return. */
     void (*reset)(struct percpu *sender);
+    /* With kicks: c, halted waiting for its SIPI, has one now: wake it to take it. */
+    void (*wake)(struct percpu *c);
 };
 
 /*

@@ -6,6 +6,7 @@
 #include "kernel/exceptions.h"
 
 #include "kernel/gdt.h"
+#include "kernel/halt.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/x86.h"
@@ -66,7 +67,9 @@ static const char *const vector_names[32] = {
  * An NMI while this CPU runs hypervisor code: whose it is (a kick, or the
  * guest's, to be given back) is the processors' layer's to say, which
  * installs its handler once per-CPU data exists (smp/kick.c). Before that,
- * nobody can own one: it is counted.
+ * nobody can own one: it is counted. An NMI can be a wake-up, too: one that
+ * interrupts halt_while_equal between its compare and its HLT returns past
+ * the HLT (kernel/halt.asm). `saved`: as for debug_in_root.
  */
 static void (*nmi_handler)(void);
 static volatile uint64_t nmis_unowned;
@@ -76,8 +79,11 @@ void idt_set_nmi_handler(void (*fn)(void))
     nmi_handler = fn;
 }
 
-void nmi_in_root(void)
+void nmi_in_root(uint64_t *saved)
 {
+    uint64_t *rip = &saved[9];
+    if (*rip >= (uint64_t)halt_window_start && *rip < (uint64_t)halt_window_end)
+        *rip = (uint64_t)halt_window_end;
     if (nmi_handler)
         nmi_handler();
     else

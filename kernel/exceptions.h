@@ -28,8 +28,9 @@ void exception_report(struct exception_frame *f) __attribute__((noreturn));
  * The NMI vector's C half (kernel/exceptions.asm): an NMI in the host (VMX
  * root, or SVM with GIF set) goes to the handler installed here, which says
  * whether it was a kick or the guest's (smp/kick.c); none yet: counted.
+ * `saved`: the stub's nine registers, then the CPU's frame (RIP first).
  */
-void nmi_in_root(void);
+void nmi_in_root(uint64_t *saved);
 void idt_set_nmi_handler(void (*fn)(void));
 
 /* The #DB vector's C half: a stray debug trap in the host, said once and ignored. */

@@ -1,7 +1,8 @@
 /*
  * The guest's application processors under SVM. SVM has no wait-for-SIPI
  * state (its INIT intercept only says that an INIT came, and the INIT stays
- * pending), so each AP waits in the host for the guest's SIPI, and the
+ * pending), so each AP waits in the host for the guest's SIPI (halted; the
+ * sender wakes it with an NMI, guest/ap_start.c), and the
  * guest's INITs and SIPIs are caught at the ICR and become messages
  * (guest/init_sipi.c): x2APIC writes through the MSR permission map, xAPIC
  * writes through the APIC page, read-only in the NPT (svm/svm.c, and
@@ -33,13 +34,14 @@ static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t ve
  * The INIT state: nothing owed to the guest survives it (an NMI dies with the
  * INIT, as on VMX). The AP waits for its SIPI with GIF set, which a guest may
  * leave it in for good (an OS parks APs with INIT): SMIs must not be held off
- * meanwhile. NMIs sent meanwhile arrive here (nmi_in_root) and are dropped.
+ * meanwhile, and the NMI that wakes it must arrive. Other NMIs sent meanwhile
+ * arrive here too (nmi_in_root) and are dropped.
  */
 static uint8_t wait_for_sipi(struct percpu *cpu)
 {
     svm_nmi_reset(cpu, svm_cpu(cpu), svm_cpu(cpu)->vmcb);
     __asm__ volatile("stgi" ::: "memory");
-    uint8_t vector = ap_wait_for_sipi(cpu);
+    uint8_t vector = ap_wait_for_sipi(cpu, true);
     __asm__ volatile("clgi" ::: "memory");
     cpu->vcpu.nmi_pending = false;
     return vector;

@@ -61,7 +61,7 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
         machine_reset();
     }
     if (vmx.emulate_sipi)
-        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu));
+        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu, vmx_can_kick()));
 }
 
 /*
@@ -91,6 +91,6 @@ int vmx_launch_ap(struct percpu *cpu, void *arg)
     struct guest_regs regs;
     enter_init_state(cpu, &regs, POWER_UP_CR0);
     if (vmx.emulate_sipi)
-        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu));
+        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu, vmx_can_kick()));
     return vmx_launch_cpu(cpu, &regs);
 }

@@ -534,16 +534,17 @@ static uint32_t published_base(uint32_t index, uint32_t kind)
  * with a CPUID, a write to it is dropped, the log ring holds the boot log,
  * and VMCALL 3 lists both ranges.
  */
-/* CPU 0's record in the status area (CPUID 0x40000002), or NULL if there is none. */
-static const volatile struct tv_status_cpu *status_cpu0(void)
+/* Record i in the status area (CPUID 0x40000002), or NULL if there is none or no such CPU. */
+const volatile struct tv_status_cpu *status_cpu(uint32_t i)
 {
     struct cpuid_regs c = cpuid(TV_CPUID_STATUS_LEAF);
     if (c.edx != TV_STATUS_ABI_VERSION || c.ecx < 4096 || (c.eax & 0xFFF))
         return NULL;
     const volatile struct tv_status *st = (const volatile struct tv_status *)c.eax;
-    if (st->magic != TV_STATUS_MAGIC || st->cpu_count == 0)
+    if (st->magic != TV_STATUS_MAGIC || i >= st->cpu_count ||
+        st->cpu_offset + (i + 1) * st->cpu_stride > c.ecx)
         return NULL;
-    return (const volatile struct tv_status_cpu *)(c.eax + st->cpu_offset);
+    return (const volatile struct tv_status_cpu *)(c.eax + st->cpu_offset + i * st->cpu_stride);
 }
 
 static void check_status_area(void)
@@ -615,7 +616,7 @@ static void check_event_redelivered(void)
     const char *name = "an event whose delivery exits is delivered";
     if (!need_region(name))
         return;
-    const volatile struct tv_status_cpu *cpu0 = status_cpu0();
+    const volatile struct tv_status_cpu *cpu0 = status_cpu(0);
     if (!cpu0) {
         fail(name, "no status area to count the exit in (CPUID 0x40000002)");
         return;

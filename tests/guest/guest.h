@@ -183,6 +183,9 @@ void cpu_init_ap(void);
 /* smp.c: the multiprocessor checks (MADT, INIT-SIPI-SIPI, restarts, bad input, x2APIC) */
 void smp_checks(const struct bootinfo *bi);
 
+/* Record i (thinvisor's CPU index) of the status area, or NULL if there is none. */
+const volatile struct tv_status_cpu *status_cpu(uint32_t i);
+
 /* bench.c: the bench variant's run (GUEST_BENCH), instead of the checks */
 __attribute__((noreturn)) void bench_main(void);
 

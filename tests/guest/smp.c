@@ -689,6 +689,58 @@ static void check_init_while_waiting(void)
 }
 
 /*
+ * An AP that waits in thinvisor for its SIPI (SVM has no wait-for-SIPI
+ * state; VT-x may emulate it) halts there until the SIPI wakes it: spinning,
+ * it would take a host core from the other CPUs (an emulator's vCPUs, an SMT
+ * sibling). Its status record counts its wake-ups: while it waits 50 ms
+ * with nothing sent to it, a spinning AP would count thousands; a halted one
+ * none, or an SMI's. Where the AP waits in the guest (VT-x's wait-for-SIPI)
+ * nothing counts at all: skipped.
+ */
+#define HALTED_MAX_WAKEUPS 8
+
+static const volatile struct tv_status_cpu *status_of_apic(uint32_t apic_id)
+{
+    const volatile struct tv_status_cpu *c;
+    for (uint32_t i = 0; (c = status_cpu(i)) != NULL; i++)
+        if (c->apic_id == apic_id)
+            return c;
+    return NULL;
+}
+
+static void check_waiting_ap_halts(void)
+{
+    const char *name = "an AP waiting for its SIPI in the hypervisor halts";
+    struct ap *a = &aps[0];
+    const volatile struct tv_status_cpu *st = status_of_apic(a->apic_id);
+    if (!st) {
+        skip(name, "no status record for the AP (no hypervisor, or CPUID 0x40000002 unset)");
+        return;
+    }
+    expect_no_start();
+    sipi_to_halted(a->apic_id, tramp_vector);
+    send_ipi(a->apic_id, ICR_INIT);
+    udelay(INIT_SETTLE_US);             /* it has taken the INIT: waiting now */
+    uint64_t w0 = st->sipi_wait_wakeups;
+    udelay(INIT_SETTLE_US);
+    uint64_t w1 = st->sipi_wait_wakeups;
+    if (restart(0) != 0) {
+        fail(name, "%s", why);
+        return;
+    }
+    uint64_t w2 = st->sipi_wait_wakeups;
+    kprintf("guest: AP %u woke %u times in %u ms of waiting, %u more until it started\n",
+            a->apic_id, (uint32_t)(w1 - w0), INIT_SETTLE_US / 1000, (uint32_t)(w2 - w1));
+    if (w2 == w0)
+        skip(name, "the AP waits for its SIPI in the guest (wait-for-SIPI)");
+    else if (w1 - w0 > HALTED_MAX_WAKEUPS)
+        fail(name, "AP %u woke %u times in %u ms with nothing sent to it: it spins",
+             a->apic_id, (uint32_t)(w1 - w0), INIT_SETTLE_US / 1000);
+    else
+        pass(name);
+}
+
+/*
  * VMCALL EPT generation for CPU `cpu`: what it flushed for, the current one,
  * whether it runs guest code. 0, -1, or 1 when the backend has no shared EPT.
  */
@@ -834,6 +886,7 @@ void smp_checks(const struct bootinfo *info)
         "SIPI to a missing APIC ID is harmless", "odd SIPI vectors",
         "INIT storm: 1000 INITs, then INIT-SIPI-SIPI restarts the AP",
         "an INIT to a waiting AP, then a single SIPI, starts it",
+        "an AP waiting for its SIPI in the hypervisor halts",
         "APs started in x2APIC mode",
         "an MTRR write flushes every CPU's EPT before it completes",
     };
@@ -856,6 +909,7 @@ void smp_checks(const struct bootinfo *info)
         check_odd_vectors();
         check_init_storm();
         check_init_while_waiting();
+        check_waiting_ap_halts();
         check_mtrr_shootdown();
         check_x2apic();
     } else {

@@ -22,7 +22,7 @@ static struct percpu cpu_blocks[NCPUS];
 static struct percpu *cpu_list[NCPUS];
 
 static struct {
-    int kicks[NCPUS], waits[NCPUS], real_inits[NCPUS], resets;
+    int kicks[NCPUS], waits[NCPUS], real_inits[NCPUS], resets, wakes[NCPUS];
     bool ap_takes_init;          /* wait_taken: the AP takes its INIT meanwhile (else it is slow) */
 } seen;
 
@@ -38,10 +38,11 @@ static void fake_wait_taken(struct percpu *sender, struct percpu *c)
 
 static void fake_send_init(struct percpu *c) { seen.real_inits[c->index]++; }
 static void fake_reset(struct percpu *sender) { (void)sender; seen.resets++; }
+static void fake_wake(struct percpu *c) { seen.wakes[c->index]++; }
 
 static const struct init_sipi_ops fakes = {
     .kick = fake_kick, .wait_taken = fake_wait_taken, .send_init = fake_send_init,
-    .reset = fake_reset,
+    .reset = fake_reset, .wake = fake_wake,
 };
 
 /* Four CPUs, APIC IDs 0, 2, 4, 6 (not their indexes); every AP in the state given. */
@@ -86,6 +87,33 @@ static void sipi_starts_a_waiting_ap(void **state)
     assert_true(send(0, sipi_to(2, 0x0D), true));
     assert_int_equal(state_of(1), AP_RUNNING);
     assert_int_equal(state_of(2), AP_RUNNING);   /* the others were not addressed */
+}
+
+/*
+ * The waiting AP halts (guest/ap_start.c): the SIPI that starts it wakes it,
+ * after its state word changed; a SIPI that starts nobody wakes nobody, and
+ * without kicks the AP spins and is not woken.
+ */
+static void sipi_wakes_the_ap_it_starts(void **state)
+{
+    (void)state;
+    uint8_t vector;
+    cpu_blocks[1].vcpu.ap_state = AP_WAITING;
+    cpu_blocks[3].vcpu.ap_state = AP_WAITING;
+    assert_true(send(0, sipi_to(2, 0x0C), true));
+    assert_int_equal(seen.wakes[1], 1);
+    assert_true(send(0, sipi_to(2, 0x0C), true));         /* started already: no second wake */
+    assert_int_equal(seen.wakes[1], 1);
+    assert_int_equal(seen.wakes[2], 0);                   /* running: not addressed anyway */
+    seen.ap_takes_init = false;
+    send(0, init_to(4), true);
+    send(0, sipi_to(4, 0x20), true);                      /* latched behind the INIT: no wait yet */
+    assert_int_equal(seen.wakes[2], 0);
+    init_sipi_begin_wait(&cpu_blocks[2].vcpu);
+    assert_true(init_sipi_take_start(&cpu_blocks[2].vcpu, &vector));
+    assert_true(send(0, sipi_to(6, 0x30), false));        /* without kicks: it spins */
+    assert_int_equal(state_of(3), AP_SIPI | 0x3000);
+    assert_int_equal(seen.wakes[3], 0);
 }
 
 /* INIT to a running AP: kicked, waited for; it takes the INIT and waits for its SIPI. */
@@ -269,8 +297,10 @@ static void dont_wait(struct percpu *sender, struct percpu *c) { (void)sender; (
 static void race(void **state)
 {
     (void)state;
-    struct init_sipi_ops waits = { no_op_kick, wait_until_taken, fake_send_init, fake_reset };
-    struct init_sipi_ops hurries = { no_op_kick, dont_wait, fake_send_init, fake_reset };
+    struct init_sipi_ops waits = { no_op_kick, wait_until_taken, fake_send_init, fake_reset,
+                                   no_op_kick };
+    struct init_sipi_ops hurries = { no_op_kick, dont_wait, fake_send_init, fake_reset,
+                                     no_op_kick };
     cpu_blocks[1].vcpu.ap_state = AP_WAITING;
     starts = 0;
     stop = 0;
@@ -303,6 +333,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(sipi_starts_a_waiting_ap, setup),
+        cmocka_unit_test_setup(sipi_wakes_the_ap_it_starts, setup),
         cmocka_unit_test_setup(init_kicks_and_waits, setup),
         cmocka_unit_test_setup(sipi_latched_behind_a_slow_init, setup),
         cmocka_unit_test_setup(second_init_drops_the_latch, setup),
