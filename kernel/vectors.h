@@ -1,6 +1,6 @@
 /*
  * Exception vectors the backends give the guest (SDM Vol. 3A, 6.3.1, Table
- * 6-1), and the DR6 bit a single-step #DB sets. Plain constants.
+ * 6-1), and the DR6 bits that say what caused a #DB. Plain constants.
  */
 #ifndef THINVISOR_VECTORS_H
 #define THINVISOR_VECTORS_H
@@ -12,6 +12,10 @@
 #define VEC_UD 6                /* invalid opcode */
 #define VEC_GP 13               /* general protection */
 
-#define DR6_BS (1ull << 14)     /* the #DB was a single step (SDM Vol. 3B, 18.2.3) */
+/* DR6's causes of a #DB (SDM Vol. 3B, 18.2.3). */
+#define DR6_B0_3 0xFull         /* breakpoint condition 0..3 met */
+#define DR6_BD (1ull << 13)     /* debug-register access detected */
+#define DR6_BS (1ull << 14)     /* single step */
+#define DR6_BT (1ull << 15)     /* task switch */
 
 #endif

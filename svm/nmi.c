@@ -50,29 +50,41 @@ void svm_iret_exit(struct svm_cpu *s, void *v)
 
 /*
  * The step is done: NMIs are unblocked. TF and RF go back to what the guest
- * had (after an IRET, to what it popped, unless that set them; as KVM does),
- * and a #DB the guest expected itself is given to it.
+ * had (after an IRET, to what it popped, unless that set them; as KVM does).
+ * The guest gets a #DB when it stepped itself, or when `guests_db`: the trap
+ * came with a cause of its own. DR6.BS stays only if the guest stepped.
  */
-static void step_done(struct svm_cpu *s, void *v)
+static void step_done(struct svm_cpu *s, void *v, bool guests_db)
 {
     s->nmi_stepping = false;
     s->nmi_masked = false;
     set_intercept(v, VMCB_INTERCEPT_EXC, 1u << VEC_DB, false);
     uint64_t ours = (RFLAGS_TF | RFLAGS_RF) & ~s->rflags_before_step;
     vmcb_set_u64(v, VMCB_RFLAGS, vmcb_u64(v, VMCB_RFLAGS) & ~ours);
-    if (s->rflags_before_step & RFLAGS_TF)
-        svm_inject_exception(v, VEC_DB, false, 0);
-    else
+    bool guest_stepped = s->rflags_before_step & RFLAGS_TF;
+    if (!guest_stepped)
         vmcb_set_u64(v, VMCB_DR6, vmcb_u64(v, VMCB_DR6) & ~DR6_BS);
+    if (guest_stepped || guests_db)
+        svm_inject_exception(v, VEC_DB, false, 0);
 }
 
+/*
+ * A #DB exit, intercepted only while a step of ours runs. DR6 (the VMCB's,
+ * which the #DB set) says whose: BS alone is our step; any other cause
+ * (a data breakpoint the stepped instruction hit, which traps with the step
+ * in one #DB; a debug-register access; ICEBP) is the guest's, and the
+ * guest gets it, with that cause and without BS (SDM Vol. 3B, 18.2.3). The
+ * step ends either way: RF was set for it, so the instruction ran (no
+ * instruction breakpoint could fault first) unless it faulted itself.
+ */
 void svm_db_exit(struct svm_cpu *s, void *v)
 {
     if (!s->nmi_stepping) {
         svm_inject_exception(v, VEC_DB, false, 0);   /* not intercepted otherwise */
         return;
     }
-    step_done(s, v);
+    uint64_t dr6 = vmcb_u64(v, VMCB_DR6);
+    step_done(s, v, (dr6 & (DR6_B0_3 | DR6_BD | DR6_BT)) || !(dr6 & DR6_BS));
 }
 
 /*
@@ -88,7 +100,7 @@ void svm_instruction_stepped(struct svm_cpu *s, void *v)
     if (guest_tf)
         vmcb_set_u64(v, VMCB_DR6, vmcb_u64(v, VMCB_DR6) | DR6_BS);
     if (s->nmi_stepping)
-        step_done(s, v);                       /* gives the guest's trap, if it asked */
+        step_done(s, v, false);                /* gives the guest's trap, if it asked */
     else if (guest_tf)
         svm_inject_exception(v, VEC_DB, false, 0);
     vmcb_set_u64(v, VMCB_RFLAGS, vmcb_u64(v, VMCB_RFLAGS) & ~RFLAGS_RF);

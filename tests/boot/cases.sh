@@ -201,6 +201,12 @@ expect_guest_all_pass() {
     for c in "${GUEST_XAPIC_CHECKS[@]}"; do
         expect "^$result $c(\$|: no xAPIC page\$)" "guest: $c ($result)"
     done
+    # Bochs reports a breakpoint on IRET's stack reads, QEMU's TCG does not (tests/guest/smp.c).
+    c="a breakpoint the NMI handler's IRET hits is delivered"
+    case $BOOT_EMU in
+        bochs*) expect "^PASS $c\$" "guest: $c" ;;
+        *) expect "^SKIP $c: no #DB where the IRET returned .*QEMU's TCG" "guest: $c (skipped on QEMU)" ;;
+    esac
     expect '^guest: [0-9]+ passed, [0-9]+ failed' "guest ran to the end"
     if grep -E '^FAIL ' "$LOG" | grep -Evq -- "$GUEST_SMP_FAIL"; then
         check_fail "guest has no FAIL line (SMP checks aside)" \

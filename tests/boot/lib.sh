@@ -92,6 +92,7 @@ boot() {
     done
     mkdir -p "$OUT"
     LOG=$OUT/serial.log
+    BOOT_EMU=$emu                         # for expectations that differ by emulator
     local disk_args=()
     if [ -n "$disk" ]; then
         cp "$disk" "$OUT/disk.img"        # Bochs locks its image: one copy per case

@@ -371,6 +371,21 @@ static uint32_t user_eip, user_eax;
 static volatile int step_armed;
 static volatile uint32_t step_hits, step_eip, last_dr6;
 
+/*
+ * nmi_watch_iret: the next NMI on this CPU arms breakpoint 0 on the stack slot
+ * its IRET pops EIP from; the #DBs that follow are counted, with the causes
+ * in their DR6 (ORed) and whether one came at the NMI's EIP, and the
+ * breakpoint is disarmed at the first. (The #DB's own delivery writes that
+ * slot and may hit the breakpoint again: a second #DB at the handler's first
+ * instruction, handled before the first one, which then finds DR6 cleared.)
+ */
+enum { WATCH_OFF, WATCH_ARMED, WATCH_SET };
+static volatile int watch_state;
+static volatile uint32_t watch_hits, watch_at_nmi_eip, watch_dr6, watch_nmi_eip,
+    watch_first_eip;
+#define DR7_L0_RW_4BYTES (1u << 0 | 3u << 16 | 3u << 18)  /* L0, R/W0 read/write, LEN0 4 */
+#define DR7_OFF          0x400u                           /* bit 10 reads as 1 */
+
 extern int user_enter(uint32_t eip, uint32_t esp);
 extern __attribute__((noreturn)) void user_return(int vector);
 static uint8_t user_stack[1024] __attribute__((aligned(16)));
@@ -384,6 +399,14 @@ void trap(struct trapframe *tf)
         __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
         last_dr6 = dr6;
         __asm__ volatile("mov %0, %%dr6" :: "r"(0xFFFF0FF0u));
+        if (watch_state == WATCH_SET) {
+            __asm__ volatile("mov %0, %%dr7" :: "r"(DR7_OFF));
+            if (watch_hits++ == 0)
+                watch_first_eip = tf->eip;
+            watch_dr6 |= dr6;
+            watch_at_nmi_eip |= tf->eip == watch_nmi_eip;
+            return;
+        }
         if (step_armed && (tf->cs & 3) == 0) {
             if (step_hits++ == 0)
                 step_eip = tf->eip;
@@ -399,6 +422,12 @@ void trap(struct trapframe *tf)
     }
     if (tf->vector == 2) {              /* an NMI: stress.c counts it; then IRET */
         nmi_taken();
+        if (watch_state == WATCH_ARMED) {
+            watch_state = WATCH_SET;
+            watch_nmi_eip = tf->eip;
+            __asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr7"
+                             :: "r"(&tf->eip), "r"(DR7_L0_RW_4BYTES) : "memory");
+        }
         return;
     }
     for (const struct fixup *f = __fixup_start; f < __fixup_end; f++) {
@@ -520,6 +549,26 @@ uint32_t step_probe(void (*run)(uint32_t), uint32_t arg, uint32_t *eip, uint32_t
     *eip = step_eip;
     *dr6 = last_dr6;
     return step_hits;
+}
+
+void nmi_watch_iret(void)
+{
+    watch_hits = watch_dr6 = watch_at_nmi_eip = 0;
+    watch_state = WATCH_ARMED;
+}
+
+uint32_t nmi_watch_result(uint32_t *nmi_eip, bool *at_nmi_eip, uint32_t *first_eip,
+                          uint32_t *dr6)
+{
+    *first_eip = watch_first_eip;
+    uint32_t hits = watch_hits;
+    if (watch_state == WATCH_SET && !hits)
+        __asm__ volatile("mov %0, %%dr7" :: "r"(DR7_OFF));
+    watch_state = WATCH_OFF;
+    *nmi_eip = watch_nmi_eip;
+    *at_nmi_eip = watch_at_nmi_eip;
+    *dr6 = watch_dr6;
+    return hits;
 }
 
 int probe_user_at(const char *code, uint32_t eax, uint32_t *eip, uint32_t *dr6)
