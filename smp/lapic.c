@@ -5,12 +5,32 @@
 #include "smp/lapic.h"
 
 #include "kernel/log.h"
+#include "kernel/phys.h"
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
 
+/* Register offsets in the xAPIC page; the x2APIC MSR is 0x800 + offset / 16 (SDM Vol. 3A, 11.12.1.2). */
 #define XAPIC_ID       0x020
+#define APIC_VERSION   0x030
+#define APIC_TPR       0x080
+#define APIC_EOI       0x0B0
+#define APIC_LDR       0x0D0
+#define APIC_DFR       0x0E0
+#define APIC_SVR       0x0F0
+#define APIC_ISR       0x100           /* 8 registers, 0x10 apart */
+#define APIC_ESR       0x280
+#define APIC_LVT_CMCI  0x2F0
 #define XAPIC_ICR_LOW  0x300
 #define XAPIC_ICR_HIGH 0x310
+#define APIC_LVT_TIMER 0x320
+#define APIC_LVT_THERMAL 0x330
+#define APIC_LVT_PERF  0x340
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_LVT_ERROR 0x370
+#define APIC_TIMER_INITIAL 0x380
+#define APIC_TIMER_DIVIDE  0x3E0
+#define APIC_LVT_MASKED (1u << 16)
 #define X2APIC_MSR_ID  0x802
 
 static bool x2apic;
@@ -95,4 +115,69 @@ bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
         cpu_relax();
     }
     return true;
+}
+
+/* This CPU's APIC register at xAPIC offset `reg`, in whichever mode the guest left it. */
+static uint32_t own_read(bool x2, uint64_t page, uint32_t reg)
+{
+    return x2 ? (uint32_t)rdmsr(0x800 + reg / 16)
+              : *(volatile uint32_t *)phys_to_virt(page + reg);
+}
+
+static void own_write(bool x2, uint64_t page, uint32_t reg, uint32_t v)
+{
+    if (x2)
+        wrmsr(0x800 + reg / 16, v);
+    else
+        *(volatile uint32_t *)phys_to_virt(page + reg) = v;
+}
+
+/*
+ * An INIT resets the local APIC as power-up does, but for its ID and mode
+ * (SDM Vol. 3A, 11.4.7.3; 11.12.5.1 keeps x2APIC mode): every LVT masked, the
+ * timer stopped, TPR 0, no interrupt in service, software-disabled with
+ * spurious vector 0xFF, the logical destination cleared. An INIT that
+ * thinvisor takes for the guest (a VM exit, or one it emulates) never
+ * reaches the APIC, so the AP does it here. The LVTs that exist are the
+ * version register's count (4: timer, LINT0/1, error; then performance,
+ * thermal, CMCI): in x2APIC mode a write to a missing one would fault. IRR
+ * cannot be cleared by software: an interrupt already requested stays, to
+ * be taken when the guest enables the APIC again (a masked LVT raises none).
+ */
+void lapic_init_reset(void)
+{
+    uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+    if (!(base & APIC_BASE_ENABLE))
+        return;                               /* hardware-disabled: nothing to reset */
+    bool x2 = base & APIC_BASE_EXTD;
+    uint64_t page = base & APIC_BASE_ADDR_MASK;
+    uint32_t max_lvt = (own_read(x2, page, APIC_VERSION) >> 16) & 0xFF;
+    static const uint32_t always[] = { APIC_LVT_TIMER, APIC_LVT_LINT0, APIC_LVT_LINT1,
+                                       APIC_LVT_ERROR };
+    for (unsigned i = 0; i < sizeof always / sizeof always[0]; i++)
+        own_write(x2, page, always[i], APIC_LVT_MASKED);
+    if (max_lvt >= 4)
+        own_write(x2, page, APIC_LVT_PERF, APIC_LVT_MASKED);
+    if (max_lvt >= 5)
+        own_write(x2, page, APIC_LVT_THERMAL, APIC_LVT_MASKED);
+    if (max_lvt >= 6)
+        own_write(x2, page, APIC_LVT_CMCI, APIC_LVT_MASKED);
+    own_write(x2, page, APIC_TIMER_INITIAL, 0);
+    own_write(x2, page, APIC_TIMER_DIVIDE, 0);
+    for (unsigned eois = 0; eois < 256; eois++) {   /* each EOI ends the highest in service */
+        bool in_service = false;
+        for (uint32_t r = 0; r < 8 && !in_service; r++)
+            in_service = own_read(x2, page, APIC_ISR + r * 0x10) != 0;
+        if (!in_service)
+            break;
+        own_write(x2, page, APIC_EOI, 0);
+    }
+    own_write(x2, page, APIC_TPR, 0);
+    own_write(x2, page, APIC_ESR, 0);
+    own_write(x2, page, APIC_ESR, 0);         /* the first write latches, the second clears */
+    if (!x2) {                                /* x2APIC's LDR is read-only, it has no DFR */
+        own_write(x2, page, APIC_LDR, 0);
+        own_write(x2, page, APIC_DFR, 0xFFFFFFFFu);
+    }
+    own_write(x2, page, APIC_SVR, 0xFF);
 }

@@ -38,6 +38,12 @@ void lapic_init_ap(void);
 bool lapic_is_x2apic(void);
 uint32_t lapic_id(void);
 
+/*
+ * Resets this CPU's local APIC as an INIT would (keeping its ID and mode):
+ * for an INIT the hypervisor took instead of the APIC.
+ */
+void lapic_init_reset(void);
+
 /* Sends an IPI; returns false when an xAPIC never accepted it. */
 bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 

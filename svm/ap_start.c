@@ -14,6 +14,7 @@
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/x86.h"
+#include "smp/lapic.h"
 #include "svm/svm.h"
 #include "svm/vmcb.h"
 
@@ -64,9 +65,11 @@ int svm_launch_ap(struct percpu *cpu, void *arg)
     svm_run(&regs, svm_cpu(cpu)->vmcb_phys, svm_cpu(cpu)->host_vmcb_phys);
 }
 
+/* An INIT the guest sent: the INIT state, the local APIC reset as the INIT would have. */
 void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 {
     while (ap_init_pending(cpu)) {
+        lapic_init_reset();
         uint64_t cr0 = cr0_after_init(vmcb_u64(svm_cpu(cpu)->vmcb, VMCB_CR0));
         start_at_vector(cpu, r, wait_for_sipi(cpu), cr0);
     }

@@ -51,7 +51,9 @@ static void start_at_vector(struct vmx_cpu *v, uint8_t vector)
 
 /*
  * INIT: the vCPU takes its INIT state at once, before anything slow, so that
- * a SIPI right behind it is not lost. INIT aimed at the BSP resets the platform.
+ * a SIPI right behind it is not lost; then its local APIC is reset, which the
+ * INIT, taken as a VM exit (or emulated), did not do. INIT aimed at the BSP
+ * resets the platform.
  */
 void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 {
@@ -60,6 +62,7 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
         log_info("CPU 0: INIT to the boot processor: resetting the platform\n");
         machine_reset();
     }
+    lapic_init_reset();
     if (vmx.emulate_sipi)
         start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu, vmx_can_kick()));
 }

@@ -190,7 +190,7 @@ GUEST_XAPIC_CHECKS=("single step over a local APIC store"
 # The guest's multiprocessor checks (tests/guest/smp.c), asserted by the guest_smp
 # cases; the other cases leave them out of "no FAIL line" so that each case
 # judges what it is about.
-GUEST_SMP_FAIL='^FAIL (MADT lists|AP [0-9]+ |all APs|100 INIT-SIPI|SIPI to a missing|odd SIPI|INIT storm|an INIT to a waiting AP|an AP waiting for its SIPI|APs started in x2APIC)'
+GUEST_SMP_FAIL='^FAIL (MADT lists|AP [0-9]+ |all APs|100 INIT-SIPI|SIPI to a missing|odd SIPI|INIT storm|an INIT to a waiting AP|an AP waiting for its SIPI|an INIT resets the AP|APs started in x2APIC)'
 
 expect_guest_all_pass() {
     local c result=PASS
@@ -382,7 +382,8 @@ case_qemu_disk_unsigned() {
 GUEST_SMP_CHECKS=("MADT lists the boot processor" "100 INIT-SIPI restart cycles per AP"
     "SIPI to a missing APIC ID is harmless" "odd SIPI vectors"
     "INIT storm: 1000 INITs, then INIT-SIPI-SIPI restarts the AP"
-    "an INIT to a waiting AP, then a single SIPI, starts it")
+    "an INIT to a waiting AP, then a single SIPI, starts it"
+    "an INIT resets the AP's local APIC")
 
 HALT_CHECK="an AP waiting for its SIPI in the hypervisor halts"
 

@@ -735,6 +735,80 @@ static void check_init_while_waiting(void)
 }
 
 /*
+ * An INIT resets the AP's local APIC as power-up does, its ID and mode aside
+ * (SDM Vol. 3A, 11.4.7.3): every LVT masked, the timer stopped, TPR 0, the
+ * APIC software-disabled with spurious vector 0xFF. Under thinvisor an INIT
+ * is a VM exit or emulated and never reaches the APIC, so thinvisor must do
+ * it. The AP programs its APIC (a timer too slow to ever fire), is started
+ * again, and reads it back.
+ */
+#define APIC_TPR        0x080
+#define APIC_SVR        0x0F0
+#define APIC_LVT_TIMER  0x320
+#define APIC_LVT_LINT0  0x350
+#define APIC_LVT_ERROR  0x370
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_CUR  0x390
+#define APIC_TIMER_DIV  0x3E0
+#define LVT_MASKED      (1u << 16)
+
+static volatile uint32_t apic_seen[5];  /* TPR, SVR, LVT timer, LVT error, timer current count */
+
+/* This CPU's APIC register at xAPIC offset reg, in the mode it is in. */
+static uint32_t own_apic_read(uint32_t reg)
+{
+    if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
+        return (uint32_t)rdmsr(0x800 + reg / 16);
+    return xapic[reg / 4];
+}
+
+static void own_apic_write(uint32_t reg, uint32_t v)
+{
+    if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
+        wrmsr(0x800 + reg / 16, v);
+    else
+        xapic[reg / 4] = v;
+}
+
+static void program_apic(uint32_t cpu)
+{
+    (void)cpu;
+    own_apic_write(APIC_SVR, 0x1EF);                  /* enabled, spurious vector 0xEF */
+    own_apic_write(APIC_TPR, 0x30);
+    own_apic_write(APIC_LVT_ERROR, 0xEE);
+    own_apic_write(APIC_TIMER_DIV, 0xB);              /* divide by 1 */
+    own_apic_write(APIC_LVT_TIMER, 0x200EC);          /* periodic, vector 0xEC, unmasked */
+    own_apic_write(APIC_TIMER_INIT, 0xFFFFFFFFu);
+}
+
+static void read_apic(uint32_t cpu)
+{
+    (void)cpu;
+    static const uint32_t regs[] = { APIC_TPR, APIC_SVR, APIC_LVT_TIMER, APIC_LVT_ERROR,
+                                     APIC_TIMER_CUR };
+    for (unsigned i = 0; i < 5; i++)
+        apic_seen[i] = own_apic_read(regs[i]);
+}
+
+static void check_init_resets_apic(void)
+{
+    const char *name = "an INIT resets the AP's local APIC";
+    if (smp_run_on_ap(0, program_apic, CHECKIN_US / 1000) != 0 ||
+        smp_run_on_ap(0, read_apic, CHECKIN_US / 1000) != 0) {
+        fail(name, "AP %u did not check in after its INIT-SIPI-SIPI", aps[0].apic_id);
+        return;
+    }
+    if (apic_seen[0] != 0 || (apic_seen[1] & 0x1FF) != 0xFF || apic_seen[2] != LVT_MASKED ||
+        apic_seen[3] != LVT_MASKED || apic_seen[4] != 0) {
+        fail(name, "after INIT: TPR 0x%x SVR 0x%x LVT timer 0x%x LVT error 0x%x timer count "
+             "0x%x (want 0, 0xFF, 0x10000, 0x10000, 0)", apic_seen[0], apic_seen[1],
+             apic_seen[2], apic_seen[3], apic_seen[4]);
+        return;
+    }
+    pass(name);
+}
+
+/*
  * An AP that waits in thinvisor for its SIPI (SVM has no wait-for-SIPI
  * state; VT-x may emulate it) halts there until the SIPI wakes it: spinning,
  * it would take a host core from the other CPUs (an emulator's vCPUs, an SMT
@@ -933,6 +1007,7 @@ void smp_checks(const struct bootinfo *info)
         "INIT storm: 1000 INITs, then INIT-SIPI-SIPI restarts the AP",
         "an INIT to a waiting AP, then a single SIPI, starts it",
         "an AP waiting for its SIPI in the hypervisor halts",
+        "an INIT resets the AP's local APIC",
         "APs started in x2APIC mode",
         "an MTRR write flushes every CPU's EPT before it completes",
     };
@@ -957,6 +1032,7 @@ void smp_checks(const struct bootinfo *info)
         check_init_storm();
         check_init_while_waiting();
         check_waiting_ap_halts();
+        check_init_resets_apic();
         check_mtrr_shootdown();
         check_x2apic();
     } else {
