@@ -534,6 +534,7 @@ case_qemu_linux_native() {
     expect '^booting the guest natively' "native fallback"
     expect '^linux-guest: init started' "Linux reached init"
     expect '^linux-guest: online CPUs: 2' "Linux started its second CPU itself"
+    expect '^linux-guest: cpu 1 went offline and online again$' "CPU 1 offline and online again"
     expect '^linux-guest: cpu 1: hypervisor signature' "tvcheck ran on CPU 1"
     expect '^linux-guest: thinctl status: thinctl: not running under thinvisor' \
         "thinctl says it is not under thinvisor"
@@ -556,6 +557,9 @@ expect_linux_under_thinvisor() {
     fi
     expect '^linux-guest: init started' "Linux reached init under thinvisor"
     expect "^linux-guest: online CPUs: $n " "Linux started all $n CPUs under thinvisor"
+    if ((n > 1)); then
+        expect '^linux-guest: cpu 1 went offline and online again$' "CPU 1 offline and online again"
+    fi
     for ((i = 0; i < n; i++)); do
         expect "^linux-guest: cpu $i: hypervisor signature \"thinvisor" "CPU $i sees thinvisor's signature"
         expect "^exits: CPU $i: CPUID +[1-9]" "CPU $i ran Linux under ${backend^^}"

@@ -69,6 +69,9 @@ fi
 check "init ran" '^linux-guest: init started, uptime [0-9.]+'
 check "online CPUs: $cpus" "^linux-guest: online CPUs: $cpus( |$)"
 check "a signature line per CPU" '^linux-guest: cpu [0-9]+: hypervisor signature "' "$cpus"
+if ((cpus > 1)); then
+    check "CPU 1 offline and online again" '^linux-guest: cpu 1 went offline and online again$'
+fi
 check "tvcheck done" '^linux-guest: done'
 echo "  serial tail:"
 grep -a -E 'Run /init|^linux-guest:' "$serial" | sed 's/^/    /'
