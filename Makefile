@@ -48,9 +48,10 @@ $(BUILD)/obj/%.o: %.c | $(ZYDIS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(CFLAGS_$(subst /,_,$*)) -MMD -MP -c $< -o $@
 
-# The VM-exit dispatcher runs at every exit: no frame pointer there (3 instructions per
-# exit; gdb still unwinds it from the DWARF frame information of -g).
+# The VM-exit dispatchers run at every exit: no frame pointer there (3 instructions per
+# exit; gdb still unwinds them from the DWARF frame information of -g).
 CFLAGS_vmx_exit := -fomit-frame-pointer
+CFLAGS_svm_exit := -fomit-frame-pointer
 # memcpy, memmove and memset themselves: a compiler may turn their loops into calls to
 # memcpy and memset (loop distribution), which here would call themselves forever.
 CFLAGS_kernel_string := -fno-tree-loop-distribute-patterns

@@ -12,7 +12,9 @@
 #
 # usage: debug/bochs.sh --iso ISO --sym SYMFILE [--disk IMG] [--cpus N] [--mem MIB]
 #                       [--serial FILE] [--break SYMBOL|""] [--workdir DIR] [--bochs 3.0|2.7]
-# --break defaults to kernel_main; "" stops at the reset vector. Commands can also come from a
+#                       [--model MODEL]
+# --break defaults to kernel_main; "" stops at the reset vector. --model is Bochs's CPU model
+# (default corei7_haswell_4770, VMX; ryzen for thinvisor's SVM backend, as the bochs_svm tests). Commands can also come from a
 # pipe (the tests do that): Bochs quits at the end of its input.
 #
 # The machine is the one the boot tests get (tests/boot/bochs-machine.sh, which explains each
@@ -23,11 +25,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tests/boot/bochs-machine.sh"
 
 die() { echo "debug/bochs: $*" >&2; exit 2; }
 iso='' sym='' disk='' cpus=1 mem=256 serial='' brk=kernel_main workdir='' version=3.0
+model=corei7_haswell_4770
 while (($#)); do
     (($# >= 2)) || die "$1 needs a value"
     case $1 in
         --iso) iso=$2 ;; --sym) sym=$2 ;; --disk) disk=$2 ;; --cpus) cpus=$2 ;; --mem) mem=$2 ;;
         --serial) serial=$2 ;; --break) brk=$2 ;; --workdir) workdir=$2 ;; --bochs) version=$2 ;;
+        --model) model=$2 ;;
         *) die "unknown argument $1 (see the header of $0)" ;;
     esac
     shift 2
@@ -62,7 +66,7 @@ fi
 disks=()
 if [[ -n $disk ]]; then disks=("$disk"); fi
 {
-    bochs_machine_rc "$version" "$mem" "$cpus" corei7_haswell_4770 "$iso" \
+    bochs_machine_rc "$version" "$mem" "$cpus" "$model" "$iso" \
         "com1: enabled=1, mode=file, dev=$serial" "$workdir/bochs.log" "${disks[@]}"
     # xchg bx, bx in thinvisor or the guest stops in the debugger (a breakpoint in the source).
     echo "magic_break: enabled=1"

@@ -88,7 +88,7 @@ static void inject_gp(void *v) { svm_inject_exception(v, VEC_GP, true, 0); }
  * TF brings a single-step #DB right after it, with DR6.BS (svm/nmi.c, which
  * also ends a step of its own that this instruction was).
  */
-void svm_resume_at(struct svm_cpu *s, uint64_t rip)
+static void svm_resume_at(struct svm_cpu *s, uint64_t rip)
 {
     void *v = s->vmcb;
     vmcb_set_u64(v, VMCB_RIP, rip);
@@ -112,19 +112,15 @@ static void code_at(const void *v, struct guest_code_at *at)
 }
 
 /*
- * Steps the guest over the instruction that exited, which is `opcode` after
- * any prefixes. With NRIP save the CPU says where the next one starts; without
- * it (QEMU's TCG, for one) the bytes at CS:RIP are read and measured. An
- * instruction that is not what the exit says (the guest changed it meanwhile)
- * gets #UD rather than a wrong step.
+ * Without NRIP save (QEMU's TCG, for one) the bytes at CS:RIP are read and
+ * measured. An instruction that is not what the exit says (the guest changed
+ * it meanwhile) gets #UD rather than a wrong step. Apart: its buffers would
+ * give every exit's frame their size.
  */
-static void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
+static __attribute__((noinline)) void skip_decoded_instruction(struct svm_cpu *s,
+                                                               enum insn_kind kind)
 {
     void *v = s->vmcb;
-    if (svm.nrip_save) {
-        svm_resume_at(s, vmcb_u64(v, VMCB_NRIP));
-        return;
-    }
     struct guest_code_at at;
     uint8_t bytes[INSN_MAX_LEN];
     code_at(v, &at);
@@ -140,13 +136,37 @@ static void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
     svm_resume_at(s, at.mode == 8 ? rip : (uint32_t)rip);
 }
 
-static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
+/*
+ * Steps the guest over the instruction that exited, of kind `kind`. With NRIP
+ * save the CPU says where the next one starts (APM 15.7.1).
+ */
+static void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
 {
-    void *v = s->vmcb;
-    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
+    if (svm.nrip_save)
+        svm_resume_at(s, vmcb_u64(s->vmcb, VMCB_NRIP));
+    else
+        skip_decoded_instruction(s, kind);
+}
+
+static __attribute__((noinline)) void filtered_cpuid(struct guest_regs *r, void *v,
+                                                     uint32_t leaf, uint32_t subleaf)
+{
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
     guest_cpuid_regs(r, leaf, subleaf, vmcb_u64(v, VMCB_CR4), regs);
+}
+
+/*
+ * Every CPUID exits (APM 15.10): the CPU's answer goes straight into the
+ * guest's registers; only the few leaves the guest policy changes cost a call.
+ */
+static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
+{
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
+    if (guest_cpuid_changes(leaf))
+        filtered_cpuid(r, s->vmcb, leaf, subleaf);
+    else
+        cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
     skip_instruction(s, INSN_CPUID);
 }
 
@@ -350,6 +370,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
-    svm_inject_pending_nmi(cpu, s, v);
+    if (cpu->vcpu.nmi_pending)
+        svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);
 }

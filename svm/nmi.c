@@ -107,7 +107,7 @@ void svm_instruction_stepped(struct svm_cpu *s, void *v)
 }
 
 /*
- * Before VMRUN: a guest NMI that is owed goes in unless the guest blocks
+ * Before VMRUN, when a guest NMI is owed: it goes in unless the guest blocks
  * NMIs (then its IRET exit says when) or is in an interrupt shadow (then one
  * step). An exception this exit injected, or gives back after an interrupted
  * delivery, is a fault of an instruction that has not run: the NMI comes
@@ -118,7 +118,7 @@ void svm_instruction_stepped(struct svm_cpu *s, void *v)
  */
 void svm_inject_pending_nmi(struct percpu *cpu, struct svm_cpu *s, void *v)
 {
-    if (!cpu->vcpu.nmi_pending || s->nmi_masked || s->nmi_stepping)
+    if (s->nmi_masked || s->nmi_stepping)
         return;                               /* the IRET or #DB exit comes first */
     uint64_t inj = vmcb_u64(v, VMCB_EVENTINJ);
     if ((inj & EVENTINJ_VALID) &&

@@ -64,15 +64,11 @@ void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu);
 void svm_nmi_exit(struct percpu *cpu);
 void svm_iret_exit(struct svm_cpu *s, void *vmcb);
 void svm_db_exit(struct svm_cpu *s, void *vmcb);
-void svm_inject_pending_nmi(struct percpu *cpu, struct svm_cpu *s, void *vmcb);
+void svm_inject_pending_nmi(struct percpu *cpu, struct svm_cpu *s, void *vmcb);  /* one is owed */
 void svm_nmi_reset(struct percpu *cpu, struct svm_cpu *s, void *vmcb);
 
-/*
- * svm/exit.c, for the files above: a hardware exception for the next VMRUN
- * (APM 15.20), and the guest's RIP past an instruction done for it.
- */
+/* svm/exit.c, for the files above: a hardware exception for the next VMRUN (APM 15.20). */
 void svm_inject_exception(void *vmcb, unsigned vector, bool has_error, uint32_t error);
-void svm_resume_at(struct svm_cpu *s, uint64_t rip);
 
 /*
  * svm/nmi.c: an instruction done for the guest completed under its TF or RF,

@@ -52,7 +52,7 @@ RARE_EXIT static void done_with_trap_flags(uint64_t rflags)
  * did for the guest: an STI or MOV SS shadow that covered it ends with it,
  * and the trap flags take effect.
  */
-static void instruction_done(void)
+static inline __attribute__((always_inline)) void instruction_done(void)
 {
     uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
     if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
@@ -64,7 +64,7 @@ static void instruction_done(void)
 }
 
 /* The guest goes on past the instruction that exited, done for it. */
-static void advance_rip(void)
+static inline __attribute__((always_inline)) void advance_rip(void)
 {
     vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
     instruction_done();
