@@ -44,7 +44,8 @@ KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
 .SECONDEXPANSION:
 all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.debug $(BUILD)/thinvisor.iso $(BUILD)/tools/thinctl
 
-$(BUILD)/obj/%.o: %.c | $(ZYDIS_STAMP)
+# Objects depend on this file too: a changed flag (CFLAGS_*, below) must rebuild them.
+$(BUILD)/obj/%.o: %.c Makefile | $(ZYDIS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) $(CFLAGS_$(subst /,_,$*)) -MMD -MP -c $< -o $@
 
