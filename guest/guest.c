@@ -9,6 +9,7 @@
 #include "guest/backend.h"
 #include "guest/hypercall.h"
 #include "guest/status.h"
+#include "kernel/checksum.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "mm/hv_memory.h"
@@ -20,10 +21,8 @@ static struct hypercall_env env;
 /* FNV-1a over code and read-only data: what a guest must never be able to change. */
 uint64_t guest_image_checksum(void)
 {
-    uint64_t h = 0xCBF29CE484222325ull;
-    for (const char *p = kernel_image_start; p < kernel_rodata_end; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001B3ull;
-    return h;
+    return fnv1a64(FNV1A64_INIT, kernel_image_start,
+                   (uint64_t)(kernel_rodata_end - kernel_image_start));
 }
 
 /* TV_HC_LOG_READ's copy: the dispatcher checked that the buffer avoids the region. */

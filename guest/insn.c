@@ -74,6 +74,23 @@ int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum ins
     return i.length;
 }
 
+bool insn_is_svm(const uint8_t *bytes, unsigned avail, unsigned mode)
+{
+    ZydisDecoder d;
+    ZydisDecoderContext ctx;
+    ZydisDecodedInstruction i;
+    if (decode_instruction(bytes, avail, mode, &d, &ctx, &i) != 0)
+        return false;
+    switch (i.mnemonic) {
+    case ZYDIS_MNEMONIC_VMRUN: case ZYDIS_MNEMONIC_VMLOAD: case ZYDIS_MNEMONIC_VMSAVE:
+    case ZYDIS_MNEMONIC_STGI: case ZYDIS_MNEMONIC_CLGI: case ZYDIS_MNEMONIC_SKINIT:
+    case ZYDIS_MNEMONIC_INVLPGA:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool insn_gpr(ZydisRegister reg, unsigned *index, unsigned *width, bool *high_byte)
 {
     *high_byte = false;

@@ -65,6 +65,13 @@ enum insn_kind { INSN_CPUID, INSN_VMMCALL, INSN_RDMSR, INSN_WRMSR, INSN_INVD };
 int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum insn_kind kind);
 
 /*
+ * Whether bytes[0..avail) start with one of AMD's SVM instructions (VMRUN,
+ * VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA), which a CPU without SVM
+ * answers with #UD at any CPL (APM Vol. 3).
+ */
+bool insn_is_svm(const uint8_t *bytes, unsigned avail, unsigned mode);
+
+/*
  * A general register operand's place in the guest's registers: its index in
  * the SDM's encoding order (0 RAX .. 15 R15), its width in bytes, and
  * whether it is AH, CH, DH or BH (bits 15:8). False for any other register.

@@ -74,3 +74,15 @@ int guest_memory_protect_apic_page(void)
     m->apic_page = page;
     return 0;
 }
+
+uint32_t guest_memory_hidden_pages_reachable(void)
+{
+    uint32_t n = 0;
+    for (uint64_t gpa = hv_memory.base; gpa < hv_memory.base + hv_memory.size; gpa += 4096) {
+        uint64_t hpa;
+        if (ept_lookup(&guest_memory.tree, gpa, &hpa, NULL, NULL, NULL) &&
+            hpa != guest_memory.dummy_page && !status_contains(gpa))
+            n++;
+    }
+    return n;
+}

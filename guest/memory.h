@@ -54,4 +54,12 @@ int guest_memory_setup(uint64_t top, bool npt, bool has_2m, bool has_1g);
  */
 int guest_memory_protect_apic_page(void);
 
+/*
+ * The hypervisor-region pages the tree lets the guest reach, for
+ * TV_HC_STATE_CHECK: none, or something gave one away. The dummy page a
+ * probed hidden page shows does not count (it holds nothing of ours), nor do
+ * the status area and the log ring, published read-only on purpose.
+ */
+uint32_t guest_memory_hidden_pages_reachable(void);
+
 #endif

@@ -7,6 +7,7 @@
  */
 #include "smp/smp.h"
 
+#include "kernel/checksum.h"
 #include "kernel/exceptions.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
@@ -124,13 +125,10 @@ static uint64_t find_trampoline_page(const struct mb2_info *mbi)
     return 0;
 }
 
-/* FNV-1a over a page: tells whether the borrowed page got its bytes back. */
-static uint32_t page_checksum(const uint8_t *p)
+/* Tells whether the borrowed page got its bytes back. */
+static uint64_t page_checksum(const uint8_t *p)
 {
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 4096; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
+    return fnv1a64(FNV1A64_INIT, p, 4096);
 }
 
 static struct percpu *percpu_alloc(uint32_t index, uint32_t apic_id)
@@ -254,7 +252,7 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
     }
     size_t tr_len = (size_t)(ap_trampoline_end - ap_trampoline_start);
     uint8_t *tr = phys_to_virt(tr_phys);
-    uint32_t sum_before = page_checksum(tr);
+    uint64_t sum_before = page_checksum(tr);
     memcpy(trampoline_saved, tr, 4096);
     memcpy(tr, ap_trampoline_start, tr_len);
     /* The two linear addresses real mode cannot compute itself. */
@@ -285,9 +283,10 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
         log_info("CPU %u: APIC ID %u online\n", c->index, c->apic_id);
     }
     memcpy(tr, trampoline_saved, 4096);
-    uint32_t sum_after = page_checksum(tr);
-    log_info("trampoline page %#llx restored (checksum %08x before, %08x after)\n",
-             (unsigned long long)tr_phys, sum_before, sum_after);
+    uint64_t sum_after = page_checksum(tr);
+    log_info("trampoline page %#llx restored (checksum %016llx before, %016llx after)\n",
+             (unsigned long long)tr_phys, (unsigned long long)sum_before,
+             (unsigned long long)sum_after);
     if (sum_after != sum_before)
         log_error("the trampoline page changed after it was restored\n");
     /* A borrowed page goes back, unless an AP that never checked in may still run there. */

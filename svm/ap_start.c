@@ -62,6 +62,7 @@ int svm_launch_ap(struct percpu *cpu, void *arg)
         start_at_vector(cpu, &regs, wait_for_sipi(cpu), POWER_UP_CR0);  /* no guest code yet */
     while (ap_init_pending(cpu));
     cpu->vcpu.launched = true;
+    svm_record_state_sum(svm_cpu(cpu));
     svm_run(&regs, svm_cpu(cpu)->vmcb_phys, svm_cpu(cpu)->host_vmcb_phys);
 }
 

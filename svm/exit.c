@@ -29,7 +29,8 @@
 static unsigned tv_reason(uint64_t code, uint64_t info1)
 {
     switch (code) {
-    case SVM_EXIT_NMI:      return EXIT_EXCEPTION_NMI;
+    case SVM_EXIT_NMI:
+    case SVM_EXIT_EXCP_GP:  return EXIT_EXCEPTION_NMI;
     case SVM_EXIT_IRET:                           /* svm/nmi.c: the NMI window */
     case SVM_EXIT_EXCP_DB:  return EXIT_NMI_WINDOW;
     case SVM_EXIT_INIT:     return EXIT_INIT;
@@ -168,6 +169,34 @@ static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
     else
         cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
     skip_instruction(s, INSN_CPUID);
+}
+
+/*
+ * A #GP the guest raised, intercepted for one case: thinvisor keeps the
+ * guest's EFER.SVME set (VMRUN needs it) while the guest sees none, so an SVM
+ * instruction at CPL > 0, or with a bad RAX, raises #GP where a CPU without
+ * SVM raises #UD (APM Vol. 3: the SVME check comes first). Any other #GP goes
+ * back as it came, with its error code (EXITINFO1). A #GP raised while an
+ * event was being delivered (EXITINTINFO) must combine with it as the SDM's
+ * Table 6-5 says (#DF, or a shutdown): that event goes back in and runs once
+ * without the intercept, so the CPU itself raises what follows.
+ */
+static void handle_gp(struct svm_cpu *s)
+{
+    void *v = s->vmcb;
+    if (vmcb_u64(v, VMCB_EXITINTINFO) & EVENTINJ_VALID) {
+        vmcb_set_u32(v, VMCB_INTERCEPT_EXC, vmcb_u32(v, VMCB_INTERCEPT_EXC) & ~(1u << VEC_GP));
+        s->gp_intercept_paused = true;    /* redeliver_interrupted_event puts it back in */
+        return;
+    }
+    struct guest_code_at at;
+    uint8_t bytes[INSN_MAX_LEN];
+    code_at(v, &at);
+    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, bytes);
+    if (insn_is_svm(bytes, got, at.mode))
+        inject_ud(v);
+    else
+        svm_inject_exception(v, VEC_GP, true, (uint32_t)vmcb_u64(v, VMCB_EXITINFO1));
 }
 
 /* VMMCALL is the AMD hypercall instruction: the same ABI as VMCALL on Intel (CPL 0 only). */
@@ -316,9 +345,17 @@ void svm_exit_dispatch(struct guest_regs *r)
     if (reason < EXIT_REASON_COUNT)
         cpu->vcpu.stats->exits[reason]++;
 
+    if (s->gp_intercept_paused) {             /* handle_gp's one VMRUN without it is over */
+        s->gp_intercept_paused = false;
+        vmcb_set_u32(v, VMCB_INTERCEPT_EXC, vmcb_u32(v, VMCB_INTERCEPT_EXC) | 1u << VEC_GP);
+    }
+
     switch (code) {
     case SVM_EXIT_EXCP_DB:
         svm_db_exit(s, v);
+        break;
+    case SVM_EXIT_EXCP_GP:
+        handle_gp(s);
         break;
     case SVM_EXIT_NMI:
         svm_nmi_exit(cpu);
@@ -366,7 +403,8 @@ void svm_exit_dispatch(struct guest_regs *r)
     default:
         stop_guest(cpu, v, "unexpected #VMEXIT");
     }
-    if (code == SVM_EXIT_NPF || code == SVM_EXIT_NMI || code == SVM_EXIT_EXCP_DB)
+    if (code == SVM_EXIT_NPF || code == SVM_EXIT_NMI || code == SVM_EXIT_EXCP_DB ||
+        code == SVM_EXIT_EXCP_GP)
         redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);

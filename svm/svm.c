@@ -13,6 +13,7 @@
 #include "kernel/format.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
+#include "kernel/vectors.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
 #include "mm/mtrr_msr.h"
@@ -132,6 +133,8 @@ static void write_controls(struct svm_cpu *s)
                  INTERCEPT_INVLPGA | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
                  INTERCEPT_SHUTDOWN | (svm.smp ? INTERCEPT_NMI : 0));
     /* VMRUN must be intercepted (15.5.1); the others are SVM, which the guest does not have. */
+    /* #GP: an SVM instruction must raise #UD instead (svm/exit.c, handle_gp). */
+    vmcb_set_u32(v, VMCB_INTERCEPT_EXC, 1u << VEC_GP);
     vmcb_set_u32(v, VMCB_INTERCEPT_MISC2, INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL |
                  INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI |
                  INTERCEPT2_SKINIT);
@@ -254,6 +257,7 @@ static void run_bsp(struct percpu *cpu, struct guest_regs first)
     static struct guest_regs regs;     /* svm_run keeps using them: not on this stack */
     regs = first;
     cpu->vcpu.launched = true;
+    svm_record_state_sum(svm_cpu(cpu));
     svm_run(&regs, svm_cpu(cpu)->vmcb_phys, svm_cpu(cpu)->host_vmcb_phys);
 }
 
@@ -284,6 +288,6 @@ const struct backend svm_backend = {
     .enable_cpu = svm_enable_cpu, .leave_cpu = svm_leave_cpu, .launch_ap = svm_launch_ap,
     .launch_bsp_real_mode = svm_launch_bsp_real_mode,
     .launch_bsp_long_mode = svm_launch_bsp_long_mode,
-    /* No shared EPT to shoot down (each CPU's MTRRs type its own nested walks), no state sums. */
-    .ept_generation = NULL, .state_check = NULL,
+    /* No shared EPT to shoot down: each CPU's MTRRs type its own nested walks. */
+    .ept_generation = NULL, .state_check = svm_state_check,
 };

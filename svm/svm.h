@@ -30,6 +30,8 @@ struct svm_cpu {
     bool nmi_masked;              /* it runs the handler of an NMI given to it, until its IRET */
     bool nmi_stepping;            /* one guest instruction single-stepped, to give an NMI after */
     uint64_t rflags_before_step;  /* the guest's own TF and RF, while stepping */
+    uint64_t state_sum_boot;      /* svm/state_check.c: the fixed state at launch */
+    bool gp_intercept_paused;     /* svm/exit.c, handle_gp: off for one VMRUN */
 };
 
 static inline struct svm_cpu *svm_cpu(const struct percpu *cpu)
@@ -76,6 +78,13 @@ void svm_inject_exception(void *vmcb, unsigned vector, bool has_error, uint32_t 
  * guest's TF asks for, RF cleared.
  */
 void svm_instruction_stepped(struct svm_cpu *s, void *vmcb);
+
+/*
+ * svm/state_check.c: the fixed state's sum taken at launch, once the VMCB's
+ * controls are complete; and the backend's TV_HC_STATE_CHECK answer.
+ */
+void svm_record_state_sum(struct svm_cpu *s);
+bool svm_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed);
 
 /* Called by svm/svm_run.asm after every #VMEXIT, guest GPRs (but RAX, RSP) saved in r. */
 void svm_exit_dispatch(struct guest_regs *r);

@@ -111,6 +111,7 @@ static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 /* Exit codes (Appendix C). */
 #define SVM_EXIT_EXCP_BASE       0x040   /* + the vector: an intercepted exception */
 #define SVM_EXIT_EXCP_DB         0x041
+#define SVM_EXIT_EXCP_GP         0x04D
 #define SVM_EXIT_NMI             0x061
 #define SVM_EXIT_INIT            0x063
 #define SVM_EXIT_CPUID           0x072

@@ -3,25 +3,16 @@
  * TV_HC_STATE_CHECK (abi/hypercall.h): a checksum of what stays fixed after
  * launch (the MSR bitmap, the shared VMX settings, and this CPU's VMCS host state
  * and EPT/MSR-bitmap pointers), taken at launch and again on request, and the
- * number of hypervisor-region pages the EPT lets the guest reach (the dummy page
- * a probed hidden page shows does not count: it is not ours; neither do the status
- * area and the log ring, published read-only on purpose). Counters, the EPT's
- * leaves and the VMCS guest state change legitimately and are left out.
+ * number of hypervisor-region pages the EPT lets the guest reach
+ * (guest/memory.h). Counters, the EPT's leaves and the VMCS guest state change
+ * legitimately and are left out. svm/state_check.c is SVM's.
  */
 #include "guest/memory.h"
-#include "guest/status.h"
+#include "kernel/checksum.h"
 #include "mm/hv_memory.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_insn.h"
-
-/* FNV-1a, like the image self-check: cheap, and any changed byte shows. */
-static uint64_t fnv(uint64_t h, const void *p, uint64_t n)
-{
-    for (const uint8_t *b = p; n--; b++)
-        h = (h ^ *b) * 0x100000001B3ull;
-    return h;
-}
 
 /* Why: one definition of "fixed state" for the launch-time and the on-request sums. */
 static uint64_t state_sum(void)
@@ -30,13 +21,13 @@ static uint64_t state_sum(void)
         VMCS_EPT_POINTER, VMCS_MSR_BITMAP, VMCS_HOST_CR3, VMCS_HOST_RIP, VMCS_HOST_RSP,
         VMCS_HOST_GDTR_BASE, VMCS_HOST_IDTR_BASE, VMCS_HOST_TR_BASE,
     };
-    uint64_t h = fnv(0xCBF29CE484222325ull, phys_to_virt(vmx.msr_bitmap_phys), 4096);
+    uint64_t h = fnv1a64(FNV1A64_INIT, phys_to_virt(vmx.msr_bitmap_phys), 4096);
     uint64_t fixed[] = { vmx.eptp, vmx.msr_bitmap_phys, guest_memory.dummy_page, hv_memory.base,
                          hv_memory.size };
-    h = fnv(h, fixed, sizeof fixed);
+    h = fnv1a64(h, fixed, sizeof fixed);
     for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         uint64_t v = vmread(fields[i]);
-        h = fnv(h, &v, sizeof v);
+        h = fnv1a64(h, &v, sizeof v);
     }
     return h;
 }
@@ -54,13 +45,6 @@ bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *expo
     struct vmx_cpu *v = vmx_cpu(this_cpu());
     *now = state_sum();
     *boot = v->state_sum_boot;
-    uint32_t n = 0;
-    for (uint64_t gpa = hv_memory.base; gpa < hv_memory.base + hv_memory.size; gpa += 4096) {
-        uint64_t hpa;
-        if (ept_lookup(&guest_memory.tree, gpa, &hpa, NULL, NULL, NULL) &&
-            hpa != guest_memory.dummy_page && !status_contains(gpa))
-            n++;
-    }
-    *exposed = n;
+    *exposed = guest_memory_hidden_pages_reachable();
     return true;
 }

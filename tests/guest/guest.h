@@ -127,6 +127,8 @@ int probe_write_cr4(uint32_t value);
 int probe_xsetbv(uint32_t xcr, uint64_t value);
 int probe_vmx_insn(unsigned which);     /* 0..VMX_INSNS-1: VMXON, VMCLEAR, ... */
 #define VMX_INSNS 11
+int probe_svm_insn(unsigned which);     /* 0..SVM_INSNS-1: VMRUN, VMLOAD, ... */
+#define SVM_INSNS 7
 int probe_user(const char *code, uint32_t eax);
 /* probe_user, with the EIP of that first exception and DR6 if it was a #DB. */
 int probe_user_at(const char *code, uint32_t eax, uint32_t *eip, uint32_t *dr6);
@@ -153,6 +155,8 @@ extern char user_step_cpuid[], user_step_cpuid_after[], user_step_store[],
     user_step_store_after[];
 /* isr.asm: CPL 3 code for probe_user: VMCALL with EAX as given, and VMX instructions */
 extern char user_vmcall_eax[], user_vmxon[], user_vmread[], user_vmlaunch[];
+/* isr.asm: CPL 3 code for probe_user: SVM instructions */
+extern char user_vmrun[], user_stgi[], user_vmload[];
 
 /* The most CPUs the test guest drives, the boot processor included. */
 #define GUEST_MAX_CPUS 32

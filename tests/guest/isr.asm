@@ -134,6 +134,19 @@ user_vmlaunch:
     vmlaunch
     hlt
 
+; The same for AMD's SVM instructions, which a CPU whose EFER.SVME is clear (thinvisor
+; hides SVM) answers with #UD at any CPL, before it looks at the CPL (APM Vol. 3).
+global user_vmrun, user_stgi, user_vmload
+user_vmrun:
+    vmrun
+    hlt
+user_stgi:
+    stgi
+    hlt
+user_vmload:
+    vmload
+    hlt
+
 ; Single-step probes (guest.c, check_single_step): POPF sets TF, and the
 ; single-step trap comes after the instruction that follows it (SDM Vol. 3A,
 ; 17.3.1.4), the one under test, whatever thinvisor did for it. Each *_after

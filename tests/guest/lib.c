@@ -656,6 +656,29 @@ int probe_xsetbv(uint32_t xcr, uint64_t value)
  * natively there is no VMX operation (#UD, CR4.VMXE = 0); under thinvisor each
  * exits and must come back as #UD (SDM Vol. 3C, 31.3 for each instruction).
  */
+/*
+ * AMD's SVM instructions, which a guest whose EFER.SVME reads 0 (CPUID
+ * hides SVM) must see raise #UD (APM Vol. 3: VMRUN, VMLOAD, VMSAVE, STGI,
+ * CLGI, SKINIT, INVLPGA). RAX points at a page of ours, ECX is 0.
+ */
+int probe_svm_insn(unsigned which)
+{
+    static uint8_t page[4096] __attribute__((aligned(4096)));
+    uint32_t pa = (uint32_t)page;
+    volatile int *fv = fault_slot();
+    *fv = -1;
+    switch (which) {
+    case 0: __asm__ volatile("1: vmrun\n2:\n\t" FIXUP("1b", "2b") :: "a"(pa) : "memory", "cc"); break;
+    case 1: __asm__ volatile("1: vmload\n2:\n\t" FIXUP("1b", "2b") :: "a"(pa) : "memory"); break;
+    case 2: __asm__ volatile("1: vmsave\n2:\n\t" FIXUP("1b", "2b") :: "a"(pa) : "memory"); break;
+    case 3: __asm__ volatile("1: stgi\n2:\n\t" FIXUP("1b", "2b") ::: "memory"); break;
+    case 4: __asm__ volatile("1: clgi\n2:\n\t" FIXUP("1b", "2b") ::: "memory"); break;
+    case 5: __asm__ volatile("1: skinit\n2:\n\t" FIXUP("1b", "2b") :: "a"(pa) : "memory"); break;
+    default: __asm__ volatile("1: invlpga\n2:\n\t" FIXUP("1b", "2b") :: "a"(pa), "c"(0) : "memory"); break;
+    }
+    return *fv;
+}
+
 int probe_vmx_insn(unsigned which)
 {
     static uint8_t page[4096] __attribute__((aligned(4096)));

@@ -279,6 +279,24 @@ static void length_if(void **state)
     assert_int_equal(insn_length_if(prefixes, sizeof prefixes, 4, INSN_CPUID), -1);
 }
 
+/* The SVM instructions handle_gp turns into #UD, with prefixes; their neighbours are not. */
+static void svm_instructions(void **state)
+{
+    (void)state;
+    static const char *const svm[] = {
+        "\x0f\x01\xd8", "\x0f\x01\xda", "\x0f\x01\xdb", "\x0f\x01\xdc", "\x0f\x01\xdd",
+        "\x0f\x01\xde", "\x0f\x01\xdf", "\x67\x0f\x01\xd8",
+    };
+    for (unsigned i = 0; i < sizeof svm / sizeof svm[0]; i++) {
+        assert_true(insn_is_svm((const uint8_t *)svm[i], 4, 8));
+        assert_true(insn_is_svm((const uint8_t *)svm[i], 4, 4));
+    }
+    assert_false(insn_is_svm((const uint8_t *)"\x0f\x01\xd9", 3, 8));   /* VMMCALL: exits */
+    assert_false(insn_is_svm((const uint8_t *)"\x0f\x01\xc1", 3, 8));   /* VMCALL */
+    assert_false(insn_is_svm((const uint8_t *)"\xf4", 1, 4));             /* HLT: #GP at CPL 3 */
+    assert_false(insn_is_svm((const uint8_t *)"\x0f\x01", 2, 8));        /* cut short */
+}
+
 /*
  * The per-CPU decode cache: a hit is the same decoding as a fresh one, keyed by
  * the instruction's own bytes and the code size; bytes after the instruction do
@@ -345,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup(read_modify_write, setup),
         cmocka_unit_test_setup(refusals, setup),
         cmocka_unit_test_setup(length_if, setup),
+        cmocka_unit_test_setup(svm_instructions, setup),
         cmocka_unit_test_setup(decode_cache, setup),
     };
     return cmocka_run_group_tests_name("mmio_emulate", tests, NULL, NULL);
