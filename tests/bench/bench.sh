@@ -48,6 +48,8 @@ done
 # emulate_sipi on 1 CPU prices the emulated xAPIC stores.
 # MODEL, when given, is Bochs's CPU model: the svm runs are an AMD Ryzen (AMD-V with nested
 # paging), where thinvisor runs its SVM backend, against a native run on the same model.
+# The guest's SMP under SVM runs there too, on 2 and 4 CPUs (QEMU's TCG with -icount, whose
+# clock would count instructions, cannot boot SMP Linux: docs/benchmarks.md).
 runs=(
     "linux-hv      tv:test_exit              $linux_disk 2 512"
     "linux-hv-esipi tv:test_exit,emulate_sipi $linux_disk 2 512"
@@ -69,6 +71,10 @@ runs=(
     "guest-svm-1cpu tv:test_exit             $guest_disk 1 256 ryzen"
     "guest-native-ryzen native               $guest_disk 1 256 ryzen"
     "guest-native-1cpu-512m-ryzen native     $guest_disk 1 512 ryzen"
+    "linux-svm-2cpu tv:test_exit             $linux_disk 2 512 ryzen"
+    "linux-native-2cpu-ryzen native          $linux_disk 2 512 ryzen"
+    "linux-svm-4cpu tv:test_exit             $linux_disk 4 512 ryzen"
+    "linux-native-4cpu-ryzen native          $linux_disk 4 512 ryzen"
 )
 
 # shellcheck source=tests/boot/lib.sh
