@@ -64,7 +64,8 @@ int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum ins
     static const ZydisMnemonic mnemonic[] = {
         [INSN_CPUID] = ZYDIS_MNEMONIC_CPUID, [INSN_VMMCALL] = ZYDIS_MNEMONIC_VMMCALL,
         [INSN_RDMSR] = ZYDIS_MNEMONIC_RDMSR, [INSN_WRMSR] = ZYDIS_MNEMONIC_WRMSR,
-        [INSN_INVD] = ZYDIS_MNEMONIC_INVD,
+        [INSN_INVD] = ZYDIS_MNEMONIC_INVD, [INSN_HLT] = ZYDIS_MNEMONIC_HLT,
+        [INSN_MWAIT] = ZYDIS_MNEMONIC_MWAIT,
     };
     ZydisDecoder d;
     ZydisDecoderContext ctx;

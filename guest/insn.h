@@ -56,7 +56,8 @@ const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes
                                       unsigned avail, unsigned mode);
 
 /* The instructions an SVM exit can be for without saying where the next one starts. */
-enum insn_kind { INSN_CPUID, INSN_VMMCALL, INSN_RDMSR, INSN_WRMSR, INSN_INVD };
+enum insn_kind { INSN_CPUID, INSN_VMMCALL, INSN_RDMSR, INSN_WRMSR, INSN_INVD, INSN_HLT,
+                 INSN_MWAIT };
 
 /*
  * The length of the instruction at bytes[0..avail) when it is `kind`, else

@@ -36,6 +36,9 @@ static unsigned tv_reason(uint64_t code, uint64_t info1)
     case SVM_EXIT_INIT:     return EXIT_INIT;
     case SVM_EXIT_CPUID:    return EXIT_CPUID;
     case SVM_EXIT_INVD:     return EXIT_INVD;
+    case SVM_EXIT_HLT:      return EXIT_HLT;
+    case SVM_EXIT_MWAIT:
+    case SVM_EXIT_MWAIT_ARMED: return EXIT_MWAIT;
     case SVM_EXIT_IOIO:     return EXIT_IO_INSTRUCTION;
     case SVM_EXIT_MSR:      return info1 ? EXIT_WRMSR : EXIT_RDMSR;
     case SVM_EXIT_SHUTDOWN: return EXIT_TRIPLE_FAULT;
@@ -369,6 +372,13 @@ void svm_exit_dispatch(struct guest_regs *r)
     case SVM_EXIT_INVD:
         __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
         skip_instruction(s, INSN_INVD);
+        break;
+    case SVM_EXIT_HLT:                           /* only while svm/nmi.c steps for an NMI: */
+        skip_instruction(s, INSN_HLT);           /* the NMI would end the halt at once */
+        break;
+    case SVM_EXIT_MWAIT:
+    case SVM_EXIT_MWAIT_ARMED:
+        skip_instruction(s, INSN_MWAIT);         /* likewise; MWAIT may end at any time */
         break;
     case SVM_EXIT_INVLPGA:
         inject_ud(v);                            /* SVM is hidden from the guest */

@@ -3,8 +3,8 @@
  * a checksum of what stays fixed after launch, taken at launch and again on
  * request — the MSR and I/O permission maps and their addresses, the shared
  * settings, VM_HSAVE_PA, and this CPU's VMCB controls that nothing changes
- * after launch (the intercepts, but the IRET and #DB ones svm/nmi.c turns on
- * and off for the guest's NMIs; the ASID, nested paging and its root) — and
+ * after launch (the intercepts, but those svm/nmi.c turns on and off for the
+ * guest's NMIs; the ASID, nested paging and its root) — and
  * the hypervisor-region pages the NPT lets the guest reach (guest/memory.h).
  * The VMCB's guest state, EVENTINJ and TLB control change legitimately.
  */
@@ -27,8 +27,9 @@ static uint64_t state_sum(const struct svm_cpu *s)
         svm.msrpm_phys, svm.iopm_phys, guest_memory.dummy_page, hv_memory.base, hv_memory.size,
         rdmsr(MSR_VM_HSAVE_PA), s->host_save_phys, s->vmcb_phys,
         vmcb_u32(v, VMCB_INTERCEPT_CR), vmcb_u32(v, VMCB_INTERCEPT_DR),
-        vmcb_u32(v, VMCB_INTERCEPT_EXC) & ~(1u << VEC_DB),
-        vmcb_u32(v, VMCB_INTERCEPT_MISC1) & ~INTERCEPT_IRET, vmcb_u32(v, VMCB_INTERCEPT_MISC2),
+        vmcb_u32(v, VMCB_INTERCEPT_EXC) & ~NMI_INTERCEPTS_EXC,
+        vmcb_u32(v, VMCB_INTERCEPT_MISC1) & ~NMI_INTERCEPTS_MISC1,
+        vmcb_u32(v, VMCB_INTERCEPT_MISC2) & ~NMI_INTERCEPTS_MISC2,
         vmcb_u64(v, VMCB_IOPM_BASE), vmcb_u64(v, VMCB_MSRPM_BASE), vmcb_u32(v, VMCB_ASID),
         vmcb_u64(v, VMCB_NP_ENABLE), vmcb_u64(v, VMCB_N_CR3),
     };

@@ -16,7 +16,9 @@
 
 #include "guest/long_mode.h"
 #include "guest/regs.h"
+#include "kernel/vectors.h"
 #include "smp/percpu.h"
+#include "svm/vmcb.h"
 
 /* Per-CPU SVM state, reached through the CPU's percpu.backend. */
 struct svm_cpu {
@@ -30,6 +32,8 @@ struct svm_cpu {
     bool nmi_masked;              /* it runs the handler of an NMI given to it, until its IRET */
     bool nmi_stepping;            /* one guest instruction single-stepped, to give an NMI after */
     uint64_t rflags_before_step;  /* the guest's own TF and RF, while stepping */
+    bool bs_before_step;          /* and its DR6.BS */
+    bool nmi_kicked_self;         /* a kick of its own brings the owed NMI's exit */
     uint64_t state_sum_boot;      /* svm/state_check.c: the fixed state at launch */
     bool gp_intercept_paused;     /* svm/exit.c, handle_gp: off for one VMRUN */
 };
@@ -61,6 +65,15 @@ int svm_launch_ap(struct percpu *cpu, void *arg);
 
 /* At the end of every exit on an AP: takes an INIT the guest sent it (waits for a SIPI). */
 void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu);
+
+/*
+ * The intercepts svm/nmi.c turns on and off while the guest runs (so
+ * svm/state_check.c leaves them out): the IRET of an NMI handler, and for a
+ * step the #DB and the instructions that would wait (HLT, MWAIT).
+ */
+#define NMI_INTERCEPTS_EXC   (1u << VEC_DB)
+#define NMI_INTERCEPTS_MISC1 (INTERCEPT_IRET | INTERCEPT_HLT)
+#define NMI_INTERCEPTS_MISC2 (INTERCEPT2_MWAIT | INTERCEPT2_MWAIT_ARMED)
 
 /* svm/nmi.c: the NMI, IRET and #DB exits, and the guest NMI owed before each VMRUN. */
 void svm_nmi_exit(struct percpu *cpu);

@@ -81,6 +81,7 @@ static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 #define INTERCEPT_CPUID          (1u << 18)
 #define INTERCEPT_IRET           (1u << 20)
 #define INTERCEPT_INVD           (1u << 22)
+#define INTERCEPT_HLT            (1u << 24)
 #define INTERCEPT_INVLPGA        (1u << 26)
 #define INTERCEPT_IOIO_PROT      (1u << 27)
 #define INTERCEPT_MSR_PROT       (1u << 28)
@@ -92,6 +93,8 @@ static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 #define INTERCEPT2_STGI          (1u << 4)
 #define INTERCEPT2_CLGI          (1u << 5)
 #define INTERCEPT2_SKINIT        (1u << 6)
+#define INTERCEPT2_MWAIT         (1u << 11)   /* MWAIT, armed or not */
+#define INTERCEPT2_MWAIT_ARMED   (1u << 12)   /* MWAIT with its monitor armed */
 
 /* VMCB_INTERRUPT_SHADOW bit 0: the guest is right after STI or MOV SS (APM 15.21.5). */
 #define INTERRUPT_SHADOW         (1ull << 0)
@@ -117,6 +120,7 @@ static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 #define SVM_EXIT_CPUID           0x072
 #define SVM_EXIT_IRET            0x074
 #define SVM_EXIT_INVD            0x076
+#define SVM_EXIT_HLT             0x078
 #define SVM_EXIT_INVLPGA         0x07A
 #define SVM_EXIT_IOIO            0x07B
 #define SVM_EXIT_MSR             0x07C
@@ -128,6 +132,8 @@ static inline uint16_t vmcb_attrib(uint32_t vmcs_ar)
 #define SVM_EXIT_STGI            0x084
 #define SVM_EXIT_CLGI            0x085
 #define SVM_EXIT_SKINIT          0x086
+#define SVM_EXIT_MWAIT           0x08B
+#define SVM_EXIT_MWAIT_ARMED     0x08C
 #define SVM_EXIT_NPF             0x400
 #define SVM_EXIT_INVALID         (~0ull)  /* VMRUN found the guest state inconsistent */
 

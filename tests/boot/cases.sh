@@ -207,6 +207,18 @@ expect_guest_all_pass() {
         bochs*) expect "^PASS $c\$" "guest: $c" ;;
         *) expect "^SKIP $c: no #DB where the IRET returned .*QEMU's TCG" "guest: $c (skipped on QEMU)" ;;
     esac
+    # Bochs 3.0's VT-x with more than one CPU drops the single-step trap of an IRET when the
+    # NMI-window exit that IRET opens comes at the same boundary (the SDM puts the trap first,
+    # Vol. 3C, 25.2: debug traps outrank NMI-window exits); with one CPU, in Bochs 2.7,
+    # natively and under SVM it arrives (docs/testing.md).
+    c="an NMI pending beside the IRET's single-step trap follows it"
+    if [[ $BOOT_EMU == bochs && ${BOOT_CPUS:-1} -gt 1 ]] &&
+        grep -q '^VMX: ' "$LOG" && ! grep -Eq '^booting the guest natively' "$LOG"; then
+        expect "^SKIP $c: no #DB after the IRET: its single-step trap was lost under VT-x" \
+            "guest: $c (skipped: Bochs's VT-x drops the trap)"
+    else
+        expect "^PASS $c\$" "guest: $c"
+    fi
     expect '^guest: [0-9]+ passed, [0-9]+ failed' "guest ran to the end"
     if grep -E '^FAIL ' "$LOG" | grep -Evq -- "$GUEST_SMP_FAIL"; then
         check_fail "guest has no FAIL line (SMP checks aside)" \

@@ -93,6 +93,7 @@ boot() {
     mkdir -p "$OUT"
     LOG=$OUT/serial.log
     BOOT_EMU=$emu                         # for expectations that differ by emulator
+    BOOT_CPUS=$cpus
     local disk_args=()
     if [ -n "$disk" ]; then
         cp "$disk" "$OUT/disk.img"        # Bochs locks its image: one copy per case

@@ -140,13 +140,15 @@ int probe_user_at(const char *code, uint32_t eax, uint32_t *eip, uint32_t *dr6);
 uint32_t step_probe(void (*run)(uint32_t), uint32_t arg, uint32_t *eip, uint32_t *dr6);
 /*
  * lib.c: the next NMI this CPU takes sets a read/write breakpoint on the stack
- * slot its IRET pops EIP from. nmi_watch_result disarms it and returns the
- * #DBs that came, the NMI's EIP, whether a #DB came there, the first #DB's EIP
- * and their DR6s ORed.
+ * slot its IRET pops EIP from (with `step`: single-steps its IRET instead),
+ * then runs in_nmi (if not NULL) in its handler.
+ * nmi_watch_result disarms it and returns the #DBs that came, the NMI's EIP,
+ * whether a #DB came there, the first #DB's EIP, their DR6s ORed, and
+ * nmis_taken_total() when the first #DB's handler ran.
  */
-void nmi_watch_iret(void);
+void nmi_watch_iret(void (*in_nmi)(void), bool step);
 uint32_t nmi_watch_result(uint32_t *nmi_eip, bool *at_nmi_eip, uint32_t *first_eip,
-                          uint32_t *dr6);
+                          uint32_t *dr6, uint32_t *nmis_at_db);
 /* isr.asm: the instructions under step_probe and probe_user, and where their trap lands */
 extern char step_cpuid[], step_cpuid_after[], step_vmcall[], step_vmcall_after[];
 extern char step_vmmcall[], step_vmmcall_after[], step_store[], step_store_after[];

@@ -38,6 +38,14 @@ isr_common:
     add esp, 4
     popad
     add esp, 8                      ; vector, error code
+    cmp dword [iret_step], 0        ; trap() asked for a single step over this IRETD
+    jne .stepped
+    iretd
+.stepped:                           ; (the flags CMP sets: IRETD loads the frame's)
+    mov dword [iret_step], 0
+    pushfd
+    or dword [esp], 0x100           ; TF, set by POPFD: a #DB trap right after the IRETD
+    popfd
     iretd
 
 section .rodata
@@ -51,6 +59,8 @@ isr_table:
 
 section .bss
 saved_esp: resd 1
+global iret_step
+iret_step: resd 1
 
 section .text
 

@@ -373,16 +373,21 @@ static volatile uint32_t step_hits, step_eip, last_dr6;
 
 /*
  * nmi_watch_iret: the next NMI on this CPU arms breakpoint 0 on the stack slot
- * its IRET pops EIP from; the #DBs that follow are counted, with the causes
- * in their DR6 (ORed) and whether one came at the NMI's EIP, and the
- * breakpoint is disarmed at the first. (The #DB's own delivery writes that
- * slot and may hit the breakpoint again: a second #DB at the handler's first
- * instruction, handled before the first one, which then finds DR6 cleared.)
+ * its IRET pops EIP from (or, with `step`, has isr.asm set TF for its IRET),
+ * and runs the caller's in_nmi; the #DBs that follow are counted, with the
+ * causes in their DR6 (ORed), whether one came at the NMI's EIP and the NMIs
+ * taken by the first one's handler, and the breakpoint is disarmed at the
+ * first. (The #DB's own delivery writes that slot and may hit the breakpoint
+ * again: a second #DB at the handler's first instruction, handled before the
+ * first one, which then finds DR6 cleared.)
  */
 enum { WATCH_OFF, WATCH_ARMED, WATCH_SET };
 static volatile int watch_state;
 static volatile uint32_t watch_hits, watch_at_nmi_eip, watch_dr6, watch_nmi_eip,
-    watch_first_eip;
+    watch_first_eip, watch_nmis_at_db;
+static void (*volatile watch_in_nmi)(void);
+static volatile bool watch_step;
+extern volatile uint32_t iret_step;      /* isr.asm */
 #define DR7_L0_RW_4BYTES (1u << 0 | 3u << 16 | 3u << 18)  /* L0, R/W0 read/write, LEN0 4 */
 #define DR7_OFF          0x400u                           /* bit 10 reads as 1 */
 
@@ -401,8 +406,10 @@ void trap(struct trapframe *tf)
         __asm__ volatile("mov %0, %%dr6" :: "r"(0xFFFF0FF0u));
         if (watch_state == WATCH_SET) {
             __asm__ volatile("mov %0, %%dr7" :: "r"(DR7_OFF));
-            if (watch_hits++ == 0)
+            if (watch_hits++ == 0) {
                 watch_first_eip = tf->eip;
+                watch_nmis_at_db = nmis_taken_total();
+            }
             watch_dr6 |= dr6;
             watch_at_nmi_eip |= tf->eip == watch_nmi_eip;
             return;
@@ -425,8 +432,13 @@ void trap(struct trapframe *tf)
         if (watch_state == WATCH_ARMED) {
             watch_state = WATCH_SET;
             watch_nmi_eip = tf->eip;
-            __asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr7"
-                             :: "r"(&tf->eip), "r"(DR7_L0_RW_4BYTES) : "memory");
+            if (watch_step)
+                iret_step = 1;
+            else
+                __asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr7"
+                                 :: "r"(&tf->eip), "r"(DR7_L0_RW_4BYTES) : "memory");
+            if (watch_in_nmi)
+                watch_in_nmi();
         }
         return;
     }
@@ -551,16 +563,19 @@ uint32_t step_probe(void (*run)(uint32_t), uint32_t arg, uint32_t *eip, uint32_t
     return step_hits;
 }
 
-void nmi_watch_iret(void)
+void nmi_watch_iret(void (*in_nmi)(void), bool step)
 {
-    watch_hits = watch_dr6 = watch_at_nmi_eip = 0;
+    watch_hits = watch_dr6 = watch_at_nmi_eip = watch_nmis_at_db = 0;
+    watch_in_nmi = in_nmi;
+    watch_step = step;
     watch_state = WATCH_ARMED;
 }
 
 uint32_t nmi_watch_result(uint32_t *nmi_eip, bool *at_nmi_eip, uint32_t *first_eip,
-                          uint32_t *dr6)
+                          uint32_t *dr6, uint32_t *nmis_at_db)
 {
     *first_eip = watch_first_eip;
+    *nmis_at_db = watch_nmis_at_db;
     uint32_t hits = watch_hits;
     if (watch_state == WATCH_SET && !hits)
         __asm__ volatile("mov %0, %%dr7" :: "r"(DR7_OFF));

@@ -429,14 +429,14 @@ static int restart_all(void)
 static void check_iret_breakpoint(void)
 {
     const char *name = "a breakpoint the NMI handler's IRET hits is delivered";
-    uint32_t before = nmis_taken_total(), nmi_eip, first_eip, dr6;
+    uint32_t before = nmis_taken_total(), nmi_eip, first_eip, dr6, nmis_at_db;
     bool at_nmi_eip;
-    nmi_watch_iret();
+    nmi_watch_iret(NULL, false);
     send_ipi(bsp_id, ICR_NMI);
     uint64_t end = tsc_after_us(CHECKIN_US);
     while (nmis_taken_total() == before && rdtsc() < end)
         pause();
-    uint32_t hits = nmi_watch_result(&nmi_eip, &at_nmi_eip, &first_eip, &dr6);
+    uint32_t hits = nmi_watch_result(&nmi_eip, &at_nmi_eip, &first_eip, &dr6, &nmis_at_db);
     if (nmis_taken_total() == before)
         fail(name, "the NMI sent to APIC ID %u (itself) did not come within %u ms", bsp_id,
              CHECKIN_US / 1000);
@@ -455,6 +455,61 @@ static void check_iret_breakpoint(void)
         kprintf("guest: %u #DB(s) after the IRET to 0x%08x, DR6 0x%08x\n", hits, nmi_eip, dr6);
         pass(name);
     }
+}
+
+/*
+ * An NMI pending beside a debug trap: the first NMI's handler sends this CPU
+ * a second one, blocked until the handler's IRET, and sets TF for that IRET
+ * (isr.asm), whose single-step trap is then pending beside the NMI. The trap
+ * goes first (SDM Vol. 3A, 6.9: traps on the previous instruction outrank
+ * NMIs) and the NMI follows at the next instruction boundary, the first of
+ * the #DB handler: by the time that handler's C code runs, both NMIs are
+ * taken. Under SVM thinvisor steps that IRET itself and gives the guest its
+ * trap by injection; the NMI must follow right after it, not wait for
+ * whatever exit comes next (svm/nmi.c).
+ */
+static void send_self_nmi(void)
+{
+    send_ipi(bsp_id, ICR_NMI);
+}
+
+/*
+ * The send and the wait are check_iret_breakpoint's again, not a shared
+ * helper: with the NMI's frame inside a helper's stack frame, Bochs 3.0's
+ * VT-x with 4 CPUs lost that check's #DB and left the guest's stack broken
+ * (an unexpected #DB, then a return to a stack address), where with the frame
+ * here every emulator passes (docs/testing.md).
+ */
+
+static void check_nmi_beside_iret_trap(void)
+{
+    const char *name = "an NMI pending beside the IRET's single-step trap follows it";
+    uint32_t before = nmis_taken_total(), nmi_eip, first_eip, dr6, nmis_at_db;
+    bool at_nmi_eip;
+    nmi_watch_iret(send_self_nmi, true);
+    send_ipi(bsp_id, ICR_NMI);
+    uint64_t end = tsc_after_us(CHECKIN_US);
+    while (nmis_taken_total() - before < 2 && rdtsc() < end)
+        pause();
+    uint32_t hits = nmi_watch_result(&nmi_eip, &at_nmi_eip, &first_eip, &dr6, &nmis_at_db);
+    uint32_t nmis = nmis_taken_total() - before;
+    if (nmis == 0)
+        fail(name, "the NMI sent to APIC ID %u (itself) did not come within %u ms", bsp_id,
+             CHECKIN_US / 1000);
+    else if (hits == 0 && hv_signature() && !cpu_is_amd())
+        skip(name, "no #DB after the IRET: its single-step trap was lost under VT-x, where "
+             "the NMI comes by an NMI-window exit (Bochs 3.0 drops the trap for that exit; "
+             "elsewhere this is a failure)");
+    else if (hits == 0 || !at_nmi_eip)
+        fail(name, "%u #DB(s) after the IRET to 0x%08x, the first at 0x%08x: want one there",
+             hits, nmi_eip, first_eip);
+    else if (!(dr6 & DR6_BS))
+        fail(name, "DR6 0x%08x at the #DB after the IRET: want BS", dr6);
+    else if (nmis_at_db - before != 2)
+        fail(name, "NMIs taken when the #DB handler ran: %u of 2 (%u by the end of the wait)",
+             nmis_at_db - before, nmis);
+    else
+        pass(name);
 }
 
 static void check_madt(void)
@@ -1020,6 +1075,7 @@ void smp_checks(const struct bootinfo *info)
 
     check_madt();
     check_iret_breakpoint();
+    check_nmi_beside_iret_trap();
     if (nap == 0) {
         for (unsigned i = 0; i < sizeof ap_checks / sizeof ap_checks[0]; i++)
             skip(ap_checks[i], "no APs");
