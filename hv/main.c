@@ -16,6 +16,7 @@
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
 #include "kernel/gdt.h"
+#include "kernel/iommu_tables.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
 #include "kernel/multiboot2.h"
@@ -166,6 +167,47 @@ static void read_processors(void)
 }
 
 /*
+ * The machine's IOMMUs, from the ACPI DMAR or IVRS (kernel/iommu_tables.h).
+ * thinvisor does not program them yet (issue 26): the log says what there
+ * is, and that devices can still reach the hypervisor region. A table that
+ * is malformed is named and set aside, never fatal.
+ */
+static void read_iommus(void)
+{
+    static struct iommu_tables iommu;
+    char err[200];
+    if (!madt_ok)
+        return;                        /* no usable RSDP: said already */
+    int rc = iommu_read_tables(acpi_map_identity, NULL, madt.rsdp_phys, &iommu, err, sizeof err);
+    if (rc < 0) {
+        log_warn("%s; IOMMU tables ignored: the hypervisor region is protected from "
+                 "processors only\n", err);
+        return;
+    }
+    if (rc == 0) {
+        log_info("IOMMU: none in the ACPI tables: the hypervisor region is protected from "
+                 "processors only\n");
+        return;
+    }
+    log_info("IOMMU: %s at %#llx, %u unit(s), %u-bit addresses, %u range(s) devices keep\n",
+             iommu_kind_name(iommu.kind), (unsigned long long)iommu.table_phys,
+             iommu.unit_count, iommu.address_bits, iommu.range_count);
+    for (uint32_t i = 0; i < iommu.unit_count; i++)
+        log_info("IOMMU: unit %u: registers at %#llx, PCI segment %u%s\n", i,
+                 (unsigned long long)iommu.units[i].reg_base, iommu.units[i].segment,
+                 iommu.units[i].all_devices ? ", every device not listed elsewhere" : "");
+    for (uint32_t i = 0; i < iommu.range_count; i++)
+        log_info("IOMMU: devices keep %#llx-%#llx\n",
+                 (unsigned long long)iommu.ranges[i].base,
+                 (unsigned long long)iommu.ranges[i].limit);
+    if (iommu.units_dropped || iommu.ranges_dropped)
+        log_warn("IOMMU: %u unit(s) and %u range(s) beyond the first %u listed are ignored\n",
+                 iommu.units_dropped, iommu.ranges_dropped, IOMMU_MAX_UNITS);
+    log_warn("IOMMU: not used yet: devices the guest programs can still reach the hypervisor "
+             "region\n");
+}
+
+/*
  * The hypervisor region, sized for the processors and the backend, and the
  * move into it. On UEFI the firmware allocates it; where it refuses, the
  * next stage starts natively.
@@ -196,6 +238,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t entry_tsc)
     tsc_calibrate();
     log_info("TSC: %llu MHz\n", (unsigned long long)(tsc_khz() / 1000));
     read_processors();
+    read_iommus();
     const struct backend *backend = launch_pick_backend(why, sizeof why);
     take_region(backend, info_phys);
     smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);

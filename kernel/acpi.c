@@ -5,11 +5,7 @@
  */
 #include "kernel/acpi.h"
 
-#include "kernel/format.h"
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+#include "kernel/parse.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {
@@ -26,13 +22,6 @@ static bool sig_is(const uint8_t *p, const char *sig)
             return false;
     return true;
 }
-
-#define FAIL(...)                                              \
-    do {                                                       \
-        if (errlen)                                            \
-            fmt_snprintf(err, errlen, __VA_ARGS__);            \
-        return -1;                                             \
-    } while (0)
 
 #define RSDP_V1_LEN 20
 #define RSDP_V2_LEN 36
@@ -188,10 +177,13 @@ static int parse_madt(const uint8_t *madt, struct acpi_madt_info *out, char *err
     return 0;
 }
 
-int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_madt_info *out,
-                   char *err, size_t errlen)
+/*
+ * The checked RSDP at rsdp_phys, and its root table (the XSDT when ACPI 2.0+
+ * gives one, else the RSDT), checked: the RSDP's bytes and the root's.
+ */
+static int open_root(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, const uint8_t **rsdp_out,
+                     const uint8_t **root_out, bool *xsdt_out, char *err, size_t errlen)
 {
-    *out = (struct acpi_madt_info){ .rsdp_phys = rsdp_phys };
     const uint8_t *rsdp = map(ctx, rsdp_phys, RSDP_V1_LEN);
     if (!rsdp)
         FAIL("ACPI: RSDP at %#llx cannot be read", (unsigned long long)rsdp_phys);
@@ -203,10 +195,6 @@ int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_m
     }
     if (acpi_rsdp_check(rsdp, rsdp[15] >= 2 ? RSDP_V2_LEN : RSDP_V1_LEN, err, errlen))
         return -1;
-    out->revision = rsdp[15];
-    for (int i = 0; i < 6; i++)
-        out->oem_id[i] = (char)rsdp[9 + i];
-
     /* ACPI 2.0+: the XSDT (64-bit entries) when it is there, else the RSDT. */
     bool use_xsdt = rsdp[15] >= 2 && rd64(rsdp + 24) != 0;
     uint64_t root_phys = use_xsdt ? rd64(rsdp + 24) : rd32(rsdp + 16);
@@ -214,20 +202,62 @@ int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_m
                                     errlen);
     if (!root)
         return -1;
-    unsigned esize = use_xsdt ? 8 : 4;
+    *rsdp_out = rsdp;
+    *root_out = root;
+    *xsdt_out = use_xsdt;
+    return 0;
+}
+
+/* The first table the root lists with signature sig: 1 with its address, or 0. */
+static int find_in_root(acpi_map_fn map, void *ctx, const uint8_t *root, bool xsdt,
+                        const char *sig, uint64_t *phys_out, uint32_t *entries)
+{
+    unsigned esize = xsdt ? 8 : 4;
     uint32_t n = (rd32(root + 4) - SDT_HEADER_LEN) / esize;
+    *entries = n;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *ep = root + SDT_HEADER_LEN + i * esize;
-        uint64_t phys = use_xsdt ? rd64(ep) : rd32(ep);
+        uint64_t phys = xsdt ? rd64(ep) : rd32(ep);
         const uint8_t *h = map(ctx, phys, 4);
-        if (!h || !sig_is(h, "APIC"))
-            continue;
-        const uint8_t *madt = map_table(map, ctx, phys, "APIC", err, errlen);
-        if (!madt)
-            return -1;
-        out->madt_phys = phys;
-        return parse_madt(madt, out, err, errlen);
+        if (h && sig_is(h, sig)) {
+            *phys_out = phys;
+            return 1;
+        }
     }
-    FAIL("ACPI: no MADT (APIC table) among the %u tables of the %s", n,
-         use_xsdt ? "XSDT" : "RSDT");
+    return 0;
+}
+
+int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, const char *sig,
+                    const uint8_t **table, uint64_t *phys, char *err, size_t errlen)
+{
+    const uint8_t *rsdp, *root;
+    bool xsdt;
+    uint32_t entries;
+    if (open_root(map, ctx, rsdp_phys, &rsdp, &root, &xsdt, err, errlen))
+        return -1;
+    if (!find_in_root(map, ctx, root, xsdt, sig, phys, &entries))
+        return 0;
+    *table = map_table(map, ctx, *phys, sig, err, errlen);
+    return *table ? 1 : -1;
+}
+
+int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_madt_info *out,
+                   char *err, size_t errlen)
+{
+    *out = (struct acpi_madt_info){ .rsdp_phys = rsdp_phys };
+    const uint8_t *rsdp, *root;
+    bool xsdt;
+    uint32_t entries;
+    if (open_root(map, ctx, rsdp_phys, &rsdp, &root, &xsdt, err, errlen))
+        return -1;
+    out->revision = rsdp[15];
+    for (int i = 0; i < 6; i++)
+        out->oem_id[i] = (char)rsdp[9 + i];
+    if (!find_in_root(map, ctx, root, xsdt, "APIC", &out->madt_phys, &entries))
+        FAIL("ACPI: no MADT (APIC table) among the %u tables of the %s", entries,
+             xsdt ? "XSDT" : "RSDT");
+    const uint8_t *madt = map_table(map, ctx, out->madt_phys, "APIC", err, errlen);
+    if (!madt)
+        return -1;
+    return parse_madt(madt, out, err, errlen);
 }

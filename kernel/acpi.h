@@ -1,6 +1,7 @@
 /*
- * ACPI tables, as far as thinvisor needs them: the RSDP, the RSDT/XSDT and
- * the MADT's list of processors. ACPI 6.5 spec, sections 5.2.5 to 5.2.12.
+ * ACPI tables, as far as thinvisor needs them: the RSDP, the RSDT/XSDT,
+ * the MADT's list of processors, and any other table found by signature.
+ * ACPI 6.5 spec, sections 5.2.5 to 5.2.12.
  */
 #ifndef THINVISOR_ACPI_H
 #define THINVISOR_ACPI_H
@@ -69,5 +70,14 @@ uint64_t acpi_scan_rsdp(acpi_map_fn map, void *ctx);
  */
 int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys,
                    struct acpi_madt_info *out, char *err, size_t errlen);
+
+/*
+ * Finds the table with signature sig (4 characters) through the RSDP's
+ * XSDT or RSDT and checks its length and checksum. Returns 1 with the table
+ * (mapped) and its address, 0 when the root lists none, or -1 with the
+ * reason in err (a bad RSDP, root or table).
+ */
+int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, const char *sig,
+                    const uint8_t **table, uint64_t *phys, char *err, size_t errlen);
 
 #endif

@@ -5,18 +5,7 @@
  */
 #include "kernel/multiboot2.h"
 
-#include "kernel/format.h"
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
+#include "kernel/parse.h"
 
 static const char *tag_name(uint32_t type)
 {
@@ -58,13 +47,6 @@ static const char *checked_string(const uint8_t *s, uint32_t len)
             return (const char *)s;
     return NULL;
 }
-
-#define FAIL(...)                                                   \
-    do {                                                            \
-        if (errlen)                                                 \
-            fmt_snprintf(err, errlen, __VA_ARGS__);                 \
-        return -1;                                                  \
-    } while (0)
 
 #define TAG_FAIL(why, ...)                                                  \
     FAIL("multiboot2: tag #%u (type %u, %s) at offset 0x%x: " why, index,  \

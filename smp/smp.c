@@ -33,8 +33,7 @@ extern const uint8_t ap_tr_gdt[], ap_tr_gdt_base[], ap_tr_long[], ap_tr_ljmp_tar
 
 static uint8_t trampoline_saved[4096];
 
-/* Identity-mapped physical memory, bounded to what the early map covers. */
-static const void *acpi_map(void *ctx, uint64_t phys, size_t len)
+const void *acpi_map_identity(void *ctx, uint64_t phys, size_t len)
 {
     (void)ctx;
     if (phys >= REGION_LIMIT || len > REGION_LIMIT - phys)
@@ -54,14 +53,14 @@ int smp_read_madt(const struct mb2_info *mbi, struct acpi_madt_info *out)
             log_warn("%s (RSDP from the boot loader); scanning the BIOS areas\n", err);
     }
     if (!rsdp) {
-        rsdp = acpi_scan_rsdp(acpi_map, NULL);
+        rsdp = acpi_scan_rsdp(acpi_map_identity, NULL);
         source = "the BIOS area scan";
     }
     if (!rsdp) {
         log_warn("ACPI: no RSDP found; running on the boot processor only\n");
         return -1;
     }
-    if (acpi_read_madt(acpi_map, NULL, rsdp, out, err, sizeof err) != 0) {
+    if (acpi_read_madt(acpi_map_identity, NULL, rsdp, out, err, sizeof err) != 0) {
         log_warn("%s; running on the boot processor only\n", err);
         return -1;
     }

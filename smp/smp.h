@@ -8,6 +8,9 @@
 #include "kernel/multiboot2.h"
 #include "smp/percpu.h"
 
+/* The ACPI parsers' view of memory (kernel/acpi.h): the identity map, below 4 GiB. */
+const void *acpi_map_identity(void *ctx, uint64_t phys, size_t len);
+
 /*
  * Finds the MADT (the RSDP from the boot loader, else the BIOS areas) and
  * fills `out`. Returns 0, or -1 after logging why (then only the BSP runs).

@@ -104,12 +104,8 @@ case_qemu_bad_no_room() {
 # checksum and carry on with the boot processor alone.
 case_qemu_bad_madt_checksum() {
     boot --emu qemu --cpus 2 --mem 256 --timeout 60 --cmdline "test_exit"
-    local madt
-    madt=$(sed -nE 's/^ACPI: RSDP at .*, MADT at (0x[0-9a-f]+)$/\1/p' "$LOG" | head -1)
-    if [ -z "$madt" ]; then
-        check_fail "first boot found the MADT" "$(grep -m1 '^ACPI' "$LOG")"
-        return
-    fi
+    logged_address '^ACPI: RSDP at .*, MADT at (0x[0-9a-f]+)$' MADT || return
+    local madt=$ADDR
     boot --emu qemu --cpus 2 --mem 256 --timeout 60 --cmdline "test_exit" \
         --grub-line "write_byte $(printf '0x%x' $((madt + 10))) 0x58"
     expect_exit fail    # the test guest's own "MADT lists the boot processor" fails too

@@ -124,6 +124,16 @@ boot() {
     LOG=$LOG.txt
 }
 
+# logged_address REGEX WHAT: sets ADDR to the address the last boot logged in REGEX's first
+# group (sed -E), for a second boot to aim at (a table to corrupt); else FAILs naming WHAT
+# and returns 1.
+logged_address() {
+    ADDR=$(sed -nE "s/$1/\1/p" "$LOG" | head -1)
+    [ -n "$ADDR" ] && return 0
+    check_fail "first boot found the $2" "$(grep -m1 -E "${1%%(*}" "$LOG")"
+    return 1
+}
+
 check_pass() { echo "PASS $CASE: $1"; }
 check_fail() {
     echo "FAIL $CASE: $1"

@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for kernel/acpi.c: the input is physical memory from
- * address 0, with an RSDP at 0. Whatever it holds, parsing ends with a
- * processor list within bounds or a message, and reads nothing outside it.
+ * libFuzzer target for kernel/acpi.c and kernel/iommu_tables.c: the input is
+ * physical memory from address 0, with an RSDP at 0. Whatever it holds,
+ * parsing ends with a processor list (or IOMMU units) within bounds or a
+ * message, and reads nothing outside it.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "kernel/acpi.h"
+#include "kernel/iommu_tables.h"
 
 struct blob {
     const uint8_t *p;
@@ -36,6 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         assert(err[0] != '\0');
     }
+    static struct iommu_tables iommu;
+    int rc = iommu_read_tables(blob_map, &b, 0, &iommu, err, sizeof err);
+    if (rc == 1)
+        assert(iommu.unit_count >= 1 && iommu.unit_count <= IOMMU_MAX_UNITS &&
+               iommu.range_count <= IOMMU_MAX_RANGES && iommu.table_phys < size);
+    else if (rc < 0)
+        assert(err[0] != '\0');
     acpi_rsdp_check(copy, size, err, sizeof err);
     (void)acpi_scan_rsdp(blob_map, &b);
     free(copy);

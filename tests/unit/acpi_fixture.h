@@ -140,4 +140,86 @@ static inline void fx_madt_end(struct fx_madt *t)
     fx_checksum(t->p);
 }
 
+/*
+ * A DMAR (VT-d) or IVRS (AMD-Vi) being built at `at`: the 48-byte header
+ * (host address width / IVinfo), then structures appended by the helpers.
+ */
+struct fx_iommu {
+    uint8_t *p;
+    uint32_t len;
+};
+
+static inline struct fx_iommu fx_iommu_begin(struct fake_mem *m, uint32_t at, const char *sig,
+                                             uint32_t info)
+{
+    struct fx_iommu t = { m->bytes + at, 48 };
+    fx_header(t.p, sig, 48);
+    memset(t.p + 36, 0, 12);
+    if (sig[0] == 'D')
+        t.p[36] = (uint8_t)info;             /* DMAR: host address width - 1 */
+    else
+        put32(t.p + 36, info);               /* IVRS: IVinfo */
+    return t;
+}
+
+/* A DRHD: a remapping unit's registers, its segment and flags (INCLUDE_PCI_ALL). */
+static inline void fx_dmar_drhd(struct fx_iommu *t, uint8_t flags, uint16_t segment,
+                                uint64_t base)
+{
+    uint8_t *e = t->p + t->len;
+    memset(e, 0, 16);
+    put16(e, 0); put16(e + 2, 16);
+    e[4] = flags;
+    put16(e + 6, segment);
+    put64(e + 8, base);
+    t->len += 16;
+}
+
+/* An RMRR of [base, limit] with one device scope (00:1d.0), as firmware writes for USB. */
+static inline void fx_dmar_rmrr(struct fx_iommu *t, uint16_t segment, uint64_t base,
+                                uint64_t limit)
+{
+    uint8_t *e = t->p + t->len;
+    memset(e, 0, 32);
+    put16(e, 1); put16(e + 2, 32);
+    put16(e + 6, segment);
+    put64(e + 8, base);
+    put64(e + 16, limit);
+    e[24] = 1; e[25] = 8; e[29] = 0; e[30] = 0x1d; e[31] = 0;   /* endpoint, bus 0, 1d.0 */
+    t->len += 32;
+}
+
+/* An IVHD of type 10h (24 bytes) or 11h/40h (40 bytes), with no device entries. */
+static inline void fx_ivrs_ivhd(struct fx_iommu *t, uint8_t type, uint16_t device_id,
+                                uint64_t base, uint16_t segment)
+{
+    uint8_t *e = t->p + t->len;
+    uint16_t len = type == 0x10 ? 24 : 40;
+    memset(e, 0, len);
+    e[0] = type;
+    put16(e + 2, len);
+    put16(e + 4, device_id);
+    put64(e + 8, base);
+    put16(e + 16, segment);
+    t->len += len;
+}
+
+/* An IVMD of type 20h (every device) with the given flags, start and size. */
+static inline void fx_ivrs_ivmd(struct fx_iommu *t, uint8_t flags, uint64_t start, uint64_t size)
+{
+    uint8_t *e = t->p + t->len;
+    memset(e, 0, 32);
+    e[0] = 0x20; e[1] = flags;
+    put16(e + 2, 32);
+    put64(e + 16, start);
+    put64(e + 24, size);
+    t->len += 32;
+}
+
+static inline void fx_iommu_end(struct fx_iommu *t)
+{
+    put32(t->p + 4, t->len);
+    fx_checksum(t->p);
+}
+
 #endif
