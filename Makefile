@@ -167,7 +167,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,un
                -fno-sanitize-recover=all -fno-omit-frame-pointer $(ZYDIS_INCLUDES)
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
               vmx_caps guest_policy guest_walk mmio_emulate efi_path efi_mmap segment \
-              efi_bootorder hypercall init_sipi string iommu_tables
+              efi_bootorder hypercall init_sipi string iommu_tables acpi_sleep
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -176,6 +176,7 @@ unit_src_page_alloc := mm/page_alloc.c
 unit_src_pagetable  := mm/pagetable.c mm/page_alloc.c
 unit_src_acpi       := kernel/acpi.c kernel/format.c
 unit_src_iommu_tables := kernel/iommu_tables.c kernel/acpi.c kernel/format.c
+unit_src_acpi_sleep := kernel/acpi_sleep.c kernel/acpi.c kernel/format.c
 unit_src_mtrr       := mm/mtrr.c
 unit_src_ept        := mm/ept.c mm/mtrr.c mm/page_alloc.c
 unit_src_e820       := guest/e820.c
@@ -201,7 +202,7 @@ $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit
 FUZZ_TARGETS := multiboot2 cmdline acpi e820 mtrr_ept mmio
 fuzz_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 fuzz_src_cmdline    := kernel/cmdline.c kernel/format.c
-fuzz_src_acpi       := kernel/acpi.c kernel/iommu_tables.c kernel/format.c
+fuzz_src_acpi       := kernel/acpi.c kernel/iommu_tables.c kernel/acpi_sleep.c kernel/format.c
 fuzz_src_e820       := guest/e820.c
 fuzz_src_mtrr_ept   := mm/mtrr.c mm/ept.c mm/page_alloc.c
 fuzz_src_mmio       := guest/mmio_emulate.c guest/insn.c tests/fuzz/native_run.S $(ZYDIS_FUZZ_OBJ)

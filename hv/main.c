@@ -16,6 +16,7 @@
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
 #include "kernel/gdt.h"
+#include "kernel/acpi_sleep.h"
 #include "kernel/iommu_tables.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
@@ -207,6 +208,46 @@ static void read_iommus(void)
              "region\n");
 }
 
+/* Where a register of a GAS lives, for the log: "I/O 0x604" or "memory 0xfed80000". */
+static void gas_name(const struct acpi_gas *g, char *buf, size_t len)
+{
+    fmt_snprintf(buf, len, "%s %#llx", g->space == ACPI_GAS_IO ? "I/O" : "memory",
+                 (unsigned long long)g->address);
+}
+
+/*
+ * Whether the machine offers suspend to RAM, from the FADT, FACS and \_S3
+ * (kernel/acpi_sleep.h). thinvisor does not survive one yet (issue 25): the
+ * log says so at boot, so that a lost hypervisor after a resume is no
+ * surprise.
+ */
+static void read_sleep_states(void)
+{
+    static struct acpi_sleep sleep;
+    char err[200], where[48], typ[24];
+    if (!madt_ok)
+        return;                        /* no usable RSDP: said already */
+    int rc = acpi_read_sleep(acpi_map_identity, NULL, madt.rsdp_phys, &sleep, err, sizeof err);
+    if (rc < 0) {
+        log_warn("%s; whether the machine can suspend to RAM (S3) is unknown\n", err);
+        return;
+    }
+    if (rc == 0 || !sleep.has_s3) {
+        log_info("ACPI S3: not offered (%s)\n", rc == 0 ? "no FADT" : "no \\_S3 in the DSDT");
+        return;
+    }
+    gas_name(sleep.hw_reduced ? &sleep.sleep_control : &sleep.pm1a_cnt, where, sizeof where);
+    if (sleep.pm1b_cnt.address)
+        fmt_snprintf(typ, sizeof typ, "%u (PM1b: %u)", sleep.s3_typ_a, sleep.s3_typ_b);
+    else
+        fmt_snprintf(typ, sizeof typ, "%u", sleep.s3_typ_a);
+    log_info("ACPI S3: offered: SLP_TYP %s into the %s at %s; FACS at %#llx\n", typ,
+             sleep.hw_reduced ? "sleep control register" : "PM1a control block", where,
+             (unsigned long long)sleep.facs_phys);
+    log_warn("ACPI S3: thinvisor does not survive a suspend to RAM yet: after a resume the OS "
+             "runs without it, and its region stays reserved\n");
+}
+
 /*
  * The hypervisor region, sized for the processors and the backend, and the
  * move into it. On UEFI the firmware allocates it; where it refuses, the
@@ -239,6 +280,7 @@ void kernel_main(uint32_t magic, uint32_t info_phys, uint64_t entry_tsc)
     log_info("TSC: %llu MHz\n", (unsigned long long)(tsc_khz() / 1000));
     read_processors();
     read_iommus();
+    read_sleep_states();
     const struct backend *backend = launch_pick_backend(why, sizeof why);
     take_region(backend, info_phys);
     smp_start(&boot_info, &madt, madt_ok, options.cpus, options.x2apic);

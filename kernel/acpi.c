@@ -76,9 +76,8 @@ uint64_t acpi_scan_rsdp(acpi_map_fn map, void *ctx)
     return scan_area(map, ctx, 0xE0000, 0x20000);
 }
 
-/* Maps a whole system description table and checks its signature, length and checksum. */
-static const uint8_t *map_table(acpi_map_fn map, void *ctx, uint64_t phys, const char *sig,
-                                char *err, size_t errlen)
+const uint8_t *acpi_map_table(acpi_map_fn map, void *ctx, uint64_t phys, const char *sig,
+                              char *err, size_t errlen)
 {
     const uint8_t *h = map(ctx, phys, SDT_HEADER_LEN);
     if (!h) {
@@ -198,7 +197,7 @@ static int open_root(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, const uint8
     /* ACPI 2.0+: the XSDT (64-bit entries) when it is there, else the RSDT. */
     bool use_xsdt = rsdp[15] >= 2 && rd64(rsdp + 24) != 0;
     uint64_t root_phys = use_xsdt ? rd64(rsdp + 24) : rd32(rsdp + 16);
-    const uint8_t *root = map_table(map, ctx, root_phys, use_xsdt ? "XSDT" : "RSDT", err,
+    const uint8_t *root = acpi_map_table(map, ctx, root_phys, use_xsdt ? "XSDT" : "RSDT", err,
                                     errlen);
     if (!root)
         return -1;
@@ -237,7 +236,7 @@ int acpi_find_table(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, const char *
         return -1;
     if (!find_in_root(map, ctx, root, xsdt, sig, phys, &entries))
         return 0;
-    *table = map_table(map, ctx, *phys, sig, err, errlen);
+    *table = acpi_map_table(map, ctx, *phys, sig, err, errlen);
     return *table ? 1 : -1;
 }
 
@@ -256,7 +255,7 @@ int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_m
     if (!find_in_root(map, ctx, root, xsdt, "APIC", &out->madt_phys, &entries))
         FAIL("ACPI: no MADT (APIC table) among the %u tables of the %s", entries,
              xsdt ? "XSDT" : "RSDT");
-    const uint8_t *madt = map_table(map, ctx, out->madt_phys, "APIC", err, errlen);
+    const uint8_t *madt = acpi_map_table(map, ctx, out->madt_phys, "APIC", err, errlen);
     if (!madt)
         return -1;
     return parse_madt(madt, out, err, errlen);

@@ -72,6 +72,13 @@ int acpi_read_madt(acpi_map_fn map, void *ctx, uint64_t rsdp_phys,
                    struct acpi_madt_info *out, char *err, size_t errlen);
 
 /*
+ * Maps the whole table at phys and checks its signature (when sig is not
+ * NULL), length and checksum: the table, or NULL with the reason in err.
+ */
+const uint8_t *acpi_map_table(acpi_map_fn map, void *ctx, uint64_t phys, const char *sig,
+                              char *err, size_t errlen);
+
+/*
  * Finds the table with signature sig (4 characters) through the RSDP's
  * XSDT or RSDT and checks its length and checksum. Returns 1 with the table
  * (mapped) and its address, 0 when the root lists none, or -1 with the

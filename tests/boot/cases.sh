@@ -21,6 +21,14 @@ expect_region_high() {
     expect_value '^region: 0x[0-9a-f]+-(0x[0-9a-f]+) .*' -lt $(($1 << 20)) "region ends below the top of RAM"
 }
 
+# expect_s3_offered PORT: the FADT and \_S3 read (kernel/acpi_sleep.c), S3 into the PM1a
+# control block at I/O PORT, and the warning that thinvisor does not survive it yet.
+expect_s3_offered() {
+    expect "^ACPI S3: offered: SLP_TYP 1 into the PM1a control block at I/O $1; FACS at 0x[0-9a-f]+\$" \
+        "S3 found: SLP_TYP 1 at I/O $1"
+    expect '^WARNING: ACPI S3: thinvisor does not survive a suspend to RAM yet' "S3 loss warned of"
+}
+
 case_qemu_1cpu_256m() {
     head -c 512 "$ROOT/build/guest/test-disk.img" > "$OUT.module"   # the guest's own MBR
     boot --emu qemu --cpus 1 --mem 256 --timeout 60 --module "$OUT.module" \
@@ -34,6 +42,7 @@ case_qemu_1cpu_256m() {
     expect '^usable RAM: 25[0-9] MiB' "usable RAM counted"
     expect '^IOMMU: none in the ACPI tables: the hypervisor region is protected from processors only' \
         "no IOMMU on QEMU's PC: said so"
+    expect_s3_offered 0x604
     expect_region_high 256
     expect "^booting the guest natively .*: boot sector from module 'bootsector', drive 0x80, at 0000:7c00" "native boot from the module"
     expect '^guest: [0-9]+ passed, 0 failed' "guest ran"
@@ -253,6 +262,7 @@ case_bochs_vmx_1cpu() {
     expect_vmx_up 1
     expect_guest_all_pass
     expect '^SKIP all APs started \(0\): no APs$' "guest: no APs to start"
+    expect_s3_offered 0xb004              # Bochs's BIOS puts the PIIX4 PM block at 0xb000
 }
 
 # On both Bochs (bochs27_vmx_4cpu is further down): four processors in VMX root, the guest

@@ -1,8 +1,9 @@
 /*
- * libFuzzer target for kernel/acpi.c and kernel/iommu_tables.c: the input is
- * physical memory from address 0, with an RSDP at 0. Whatever it holds,
- * parsing ends with a processor list (or IOMMU units) within bounds or a
- * message, and reads nothing outside it.
+ * libFuzzer target for the ACPI parsers (kernel/acpi.c, iommu_tables.c,
+ * acpi_sleep.c): the input is physical memory from address 0, with an RSDP
+ * at 0. Whatever it holds, parsing ends with results within bounds (the
+ * processors, the IOMMU units, the sleep registers) or a message, and reads
+ * nothing outside it.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "kernel/acpi.h"
+#include "kernel/acpi_sleep.h"
 #include "kernel/iommu_tables.h"
 
 struct blob {
@@ -45,6 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                iommu.range_count <= IOMMU_MAX_RANGES && iommu.table_phys < size);
     else if (rc < 0)
         assert(err[0] != '\0');
+    static struct acpi_sleep sleep;
+    rc = acpi_read_sleep(blob_map, &b, 0, &sleep, err, sizeof err);
+    if (rc == 1)
+        assert(sleep.fadt_phys < size && sleep.dsdt_phys < size);
+    else if (rc < 0)
+        assert(err[0] != '\0');
+    uint8_t typ_a, typ_b;
+    (void)acpi_aml_find_s3(copy, size, &typ_a, &typ_b);
     acpi_rsdp_check(copy, size, err, sizeof err);
     (void)acpi_scan_rsdp(blob_map, &b);
     free(copy);

@@ -3,6 +3,7 @@
 #define THINVISOR_TEST_ACPI_FIXTURE_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FAKE_MEM_SIZE (1u << 20)      /* fake physical memory: addresses 0 .. 1 MiB */
@@ -10,6 +11,23 @@
 struct fake_mem {
     uint8_t bytes[FAKE_MEM_SIZE];
 };
+
+/* Each test file's fake memory, fresh for every test (cmocka setup and teardown). */
+static struct fake_mem *mem;
+
+static inline int fx_mem_setup(void **state)
+{
+    (void)state;
+    mem = calloc(1, sizeof *mem);
+    return mem ? 0 : -1;
+}
+
+static inline int fx_mem_teardown(void **state)
+{
+    (void)state;
+    free(mem);
+    return 0;
+}
 
 static inline const void *fake_map(void *ctx, uint64_t phys, size_t len)
 {

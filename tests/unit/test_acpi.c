@@ -16,23 +16,8 @@
 #define FACP_AT 0x12000
 #define MADT_AT 0x13000
 
-static struct fake_mem *mem;
 static struct acpi_madt_info info;
 static char err[200];
-
-static int setup(void **state)
-{
-    (void)state;
-    mem = calloc(1, sizeof *mem);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(mem);
-    return 0;
-}
 
 /* A machine like QEMU's with `n` processors: RSDP rev 0 -> RSDT -> FACP, MADT. */
 static void build_machine(int revision, int n)
@@ -234,7 +219,7 @@ static void too_many_cpus_counted(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_mem_setup, fx_mem_teardown)
     const struct CMUnitTest tests[] = {
         T(rsdt_machine), T(xsdt_preferred), T(scan_finds_rsdp), T(rsdp_checks),
         T(corrupt_tables_named), T(lengths_checked), T(madt_entries_checked),

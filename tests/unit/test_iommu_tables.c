@@ -15,23 +15,16 @@
 #define FACP_AT  0x12000
 #define TABLE_AT 0x14000
 
-static struct fake_mem *mem;
 static struct iommu_tables info;
 static char err[200];
 
+/* Fresh memory with a FACP for the RSDT to list beside the table under test. */
 static int setup(void **state)
 {
-    (void)state;
-    mem = calloc(1, sizeof *mem);
+    if (fx_mem_setup(state))
+        return -1;
     fx_header(mem->bytes + FACP_AT, "FACP", 116);
     fx_checksum(mem->bytes + FACP_AT);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    free(mem);
     return 0;
 }
 
@@ -184,7 +177,7 @@ static void too_many_units_counted(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fx_mem_teardown)
     const struct CMUnitTest tests[] = {
         T(none_without_tables), T(dmar_units_and_rmrr), T(ivrs_units_deduplicated),
         T(bad_checksum_named), T(structure_lengths_checked), T(addresses_and_contents_checked),
