@@ -11,12 +11,12 @@
 #include "efi/efi.h"
 #include "efi/next_stage.h"
 #include "hv/launch.h"
+#include "kernel/acpi_sleep.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
 #include "kernel/gdt.h"
-#include "kernel/acpi_sleep.h"
 #include "kernel/iommu_tables.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
@@ -202,8 +202,9 @@ static void read_iommus(void)
                  (unsigned long long)iommu.ranges[i].base,
                  (unsigned long long)iommu.ranges[i].limit);
     if (iommu.units_dropped || iommu.ranges_dropped)
-        log_warn("IOMMU: %u unit(s) and %u range(s) beyond the first %u listed are ignored\n",
-                 iommu.units_dropped, iommu.ranges_dropped, IOMMU_MAX_UNITS);
+        log_warn("IOMMU: %u unit(s) beyond the first %u and %u range(s) beyond the first %u "
+                 "are ignored\n", iommu.units_dropped, IOMMU_MAX_UNITS, iommu.ranges_dropped,
+                 IOMMU_MAX_RANGES);
     log_warn("IOMMU: not used yet: devices the guest programs can still reach the hypervisor "
              "region\n");
 }
