@@ -70,11 +70,11 @@ static const char *const proc2_names[32] = {
     [1] = "EPT", [7] = "unrestricted guest",
 };
 static const char *const exit_names[32] = {
-    [9] = "host address-space size", [18] = "save PAT", [19] = "load PAT",
-    [20] = "save EFER", [21] = "load EFER",
+    [2] = "save debug controls", [9] = "host address-space size", [18] = "save PAT",
+    [19] = "load PAT", [20] = "save EFER", [21] = "load EFER",
 };
 static const char *const entry_names[32] = {
-    [14] = "load PAT", [15] = "load EFER",
+    [2] = "load debug controls", [14] = "load PAT", [15] = "load EFER",
 };
 static const char *const pin_names[32] = { 0 };
 
@@ -104,11 +104,17 @@ int vmx_caps_evaluate(const struct vmx_caps *c, struct vmx_controls *out, char *
     out->proc2 = control(&w, "secondary", PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
                          PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES |
                              PROC2_ENABLE_VPID, proc2_msr, proc2_names);
+    /*
+     * DR7 and IA32_DEBUGCTL: every VM exit sets DR7 to 400H and clears
+     * DEBUGCTL (28.5.1); the guest's are kept only when the exit saves them
+     * and the entry loads them back. Without, a debugger's breakpoints in the
+     * guest vanished at its next exit.
+     */
     out->exit = control(&w, "VM-exit", EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER |
-                            EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT, 0, c->exit,
-                        exit_names);
-    out->entry = control(&w, "VM-entry", ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0, c->entry,
-                         entry_names);
+                            EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
+                            EXIT_SAVE_DEBUG_CONTROLS, 0, c->exit, exit_names);
+    out->entry = control(&w, "VM-entry", ENTRY_LOAD_EFER | ENTRY_LOAD_PAT |
+                             ENTRY_LOAD_DEBUG_CONTROLS, 0, c->entry, entry_names);
 
     if (out->proc2 & PROC2_ENABLE_EPT) {
         if (!(c->ept_vpid & EPT_CAP_WALK4))

@@ -146,6 +146,7 @@
 #define PROC2_ENABLE_XSAVES          (1u << 20)
 
 /* VM-exit controls (25.7.1, Table 25-13) */
+#define EXIT_SAVE_DEBUG_CONTROLS     (1u << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE    (1u << 9)
 #define EXIT_SAVE_PAT                (1u << 18)
 #define EXIT_LOAD_PAT                (1u << 19)
@@ -153,6 +154,7 @@
 #define EXIT_LOAD_EFER               (1u << 21)
 
 /* VM-entry controls (25.8.1, Table 25-15) */
+#define ENTRY_LOAD_DEBUG_CONTROLS    (1u << 2)
 #define ENTRY_IA32E_MODE_GUEST       (1u << 9)
 #define ENTRY_LOAD_PAT               (1u << 14)
 #define ENTRY_LOAD_EFER              (1u << 15)

@@ -311,6 +311,31 @@ static void check_single_step(void)
 }
 
 /*
+ * A debugger's hardware breakpoints outlive the VM exits it never sees: DR7
+ * and DR0 set, then CPUID (an exit under thinvisor, on either backend), then
+ * read back. Under VT-x every VM exit sets DR7 to 400H (SDM Vol. 3C, 28.5.1),
+ * so the guest's survives only when the exit saves it and the entry loads it
+ * back (the "save debug controls" and "load debug controls" VM controls).
+ */
+static volatile uint32_t dr_watched;
+
+static void check_debug_registers_survive_exit(void)
+{
+    const char *name = "debug registers survive a VM exit";
+    uint32_t want7 = 0x400u | 1u << 0 | 1u << 16 | 3u << 18;   /* L0, write, 4 bytes */
+    uint32_t dr0 = (uint32_t)&dr_watched, got7, got0;
+    __asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr7" :: "r"(dr0), "r"(want7) : "memory");
+    (void)cpuid(0);
+    __asm__ volatile("mov %%dr7, %0\n\tmov %%dr0, %1" : "=r"(got7), "=r"(got0));
+    __asm__ volatile("mov %0, %%dr7" :: "r"(0x400u));
+    if (got7 != want7 || got0 != dr0)
+        fail(name, "after CPUID DR7 reads 0x%08x and DR0 0x%08x, set to 0x%08x and 0x%08x",
+             got7, got0, want7, dr0);
+    else
+        pass(name);
+}
+
+/*
  * Stores to the local APIC in every form a compiler or a driver writer
  * uses, each one's effect read back from the TPR (all 8 bits writable,
  * harmless: this guest takes no interrupts). Where thinvisor write-protects
@@ -692,6 +717,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_vmxon();
     check_vmcall_cpl3();
     check_single_step();
+    check_debug_registers_survive_exit();
     check_apic_store_forms();
 
     print_memory_map();

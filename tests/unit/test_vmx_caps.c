@@ -66,6 +66,8 @@ static void bochs_haswell(void **state)
     assert_false(k.proc & PROC_NMI_WINDOW_EXITING);   /* only while an NMI waits */
     assert_true(k.exit & EXIT_LOAD_EFER);
     assert_true(k.entry & ENTRY_LOAD_PAT);
+    assert_true(k.exit & EXIT_SAVE_DEBUG_CONTROLS);      /* the guest's DR7 and DEBUGCTL */
+    assert_true(k.entry & ENTRY_LOAD_DEBUG_CONTROLS);
     assert_false(k.entry & ENTRY_IA32E_MODE_GUEST);
 }
 
