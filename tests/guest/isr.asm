@@ -60,7 +60,7 @@ isr_table:
 section .bss
 saved_esp: resd 1
 global iret_step
-iret_step: resd 1
+iret_step: resd 1                   ; one for all CPUs: set only while the APs are not started
 
 section .text
 
