@@ -147,7 +147,7 @@ static void show_dummy_page(struct percpu *cpu, struct gpa_fault *f)
     spin_unlock(&guest_memory.lock);
     if (rc != 0)
         panic("%s: cannot map the dummy page (region exhausted)",
-              guest_memory.tree.npt ? "NPT" : "EPT");
+              guest_memory_tree_name());
 }
 
 /*
@@ -193,11 +193,11 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
         spin_unlock(&m->lock);
         if (rc != 0)
             panic("%s: cannot map %#llx on demand (region exhausted or beyond MAXPHYADDR)",
-                  m->tree.npt ? "NPT" : "EPT", (unsigned long long)f->gpa);
+                  guest_memory_tree_name(), (unsigned long long)f->gpa);
         return GPA_RETRY;
     }
     log_error("CPU %u: %s violation at %#llx inside the identity map (%s)\n", cpu->index,
-              m->tree.npt ? "NPT" : "EPT", (unsigned long long)f->gpa,
+              guest_memory_tree_name(), (unsigned long long)f->gpa,
               f->fetch ? "fetch" : f->write ? "write" : "read");
     return GPA_STOP;
 }

@@ -35,6 +35,11 @@ static void log_summary(const char *name, const struct ept_stats *st, uint64_t t
                          sizes[s], mem_type_name((uint8_t)t));
 }
 
+const char *guest_memory_tree_name(void)
+{
+    return guest_memory.tree.format == EPT_FORMAT_NPT ? "NPT" : "EPT";
+}
+
 int guest_memory_setup(uint64_t top, bool npt, bool has_2m, bool has_1g)
 {
     struct guest_memory *m = &guest_memory;
@@ -44,7 +49,7 @@ int guest_memory_setup(uint64_t top, bool npt, bool has_2m, bool has_1g)
     m->dummy_page = virt_to_phys_identity(hv_alloc_pages(1, "dummy page"));
     mtrr_read_current(&m->mtrr);
     m->tree = (struct ept){
-        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .npt = npt,
+        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .format = npt ? EPT_FORMAT_NPT : EPT_FORMAT_EPT,
         .has_2m = has_2m, .has_1g = has_1g, .holes = &hole, .hole_count = 1,
     };
     struct ept_stats st;
@@ -68,7 +73,7 @@ int guest_memory_protect_apic_page(void)
     if ((page >= m->mapped_top && ept_map_on_demand(&m->tree, page, &m->mtrr) != 0) ||
         ept_set_page_access(&m->tree, page, EPT_READ | EPT_EXEC) != 0) {
         log_error("%s: no room to write-protect the local APIC page\n",
-                  m->tree.npt ? "NPT" : "EPT");
+                  guest_memory_tree_name());
         return -1;
     }
     m->apic_page = page;

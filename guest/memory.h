@@ -46,6 +46,9 @@ uint64_t guest_memory_budget(uint64_t top, uint32_t ncpus);
  */
 int guest_memory_setup(uint64_t top, bool npt, bool has_2m, bool has_1g);
 
+/* "EPT" or "NPT", for messages. */
+const char *guest_memory_tree_name(void);
+
 /*
  * Makes the xAPIC page (where IA32_APIC_BASE puts it now) read-only in the
  * tree, mapping it first when it lies above mapped_top, so that every guest

@@ -34,10 +34,17 @@ static uint64_t *table_at(const struct ept *e, uint64_t phys)
 
 /* ---- entry formats ---------------------------------------------------------------- */
 
-/* SDM 29.3.2: an EPT entry whose bits 2:0 are all clear is not present; NPT: bit 0 (P). */
+/*
+ * SDM 29.3.2: an EPT entry whose bits 2:0 are all clear is not present; NPT: bit 0 (P);
+ * VT-d: read and write (bits 1:0) both clear (VT-d 3.x, 9.8).
+ */
 static bool present(const struct ept *e, uint64_t ent)
 {
-    return e->npt ? (ent & NPT_PRESENT) != 0 : (ent & EPT_RWX) != 0;
+    switch (e->format) {
+    case EPT_FORMAT_NPT: return (ent & NPT_PRESENT) != 0;
+    case EPT_FORMAT_VTD: return (ent & (VTD_SL_READ | VTD_SL_WRITE)) != 0;
+    default: return (ent & EPT_RWX) != 0;
+    }
 }
 
 /*
@@ -46,7 +53,11 @@ static bool present(const struct ept *e, uint64_t ent)
  */
 static uint64_t table_entry(const struct ept *e, uint64_t phys)
 {
-    return phys | (e->npt ? NPT_PRESENT | NPT_WRITE | NPT_USER : EPT_RWX);
+    switch (e->format) {
+    case EPT_FORMAT_NPT: return phys | NPT_PRESENT | NPT_WRITE | NPT_USER;
+    case EPT_FORMAT_VTD: return phys | VTD_SL_READ | VTD_SL_WRITE;
+    default: return phys | EPT_RWX;
+    }
 }
 
 /*
@@ -64,12 +75,19 @@ static int npt_pat_bits(uint8_t type)
     }
 }
 
-/* A leaf at `level` mapping host address addr with permissions perms (EPT_RWX bits). */
+/*
+ * A leaf at `level` mapping host address addr with permissions perms (EPT_RWX bits).
+ * A VT-d leaf says read and write only: no memory type (its EMT field is for nested
+ * translation only) and no execute (devices do not fetch).
+ */
 static uint64_t leaf_entry(const struct ept *e, uint64_t addr, int level, uint8_t type,
                            uint64_t perms)
 {
-    if (!e->npt)
+    if (e->format == EPT_FORMAT_EPT)
         return addr | perms | ((uint64_t)type << EPT_TYPE_SHIFT) | (level ? EPT_LARGE : 0);
+    if (e->format == EPT_FORMAT_VTD)
+        return addr | (perms & EPT_READ ? VTD_SL_READ : 0) |
+               (perms & EPT_WRITE ? VTD_SL_WRITE : 0) | (level ? EPT_LARGE : 0);
     int pat = npt_pat_bits(type);
     uint64_t ent = addr | NPT_USER | (uint64_t)(pat < 0 ? NPT_PWT | NPT_PCD : (uint64_t)pat) |
                    (level ? NPT_LARGE : 0);
@@ -85,7 +103,9 @@ static uint64_t leaf_entry(const struct ept *e, uint64_t addr, int level, uint8_
 /* A leaf's memory type (the inverse of leaf_entry). */
 static uint8_t leaf_type(const struct ept *e, uint64_t ent)
 {
-    if (!e->npt)
+    if (e->format == EPT_FORMAT_VTD)
+        return MT_WB;
+    if (e->format == EPT_FORMAT_EPT)
         return (uint8_t)((ent & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT);
     uint64_t pat = ent & (NPT_PWT | NPT_PCD);
     return pat == 0 ? MT_WB : pat == NPT_PWT ? MT_WT : MT_UC;
@@ -94,8 +114,10 @@ static uint8_t leaf_type(const struct ept *e, uint64_t ent)
 /* A leaf's permissions, as EPT_READ/WRITE/EXEC bits. */
 static uint64_t leaf_perms(const struct ept *e, uint64_t ent)
 {
-    if (!e->npt)
+    if (e->format == EPT_FORMAT_EPT)
         return ent & EPT_RWX;
+    if (e->format == EPT_FORMAT_VTD)
+        return (ent & VTD_SL_READ ? EPT_READ : 0) | (ent & VTD_SL_WRITE ? EPT_WRITE : 0);
     if (!(ent & NPT_PRESENT))
         return 0;
     return EPT_READ | (ent & NPT_WRITE ? EPT_WRITE : 0) | (ent & NPT_NX ? 0 : EPT_EXEC);
@@ -105,12 +127,13 @@ static uint64_t leaf_perms(const struct ept *e, uint64_t ent)
  * The type a block's leaf gets. Under SVM the MTRRs still apply to nested
  * translations (APM 15.25.8), so NPT leaves are all WB and the MTRRs decide;
  * the guest's MTRR writes reach them directly. EPT replaces the MTRRs for the
- * guest (SDM 29.3.7), so its leaves carry their MTRR type.
+ * guest (SDM 29.3.7), so its leaves carry their MTRR type. VT-d leaves carry
+ * none (m may be NULL there).
  */
 static uint8_t range_type(const struct ept *e, const struct mtrr_state *m, uint64_t a,
                           uint64_t size)
 {
-    return e->npt ? MT_WB : mtrr_type_of_range(m, a, size);
+    return e->format == EPT_FORMAT_EPT ? mtrr_type_of_range(m, a, size) : MT_WB;
 }
 
 /* ---- the tree --------------------------------------------------------------------- */
@@ -139,7 +162,9 @@ static bool leaf_allowed(const struct ept *e, int level)
  */
 static bool valid_type(const struct ept *e, uint8_t t)
 {
-    if (e->npt)
+    if (e->format == EPT_FORMAT_VTD)
+        return t == MT_WB;
+    if (e->format == EPT_FORMAT_NPT)
         return npt_pat_bits(t) >= 0;
     return t == MT_UC || t == MT_WC || t == MT_WT || t == MT_WP || t == MT_WB;
 }

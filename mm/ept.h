@@ -2,9 +2,11 @@
  * The guest's EPT (Intel SDM Vol. 3C, 29.3): one hierarchy shared by every
  * processor, an identity map of guest-visible physical memory with the
  * largest pages the MTRR types and the hidden hypervisor region allow.
- * Plain C over a phys_to_virt hook, like mm/pagetable.c. With `npt` set the
- * same tree is built in the format of AMD's nested page tables (APM Vol. 2,
- * 15.25) for the SVM backend; permissions and types are given the same way.
+ * Plain C over a phys_to_virt hook, like mm/pagetable.c. The same tree is
+ * built in the format of AMD's nested page tables (APM Vol. 2, 15.25) for
+ * the SVM backend, or of VT-d's second-level tables (VT-d spec 3.x, 9.8)
+ * for the DMA map the IOMMU applies to devices (iommu/dma_protect.h);
+ * permissions and types are given the same way.
  *
  * Every function here changes tables in place; after a change to a live
  * hierarchy the caller flushes every processor (INVEPT; under SVM a TLB
@@ -41,6 +43,13 @@
 #define NPT_LARGE       (1ull << 7)   /* PS: a 1 GiB leaf in a PDPTE, 2 MiB in a PDE */
 #define NPT_NX          (1ull << 63)
 
+/*
+ * VT-d second-level entry bits (VT-d 3.x, 9.8): read, write; bit 7 (EPT_LARGE) marks a
+ * 2 MiB or 1 GiB leaf as in the EPT, and the address field is the EPT's.
+ */
+#define VTD_SL_READ     (1ull << 0)
+#define VTD_SL_WRITE    (1ull << 1)
+
 #define EPT_LEVELS      4             /* PML4, PDPT, PD, PT: page-walk length 4 */
 #define EPT_MAX_GPA     (1ull << 48)  /* what a 4-level walk reaches */
 
@@ -49,11 +58,18 @@ struct ept_stats {
     uint64_t tables;                  /* table pages, the root included */
 };
 
+enum ept_format {
+    EPT_FORMAT_EPT,                   /* Intel's EPT */
+    EPT_FORMAT_NPT,                   /* AMD's nested page tables */
+    EPT_FORMAT_VTD,                   /* VT-d second-level tables: a device's DMA map */
+};
+
 struct ept {
     struct page_alloc *alloc;
     void *(*phys_to_virt)(uint64_t phys);
-    bool npt;                         /* AMD nested page table format instead of EPT */
-    bool has_2m, has_1g;              /* IA32_VMX_EPT_VPID_CAP bits 16 and 17; NPT: CPUID */
+    enum ept_format format;
+    bool has_2m, has_1g;              /* IA32_VMX_EPT_VPID_CAP bits 16 and 17; NPT: CPUID;
+                                       * VT-d: CAP.SLLPS */
     uint64_t pml4;                    /* physical address of the root table, 0 before a build */
     const struct phys_range *holes;   /* what the guest must never reach (the hypervisor region) */
     uint32_t hole_count;
@@ -62,7 +78,8 @@ struct ept {
 /*
  * Builds a new hierarchy (e->pml4) mapping [0, top) identically (top is
  * rounded up to 4 KiB), every page R/W/X with its MTRR type (NPT: WB, as the
- * MTRRs apply on top of nested translations), each block with
+ * MTRRs apply on top of nested translations; VT-d: R/W, no type, and m may be
+ * NULL), each block with
  * the largest page size allowed (has_1g/has_2m) whose type is uniform and
  * which holds no part of a hole; hole pages stay not-present. Returns 0, or
  * -1 when top is above EPT_MAX_GPA or the allocator runs out (then every page
