@@ -33,7 +33,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. $(ZYDIS_INCLUDES) \
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 # The code folders, bottom layer first (README, "Source layout", says what each may include).
-SRC_DIRS   := kernel mm smp guest vmx svm efi hv boot
+SRC_DIRS   := kernel mm iommu smp guest vmx svm efi hv boot
 KERNEL_C   := $(wildcard $(SRC_DIRS:%=%/*.c))
 KERNEL_ASM := $(wildcard $(SRC_DIRS:%=%/*.asm))
 # An .asm sits beside the C it serves, often under the same name: its object is NAME.asm.o.

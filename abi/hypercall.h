@@ -26,6 +26,12 @@
 #define TV_FEATURE_STATUS_AREA   (1u << 1)     /* CPUID 0x40000002 gives the status area */
 
 /*
+ * The ACPI DMAR, when thinvisor owns the VT-d units, under this signature
+ * instead (checksum fixed): an OS finds no remapping unit to take over.
+ */
+#define TV_HIDDEN_DMAR_SIGNATURE "TVDR"
+
+/*
  * VMCALL: EAX = function, EBX/ECX/EDX = arguments; on return EAX = status,
  * EBX/ECX/EDX = results. Only CPL 0 may call (CPL > 0 gets #UD). Registers
  * not named as results are preserved.

@@ -52,7 +52,20 @@ struct tv_status {
     uint64_t launch_tsc;            /* TSC when the guest was launched */
     uint64_t log_phys;              /* physical address of the log ring */
     uint64_t log_bytes;             /* its size in bytes, header included */
+    /*
+     * DMA protection: whether the IOMMU keeps devices out of the hypervisor
+     * region, and what it blocked, as of the last CPUID 0x40000002 (which
+     * takes the units' fault records first).
+     */
+    uint32_t dma_protection;        /* TV_DMA_NONE (processors only), TV_DMA_VTD, TV_DMA_AMD_VI */
+    uint32_t dma_units;             /* IOMMU units translating */
+    uint64_t dma_faults;            /* device accesses they blocked */
+    uint64_t dma_faults_lost;       /* times a unit dropped faults because its records were full */
 };
+
+#define TV_DMA_NONE              0u
+#define TV_DMA_VTD               1u
+#define TV_DMA_AMD_VI            2u
 
 /*
  * The log ring: every message thinvisor logged, with TSC and CPU number; the

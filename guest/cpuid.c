@@ -23,6 +23,12 @@
 #define CPUID_80000001_ECX_SVM (1u << 2)
 
 static struct { uint64_t base, size; } published[2];   /* status area, log ring */
+static void (*status_refresh)(void);
+
+void guest_set_status_refresh(void (*refresh)(void))
+{
+    status_refresh = refresh;
+}
 
 void guest_set_status_area(uint64_t base, uint64_t size, uint64_t log_base, uint64_t log_size)
 {
@@ -80,6 +86,8 @@ void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uin
         regs[2] = 0;
         regs[3] = 0;
     } else if (leaf == TV_CPUID_STATUS_LEAF) {
+        if (status_refresh)
+            status_refresh();
         regs[0] = (uint32_t)published[0].base;
         regs[1] = (uint32_t)(published[0].base >> 32);
         regs[2] = (uint32_t)published[0].size;

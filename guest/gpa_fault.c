@@ -128,18 +128,22 @@ static enum gpa_fault_outcome status_area_write(struct percpu *cpu, struct guest
     return emulate_store(cpu, r, f, &t, "the status area");
 }
 
-/* A read or write of the hidden region: from now on that page shows the guest a dummy page. */
-static void show_dummy_page(struct percpu *cpu, struct gpa_fault *f)
+/*
+ * A read or write of the hidden region or of an IOMMU unit's registers:
+ * from now on that page shows the guest a dummy page.
+ */
+static void show_dummy_page(struct percpu *cpu, struct gpa_fault *f, bool in_region)
 {
-    static bool logged;
+    static bool logged[2];        /* [1]: the region, [0]: the IOMMU's registers */
     cpu->vcpu.hidden_accesses++;
-    if (!logged) {
+    if (!logged[in_region]) {
         struct guest_code_at at;
         uint64_t rsp, rflags;
-        logged = true;
+        logged[in_region] = true;
         f->read_state(&at, &rsp, &rflags, f->ctx);
-        log_warn("CPU %u: guest %s hypervisor memory at %#llx (RIP %#llx); it sees a dummy page "
+        log_warn("CPU %u: guest %s %s at %#llx (RIP %#llx); it sees a dummy page "
                  "(reported once)\n", cpu->index, f->write ? "wrote" : "read",
+                 in_region ? "hypervisor memory" : "the IOMMU's registers",
                  (unsigned long long)f->gpa, (unsigned long long)at.rip);
     }
     spin_lock(&guest_memory.lock);
@@ -169,6 +173,7 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
 {
     struct guest_memory *m = &guest_memory;
     bool in_region = f->gpa >= hv_memory.base && f->gpa < hv_memory.base + hv_memory.size;
+    bool hidden = in_region || guest_memory_is_hidden(f->gpa);
     bool apic_write = f->write && m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page;
     bool status_write = f->write && status_contains(f->gpa);
     if ((apic_write || status_write) && f->in_delivery)
@@ -177,14 +182,15 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
         return apic_page_write(cpu, r, f, can_kick);
     if (status_write)
         return status_area_write(cpu, r, f);
-    if (in_region && f->fetch) {
+    if (hidden && f->fetch) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
-        log_error("CPU %u: guest executes hypervisor memory at %#llx\n", cpu->index,
+        log_error("CPU %u: guest executes %s at %#llx\n", cpu->index,
+                  in_region ? "hypervisor memory" : "the IOMMU's registers",
                   (unsigned long long)f->gpa);
         return GPA_STOP;
     }
-    if (in_region) {
-        show_dummy_page(cpu, f);
+    if (hidden) {
+        show_dummy_page(cpu, f, in_region);
         return GPA_RETRY;
     }
     if (f->gpa >= m->mapped_top) {

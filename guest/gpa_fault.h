@@ -49,7 +49,8 @@ enum gpa_fault_outcome {
  * Decides and does what the access needs: a write to the read-only xAPIC
  * page is emulated (guest/mmio_emulate.c) and its register write performed
  * (guest/ap_start.c); a write to the status area is emulated with the write
- * dropped, as a ROM drops it; any other access to the hypervisor region is
+ * dropped, as a ROM drops it; any other access to the hypervisor region
+ * (or to the IOMMU's registers, hidden likewise) is
  * counted, logged once and shown a dummy page, so the guest goes on without
  * seeing or changing anything of ours (a fetch from it stops the CPU); an
  * access above the identity map is MMIO and gets mapped. `r` are the guest's

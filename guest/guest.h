@@ -42,6 +42,13 @@ uint32_t guest_version_word(void);
  */
 void guest_set_status_area(uint64_t base, uint64_t size, uint64_t log_base, uint64_t log_size);
 
+/*
+ * What makes the area current before CPUID 0x40000002 answers (thinctl asks
+ * it before each read): counters kept elsewhere, such as the IOMMU's
+ * faults, are copied in. NULL: nothing to do.
+ */
+void guest_set_status_refresh(void (*refresh)(void));
+
 /* VMCALL 3's ranges: 1 the status area, 2 the log ring. */
 bool guest_published_range(uint32_t index, uint64_t *base, uint64_t *size, uint32_t *kind);
 

@@ -2,6 +2,7 @@
 #include "guest/memory.h"
 
 #include "guest/status.h"
+#include "iommu/dma_protect.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/x86.h"
@@ -16,7 +17,10 @@ uint64_t guest_memory_budget(uint64_t top, uint32_t ncpus)
     uint64_t vcnt = 0;
     if (cpuid(1, 0).edx & (1u << 12))                 /* MTRR */
         vcnt = rdmsr(MSR_IA32_MTRRCAP) & MTRRCAP_VCNT_MASK;
-    uint64_t tables = 1 + (top + (512ull << 30) - 1) / (512ull << 30) + 2 * (2 * vcnt + 6) + 16;
+    const struct phys_range *iommu_regs;
+    uint64_t holes = dma_protect_hidden(&iommu_regs);
+    uint64_t tables = 1 + (top + (512ull << 30) - 1) / (512ull << 30) + 2 * (2 * vcnt + 6) + 16 +
+                      4 * holes;
     return (tables + 1 + status_pages(ncpus)) * 4096;     /* + 1: the dummy page */
 }
 
@@ -44,13 +48,18 @@ int guest_memory_setup(uint64_t top, bool npt, bool has_2m, bool has_1g)
 {
     struct guest_memory *m = &guest_memory;
     const char *name = npt ? "NPT" : "EPT";
-    static struct phys_range hole;
-    hole = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
+    /* The region, and the IOMMU's registers: the guest must not reprogram the units. */
+    static struct phys_range holes[1 + IOMMU_MAX_UNITS];
+    const struct phys_range *iommu_regs;
+    uint32_t n = dma_protect_hidden(&iommu_regs);
+    holes[0] = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
+    for (uint32_t i = 0; i < n; i++)
+        holes[1 + i] = iommu_regs[i];
     m->dummy_page = virt_to_phys_identity(hv_alloc_pages(1, "dummy page"));
     mtrr_read_current(&m->mtrr);
     m->tree = (struct ept){
         .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .format = npt ? EPT_FORMAT_NPT : EPT_FORMAT_EPT,
-        .has_2m = has_2m, .has_1g = has_1g, .holes = &hole, .hole_count = 1,
+        .has_2m = has_2m, .has_1g = has_1g, .holes = holes, .hole_count = 1 + n,
     };
     struct ept_stats st;
     if (ept_build_identity(&m->tree, top, &m->mtrr, &st) != 0) {
@@ -80,14 +89,25 @@ int guest_memory_protect_apic_page(void)
     return 0;
 }
 
+bool guest_memory_is_hidden(uint64_t gpa)
+{
+    const struct ept *t = &guest_memory.tree;
+    for (uint32_t i = 0; i < t->hole_count; i++)
+        if (gpa >= t->holes[i].start && gpa < t->holes[i].end)
+            return true;
+    return false;
+}
+
 uint32_t guest_memory_hidden_pages_reachable(void)
 {
+    const struct ept *t = &guest_memory.tree;
     uint32_t n = 0;
-    for (uint64_t gpa = hv_memory.base; gpa < hv_memory.base + hv_memory.size; gpa += 4096) {
-        uint64_t hpa;
-        if (ept_lookup(&guest_memory.tree, gpa, &hpa, NULL, NULL, NULL) &&
-            hpa != guest_memory.dummy_page && !status_contains(gpa))
-            n++;
-    }
+    for (uint32_t i = 0; i < t->hole_count; i++)
+        for (uint64_t gpa = t->holes[i].start; gpa < t->holes[i].end; gpa += 4096) {
+            uint64_t hpa;
+            if (ept_lookup(t, gpa, &hpa, NULL, NULL, NULL) &&
+                hpa != guest_memory.dummy_page && !status_contains(gpa))
+                n++;
+        }
     return n;
 }

@@ -1,6 +1,7 @@
 /*
  * The guest's physical memory, as every backend gives it: one identity map
- * of all memory but the hypervisor region (mm/ept.c, in the EPT's format
+ * of all memory but the hypervisor region and the IOMMU's registers
+ * (mm/ept.c, in the EPT's format
  * for VT-x, the NPT's for SVM) that every CPU shares, the MMIO above it
  * mapped on first touch, a dummy page for probes of the hidden region, the
  * status area published read-only, and, where the guest's INIT and SIPI are
@@ -58,8 +59,14 @@ const char *guest_memory_tree_name(void);
 int guest_memory_protect_apic_page(void);
 
 /*
- * The hypervisor-region pages the tree lets the guest reach, for
- * TV_HC_STATE_CHECK: none, or something gave one away. The dummy page a
+ * Whether gpa lies in what the guest must not reach: the hypervisor region
+ * or an IOMMU unit's registers (iommu/dma_protect.h).
+ */
+bool guest_memory_is_hidden(uint64_t gpa);
+
+/*
+ * The hidden pages (the region's, the IOMMU registers') the tree lets the
+ * guest reach, for TV_HC_STATE_CHECK: none, or something gave one away. The dummy page a
  * probed hidden page shows does not count (it holds nothing of ours), nor do
  * the status area and the log ring, published read-only on purpose.
  */

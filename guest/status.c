@@ -11,6 +11,7 @@
 
 #include "abi/exit_reason_names.h"
 #include "guest/guest.h"
+#include "iommu/dma_protect.h"
 #include "kernel/log.h"
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
@@ -24,6 +25,18 @@ static struct tv_status *status;
 static uint64_t status_phys, status_bytes, log_phys, log_bytes;
 
 static struct tv_status_cpu *status_cpu(uint32_t index);
+
+/* Before CPUID 0x40000002 answers: the IOMMU's fault records taken and its counters copied. */
+static void status_refresh(void)
+{
+    dma_protect_poll();
+    const struct dma_protect_state *d = dma_protect_state();
+    status->dma_protection = d->kind == IOMMU_VTD ? TV_DMA_VTD :
+                             d->kind == IOMMU_AMD_VI ? TV_DMA_AMD_VI : TV_DMA_NONE;
+    status->dma_units = d->units;
+    status->dma_faults = d->faults;
+    status->dma_faults_lost = d->lost;
+}
 
 uint64_t status_pages(uint32_t ncpus)
 {
@@ -63,6 +76,7 @@ int status_setup(struct ept *tree)
     if (publish(tree, status_phys, status_bytes) != 0 || publish(tree, log_phys, log_bytes) != 0)
         return -1;
     guest_set_status_area(status_phys, status_bytes, log_phys, log_bytes);
+    guest_set_status_refresh(status_refresh);
     log_info("status area: %#llx (%llu KiB) and log ring %#llx (%llu KiB), read-only for the "
              "guest (CPUID 0x40000002)\n", (unsigned long long)status_phys,
              (unsigned long long)(status_bytes >> 10), (unsigned long long)log_phys,

@@ -11,6 +11,7 @@
 #include "guest/memory.h"
 #include "guest/status.h"
 #include "hv/native_boot.h"
+#include "iommu/dma_protect.h"
 #include "kernel/boot_marker.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
@@ -39,7 +40,8 @@ uint64_t launch_per_cpu_bytes(const struct backend *b)
 
 uint64_t launch_shared_bytes(const struct backend *b, uint64_t top, uint32_t ncpus)
 {
-    return b ? b->shared_pages * 4096ull + guest_memory_budget(top, ncpus) : 0;
+    return b ? b->shared_pages * 4096ull + guest_memory_budget(top, ncpus) +
+               dma_protect_budget(top) : 0;
 }
 
 /*
@@ -62,6 +64,24 @@ static int leave_one(struct percpu *cpu, void *arg)
 {
     const struct backend *b = arg;
     return b->leave_cpu(cpu, NULL);
+}
+
+/*
+ * With every CPU virtualized, the devices too are kept out of the region
+ * (iommu/dma_protect.h); where they cannot be, one warning says so, and
+ * strict halts rather than run a guest whose devices can reach thinvisor.
+ */
+static void protect_from_devices(uint64_t top, const struct options *opt)
+{
+    char why[160];
+    if (dma_protect_start(top, why, sizeof why) == 0) {
+        log_info("DMA protection: on: the IOMMU keeps devices out of the hypervisor region\n");
+        return;
+    }
+    log_warn("DMA protection: %s: devices the guest programs can reach the hypervisor "
+             "region, which is protected from processors only\n", why);
+    if (opt->strict)
+        panic("strict: not booting the guest without DMA protection");
 }
 
 /*
@@ -96,8 +116,9 @@ static int virtualize_all(const struct backend *b, const struct mb2_info *mbi,
             log_info("every processor left %s again\n", b->name);
         return -1;
     }
-    guest_policy_start(b);
     log_info("%s on all %u processor(s)\n", b->name, cpu_count);
+    protect_from_devices(o.mapped_top, opt);
+    guest_policy_start(b);
     return 0;
 }
 

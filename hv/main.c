@@ -17,6 +17,7 @@
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
 #include "kernel/gdt.h"
+#include "iommu/dma_protect.h"
 #include "kernel/iommu_tables.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
@@ -168,10 +169,11 @@ static void read_processors(void)
 }
 
 /*
- * The machine's IOMMUs, from the ACPI DMAR or IVRS (kernel/iommu_tables.h).
- * thinvisor does not program them yet (issue 26): the log says what there
- * is, and that devices can still reach the hypervisor region. A table that
- * is malformed is named and set aside, never fatal.
+ * The machine's IOMMUs, from the ACPI DMAR or IVRS (kernel/iommu_tables.h):
+ * logged, and handed to DMA protection (iommu/dma_protect.h), which probes
+ * the units now and programs them at launch. A table that is malformed is
+ * named and set aside, never fatal: the launch then warns that devices can
+ * reach the region.
  */
 static void read_iommus(void)
 {
@@ -181,13 +183,11 @@ static void read_iommus(void)
         return;                        /* no usable RSDP: said already */
     int rc = iommu_read_tables(acpi_map_identity, NULL, madt.rsdp_phys, &iommu, err, sizeof err);
     if (rc < 0) {
-        log_warn("%s; IOMMU tables ignored: the hypervisor region is protected from "
-                 "processors only\n", err);
+        log_warn("%s; IOMMU tables ignored\n", err);
         return;
     }
     if (rc == 0) {
-        log_info("IOMMU: none in the ACPI tables: the hypervisor region is protected from "
-                 "processors only\n");
+        log_info("IOMMU: none in the ACPI tables\n");
         return;
     }
     log_info("IOMMU: %s at %#llx, %u unit(s), %u-bit addresses, %u range(s) devices keep\n",
@@ -205,8 +205,7 @@ static void read_iommus(void)
         log_warn("IOMMU: %u unit(s) beyond the first %u and %u range(s) beyond the first %u "
                  "are ignored\n", iommu.units_dropped, IOMMU_MAX_UNITS, iommu.ranges_dropped,
                  IOMMU_MAX_RANGES);
-    log_warn("IOMMU: not used yet: devices the guest programs can still reach the hypervisor "
-             "region\n");
+    dma_protect_plan(&iommu);
 }
 
 /* Where a register of a GAS lives, for the log: "I/O 0x604" or "memory 0xfed80000". */

@@ -68,6 +68,9 @@ static inline uint64_t rdtsc(void)
 static inline void wrmsr_fence(void) { __asm__ volatile("mfence; lfence" ::: "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
+/* Writes back and invalidates every cache line: for a device that reads memory without snooping. */
+static inline void wbinvd(void) { __asm__ volatile("wbinvd" ::: "memory"); }
+
 /*
  * An IRET to the next instruction, same privilege: the one way to end NMI
  * blocking without taking an NMI (blocking lasts until the next IRET, SDM

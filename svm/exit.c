@@ -370,7 +370,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         svm_iret_exit(s, v);
         break;
     case SVM_EXIT_INVD:
-        __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
+        wbinvd();  /* never drop dirty lines the host may own */
         skip_instruction(s, INSN_INVD);
         break;
     case SVM_EXIT_HLT:                           /* only while svm/nmi.c steps for an NMI: */

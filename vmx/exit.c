@@ -479,7 +479,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
         inject_ud();
         break;
     case EXIT_INVD:
-        __asm__ volatile("wbinvd" ::: "memory");  /* never drop dirty lines the host may own */
+        wbinvd();  /* never drop dirty lines the host may own */
         advance_rip();
         break;
     case EXIT_VMCALL:

@@ -28,6 +28,9 @@ case_qemu_svm_guest() {
     expect '^exits: CPU 0: hidden-memory accesses [1-9]' "hidden-memory probe counted"
     expect '^WARNING: CPU 0: guest wrote to the read-only status area at 0x[0-9a-f]+; dropped' \
         "a write to the status area dropped"
+    expect '^WARNING: DMA protection: no usable DMAR or IVRS in the ACPI tables: devices the guest programs can reach the hypervisor region, which is protected from processors only' \
+        "no IOMMU on QEMU's PC: warned that devices can reach the region"
+    expect '^SKIP the DMAR is hidden from the guest: no DMAR on this machine' "no DMAR to hide"
     expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
 }
 
@@ -113,23 +116,43 @@ case_bochs_svm_linux() {
     expect_linux_under_thinvisor 2 svm
 }
 
-# The machine's IOMMU as thinvisor finds it in the ACPI tables (issue 26; not programmed
-# yet): QEMU's q35 with VT-d (a DMAR) or AMD-Vi (an IVRS), and the default PC with neither.
-# The guest runs on as before; the log says that devices can still reach the region.
+# DMA protection (issue 26). QEMU's q35 with VT-d (a DMAR): thinvisor programs the unit
+# with its DMA map and hides the DMAR and the unit's registers; the test guest's edu device
+# then copies a usable page but cannot read or write the hypervisor region, and the blocked
+# accesses are counted and logged. With AMD-Vi (an IVRS, not programmed yet) the log says
+# that devices can reach the region.
 expect_iommu_found() {
     local kind=$1 base=$2
     expect "^IOMMU: $kind at 0x[0-9a-f]+, 1 unit\\(s\\)" "$kind found in the ACPI tables"
     expect "^IOMMU: unit 0: registers at $base, PCI segment 0" "its registers at $base"
-    expect '^WARNING: IOMMU: not used yet: devices the guest programs can still reach' \
-        "said that it is not used yet"
-    expect_guest_all_pass
 }
 
 case_qemu_svm_iommu_vtd() {
     boot --emu qemu_svm --cpus 1 --mem 256 --timeout 120 --cmdline "test_exit" \
-        -- -- -machine q35 -device intel-iommu
+        -- -- -machine q35 -device intel-iommu -device edu
     expect_exit ok
     expect_iommu_found 'VT-d \(DMAR\)' 0xfed90000
+    expect '^IOMMU: unit 0 at 0xfed90000: version 1\.0, 39-bit addresses, 3-level tables' \
+        "the unit's capabilities read"
+    expect '^IOMMU: the DMAR at 0x[0-9a-f]+ is hidden from the guest \(signature now "TVDR"\)' \
+        "DMAR hidden"
+    expect '^IOMMU: DMA map 0-0xffffffff, [0-9]+ table page\(s\), 2 x 1G' "DMA map built"
+    expect '^IOMMU: unit 0 at 0xfed90000: translating, 3-level tables$' "the unit translates"
+    expect '^DMA protection: on: the IOMMU keeps devices out of the hypervisor region' \
+        "DMA protection on"
+    expect '^guest: edu device at 00:[0-9a-f]+\.0' "the guest found the edu device"
+    expect '^PASS the DMAR is hidden from the guest$' "no DMAR for the guest"
+    expect '^PASS device DMA to and from a usable page works$' "DMA works"
+    expect '^PASS device DMA cannot reach the hypervisor region$' "the region is out of reach"
+    expect '^WARNING: IOMMU: unit 0 blocked a DMA read by 00:[0-9a-f]+\.0 at 0x[0-9a-f]+ \(read not allowed\)' \
+        "the blocked read logged"
+    expect_count '^WARNING: IOMMU: unit 0 blocked a DMA' 1 \
+        "logged once per source and page: the write to the same page is counted, not logged"
+    expect '^guest: DMA protection 1, 1 unit\(s\), 2 fault\(s\) blocked, 0 lost' \
+        "both counted in the status area"
+    expect "^WARNING: CPU 0: guest (read|wrote) the IOMMU's registers at 0xfed90000" \
+        "the guest's touch of the unit's registers met a dummy page"
+    expect_guest_all_pass
 }
 
 case_qemu_svm_iommu_amd() {
@@ -137,6 +160,9 @@ case_qemu_svm_iommu_amd() {
         -- -- -machine q35 -device amd-iommu
     expect_exit ok
     expect_iommu_found 'AMD-Vi \(IVRS\)' 0xfed80000
+    expect '^WARNING: DMA protection: thinvisor does not program AMD-Vi \(IVRS\) units yet: devices the guest programs can reach' \
+        "said that AMD-Vi is not used yet"
+    expect_guest_all_pass
 }
 
 # A DMAR whose checksum does not add up (GRUB changes a byte of its OEM ID, as
@@ -150,7 +176,9 @@ case_qemu_svm_iommu_bad_dmar() {
         --grub-line "write_byte $(printf '0x%x' $((dmar + 10))) 0x58" \
         -- -- -machine q35 -device intel-iommu
     expect_exit ok
-    expect '^WARNING: ACPI: DMAR at 0x[0-9a-f]+ has a bad checksum .*; IOMMU tables ignored: the hypervisor region is protected from processors only' \
+    expect '^WARNING: ACPI: DMAR at 0x[0-9a-f]+ has a bad checksum .*; IOMMU tables ignored$' \
         "bad DMAR checksum named, tables set aside"
+    expect '^WARNING: DMA protection: no usable DMAR or IVRS in the ACPI tables: devices' \
+        "warned that devices can reach the region"
     expect_guest_all_pass
 }

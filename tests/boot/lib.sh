@@ -165,6 +165,17 @@ expect() {
     fi
 }
 
+# expect_count REGEX N DESCRIPTION: exactly N lines match.
+expect_count() {
+    local n
+    n=$(grep -Ec -- "$1" "$LOG")
+    if [ "$n" = "$2" ]; then
+        check_pass "$3"
+    else
+        check_fail "$3" "$n line(s) match /$1/, want $2"
+    fi
+}
+
 # expect_not REGEX [DESCRIPTION]: no line matches.
 expect_not() {
     if grep -Eq -- "$1" "$LOG"; then

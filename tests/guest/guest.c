@@ -728,6 +728,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_hidden_write();
     check_event_redelivered();
     check_status_area();
+    dma_checks(hv, region_vector < 0 && region_ok ? region.ebx : 0);
 
     smp_checks(bi);
     hostile_checks();

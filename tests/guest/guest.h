@@ -205,10 +205,29 @@ const volatile struct tv_status_cpu *status_cpu(uint32_t i);
 /* bench.c: the bench variant's run (GUEST_BENCH), instead of the checks */
 __attribute__((noreturn)) void bench_main(void);
 
+/* acpi.c: the ACPI table with signature sig that the RSDT or XSDT (*via, may be NULL) lists,
+ * checksum verified, or NULL */
+const uint8_t *acpi_find(const char *sig, const char **via);
+int checksum_ok(const uint8_t *p, uint32_t len);
+
+/* dma.c: device DMA through the IOMMU (the edu PCI device) */
+void dma_checks(int hv, uint32_t region_base);
+
 /* lib.c: the C library bits the compiler may call on its own */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+
+/* A pointer to a physical address; through asm so that address 0 is not "NULL" to clang. */
+static inline void *phys(uint32_t addr)
+{
+    __asm__("" : "+r"(addr));
+    return (void *)addr;
+}
+
+/* Little-endian fields of firmware tables, at any alignment. */
+static inline uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static inline struct cpuid_regs cpuid(uint32_t leaf)
 {
@@ -254,6 +273,13 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;

@@ -1,0 +1,265 @@
+/* DMA protection with the machine's IOMMU (see dma_protect.h). */
+#include "iommu/dma_protect.h"
+
+#include "abi/hypercall.h"
+#include "iommu/vtd.h"
+#include "iommu/vtd_regs.h"
+#include "kernel/format.h"
+#include "kernel/log.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+#include "mm/ept.h"
+#include "mm/hv_memory.h"
+
+#define DOMAIN_ID      1          /* any but 0, which caching-mode units reserve (VT-d 3.x, 6.2.2) */
+#define SEEN_SOURCES   64         /* distinct (requester, page) pairs logged */
+
+static struct {
+    const struct iommu_tables *tables;
+    struct vtd_unit vtd[IOMMU_MAX_UNITS];
+    bool usable[IOMMU_MAX_UNITS];         /* probed fine: gets the DMA map */
+    bool translating[IOMMU_MAX_UNITS];
+    struct phys_range hidden[IOMMU_MAX_UNITS];
+    uint32_t hidden_count;
+    bool has_2m, has_1g;                  /* every usable unit takes the size */
+    struct ept map;
+    struct dma_protect_state state;
+    struct { uint16_t source; uint64_t page; } seen[SEEN_SOURCES];
+    uint32_t seen_count;
+    volatile int poll_lock;
+} dp;
+
+/* "unit N at 0x...": how the log names a unit. */
+static void unit_name(uint32_t i, char *buf, size_t len)
+{
+    fmt_snprintf(buf, len, "IOMMU: unit %u at %#llx", i,
+                 (unsigned long long)dp.tables->units[i].reg_base);
+}
+
+void dma_protect_plan(const struct iommu_tables *t)
+{
+    dp.tables = t;
+    if (t->kind != IOMMU_VTD)
+        return;
+    dp.has_2m = dp.has_1g = true;
+    for (uint32_t i = 0; i < t->unit_count; i++) {
+        char name[64], err[160];
+        uint64_t base = t->units[i].reg_base;
+        unit_name(i, name, sizeof name);
+        if (base > REGION_LIMIT - 0x10000) {    /* the low 4 GiB are mapped from the start */
+            log_warn("%s: registers above what thinvisor maps; not used\n", name);
+            continue;
+        }
+        dp.vtd[i].io = vtd_mmio_io(phys_to_virt(base));
+        if (vtd_probe(&dp.vtd[i], err, sizeof err) != 0) {
+            log_warn("%s: %s; not used\n", name, err);
+            /* Its page stays hidden all the same: the guest is not to take a unit over. */
+            dp.hidden[dp.hidden_count++] = (struct phys_range){ base, base + 0x1000 };
+            continue;
+        }
+        dp.usable[i] = true;
+        dp.has_2m &= (dp.vtd[i].cap & VTD_CAP_SLLPS_2M) != 0;
+        dp.has_1g &= (dp.vtd[i].cap & VTD_CAP_SLLPS_1G) != 0;
+        dp.hidden[dp.hidden_count++] =
+            (struct phys_range){ base, base + vtd_register_bytes(&dp.vtd[i]) };
+        log_info("%s: version %u.%u, %u-bit addresses, %s-level tables, pages 4K%s%s, "
+                 "%u fault record(s)%s\n", name, (dp.vtd[i].version >> 4) & 0xF,
+                 dp.vtd[i].version & 0xF, (unsigned)VTD_CAP_MGAW(dp.vtd[i].cap),
+                 VTD_CAP_SAGAW(dp.vtd[i].cap) & 4 ? "4" : "3",
+                 dp.vtd[i].cap & VTD_CAP_SLLPS_2M ? " 2M" : "",
+                 dp.vtd[i].cap & VTD_CAP_SLLPS_1G ? " 1G" : "",
+                 (unsigned)VTD_CAP_NFR(dp.vtd[i].cap),
+                 dp.vtd[i].ecap & VTD_ECAP_C ? "" : ", walks do not snoop");
+    }
+}
+
+uint32_t dma_protect_hidden(const struct phys_range **out)
+{
+    *out = dp.hidden;
+    return dp.hidden_count;
+}
+
+/*
+ * The DMA map: a table per 512 GiB and the PML4; where 1 GiB pages are
+ * missing a PD per GiB, where 2 MiB pages are missing a PT per 2 MiB;
+ * around each hole (the region, each unit's registers) a PD and a PT at
+ * either edge. Each unit: its root and context table.
+ */
+uint64_t dma_protect_budget(uint64_t top)
+{
+    if (!dp.tables || dp.tables->kind != IOMMU_VTD)
+        return 0;
+    uint64_t gib = (top + (1ull << 30) - 1) >> 30;
+    uint64_t pages = 1 + (gib + 511) / 512 + 4 * (1 + dp.hidden_count) + 2 * dp.hidden_count;
+    if (!dp.has_1g)
+        pages += gib;
+    if (!dp.has_2m)
+        pages += gib * 512;
+    return pages * 4096;
+}
+
+/*
+ * The DMAR renamed in place (XMHF replaces it, BitVisor zeroes its
+ * signature): an OS finds no remapping unit to take over. The checksum is
+ * fixed so that the table stays valid ACPI under its new name.
+ */
+static void hide_dmar(void)
+{
+    uint8_t *table = phys_to_virt(dp.tables->table_phys);
+    static const char hidden[4] = TV_HIDDEN_DMAR_SIGNATURE;
+    uint8_t sum = table[9];
+    for (int i = 0; i < 4; i++) {
+        sum = (uint8_t)(sum + table[i] - (uint8_t)hidden[i]);
+        table[i] = (uint8_t)hidden[i];
+    }
+    table[9] = sum;
+    log_info("IOMMU: the DMAR at %#llx is hidden from the guest (signature now \"%.4s\")\n",
+             (unsigned long long)dp.tables->table_phys, hidden);
+}
+
+/* The DMA map, [0, top) but the region and the registers, in VT-d's format. */
+static int build_map(uint64_t top)
+{
+    static struct phys_range holes[IOMMU_MAX_UNITS + 1];
+    holes[0] = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
+    memcpy(&holes[1], dp.hidden, dp.hidden_count * sizeof holes[0]);
+    dp.map = (struct ept){
+        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .format = EPT_FORMAT_VTD,
+        .has_2m = dp.has_2m, .has_1g = dp.has_1g, .holes = holes,
+        .hole_count = 1 + dp.hidden_count,
+    };
+    struct ept_stats st;
+    if (ept_build_identity(&dp.map, top, NULL, &st) != 0)
+        return -1;
+    log_info("IOMMU: DMA map 0-%#llx, %llu table page(s), %llu x 1G, %llu x 2M, %llu x 4K; "
+             "the hypervisor region and the units' registers not mapped\n",
+             (unsigned long long)(top - 1), (unsigned long long)st.tables,
+             (unsigned long long)st.pages[2][MT_WB], (unsigned long long)st.pages[1][MT_WB],
+             (unsigned long long)st.pages[0][MT_WB]);
+    return 0;
+}
+
+/* Unit i translating through the DMA map: its own root and context table (its levels). */
+static int start_unit(uint32_t i, uint64_t top, char *err, size_t errlen)
+{
+    struct vtd_unit *u = &dp.vtd[i];
+    int levels = vtd_levels(u, top);
+    if (levels == 0) {
+        fmt_snprintf(err, errlen, "its tables do not reach the top of memory %#llx",
+                     (unsigned long long)top);
+        return -1;
+    }
+    uint64_t slpt = dp.map.pml4;
+    if (levels == 3)
+        slpt = ((uint64_t *)hv_identity(dp.map.pml4))[0] & EPT_ADDR_MASK;
+    uint64_t *root = hv_alloc_pages(2, "IOMMU root and context tables");
+    uint64_t root_phys = virt_to_phys_identity(root);
+    vtd_fill_root_and_context(root, root + 512, root_phys + 4096, slpt, levels, DOMAIN_ID);
+    if (!(u->ecap & VTD_ECAP_C))
+        wbinvd();                  /* its table walks do not snoop: the tables must be in RAM */
+    if (vtd_enable(u, root_phys, err, errlen) != 0)
+        return -1;
+    char name[64];
+    unit_name(i, name, sizeof name);
+    log_info("%s: translating, %d-level tables%s\n", name, levels,
+             u->firmware_gsts & VTD_GCMD_TE ? " (the firmware had it translating; replaced)" : "");
+    return 0;
+}
+
+int dma_protect_start(uint64_t top, char *why, size_t whylen)
+{
+    if (!dp.tables || dp.tables->kind == IOMMU_NONE) {
+        fmt_snprintf(why, whylen, "no usable DMAR or IVRS in the ACPI tables");
+        return -1;
+    }
+    if (dp.tables->kind != IOMMU_VTD) {
+        fmt_snprintf(why, whylen, "thinvisor does not program %s units yet",
+                     iommu_kind_name(dp.tables->kind));
+        return -1;
+    }
+    hide_dmar();
+    uint32_t usable = 0;
+    for (uint32_t i = 0; i < dp.tables->unit_count; i++)
+        usable += dp.usable[i];
+    if (usable == 0) {
+        fmt_snprintf(why, whylen, "no remapping unit can be used");
+        return -1;
+    }
+    if (build_map(top) != 0) {
+        fmt_snprintf(why, whylen, "the DMA map does not fit the hypervisor region");
+        return -1;
+    }
+    for (uint32_t i = 0; i < dp.tables->unit_count; i++) {
+        char err[160], name[64];
+        if (!dp.usable[i])
+            continue;
+        if (start_unit(i, top, err, sizeof err) != 0) {
+            unit_name(i, name, sizeof name);
+            log_warn("%s: %s; devices behind it can reach the hypervisor region\n", name, err);
+            continue;
+        }
+        dp.translating[i] = true;
+        dp.state.units++;
+    }
+    if (dp.state.units == 0) {
+        fmt_snprintf(why, whylen, "no remapping unit could be started");
+        return -1;
+    }
+    dp.state.kind = IOMMU_VTD;
+    if (dp.state.units < dp.tables->unit_count + dp.tables->units_dropped) {
+        fmt_snprintf(why, whylen, "%u of %u remapping unit(s) translate", dp.state.units,
+                     dp.tables->unit_count + dp.tables->units_dropped);
+        return -1;
+    }
+    return 0;
+}
+
+/* Logs a blocked DMA the first time its requester touches that page. */
+static void note_fault(uint32_t unit, const struct vtd_fault *f)
+{
+    dp.state.faults++;
+    for (uint32_t i = 0; i < dp.seen_count; i++)
+        if (dp.seen[i].source == f->source && dp.seen[i].page == f->address)
+            return;
+    if (dp.seen_count == SEEN_SOURCES) {
+        if (dp.seen_count++ == SEEN_SOURCES)
+            log_warn("IOMMU: more than %u blocked sources; the next are counted, not logged\n",
+                     SEEN_SOURCES);
+        return;
+    }
+    if (dp.seen_count > SEEN_SOURCES)
+        return;
+    dp.seen[dp.seen_count].source = f->source;
+    dp.seen[dp.seen_count++].page = f->address;
+    log_warn("IOMMU: unit %u blocked a DMA %s by %02x:%02x.%u at %#llx (%s)\n", unit,
+             f->read ? "read" : "write", f->source >> 8, (f->source >> 3) & 0x1F,
+             f->source & 7, (unsigned long long)f->address, vtd_fault_reason_name(f->reason));
+}
+
+void dma_protect_poll(void)
+{
+    if (dp.state.units == 0 || __atomic_exchange_n(&dp.poll_lock, 1, __ATOMIC_ACQUIRE))
+        return;
+    for (uint32_t i = 0; i < dp.tables->unit_count; i++) {
+        if (!dp.translating[i])
+            continue;
+        struct vtd_fault f;
+        bool lost;
+        /* A unit holds at most NFR records; a few more may arrive while they are taken. */
+        for (unsigned n = 0; n < 2 * VTD_CAP_NFR(dp.vtd[i].cap); n++) {
+            int got = vtd_take_fault(&dp.vtd[i], &f, &lost);
+            if (lost && dp.state.lost++ == 0)
+                log_warn("IOMMU: unit %u dropped faults: its records were full (reported "
+                         "once; thinctl status counts them)\n", i);
+            if (!got)
+                break;
+            note_fault(i, &f);
+        }
+    }
+    __atomic_store_n(&dp.poll_lock, 0, __ATOMIC_RELEASE);
+}
+
+const struct dma_protect_state *dma_protect_state(void)
+{
+    return &dp.state;
+}
