@@ -142,6 +142,13 @@ static int cmd_status(void)
     printf("uptime: %.1f s since thinvisor started, %.1f s since it launched the guest\n",
            seconds_since(st->boot_tsc), seconds_since(st->launch_tsc));
     printf("VM exits: %llu (thinctl stats)\n", (unsigned long long)exits);
+    if (st->dma_protection == TV_DMA_NONE)
+        printf("DMA protection: none: devices can reach thinvisor's memory (see its log)\n");
+    else
+        printf("DMA protection: %s, %u unit(s); %llu device access(es) blocked%s\n",
+               st->dma_protection == TV_DMA_VTD ? "VT-d" : "AMD-Vi", st->dma_units,
+               (unsigned long long)st->dma_faults,
+               st->dma_faults_lost ? " (more lost: the unit's fault records were full)" : "");
     printf("log: %llu bytes logged (thinctl log)\n",
            ring ? (unsigned long long)ring->total : 0ull);
     return EXIT_OK;

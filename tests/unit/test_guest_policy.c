@@ -47,6 +47,9 @@ static void hypervisor_leaves(void **state)
 }
 
 /* CPUID 0x40000002 and VMCALL 3's ranges: nothing before the backend publishes, then both. */
+static int refreshes;
+static void count_refresh(void) { refreshes++; }
+
 static void status_area(void **state)
 {
     (void)state;
@@ -76,6 +79,13 @@ static void status_area(void **state)
     assert_int_equal(kind, TV_MEM_LOG);
     assert_false(guest_published_range(0, &base, &size, &kind));   /* index 0: the region */
     assert_false(guest_published_range(3, &base, &size, &kind));
+
+    /* The area is made current (the IOMMU's faults copied in) before 0x40000002 answers. */
+    guest_set_status_refresh(count_refresh);
+    guest_cpuid_filter(TV_CPUID_STATUS_LEAF, 0, 0, s);
+    guest_cpuid_filter(TV_CPUID_VERSION_LEAF, 0, 0, v);
+    assert_int_equal(refreshes, 1);
+    guest_set_status_refresh(NULL);
     guest_set_status_area(0, 0, 0, 0);
 }
 
