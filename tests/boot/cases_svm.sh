@@ -165,6 +165,34 @@ case_qemu_svm_iommu_amd() {
     expect_guest_all_pass
 }
 
+# Linux on q35 with VT-d under thinvisor, 2 CPUs: GRUB's disk reads (the AHCI controller's
+# DMA) go through thinvisor's DMA map; the kernel finds no DMAR to take (no "DMAR:" line in
+# its log); root makes the edu device read and write the status area, a page of the region
+# the CPU may read: the device reads nothing of it and its write does not land, while a page
+# of Linux's own goes through; thinctl status counts the blocked accesses.
+case_qemu_svm_linux_iommu_vtd() {
+    boot --emu qemu_svm --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" \
+        --disk "$ROOT/build/linux/linux-disk.img" \
+        -- -- -machine q35 -device intel-iommu -device edu,dma_mask=0xffffffff
+    expect_svm_up 2
+    expect '^DMA protection: on: the IOMMU keeps devices out of the hypervisor region' \
+        "DMA protection on"
+    expect_linux_under_thinvisor 2 svm
+    expect '^linux-guest: kernel log lines naming an IOMMU it found: 0$' \
+        "Linux found no IOMMU to take over"
+    expect '^linux-guest: tvdma: a page of ours through the device and back: ok' \
+        "the device reaches Linux's memory"
+    expect '^linux-guest: tvdma: the device read the status area: [0-9]+ non-zero bytes, not what the CPU reads' \
+        "the device cannot read the region"
+    expect '^linux-guest: tvdma: the device wrote over the status area: the area is as it was' \
+        "the device cannot write the region"
+    expect '^linux-guest: tvdma returned 0$' "tvdma: out of the device's reach"
+    expect '^linux-guest: thinctl status: DMA protection: VT-d, 1 unit\(s\); 2 device access\(es\) blocked' \
+        "thinctl status counts the blocked accesses"
+    expect '^WARNING: IOMMU: unit 0 blocked a DMA read by 00:[0-9a-f]+\.0 at 0x[0-9a-f]+ \(read not allowed\)' \
+        "the blocked read logged"
+}
+
 # A DMAR whose checksum does not add up (GRUB changes a byte of its OEM ID, as
 # qemu_bad_madt_checksum does to the MADT): named once and set aside, the boot goes on.
 case_qemu_svm_iommu_bad_dmar() {

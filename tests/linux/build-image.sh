@@ -26,7 +26,7 @@
 #   --force     rebuild even when the stamp says the image is up to date
 #
 # Caching: the .debs stay in DIR/debs. The image is rebuilt only when its stamp changes; the
-# stamp is a hash of this script, init, tvcheck.c, tvbench.c, grub.cfg, the variant, the package
+# stamp is a hash of this script, init, tvcheck.c, tvbench.c, tvdma.c, grub.cfg, the variant, the package
 # versions used and the versions of the build tools. The kernel version is printed either way.
 set -euo pipefail
 
@@ -185,7 +185,7 @@ stamp=$(
         gcc --version | head -n1
         grub-mkrescue --version
         dpkg-query -W -f='${Package} ${Version}\n' xorriso cpio libc6-dev
-        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/tvbench.c" "$here/grub.cfg" \
+        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/tvbench.c" "$here/tvdma.c" "$here/grub.cfg" \
             "${thinctl_inputs[@]}" | cut -d' ' -f1
     } | sha256sum | cut -d' ' -f1
 )
@@ -228,8 +228,10 @@ fi
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -o "$work/tvcheck" "$here/tvcheck.c"
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -I"$top" -o "$work/thinctl" "$top/tools/thinctl.c"
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -o "$work/tvbench" "$here/tvbench.c"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -s -I"$top" -o "$work/tvdma" "$here/tvdma.c"
 
-# The initramfs tree: busybox with a link per applet, /init, tvcheck, tvbench, empty mount points.
+# The initramfs tree: busybox with a link per applet, /init, tvcheck, tvbench, tvdma, empty
+# mount points.
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
 dpkg-deb --fsys-tarfile "$bbdeb" | tar -x -C "$work" ./bin/busybox
@@ -248,6 +250,7 @@ install -m 0755 "$work/thinctl" "$root/bin/thinctl"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 install -m 0755 "$work/tvbench" "$root/bin/tvbench"
+install -m 0755 "$work/tvdma" "$root/bin/tvdma"
 if [[ $variant == selftests* ]]; then
     mkdir -p "$root/selftests"
     while read -r t; do
