@@ -37,7 +37,7 @@ struct vtd_unit {
 
 /*
  * Reads the version and capabilities. -1 with the reason in err when the
- * unit does not answer (all-ones), offers neither 3- nor 4-level tables, or
+ * unit does not answer (all-ones, or nothing but zeros), offers neither 3- nor 4-level tables, or
  * places its registers beyond a sane size.
  */
 int vtd_probe(struct vtd_unit *u, char *err, size_t errlen);

@@ -165,19 +165,11 @@ case_qemu_svm_iommu_amd() {
     expect_guest_all_pass
 }
 
-# Linux on q35 with VT-d under thinvisor, 2 CPUs: GRUB's disk reads (the AHCI controller's
-# DMA) go through thinvisor's DMA map; the kernel finds no DMAR to take (no "DMAR:" line in
-# its log); root makes the edu device read and write the status area, a page of the region
-# the CPU may read: the device reads nothing of it and its write does not land, while a page
-# of Linux's own goes through; thinctl status counts the blocked accesses.
-case_qemu_svm_linux_iommu_vtd() {
-    boot --emu qemu_svm --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" \
-        --disk "$ROOT/build/linux/linux-disk.img" \
-        -- -- -machine q35 -device intel-iommu -device edu,dma_mask=0xffffffff
-    expect_svm_up 2
+# expect_linux_dma_protected: thinvisor's DMA protection was on, and Linux's root could
+# not aim the edu device at the region (tests/linux/tvdma.c).
+expect_linux_dma_protected() {
     expect '^DMA protection: on: the IOMMU keeps devices out of the hypervisor region' \
         "DMA protection on"
-    expect_linux_under_thinvisor 2 svm
     expect '^linux-guest: kernel log lines naming an IOMMU it found: 0$' \
         "Linux found no IOMMU to take over"
     expect '^linux-guest: tvdma: a page of ours through the device and back: ok' \
@@ -191,6 +183,22 @@ case_qemu_svm_linux_iommu_vtd() {
         "thinctl status counts the blocked accesses"
     expect '^WARNING: IOMMU: unit 0 blocked a DMA read by 00:[0-9a-f]+\.0 at 0x[0-9a-f]+ \(read not allowed\)' \
         "the blocked read logged"
+}
+
+# The q35 machine with VT-d and the edu device (its DMA reaching all of 32-bit memory).
+IOMMU_VTD_MACHINE=(-machine q35 -device intel-iommu -device edu,dma_mask=0xffffffff)
+
+# Linux on q35 with VT-d under thinvisor, 2 CPUs: GRUB's disk reads (the AHCI controller's
+# DMA) go through thinvisor's DMA map; the kernel finds no DMAR to take (no "DMAR:" line in
+# its log); root makes the edu device read and write the status area, a page of the region
+# the CPU may read: the device reads nothing of it and its write does not land, while a page
+# of Linux's own goes through; thinctl status counts the blocked accesses.
+case_qemu_svm_linux_iommu_vtd() {
+    boot --emu qemu_svm --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" \
+        --disk "$ROOT/build/linux/linux-disk.img" -- -- "${IOMMU_VTD_MACHINE[@]}"
+    expect_svm_up 2
+    expect_linux_under_thinvisor 2 svm
+    expect_linux_dma_protected
 }
 
 # A DMAR whose checksum does not add up (GRUB changes a byte of its OEM ID, as
@@ -208,5 +216,28 @@ case_qemu_svm_iommu_bad_dmar() {
         "bad DMAR checksum named, tables set aside"
     expect '^WARNING: DMA protection: no usable DMAR or IVRS in the ACPI tables: devices' \
         "warned that devices can reach the region"
+    expect_guest_all_pass
+}
+
+# A remapping unit whose registers do not answer: GRUB moves the DRHD's register base from
+# 0xfed90000 to 0xf0d90000, where nothing decodes (byte 59 of the table, 0xfe -> 0xf0), and
+# puts the difference into a reserved header byte (38) so that the checksum holds. The unit
+# is named and left alone, its table still hidden; the guest boots on, protected from
+# processors only, and the log says so.
+case_qemu_svm_iommu_dead_unit() {
+    boot --emu qemu_svm --cpus 1 --mem 256 --timeout 120 --cmdline "test_exit" \
+        -- -- -machine q35 -device intel-iommu
+    logged_address '^IOMMU: VT-d \(DMAR\) at (0x[0-9a-f]+),.*' DMAR || return
+    local dmar=$ADDR
+    boot --emu qemu_svm --cpus 1 --mem 256 --timeout 120 --cmdline "test_exit" \
+        --grub-line "write_byte $(printf '0x%x' $((dmar + 59))) 0xf0; write_byte $(printf '0x%x' $((dmar + 38))) 0x0e" \
+        -- -- -machine q35 -device intel-iommu
+    expect_exit ok
+    expect '^IOMMU: unit 0: registers at 0xf0d90000, PCI segment 0' "the moved register base read"
+    expect '^WARNING: IOMMU: unit 0 at 0xf0d90000: its registers do not answer .*; not used$' \
+        "the unit that does not answer named"
+    expect '^WARNING: DMA protection: no remapping unit can be used: devices the guest programs can reach' \
+        "warned that devices can reach the region"
+    expect '^PASS the DMAR is hidden from the guest$' "its table hidden all the same"
     expect_guest_all_pass
 }

@@ -99,6 +99,17 @@ case_qemu_uefi_svm_linux_4cpu() {
     expect_linux_under_thinvisor 4 svm "$UEFI_LAUNCH"
 }
 
+# OVMF on q35 with VT-d: the firmware's own disk reads go through thinvisor's DMA map
+# once thinvisor runs under it, and Linux sees no DMAR (cases_svm.sh has the checks).
+case_qemu_uefi_svm_linux_iommu_vtd() {
+    boot --uefi --emu qemu_svm --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" \
+        --disk "$LINUX_DISK" -- -- "${IOMMU_VTD_MACHINE[@]}"
+    expect_svm_up 2 "$UEFI_LAUNCH"
+    expect_no_uefi_loop
+    expect_linux_under_thinvisor 2 svm "$UEFI_LAUNCH"
+    expect_linux_dma_protected
+}
+
 # Bochs 3.0 runs OVMF (tests/boot/emu-bochs.sh --uefi) and emulates VMX with EPT: the same
 # chain with the firmware as the guest under VMX. One CPU: OVMF builds its ACPI tables from
 # QEMU's fw_cfg, which Bochs lacks, so under Bochs it publishes none, and without a MADT

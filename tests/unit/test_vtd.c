@@ -133,6 +133,11 @@ static void probe_refuses_a_dead_unit(void **state)
     assert_int_equal(vtd_probe(&u, err, sizeof err), -1);
     assert_non_null(strstr(err, "do not answer"));
     m.kind = ANSWERS;
+    memset(m.regs, 0, sizeof m.regs);                         /* nothing there: zeros */
+    assert_int_equal(vtd_probe(&u, err, sizeof err), -1);
+    assert_non_null(strstr(err, "do not answer"));
+    put32(VTD_REG_VER, 0x10);
+    put64(VTD_REG_ECAP, QEMU_ECAP);
     put64(VTD_REG_CAP, QEMU_CAP & ~(0x1Full << 8));          /* no table depth it takes */
     assert_int_equal(vtd_probe(&u, err, sizeof err), -1);
     assert_non_null(strstr(err, "neither 3- nor 4-level"));
