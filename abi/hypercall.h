@@ -26,10 +26,12 @@
 #define TV_FEATURE_STATUS_AREA   (1u << 1)     /* CPUID 0x40000002 gives the status area */
 
 /*
- * The ACPI DMAR, when thinvisor owns the VT-d units, under this signature
- * instead (checksum fixed): an OS finds no remapping unit to take over.
+ * The ACPI DMAR (IVRS), when thinvisor owns the VT-d units (the AMD-Vi
+ * IOMMUs), under this signature instead (checksum fixed): an OS finds no
+ * IOMMU to take over.
  */
 #define TV_HIDDEN_DMAR_SIGNATURE "TVDR"
+#define TV_HIDDEN_IVRS_SIGNATURE "TVIR"
 
 /*
  * VMCALL: EAX = function, EBX/ECX/EDX = arguments; on return EAX = status,

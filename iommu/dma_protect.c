@@ -2,6 +2,8 @@
 #include "iommu/dma_protect.h"
 
 #include "abi/hypercall.h"
+#include "iommu/amd_vi.h"
+#include "iommu/amd_vi_regs.h"
 #include "iommu/vtd.h"
 #include "iommu/vtd_regs.h"
 #include "kernel/format.h"
@@ -16,7 +18,8 @@
 
 static struct {
     const struct iommu_tables *tables;
-    struct vtd_unit vtd[IOMMU_MAX_UNITS];
+    struct vtd_unit vtd[IOMMU_MAX_UNITS];   /* IOMMU_VTD */
+    struct amdvi_unit amd[IOMMU_MAX_UNITS]; /* IOMMU_AMD_VI */
     bool usable[IOMMU_MAX_UNITS];         /* probed fine: gets the DMA map */
     bool translating[IOMMU_MAX_UNITS];
     struct phys_range hidden[IOMMU_MAX_UNITS];
@@ -36,40 +39,63 @@ static void unit_name(uint32_t i, char *buf, size_t len)
                  (unsigned long long)dp.tables->units[i].reg_base);
 }
 
+/* A VT-d unit's capabilities; its register pages, to hide. false: not usable. */
+static bool plan_vtd(uint32_t i, const char *name, uint64_t base)
+{
+    char err[160];
+    struct vtd_unit *u = &dp.vtd[i];
+    u->io = iommu_mmio_io(phys_to_virt(base));
+    if (vtd_probe(u, err, sizeof err) != 0) {
+        log_warn("%s: %s; not used\n", name, err);
+        return false;
+    }
+    dp.has_2m &= (u->cap & VTD_CAP_SLLPS_2M) != 0;
+    dp.has_1g &= (u->cap & VTD_CAP_SLLPS_1G) != 0;
+    dp.hidden[dp.hidden_count++] = (struct phys_range){ base, base + vtd_register_bytes(u) };
+    log_info("%s: version %u.%u, %u-bit addresses, %s-level tables, pages 4K%s%s, "
+             "%u fault record(s)%s\n", name, (u->version >> 4) & 0xF, u->version & 0xF,
+             (unsigned)VTD_CAP_MGAW(u->cap), VTD_CAP_SAGAW(u->cap) & 4 ? "4" : "3",
+             u->cap & VTD_CAP_SLLPS_2M ? " 2M" : "", u->cap & VTD_CAP_SLLPS_1G ? " 1G" : "",
+             (unsigned)VTD_CAP_NFR(u->cap), u->ecap & VTD_ECAP_C ? "" : ", walks do not snoop");
+    return true;
+}
+
+/* An AMD-Vi unit: its features; its register pages, to hide. false: not usable. */
+static bool plan_amd_vi(uint32_t i, const char *name, uint64_t base)
+{
+    char err[160];
+    struct amdvi_unit *u = &dp.amd[i];
+    u->io = iommu_mmio_io(phys_to_virt(base));
+    if (amdvi_probe(u, err, sizeof err) != 0) {
+        log_warn("%s: %s; not used\n", name, err);
+        return false;
+    }
+    dp.hidden[dp.hidden_count++] = (struct phys_range){ base, base + amdvi_register_bytes(u) };
+    log_info("%s: extended features %#llx, %llu KiB of registers\n", name,
+             (unsigned long long)u->efr, (unsigned long long)(amdvi_register_bytes(u) >> 10));
+    return true;
+}
+
 void dma_protect_plan(const struct iommu_tables *t)
 {
     dp.tables = t;
-    if (t->kind != IOMMU_VTD)
+    if (t->kind == IOMMU_NONE)
         return;
+    /* AMD-Vi takes 2 MiB and 1 GiB pages at levels 2 and 3 (48882, 2.2.3); VT-d says. */
     dp.has_2m = dp.has_1g = true;
     for (uint32_t i = 0; i < t->unit_count; i++) {
-        char name[64], err[160];
+        char name[64];
         uint64_t base = t->units[i].reg_base;
         unit_name(i, name, sizeof name);
-        if (base > REGION_LIMIT - 0x10000) {    /* the low 4 GiB are mapped from the start */
+        if (base > REGION_LIMIT - AMDVI_MMIO_BYTES_PC) {   /* the low 4 GiB are mapped from the start */
             log_warn("%s: registers above what thinvisor maps; not used\n", name);
             continue;
         }
-        dp.vtd[i].io = vtd_mmio_io(phys_to_virt(base));
-        if (vtd_probe(&dp.vtd[i], err, sizeof err) != 0) {
-            log_warn("%s: %s; not used\n", name, err);
-            /* Its page stays hidden all the same: the guest is not to take a unit over. */
+        dp.usable[i] = t->kind == IOMMU_VTD ? plan_vtd(i, name, base)
+                                            : plan_amd_vi(i, name, base);
+        /* A unit that cannot be used stays hidden all the same: the guest is not to take it over. */
+        if (!dp.usable[i])
             dp.hidden[dp.hidden_count++] = (struct phys_range){ base, base + 0x1000 };
-            continue;
-        }
-        dp.usable[i] = true;
-        dp.has_2m &= (dp.vtd[i].cap & VTD_CAP_SLLPS_2M) != 0;
-        dp.has_1g &= (dp.vtd[i].cap & VTD_CAP_SLLPS_1G) != 0;
-        dp.hidden[dp.hidden_count++] =
-            (struct phys_range){ base, base + vtd_register_bytes(&dp.vtd[i]) };
-        log_info("%s: version %u.%u, %u-bit addresses, %s-level tables, pages 4K%s%s, "
-                 "%u fault record(s)%s\n", name, (dp.vtd[i].version >> 4) & 0xF,
-                 dp.vtd[i].version & 0xF, (unsigned)VTD_CAP_MGAW(dp.vtd[i].cap),
-                 VTD_CAP_SAGAW(dp.vtd[i].cap) & 4 ? "4" : "3",
-                 dp.vtd[i].cap & VTD_CAP_SLLPS_2M ? " 2M" : "",
-                 dp.vtd[i].cap & VTD_CAP_SLLPS_1G ? " 1G" : "",
-                 (unsigned)VTD_CAP_NFR(dp.vtd[i].cap),
-                 dp.vtd[i].ecap & VTD_ECAP_C ? "" : ", walks do not snoop");
     }
 }
 
@@ -83,48 +109,57 @@ uint32_t dma_protect_hidden(const struct phys_range **out)
  * The DMA map: a table per 512 GiB and the PML4; where 1 GiB pages are
  * missing a PD per GiB, where 2 MiB pages are missing a PT per 2 MiB;
  * around each hole (the region, each unit's registers) a PD and a PT at
- * either edge. Each unit: its root and context table.
+ * either edge. Each VT-d unit: its root and context table; AMD-Vi: one
+ * device table (2 MiB) for every unit, and each its event log page.
  */
 uint64_t dma_protect_budget(uint64_t top)
 {
-    if (!dp.tables || dp.tables->kind != IOMMU_VTD)
+    if (!dp.tables || dp.tables->kind == IOMMU_NONE)
         return 0;
     uint64_t gib = (top + (1ull << 30) - 1) >> 30;
-    uint64_t pages = 1 + (gib + 511) / 512 + 4 * (1 + dp.hidden_count) + 2 * dp.hidden_count;
+    uint64_t pages = 1 + (gib + 511) / 512 + 4 * (1 + dp.hidden_count);
     if (!dp.has_1g)
         pages += gib;
     if (!dp.has_2m)
         pages += gib * 512;
+    if (dp.tables->kind == IOMMU_VTD)
+        pages += 2 * dp.tables->unit_count;
+    else                                /* one device table for all; an event log each */
+        pages += AMDVI_DEVICE_IDS * AMDVI_DTE_BYTES / 4096 + dp.tables->unit_count;
     return pages * 4096;
 }
 
 /*
- * The DMAR renamed in place (XMHF replaces it, BitVisor zeroes its
- * signature): an OS finds no remapping unit to take over. The checksum is
+ * The DMAR or IVRS renamed in place (XMHF replaces the DMAR, BitVisor
+ * zeroes its signature): an OS finds no IOMMU to take over. The checksum is
  * fixed so that the table stays valid ACPI under its new name.
  */
-static void hide_dmar(void)
+static void hide_table(void)
 {
     uint8_t *table = phys_to_virt(dp.tables->table_phys);
-    static const char hidden[4] = TV_HIDDEN_DMAR_SIGNATURE;
+    static const char dmar[4] = TV_HIDDEN_DMAR_SIGNATURE, ivrs[4] = TV_HIDDEN_IVRS_SIGNATURE;
+    const char *hidden = dp.tables->kind == IOMMU_VTD ? dmar : ivrs;
+    char was[5] = { 0 };
+    memcpy(was, table, 4);
     uint8_t sum = table[9];
     for (int i = 0; i < 4; i++) {
         sum = (uint8_t)(sum + table[i] - (uint8_t)hidden[i]);
         table[i] = (uint8_t)hidden[i];
     }
     table[9] = sum;
-    log_info("IOMMU: the DMAR at %#llx is hidden from the guest (signature now \"%.4s\")\n",
+    log_info("IOMMU: the %s at %#llx is hidden from the guest (signature now \"%.4s\")\n", was,
              (unsigned long long)dp.tables->table_phys, hidden);
 }
 
-/* The DMA map, [0, top) but the region and the registers, in VT-d's format. */
+/* The DMA map, [0, top) but the region and the registers, in the units' format. */
 static int build_map(uint64_t top)
 {
     static struct phys_range holes[IOMMU_MAX_UNITS + 1];
     holes[0] = (struct phys_range){ hv_memory.base, hv_memory.base + hv_memory.size };
     memcpy(&holes[1], dp.hidden, dp.hidden_count * sizeof holes[0]);
     dp.map = (struct ept){
-        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity, .format = EPT_FORMAT_VTD,
+        .alloc = &hv_memory.alloc, .phys_to_virt = hv_identity,
+        .format = dp.tables->kind == IOMMU_VTD ? EPT_FORMAT_VTD : EPT_FORMAT_AMD_VI,
         .has_2m = dp.has_2m, .has_1g = dp.has_1g, .holes = holes,
         .hole_count = 1 + dp.hidden_count,
     };
@@ -139,8 +174,8 @@ static int build_map(uint64_t top)
     return 0;
 }
 
-/* Unit i translating through the DMA map: its own root and context table (its levels). */
-static int start_unit(uint32_t i, uint64_t top, char *err, size_t errlen)
+/* VT-d unit i translating through the DMA map: its own root and context table (its levels). */
+static int start_vtd(uint32_t i, uint64_t top, char *err, size_t errlen)
 {
     struct vtd_unit *u = &dp.vtd[i];
     int levels = vtd_levels(u, top);
@@ -166,18 +201,38 @@ static int start_unit(uint32_t i, uint64_t top, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * AMD-Vi unit i translating through the DMA map (4 levels): the one device
+ * table every unit shares, made at the first, and an event log of its own.
+ */
+static int start_amd_vi(uint32_t i, char *err, size_t errlen)
+{
+    static uint64_t device_table;
+    struct amdvi_unit *u = &dp.amd[i];
+    if (!device_table) {
+        uint64_t *t = hv_alloc_pages(AMDVI_DEVICE_IDS * AMDVI_DTE_BYTES / 4096,
+                                     "AMD-Vi device table");
+        amdvi_fill_device_table(t, dp.map.pml4, DOMAIN_ID);
+        device_table = virt_to_phys_identity(t);
+    }
+    u->event_log = hv_alloc_pages(1, "AMD-Vi event logs");
+    if (amdvi_enable(u, device_table, virt_to_phys_identity(u->event_log), err, errlen) != 0)
+        return -1;
+    char name[64];
+    unit_name(i, name, sizeof name);
+    log_info("%s: translating, 4-level tables%s\n", name,
+             u->firmware_control & AMDVI_CTL_IOMMU_EN ? " (the firmware had it translating; replaced)"
+                                                      : "");
+    return 0;
+}
+
 int dma_protect_start(uint64_t top, char *why, size_t whylen)
 {
     if (!dp.tables || dp.tables->kind == IOMMU_NONE) {
         fmt_snprintf(why, whylen, "no usable DMAR or IVRS in the ACPI tables");
         return -1;
     }
-    if (dp.tables->kind != IOMMU_VTD) {
-        fmt_snprintf(why, whylen, "thinvisor does not program %s units yet",
-                     iommu_kind_name(dp.tables->kind));
-        return -1;
-    }
-    hide_dmar();
+    hide_table();
     uint32_t usable = 0;
     for (uint32_t i = 0; i < dp.tables->unit_count; i++)
         usable += dp.usable[i];
@@ -193,7 +248,9 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
         char err[160], name[64];
         if (!dp.usable[i])
             continue;
-        if (start_unit(i, top, err, sizeof err) != 0) {
+        int rc = dp.tables->kind == IOMMU_VTD ? start_vtd(i, top, err, sizeof err)
+                                              : start_amd_vi(i, err, sizeof err);
+        if (rc != 0) {
             unit_name(i, name, sizeof name);
             log_warn("%s: %s; devices behind it can reach the hypervisor region\n", name, err);
             continue;
@@ -205,7 +262,7 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
         fmt_snprintf(why, whylen, "no remapping unit could be started");
         return -1;
     }
-    dp.state.kind = IOMMU_VTD;
+    dp.state.kind = dp.tables->kind;
     if (dp.state.units < dp.tables->unit_count + dp.tables->units_dropped) {
         fmt_snprintf(why, whylen, "%u of %u remapping unit(s) translate", dp.state.units,
                      dp.tables->unit_count + dp.tables->units_dropped);
@@ -215,7 +272,7 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
 }
 
 /* Logs a blocked DMA the first time its requester touches that page. */
-static void note_fault(uint32_t unit, const struct vtd_fault *f)
+static void note_fault(uint32_t unit, const struct iommu_fault *f)
 {
     dp.state.faults++;
     for (uint32_t i = 0; i < dp.seen_count; i++)
@@ -233,7 +290,18 @@ static void note_fault(uint32_t unit, const struct vtd_fault *f)
     dp.seen[dp.seen_count++].page = f->address;
     log_warn("IOMMU: unit %u blocked a DMA %s by %02x:%02x.%u at %#llx (%s)\n", unit,
              f->read ? "read" : "write", f->source >> 8, (f->source >> 3) & 0x1F,
-             f->source & 7, (unsigned long long)f->address, vtd_fault_reason_name(f->reason));
+             f->source & 7, (unsigned long long)f->address, f->why);
+}
+
+/*
+ * One record (VT-d) or event (AMD-Vi) of unit i: 1 a fault, 2 something
+ * else (AMD-Vi: logged once), 0 none left.
+ */
+static int take_one(uint32_t i, struct iommu_fault *f, bool *lost)
+{
+    if (dp.tables->kind == IOMMU_VTD)
+        return vtd_take_fault(&dp.vtd[i], f, lost);
+    return amdvi_take_event(&dp.amd[i], f, lost);
 }
 
 void dma_protect_poll(void)
@@ -243,17 +311,31 @@ void dma_protect_poll(void)
     for (uint32_t i = 0; i < dp.tables->unit_count; i++) {
         if (!dp.translating[i])
             continue;
-        struct vtd_fault f;
-        bool lost;
-        /* A unit holds at most NFR records; a few more may arrive while they are taken. */
-        for (unsigned n = 0; n < 2 * VTD_CAP_NFR(dp.vtd[i].cap); n++) {
-            int got = vtd_take_fault(&dp.vtd[i], &f, &lost);
+        /*
+         * A VT-d unit holds at most NFR records, an AMD-Vi log 256 events; a few more may
+         * arrive while they are taken.
+         */
+        unsigned most = dp.tables->kind == IOMMU_VTD ? 2 * VTD_CAP_NFR(dp.vtd[i].cap)
+                                                     : AMDVI_EVENT_LOG_ENTRIES + 16;
+        for (unsigned n = 0; n < most; n++) {
+            struct iommu_fault f;
+            bool lost;
+            int got = take_one(i, &f, &lost);
             if (lost && dp.state.lost++ == 0)
                 log_warn("IOMMU: unit %u dropped faults: its records were full (reported "
                          "once; thinctl status counts them)\n", i);
             if (!got)
                 break;
-            note_fault(i, &f);
+            if (got == 1) {
+                note_fault(i, &f);
+            } else {
+                static bool logged;
+                if (!logged)
+                    log_warn("IOMMU: unit %u logged an event other than a page fault "
+                             "(device %#x, %#llx); others are not logged\n", i, f.source,
+                             (unsigned long long)f.address);
+                logged = true;
+            }
         }
     }
     __atomic_store_n(&dp.poll_lock, 0, __ATOMIC_RELEASE);

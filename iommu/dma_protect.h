@@ -10,8 +10,8 @@
  * records when asked (CPUID 0x40000002, as thinctl reads the status area),
  * counts them and logs each source once.
  *
- * VT-d only so far; on AMD-Vi machines (IVRS) the units are left to the
- * guest and the log says the region is protected from processors only.
+ * VT-d (DMAR: iommu/vtd.c) and AMD-Vi (IVRS: iommu/amd_vi.c), with the
+ * same DMA map in each one's page-table format.
  */
 #ifndef THINVISOR_DMA_PROTECT_H
 #define THINVISOR_DMA_PROTECT_H
@@ -31,7 +31,7 @@ struct dma_protect_state {
 };
 
 /*
- * At boot, from the parsed DMAR (or IVRS): reads each VT-d unit's
+ * At boot, from the parsed DMAR (or IVRS): reads each unit's
  * capabilities (logging a unit that does not answer or cannot be used) and
  * notes the register pages to hide. Before the region is chosen, so that
  * its budget can count the tables.

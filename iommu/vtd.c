@@ -8,33 +8,6 @@
 
 /* ---- register access ---------------------------------------------------------------- */
 
-static uint32_t mmio_read32(void *ctx, unsigned off)
-{
-    return *(volatile uint32_t *)((volatile char *)ctx + off);
-}
-
-/* 64-bit registers are read and written whole (11.2: software may use 64-bit accesses). */
-static uint64_t mmio_read64(void *ctx, unsigned off)
-{
-    return *(volatile uint64_t *)((volatile char *)ctx + off);
-}
-
-static void mmio_write32(void *ctx, unsigned off, uint32_t v)
-{
-    *(volatile uint32_t *)((volatile char *)ctx + off) = v;
-}
-
-static void mmio_write64(void *ctx, unsigned off, uint64_t v)
-{
-    *(volatile uint64_t *)((volatile char *)ctx + off) = v;
-}
-
-struct vtd_io vtd_mmio_io(volatile void *regs)
-{
-    return (struct vtd_io){ mmio_read32, mmio_read64, mmio_write32, mmio_write64,
-                            (void *)(uintptr_t)regs };
-}
-
 static uint32_t rd32(struct vtd_unit *u, unsigned off) { return u->io.read32(u->io.ctx, off); }
 static uint64_t rd64(struct vtd_unit *u, unsigned off) { return u->io.read64(u->io.ctx, off); }
 static void wr32(struct vtd_unit *u, unsigned off, uint32_t v) { u->io.write32(u->io.ctx, off, v); }
@@ -100,7 +73,7 @@ void vtd_fill_root_and_context(uint64_t *root, uint64_t *context, uint64_t conte
 /* Waits until (GSTS & mask) == want. */
 static bool wait_gsts(struct vtd_unit *u, uint32_t mask, uint32_t want)
 {
-    for (uint32_t i = 0; i < VTD_WAIT_READS; i++)
+    for (uint32_t i = 0; i < IOMMU_WAIT_READS; i++)
         if ((rd32(u, VTD_REG_GSTS) & mask) == want)
             return true;
     return false;
@@ -120,7 +93,7 @@ static bool command(struct vtd_unit *u, uint32_t bit, bool on, bool one_shot)
 
 static bool wait_clear64(struct vtd_unit *u, unsigned off, uint64_t bit)
 {
-    for (uint32_t i = 0; i < VTD_WAIT_READS; i++)
+    for (uint32_t i = 0; i < IOMMU_WAIT_READS; i++)
         if (!(rd64(u, off) & bit))
             return true;
     return false;
@@ -153,9 +126,9 @@ int vtd_enable(struct vtd_unit *u, uint64_t root_phys, char *err, size_t errlen)
     if ((u->cap & (VTD_CAP_PLMR | VTD_CAP_PHMR)) && (rd32(u, VTD_REG_PMEN) & VTD_PMEN_EPM)) {
         wr32(u, VTD_REG_PMEN, 0);
         uint32_t i = 0;
-        while ((rd32(u, VTD_REG_PMEN) & VTD_PMEN_PRS) && ++i < VTD_WAIT_READS)
+        while ((rd32(u, VTD_REG_PMEN) & VTD_PMEN_PRS) && ++i < IOMMU_WAIT_READS)
             ;
-        if (i == VTD_WAIT_READS)
+        if (i == IOMMU_WAIT_READS)
             FAIL("the protected memory regions did not turn off");
     }
     return 0;
@@ -163,7 +136,7 @@ int vtd_enable(struct vtd_unit *u, uint64_t root_phys, char *err, size_t errlen)
 
 /* ---- faults ------------------------------------------------------------------------- */
 
-int vtd_take_fault(struct vtd_unit *u, struct vtd_fault *f, bool *lost)
+int vtd_take_fault(struct vtd_unit *u, struct iommu_fault *f, bool *lost)
 {
     uint32_t fsts = rd32(u, VTD_REG_FSTS);
     *lost = fsts & VTD_FSTS_PFO;
@@ -177,8 +150,9 @@ int vtd_take_fault(struct vtd_unit *u, struct vtd_fault *f, bool *lost)
         if (!(hi & VTD_FRCD_F))
             continue;
         uint64_t lo = rd64(u, off);
-        *f = (struct vtd_fault){ VTD_FRCD_SID(hi), VTD_FRCD_REASON(hi),
-                                 (hi & VTD_FRCD_READ) != 0, lo & VTD_FRCD_ADDR_MASK };
+        *f = (struct iommu_fault){ VTD_FRCD_SID(hi), (hi & VTD_FRCD_READ) != 0,
+                                   lo & VTD_FRCD_ADDR_MASK,
+                                   vtd_fault_reason_name(VTD_FRCD_REASON(hi)) };
         wr32(u, off + 12, (uint32_t)(VTD_FRCD_F >> 32));   /* F is RW1C */
         return 1;
     }

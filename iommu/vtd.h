@@ -3,7 +3,7 @@
  * read what it can do, give it a root table, turn translation on, take its
  * fault records. The policy (which tables, what to log) is the caller's
  * (iommu/dma_protect.c). Plain C: register accesses go through a struct
- * vtd_io, so host unit tests drive a model of the unit with the same code.
+ * iommu_io, so host unit tests drive a model of the unit with the same code.
  * Every wait on the unit is a bounded count of register reads: a unit that
  * never answers gives an error, not a hang.
  */
@@ -14,26 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vtd_io {
-    uint32_t (*read32)(void *ctx, unsigned offset);
-    uint64_t (*read64)(void *ctx, unsigned offset);
-    void (*write32)(void *ctx, unsigned offset, uint32_t value);
-    void (*write64)(void *ctx, unsigned offset, uint64_t value);
-    void *ctx;
-};
-
-/* The io for a unit whose registers are mapped at `regs` (volatile loads and stores). */
-struct vtd_io vtd_mmio_io(volatile void *regs);
+#include "iommu/io.h"
 
 struct vtd_unit {
-    struct vtd_io io;
+    struct iommu_io io;
     uint32_t version;
     uint64_t cap, ecap;
     uint32_t firmware_gsts;   /* GSTS as vtd_enable found it: what the firmware had on */
 };
-
-/* How many register reads a wait on the unit may take before it counts as dead. */
-#define VTD_WAIT_READS  1000000u
 
 /*
  * Reads the version and capabilities. -1 with the reason in err when the
@@ -74,20 +62,12 @@ void vtd_fill_root_and_context(uint64_t *root, uint64_t *context, uint64_t conte
  */
 int vtd_enable(struct vtd_unit *u, uint64_t root_phys, char *err, size_t errlen);
 
-/* One blocked DMA, as the unit recorded it. */
-struct vtd_fault {
-    uint16_t source;          /* requester: bus << 8 | device << 3 | function */
-    uint8_t reason;           /* VT-d 3.x, Appendix A: e.g. 6 read, 5 write not allowed */
-    bool read;                /* a read (else a write) */
-    uint64_t address;         /* the page it was for */
-};
-
 /*
  * Takes the next fault record the unit holds and frees it: 1 with *f
  * filled, or 0 when no record holds one. *lost is set when the unit also
  * says faults were dropped because the records were full (then cleared).
  */
-int vtd_take_fault(struct vtd_unit *u, struct vtd_fault *f, bool *lost);
+int vtd_take_fault(struct vtd_unit *u, struct iommu_fault *f, bool *lost);
 
 /* The fault reason's meaning, for the log ("unknown" for the rest). */
 const char *vtd_fault_reason_name(uint8_t reason);

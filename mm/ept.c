@@ -36,13 +36,14 @@ static uint64_t *table_at(const struct ept *e, uint64_t phys)
 
 /*
  * SDM 29.3.2: an EPT entry whose bits 2:0 are all clear is not present; NPT: bit 0 (P);
- * VT-d: read and write (bits 1:0) both clear (VT-d 3.x, 9.8).
+ * VT-d: read and write (bits 1:0) both clear (VT-d 3.x, 9.8); AMD-Vi: bit 0 (PR).
  */
 static bool present(const struct ept *e, uint64_t ent)
 {
     switch (e->format) {
     case EPT_FORMAT_NPT: return (ent & NPT_PRESENT) != 0;
     case EPT_FORMAT_VTD: return (ent & (VTD_SL_READ | VTD_SL_WRITE)) != 0;
+    case EPT_FORMAT_AMD_VI: return (ent & AMDVI_PTE_PR) != 0;
     default: return (ent & EPT_RWX) != 0;
     }
 }
@@ -51,11 +52,15 @@ static bool present(const struct ept *e, uint64_t ent)
  * An entry that points at a table: every access allowed, the leaf decides. A nested
  * walk counts as a user access (APM 15.25.5), so NPT tables and leaves set U/S.
  */
-static uint64_t table_entry(const struct ept *e, uint64_t phys)
+static uint64_t table_entry(const struct ept *e, uint64_t phys, int level)
 {
     switch (e->format) {
     case EPT_FORMAT_NPT: return phys | NPT_PRESENT | NPT_WRITE | NPT_USER;
     case EPT_FORMAT_VTD: return phys | VTD_SL_READ | VTD_SL_WRITE;
+    case EPT_FORMAT_AMD_VI:
+        /* AMD-Vi names the level of the table pointed at: ours (3 = PML4) plus one, less one. */
+        return phys | AMDVI_PTE_PR | AMDVI_PTE_IR | AMDVI_PTE_IW |
+               (uint64_t)level << AMDVI_PTE_NEXT_SHIFT;
     default: return phys | EPT_RWX;
     }
 }
@@ -78,7 +83,8 @@ static int npt_pat_bits(uint8_t type)
 /*
  * A leaf at `level` mapping host address addr with permissions perms (EPT_RWX bits).
  * A VT-d leaf says read and write only: no memory type (its EMT field is for nested
- * translation only) and no execute (devices do not fetch).
+ * translation only) and no execute (devices do not fetch). An AMD-Vi leaf has next level
+ * 0, its size that of its level; bit 7, which AMD-Vi ignores, marks large ones as here.
  */
 static uint64_t leaf_entry(const struct ept *e, uint64_t addr, int level, uint8_t type,
                            uint64_t perms)
@@ -88,6 +94,10 @@ static uint64_t leaf_entry(const struct ept *e, uint64_t addr, int level, uint8_
     if (e->format == EPT_FORMAT_VTD)
         return addr | (perms & EPT_READ ? VTD_SL_READ : 0) |
                (perms & EPT_WRITE ? VTD_SL_WRITE : 0) | (level ? EPT_LARGE : 0);
+    if (e->format == EPT_FORMAT_AMD_VI)
+        return !(perms & (EPT_READ | EPT_WRITE)) ? 0 :
+               addr | AMDVI_PTE_PR | (perms & EPT_READ ? AMDVI_PTE_IR : 0) |
+               (perms & EPT_WRITE ? AMDVI_PTE_IW : 0) | (level ? EPT_LARGE : 0);
     int pat = npt_pat_bits(type);
     uint64_t ent = addr | NPT_USER | (uint64_t)(pat < 0 ? NPT_PWT | NPT_PCD : (uint64_t)pat) |
                    (level ? NPT_LARGE : 0);
@@ -103,7 +113,7 @@ static uint64_t leaf_entry(const struct ept *e, uint64_t addr, int level, uint8_
 /* A leaf's memory type (the inverse of leaf_entry). */
 static uint8_t leaf_type(const struct ept *e, uint64_t ent)
 {
-    if (e->format == EPT_FORMAT_VTD)
+    if (e->format == EPT_FORMAT_VTD || e->format == EPT_FORMAT_AMD_VI)
         return MT_WB;
     if (e->format == EPT_FORMAT_EPT)
         return (uint8_t)((ent & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT);
@@ -118,6 +128,9 @@ static uint64_t leaf_perms(const struct ept *e, uint64_t ent)
         return ent & EPT_RWX;
     if (e->format == EPT_FORMAT_VTD)
         return (ent & VTD_SL_READ ? EPT_READ : 0) | (ent & VTD_SL_WRITE ? EPT_WRITE : 0);
+    if (e->format == EPT_FORMAT_AMD_VI)
+        return !(ent & AMDVI_PTE_PR) ? 0 :
+               (ent & AMDVI_PTE_IR ? EPT_READ : 0) | (ent & AMDVI_PTE_IW ? EPT_WRITE : 0);
     if (!(ent & NPT_PRESENT))
         return 0;
     return EPT_READ | (ent & NPT_WRITE ? EPT_WRITE : 0) | (ent & NPT_NX ? 0 : EPT_EXEC);
@@ -127,7 +140,7 @@ static uint64_t leaf_perms(const struct ept *e, uint64_t ent)
  * The type a block's leaf gets. Under SVM the MTRRs still apply to nested
  * translations (APM 15.25.8), so NPT leaves are all WB and the MTRRs decide;
  * the guest's MTRR writes reach them directly. EPT replaces the MTRRs for the
- * guest (SDM 29.3.7), so its leaves carry their MTRR type. VT-d leaves carry
+ * guest (SDM 29.3.7), so its leaves carry their MTRR type. IOMMU leaves carry
  * none (m may be NULL there).
  */
 static uint8_t range_type(const struct ept *e, const struct mtrr_state *m, uint64_t a,
@@ -162,7 +175,7 @@ static bool leaf_allowed(const struct ept *e, int level)
  */
 static bool valid_type(const struct ept *e, uint8_t t)
 {
-    if (e->format == EPT_FORMAT_VTD)
+    if (e->format == EPT_FORMAT_VTD || e->format == EPT_FORMAT_AMD_VI)
         return t == MT_WB;
     if (e->format == EPT_FORMAT_NPT)
         return npt_pat_bits(t) >= 0;
@@ -293,7 +306,7 @@ static int map_fill(struct ept *e, uint64_t table, int level, uint64_t base, uin
             uint64_t child = new_table(e);
             if (!child)
                 return -1;
-            set_entry(&t[i], table_entry(e, child));
+            set_entry(&t[i], table_entry(e, child, level));
             created = true;
         }
         uint64_t child = t[i] & EPT_ADDR_MASK;
@@ -377,7 +390,7 @@ int ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, uint8_t type)
             uint64_t child = present(e, *ent) ? split_leaf(e, *ent, level) : new_table(e);
             if (!child)
                 return -1;
-            set_entry(ent, table_entry(e, child));
+            set_entry(ent, table_entry(e, child, level));
         }
         table = *ent & EPT_ADDR_MASK;
     }
@@ -401,7 +414,7 @@ int ept_set_page_access(struct ept *e, uint64_t gpa, uint64_t rwx)
             uint64_t child = split_leaf(e, *ent, level);
             if (!child)
                 return -1;
-            set_entry(ent, table_entry(e, child));
+            set_entry(ent, table_entry(e, child, level));
         }
         table = *ent & EPT_ADDR_MASK;
     }
@@ -442,7 +455,7 @@ static uint64_t build_typed(struct ept *e, uint64_t base, int level, uint64_t pe
             free_tree(e, table, level);
             return 0;
         }
-        t[i] = table_entry(e, child);
+        t[i] = table_entry(e, child, level);
     }
     return table;
 }
@@ -474,7 +487,7 @@ static int retype_table(struct ept *e, uint64_t table, int level, uint64_t base,
         uint64_t child = build_typed(e, a, level - 1, leaf_perms(e, ent), m);
         if (!child)
             return -1;
-        set_entry(&t[i], table_entry(e, child));
+        set_entry(&t[i], table_entry(e, child, level));
     }
     return 0;
 }

@@ -4,8 +4,9 @@
  * largest pages the MTRR types and the hidden hypervisor region allow.
  * Plain C over a phys_to_virt hook, like mm/pagetable.c. The same tree is
  * built in the format of AMD's nested page tables (APM Vol. 2, 15.25) for
- * the SVM backend, or of VT-d's second-level tables (VT-d spec 3.x, 9.8)
- * for the DMA map the IOMMU applies to devices (iommu/dma_protect.h);
+ * the SVM backend, or of VT-d's second-level tables (VT-d spec 3.x, 9.8) or
+ * AMD-Vi's page tables for the DMA map the IOMMU applies to devices
+ * (iommu/dma_protect.h);
  * permissions and types are given the same way.
  *
  * Every function here changes tables in place; after a change to a live
@@ -50,6 +51,15 @@
 #define VTD_SL_READ     (1ull << 0)
 #define VTD_SL_WRITE    (1ull << 1)
 
+/*
+ * AMD-Vi page table entry bits (AMD IOMMU spec 48882, 2.2.3): present, the level of the
+ * table pointed at (0 in a leaf: a page the size of its level), read, write.
+ */
+#define AMDVI_PTE_PR         (1ull << 0)
+#define AMDVI_PTE_NEXT_SHIFT 9
+#define AMDVI_PTE_IR         (1ull << 61)
+#define AMDVI_PTE_IW         (1ull << 62)
+
 #define EPT_LEVELS      4             /* PML4, PDPT, PD, PT: page-walk length 4 */
 #define EPT_MAX_GPA     (1ull << 48)  /* what a 4-level walk reaches */
 
@@ -62,6 +72,7 @@ enum ept_format {
     EPT_FORMAT_EPT,                   /* Intel's EPT */
     EPT_FORMAT_NPT,                   /* AMD's nested page tables */
     EPT_FORMAT_VTD,                   /* VT-d second-level tables: a device's DMA map */
+    EPT_FORMAT_AMD_VI,                /* AMD-Vi page tables: the same for AMD's IOMMU */
 };
 
 struct ept {
@@ -69,7 +80,7 @@ struct ept {
     void *(*phys_to_virt)(uint64_t phys);
     enum ept_format format;
     bool has_2m, has_1g;              /* IA32_VMX_EPT_VPID_CAP bits 16 and 17; NPT: CPUID;
-                                       * VT-d: CAP.SLLPS */
+                                       * VT-d: CAP.SLLPS; AMD-Vi: always */
     uint64_t pml4;                    /* physical address of the root table, 0 before a build */
     const struct phys_range *holes;   /* what the guest must never reach (the hypervisor region) */
     uint32_t hole_count;
@@ -78,8 +89,8 @@ struct ept {
 /*
  * Builds a new hierarchy (e->pml4) mapping [0, top) identically (top is
  * rounded up to 4 KiB), every page R/W/X with its MTRR type (NPT: WB, as the
- * MTRRs apply on top of nested translations; VT-d: R/W, no type, and m may be
- * NULL), each block with
+ * MTRRs apply on top of nested translations; VT-d, AMD-Vi: R/W, no type, and m
+ * may be NULL), each block with
  * the largest page size allowed (has_1g/has_2m) whose type is uniform and
  * which holds no part of a hole; hole pages stay not-present. Returns 0, or
  * -1 when top is above EPT_MAX_GPA or the allocator runs out (then every page

@@ -107,7 +107,7 @@ case_qemu_uefi_svm_linux_iommu_vtd() {
     expect_svm_up 2 "$UEFI_LAUNCH"
     expect_no_uefi_loop
     expect_linux_under_thinvisor 2 svm "$UEFI_LAUNCH"
-    expect_linux_dma_protected
+    expect_linux_dma_protected VT-d 2
 }
 
 # Bochs 3.0 runs OVMF (tests/boot/emu-bochs.sh --uefi) and emulates VMX with EPT: the same

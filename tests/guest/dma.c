@@ -24,8 +24,12 @@
 #define PCI_COMMAND_MEMORY  (1u << 1)
 #define PCI_COMMAND_MASTER  (1u << 2)
 
-/* VT-d registers the guest would use to turn translation off (VT-d 3.x, 11.4). */
+/*
+ * The registers a guest would write to turn translation off: VT-d's global command
+ * (VT-d 3.x, 11.4.4), AMD-Vi's control (AMD IOMMU spec 48882, 3.4.5).
+ */
 #define VTD_REG_GCMD        0x18
+#define AMDVI_REG_CONTROL   0x18
 
 static uint32_t pci_read(uint32_t devfn, uint32_t off)
 {
@@ -81,41 +85,48 @@ static const volatile struct tv_status *status(void)
     return phys(c.eax);
 }
 
-/* The DMAR is not there for an OS to find: only under thinvisor's signature, checksum valid. */
-static const uint8_t *check_dmar_hidden(void)
+/*
+ * The IOMMU's ACPI table (DMAR, IVRS) is not there for an OS to find: only under
+ * thinvisor's signature, checksum valid. *vtd: which kind the machine has.
+ */
+static const uint8_t *check_table_hidden(int *vtd)
 {
-    const char *name = "the DMAR is hidden from the guest";
-    const uint8_t *dmar = acpi_find("DMAR", NULL), *hidden = acpi_find(TV_HIDDEN_DMAR_SIGNATURE,
-                                                                       NULL);
-    if (dmar)
-        fail(name, "an OS finds the DMAR at 0x%08x", (uint32_t)dmar);
-    else if (!hidden)
-        skip(name, "no DMAR on this machine");
+    const char *name = "the IOMMU's ACPI table is hidden from the guest";
+    const uint8_t *dmar = acpi_find("DMAR", NULL), *ivrs = acpi_find("IVRS", NULL);
+    const uint8_t *tvdr = acpi_find(TV_HIDDEN_DMAR_SIGNATURE, NULL);
+    const uint8_t *tvir = acpi_find(TV_HIDDEN_IVRS_SIGNATURE, NULL);
+    *vtd = tvdr || dmar;
+    if (dmar || ivrs)
+        fail(name, "an OS finds the %s at 0x%08x", dmar ? "DMAR" : "IVRS",
+             (uint32_t)(dmar ? dmar : ivrs));
+    else if (!tvdr && !tvir)
+        skip(name, "no DMAR or IVRS on this machine");
     else
         pass(name);
-    return hidden;
+    return tvdr ? tvdr : tvir;
 }
 
 /*
- * What a guest that wants the IOMMU back would do: the first remapping
- * unit's global command register, from the DRHD, written with translation
- * off (VT-d 3.x, 11.4.4). The page shows a dummy; the write changes nothing.
+ * What a guest that wants the IOMMU back would do: the first unit's register that turns
+ * translation off, from the (hidden) table, written with 0. The page shows a dummy; the
+ * write changes nothing. The DMAR's DRHD and the IVRS's IVHD both hold the base at +8.
  */
-static void try_turning_translation_off(const uint8_t *dmar)
+static void try_turning_translation_off(const uint8_t *table, int vtd)
 {
-    for (uint32_t off = 48; dmar && off + 16 <= rd32(dmar + 4);) {
-        uint16_t type = (uint16_t)(dmar[off] | dmar[off + 1] << 8);
-        uint16_t len = (uint16_t)(dmar[off + 2] | dmar[off + 3] << 8);
+    /* Both tables: a 36-byte header and 12 bytes of their own, then the structures. */
+    for (uint32_t off = 48; table && off + 16 <= rd32(table + 4);) {
+        uint8_t type = table[off];
+        uint16_t len = (uint16_t)(table[off + 2] | table[off + 3] << 8);
         if (len < 4)
             return;
-        if (type == 0) {
-            uint32_t base = (uint32_t)rd64(dmar + off + 8);
-            uint32_t version = 0;
-            int v = probe_read(&version, base, 4);
-            int w = probe_store(base + VTD_REG_GCMD, 0);
-            kprintf("guest: IOMMU registers at 0x%08x: version reads 0x%x (%s), GCMD write %s\n",
-                    base, version, v >= 0 ? exception_name(v) : "no fault",
-                    w >= 0 ? exception_name(w) : "no fault");
+        if (vtd ? type == 0 : (type == 0x10 || type == 0x11 || type == 0x40)) {
+            uint32_t base = (uint32_t)rd64(table + off + 8);
+            uint32_t first_reg = 0;
+            int v = probe_read(&first_reg, base, 4);
+            int w = probe_store(base + (vtd ? VTD_REG_GCMD : AMDVI_REG_CONTROL), 0);
+            kprintf("guest: IOMMU registers at 0x%08x: the first reads 0x%x (%s), writing "
+                    "translation off: %s\n", base, first_reg,
+                    v >= 0 ? exception_name(v) : "no fault", w >= 0 ? exception_name(w) : "no fault");
             return;
         }
         off += len;
@@ -146,12 +157,15 @@ static int check_usable_page(void)
     return 1;
 }
 
+#define COUNTED "the IOMMU's blocked accesses are counted"
+
 /*
  * The region's first bytes (the image's magic) read by the device, then
  * written by it: the read brings something else, the write leaves the
- * image's checksum as it was, and the IOMMU counted both as blocked.
+ * image's checksum as it was; then, a check of its own, the IOMMU counted
+ * both as blocked.
  */
-static void check_region_unreachable(uint32_t region_base, const uint8_t *dmar)
+static void check_region_unreachable(uint32_t region_base, const uint8_t *table, int vtd)
 {
     const char *name = "device DMA cannot reach the hypervisor region";
     const volatile struct tv_status *st = status();
@@ -160,7 +174,7 @@ static void check_region_unreachable(uint32_t region_base, const uint8_t *dmar)
         return;
     }
     uint64_t faults = st->dma_faults;
-    try_turning_translation_off(dmar);
+    try_turning_translation_off(table, vtd);
     if (edu_dma(region_base, 16, 0) != 0 || edu_dma((uint32_t)usable_dst, 16, 1) != 0) {
         fail(name, "the edu device's DMA did not finish");
         return;
@@ -194,12 +208,16 @@ static void check_region_unreachable(uint32_t region_base, const uint8_t *dmar)
     kprintf("guest: DMA protection %u, %u unit(s), %u fault(s) blocked, %u lost\n",
             st->dma_protection, st->dma_units, (uint32_t)st->dma_faults,
             (uint32_t)st->dma_faults_lost);
-    if (after_read == faults || st->dma_faults == after_read) {
-        fail(name, "blocked, but thinvisor counted %u fault(s) for the read, %u for the write",
-             (uint32_t)(after_read - faults), (uint32_t)(st->dma_faults - after_read));
-        return;
-    }
     pass(name);
+    if (after_read != faults && st->dma_faults != after_read)
+        pass(COUNTED);
+    else if (st->dma_protection == TV_DMA_AMD_VI && st->dma_faults == faults)
+        /* The edu device exists only in QEMU: this is QEMU's AMD-Vi. */
+        skip(COUNTED, "QEMU 7.2's AMD-Vi logs no event when a page-table entry is all zeros "
+             "(amdvi_page_walk returns before its fault path), so nothing reaches the log");
+    else
+        fail(COUNTED, "thinvisor counted %u fault(s) for the read, %u for the write",
+             (uint32_t)(after_read - faults), (uint32_t)(st->dma_faults - after_read));
 }
 
 void dma_checks(int hv, uint32_t region_base)
@@ -207,21 +225,26 @@ void dma_checks(int hv, uint32_t region_base)
     const char *usable = "device DMA to and from a usable page works";
     const char *region = "device DMA cannot reach the hypervisor region";
     if (!hv) {
-        skip("the DMAR is hidden from the guest", "no hypervisor");
+        skip("the IOMMU's ACPI table is hidden from the guest", "no hypervisor");
         skip(usable, "no hypervisor");
         skip(region, "no hypervisor");
+        skip(COUNTED, "no hypervisor");
         return;
     }
-    const uint8_t *dmar = check_dmar_hidden();
+    int vtd;
+    const uint8_t *table = check_table_hidden(&vtd);
     if (!find_edu()) {
         skip(usable, "no edu PCI device");
         skip(region, "no edu PCI device");
+        skip(COUNTED, "no edu PCI device");
         return;
     }
     kprintf("guest: edu device at 00:%02x.%u, registers at 0x%08x\n", edu_devfn >> 3,
             edu_devfn & 7, (uint32_t)edu);
     if (check_usable_page() && region_base)
-        check_region_unreachable(region_base, dmar);
+        check_region_unreachable(region_base, table, vtd);
     else if (!region_base)
         skip(region, "the hypervisor region is not known");
+    if (!region_base)
+        skip(COUNTED, "the hypervisor region is not known");
 }

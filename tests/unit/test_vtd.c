@@ -215,18 +215,18 @@ static void faults_are_taken_and_freed(void **state)
     put64(0x230, 0xFEE5000);
     put64(0x238, VTD_FRCD_F | 5ull << 32 | 0x0010);                    /* and a write */
     put32(VTD_REG_FSTS, 1u << 8 | VTD_FSTS_PPF | VTD_FSTS_PFO);        /* FRI 1 */
-    struct vtd_fault f;
+    struct iommu_fault f;
     bool lost;
     assert_int_equal(vtd_take_fault(&u, &f, &lost), 1);
     assert_true(lost);
     assert_int_equal(f.source, 0x10);
-    assert_int_equal(f.reason, 5);
+    assert_string_equal(f.why, "write not allowed");
     assert_false(f.read);
     assert_int_equal(f.address, 0xFEE5000);
     assert_int_equal(vtd_take_fault(&u, &f, &lost), 1);
     assert_false(lost);
     assert_true(f.read);
-    assert_string_equal(vtd_fault_reason_name(f.reason), "read not allowed");
+    assert_string_equal(f.why, "read not allowed");
     assert_int_equal(vtd_take_fault(&u, &f, &lost), 0);
     assert_int_equal(get64(0x228) & VTD_FRCD_F, 0);
     assert_int_equal(get64(0x238) & VTD_FRCD_F, 0);
