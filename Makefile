@@ -167,7 +167,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=address,un
                -fno-sanitize-recover=all -fno-omit-frame-pointer $(ZYDIS_INCLUDES)
 UNIT_TESTS := format multiboot2 cmdline region page_alloc pagetable acpi mtrr ept e820 \
               vmx_caps guest_policy guest_walk mmio_emulate efi_path efi_mmap segment \
-              efi_bootorder hypercall init_sipi string iommu_tables acpi_sleep vtd
+              efi_bootorder hypercall init_sipi string iommu_tables acpi_sleep vtd amd_vi
 unit_src_format     := kernel/format.c
 unit_src_multiboot2 := kernel/multiboot2.c kernel/format.c
 unit_src_cmdline    := kernel/cmdline.c kernel/format.c
@@ -178,6 +178,7 @@ unit_src_acpi       := kernel/acpi.c kernel/format.c
 unit_src_iommu_tables := kernel/iommu_tables.c kernel/acpi.c kernel/format.c
 unit_src_acpi_sleep := kernel/acpi_sleep.c kernel/acpi.c kernel/format.c
 unit_src_vtd        := iommu/vtd.c iommu/io.c kernel/format.c
+unit_src_amd_vi     := iommu/amd_vi.c kernel/format.c
 unit_src_mtrr       := mm/mtrr.c
 unit_src_ept        := mm/ept.c mm/mtrr.c mm/page_alloc.c
 unit_src_e820       := guest/e820.c

@@ -117,11 +117,10 @@ case_bochs_svm_linux() {
     expect_linux_under_thinvisor 2 svm
 }
 
-# DMA protection (issue 26). QEMU's q35 with VT-d (a DMAR): thinvisor programs the unit
-# with its DMA map and hides the DMAR and the unit's registers; the test guest's edu device
-# then copies a usable page but cannot read or write the hypervisor region, and the blocked
-# accesses are counted and logged. With AMD-Vi (an IVRS, not programmed yet) the log says
-# that devices can reach the region.
+# DMA protection (issue 26), QEMU's q35 under the SVM backend. With VT-d (a DMAR) or AMD-Vi
+# (an IVRS) thinvisor programs the unit with its DMA map and hides the table and the unit's
+# registers; the test guest's edu device then copies a usable page but cannot read or write
+# the hypervisor region, and the blocked accesses are counted and logged.
 expect_iommu_found() {
     local kind=$1 base=$2
     expect "^IOMMU: $kind at 0x[0-9a-f]+, 1 unit\\(s\\)" "$kind found in the ACPI tables"

@@ -117,8 +117,9 @@ static void check_map(const struct ept *e, const struct mtrr_state *m, uint64_t 
         uint64_t base = gpa & ~(size - 1);
         assert(!in_hole);
         assert(!(hs < he && hs < base + size && base < he));   /* no hidden byte reachable */
-        /* VT-d leaves say read and write only: devices do not fetch */
-        assert(hpa == gpa && rwx == (e->format == EPT_FORMAT_VTD ? EPT_READ | EPT_WRITE : EPT_RWX));
+        /* IOMMU leaves say read and write only: devices do not fetch */
+        bool iommu = e->format == EPT_FORMAT_VTD || e->format == EPT_FORMAT_AMD_VI;
+        assert(hpa == gpa && rwx == (iommu ? EPT_READ | EPT_WRITE : EPT_RWX));
         if (e->format != EPT_FORMAT_EPT)
             assert(type == MT_WB);      /* SVM: the MTRRs apply on top; VT-d: no type */
         else
@@ -166,7 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          vcnt ? base : NULL, vcnt ? mask : NULL, maxphy);
     page_alloc_init(&alloc, ARENA_BASE, ARENA_PAGES * PAGE);
     struct ept e = { .alloc = &alloc, .phys_to_virt = arena_virt, .format = !(flags & 0x20) ? EPT_FORMAT_EPT
-                                         : flags & 0x01 ? EPT_FORMAT_VTD : EPT_FORMAT_NPT,
+                                         : flags & 0x01 ? EPT_FORMAT_VTD
+                                         : flags & 0x02 ? EPT_FORMAT_AMD_VI : EPT_FORMAT_NPT,
                      .has_2m = flags & 0x40, .has_1g = flags & 0x80, .holes = &hole,
                      .hole_count = 1 };
     if (ept_build_identity(&e, top, &m, NULL) != 0) {

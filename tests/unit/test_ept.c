@@ -759,6 +759,55 @@ static void vtd_dma_map_around_holes(void **state)
     assert_unmapped(4 * GIB);
 }
 
+/*
+ * The same DMA map in AMD-Vi's format (AMD IOMMU spec 48882, 2.2.3): a table
+ * entry says present, read, write and the level of the table it points at
+ * (our level, as the PML4 is AMD-Vi's level 4); a leaf says next level 0 and
+ * bit 7 on large ones (ignored by the IOMMU); nothing else is set.
+ */
+static uint64_t check_amdvi_table(uint64_t table, int level, uint64_t base)
+{
+    const uint64_t *t = arena_virt(table);
+    uint64_t size = 1ull << (12 + 9 * level), tables = 1;
+    const uint64_t rw = AMDVI_PTE_PR | AMDVI_PTE_IR | AMDVI_PTE_IW;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t ent = t[i], a = base + i * size;
+        if (ent == 0)
+            continue;
+        if (level > 0 && (level == 3 || !(ent & EPT_LARGE))) {
+            assert_int_equal(ent & ~EPT_ADDR_MASK, rw | (uint64_t)level << AMDVI_PTE_NEXT_SHIFT);
+            tables += check_amdvi_table(ent & EPT_ADDR_MASK, level - 1, a);
+            continue;
+        }
+        assert_int_equal(ent & ~EPT_ADDR_MASK, rw | (level ? EPT_LARGE : 0));
+        assert_int_equal(ent & EPT_ADDR_MASK, a);
+    }
+    return tables;
+}
+
+static void amdvi_dma_map_around_holes(void **state)
+{
+    (void)state;
+    static const struct phys_range holes[2] = {
+        { 0x0FE00000, 0x10000000 }, { 0xFED80000, 0xFED84000 },
+    };
+    ept.format = EPT_FORMAT_AMD_VI;
+    ept.holes = holes;
+    ept.hole_count = 2;
+    assert_int_equal(ept_build_identity(&ept, 4 * GIB, NULL, NULL), 0);
+    struct ept_stats counted;
+    ept_count(&ept, &counted);
+    assert_int_equal(check_amdvi_table(ept.pml4, 3, 0), counted.tables);
+    for (unsigned h = 0; h < 2; h++)
+        for (uint64_t a = holes[h].start; a < holes[h].end; a += 4 * KIB)
+            assert_unmapped(a);
+    struct leaf l = look(0xFED84000);
+    assert_true(l.mapped);
+    assert_int_equal(l.size, 4 * KIB);
+    assert_int_equal(l.rwx, EPT_READ | EPT_WRITE);
+    assert_int_equal(look(2 * GIB).size, GIB);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +828,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(npt_identity_around_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(npt_map_page_and_access, setup, teardown),
         cmocka_unit_test_setup_teardown(vtd_dma_map_around_holes, setup, teardown),
+        cmocka_unit_test_setup_teardown(amdvi_dma_map_around_holes, setup, teardown),
     };
     return cmocka_run_group_tests_name("ept", tests, NULL, NULL);
 }
