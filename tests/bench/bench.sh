@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make bench: boots the bench guests in Bochs, with thinvisor and without it, and hands the
-# serial logs to report.py, which prints the table and writes results.csv, results.json and
-# the charts. Each boot is one "run" below; JOBS of them at a time, progress on stdout.
+# make bench: boots the bench guests in Bochs (the IOMMU pairs in QEMU), with thinvisor and
+# without it, and hands the serial logs to report.py, which prints the table and writes
+# results.csv, results.json and the charts. Each boot is one "run" below; JOBS of them at a time, progress on stdout.
 #
 # usage: tests/bench/bench.sh [--out DIR] [--only REGEX] [--jobs N] [--bochs 3.0|2.7] [--doc FILE]
 #   --out DIR     results and per-run logs (default build/bench)
@@ -46,6 +46,10 @@ done
 # Longest first, so the Linux boots overlap.
 # The 1-CPU runs time the workload: there the TSC counts CPU 0's instructions (report.py);
 # emulate_sipi on 1 CPU prices the emulated xAPIC stores.
+# MODEL "qemu" and "qemu-iommu" boot QEMU's q35 instead, under its SVM (without, with its
+# intel-iommu, which thinvisor then programs), with -icount shift=0: the clock, and so the
+# TSC, then follows executed instructions, and the pair shows what the IOMMU adds to the
+# guest's figures. (A device's DMA through the IOMMU costs the guest no instructions there.)
 # MODEL, when given, is Bochs's CPU model: the svm runs are an AMD Ryzen (AMD-V with nested
 # paging), where thinvisor runs its SVM backend, against a native run on the same model.
 # The guest's SMP under SVM runs there too, on 2 and 4 CPUs (QEMU's TCG with -icount, whose
@@ -75,6 +79,10 @@ runs=(
     "linux-native-2cpu-ryzen native          $linux_disk 2 512 ryzen"
     "linux-svm-4cpu tv:test_exit             $linux_disk 4 512 ryzen"
     "linux-native-4cpu-ryzen native          $linux_disk 4 512 ryzen"
+    "guest-svm-q35-iommu tv:test_exit        $guest_disk 1 256 qemu-iommu"
+    "guest-svm-q35 tv:test_exit              $guest_disk 1 256 qemu"
+    "linux-svm-q35-iommu tv:test_exit        $linux_disk 1 512 qemu-iommu"
+    "linux-svm-q35 tv:test_exit              $linux_disk 1 512 qemu"
 )
 
 # shellcheck source=tests/boot/lib.sh
@@ -101,9 +109,17 @@ run_one() {
             echo "bench: $name: grub-mkrescue failed, see $dir/grub-mkrescue.log" >&2; return 1; }
         iso=$dir/test.iso
     fi
-    "$ROOT/tests/boot/emu-bochs.sh" --bochs "$bochs" --iso "$iso" --disk "$dir/disk.img" --cpus "$cpus" \
-        --mem "$mem" --model "$model" --serial "$dir/serial.log" --timeout "$timeout" --workdir "$dir/emu" \
-        -- "${bochs_extra[@]}" >"$dir/emu.out" 2>&1 || rc=$?
+    if [[ $model == qemu* ]]; then
+        local qemu_extra=(-icount shift=0,sleep=off -machine q35)
+        [[ $model != qemu-iommu ]] || qemu_extra+=(-device intel-iommu)
+        "$ROOT/tests/boot/emu-qemu.sh" --iso "$iso" --disk "$dir/disk.img" --cpus "$cpus" \
+            --mem "$mem" --serial "$dir/serial.log" --timeout "$timeout" --workdir "$dir/emu" \
+            -- "${qemu_extra[@]}" >"$dir/emu.out" 2>&1 || rc=$?
+    else
+        "$ROOT/tests/boot/emu-bochs.sh" --bochs "$bochs" --iso "$iso" --disk "$dir/disk.img" --cpus "$cpus" \
+            --mem "$mem" --model "$model" --serial "$dir/serial.log" --timeout "$timeout" --workdir "$dir/emu" \
+            -- "${bochs_extra[@]}" >"$dir/emu.out" 2>&1 || rc=$?
+    fi
     tr -d '\r' <"$dir/serial.log" >"$dir/serial.txt" 2>/dev/null || : >"$dir/serial.txt"
     rm -f "$dir/disk.img"            # 12 MiB each; the log is what the report reads
     printf '%s\n' "name=$name" "hypervisor=$hv" "cpus=$cpus" "mem_mib=$mem" "model=$model" "status=$rc" >"$dir/run.info"
@@ -116,7 +132,7 @@ for r in "${runs[@]}"; do
     read -r name _ <<<"$r"
     [[ $name =~ $only ]] && selected+=("$r")
 done
-echo "bench: ${#selected[@]} Bochs $bochs run(s), $jobs at a time, logs in $out/runs/ (the Linux boots take minutes)"
+echo "bench: ${#selected[@]} run(s) (Bochs $bochs; QEMU for the IOMMU pairs), $jobs at a time, logs in $out/runs/ (the Linux boots take minutes)"
 n=0
 for r in "${selected[@]}"; do
     while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done

@@ -106,6 +106,10 @@ SVM_MBR = "guest-native-1cpu-512m-ryzen"
 SVM_SMP = (("linux-svm-2cpu", "linux-native-2cpu-ryzen", "2 CPUs, SVM"),
            ("linux-svm-4cpu", "linux-native-4cpu-ryzen", "4 CPUs, SVM"))
 AIM_SVM_SMP_SLOWDOWN = 1.05        # the workload under SVM on 2 CPUs (issue 27)
+# DMA protection (issue 26): QEMU's q35 under its SVM with -icount (the TSC follows executed
+# instructions), thinvisor with the IOMMU (intel-iommu) beside the same machine without one.
+IOMMU_GUEST = ("guest-svm-q35-iommu", "guest-svm-q35")
+IOMMU_LINUX = ("linux-svm-q35-iommu", "linux-svm-q35")
 # The exit table's columns: both VMX paths on 2 CPUs, then SVM on 1 and on 2.
 EXIT_PATHS = LINUX_PATHS + (("linux-svm-1cpu", "SVM (1 CPU)"), ("linux-svm-2cpu", "SVM (2 CPUs)"))
 WORKLOAD_PARTS = (("cpu", "CPU workload (2M xorshift steps)"),
@@ -312,6 +316,31 @@ def main():
     boot_svm = boot_rows(SVM_LINUX[0], SVM_LINUX[1], SVM_MBR, SVM_LINUX[2])
     work_svm = workload_rows(*SVM_LINUX)
     work_svm_smp = [workload_rows(*runs_) for runs_ in SVM_SMP]
+
+    # 7. DMA protection: the same figures with the IOMMU on and without one.
+    iommu_note = "QEMU q35, SVM, -icount; with: intel-iommu, thinvisor's DMA map; without: no IOMMU"
+    i_on, i_off = run(IOMMU_GUEST[0]), run(IOMMU_GUEST[1])
+    row("7 IOMMU", "CPUID leaf 0 round trip (IOMMU on / none)", per_op(i_on, "cpuid"),
+        per_op(i_off, "cpuid"), iommu_note)
+    row("7 IOMMU", "VMMCALL round trip (IOMMU on / none)", per_op(i_on, "vmcall"),
+        per_op(i_off, "vmcall"), iommu_note)
+    l_on, l_off = run(IOMMU_LINUX[0]), run(IOMMU_LINUX[1])
+    init_on, init_off = l_on["bench"].get("init_tsc"), l_off["bench"].get("init_tsc")
+    launch_on, launch_off = l_on["timing"].get("guest launch"), l_off["timing"].get("guest launch")
+    row("7 IOMMU", "Linux boot sector to init, 1 CPU (IOMMU on / none)",
+        init_on - launch_on if init_on and launch_on else None,
+        init_off - launch_off if init_off and launch_off else None,
+        "GRUB's and the BIOS's disk reads go through the DMA map; a device's DMA costs the "
+        "guest no instructions under -icount")
+    parts_on = [l_on["bench"].get(f"{p}_ticks") for p, _ in WORKLOAD_PARTS]
+    parts_off = [l_off["bench"].get(f"{p}_ticks") for p, _ in WORKLOAD_PARTS]
+    row("7 IOMMU", "Linux whole workload, 1 CPU (IOMMU on / none)",
+        None if None in parts_on else sum(parts_on), None if None in parts_off else sum(parts_off),
+        iommu_note)
+    row("7 IOMMU", "hypervisor region, KiB (IOMMU on / none)",
+        i_on["region"].get("total"), i_off["region"].get("total"),
+        "the DMA map, a root and a context table per VT-d unit (AMD-Vi: a 2 MiB device table)",
+        "KiB")
 
     # 3. Exits during the Linux runs, by reason, both paths side by side.
     counts = {path: run(name)["exits"] for name, path in EXIT_PATHS}
