@@ -34,6 +34,12 @@ struct tv_status_cpu {
     uint64_t sipi_wait_wakeups;
 };
 
+/* DMA protection, in the area's header below. */
+#define TV_DMA_UNITS             16u       /* units counted apart; the rest only in the sum */
+#define TV_DMA_NONE              0u
+#define TV_DMA_VTD               1u
+#define TV_DMA_AMD_VI            2u
+
 /*
  * The area: this header, then cpu_count tv_status_cpu records at cpu_offset.
  * The log ring is published apart (it lives in the hypervisor's image): at
@@ -61,11 +67,9 @@ struct tv_status {
     uint32_t dma_units;             /* IOMMU units translating */
     uint64_t dma_faults;            /* device accesses they blocked */
     uint64_t dma_faults_lost;       /* times a unit dropped faults because its records were full */
+    uint64_t dma_unit_faults[TV_DMA_UNITS];   /* dma_faults by unit, in the ACPI table's order */
 };
 
-#define TV_DMA_NONE              0u
-#define TV_DMA_VTD               1u
-#define TV_DMA_AMD_VI            2u
 
 /*
  * The log ring: every message thinvisor logged, with TSC and CPU number; the

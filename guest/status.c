@@ -36,6 +36,8 @@ static void status_refresh(void)
     status->dma_units = d->units;
     status->dma_faults = d->faults;
     status->dma_faults_lost = d->lost;
+    for (uint32_t i = 0; i < TV_DMA_UNITS && i < IOMMU_MAX_UNITS; i++)
+        status->dma_unit_faults[i] = d->unit_faults[i];
 }
 
 uint64_t status_pages(uint32_t ncpus)

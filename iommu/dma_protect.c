@@ -275,6 +275,7 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
 static void note_fault(uint32_t unit, const struct iommu_fault *f)
 {
     dp.state.faults++;
+    dp.state.unit_faults[unit]++;
     for (uint32_t i = 0; i < dp.seen_count; i++)
         if (dp.seen[i].source == f->source && dp.seen[i].page == f->address)
             return;

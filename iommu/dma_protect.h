@@ -27,6 +27,7 @@ struct dma_protect_state {
     enum iommu_kind kind;     /* IOMMU_NONE until a unit translates */
     uint32_t units;           /* units translating with the DMA map */
     uint64_t faults;          /* DMA requests a unit blocked and recorded */
+    uint64_t unit_faults[IOMMU_MAX_UNITS];   /* the same, by unit (the table's order) */
     uint64_t lost;            /* times a unit dropped faults: its records were full */
 };
 

@@ -128,6 +128,27 @@ static double seconds_since(uint64_t tsc)
     return st->tsc_khz ? (double)(__rdtsc() - tsc) / (double)st->tsc_khz / 1000.0 : 0.0;
 }
 
+/* One line: whether the IOMMU keeps devices out, and what it blocked, by unit. */
+static void print_dma_protection(void)
+{
+    if (st->dma_protection == TV_DMA_NONE) {
+        printf("DMA protection: none: devices can reach thinvisor's memory (see its log)\n");
+        return;
+    }
+    printf("DMA protection: %s, %u unit(s); %llu device access(es) blocked",
+           st->dma_protection == TV_DMA_VTD ? "VT-d" : "AMD-Vi", st->dma_units,
+           (unsigned long long)st->dma_faults);
+    const char *sep = " (";
+    for (uint32_t i = 0; i < TV_DMA_UNITS; i++) {
+        if (!st->dma_unit_faults[i])
+            continue;
+        printf("%sunit %u: %llu", sep, i, (unsigned long long)st->dma_unit_faults[i]);
+        sep = ", ";
+    }
+    printf("%s%s\n", sep[0] == ',' ? ")" : "",
+           st->dma_faults_lost ? "; more lost: a unit's fault records were full" : "");
+}
+
 static int cmd_status(void)
 {
     uint64_t exits = 0;
@@ -142,13 +163,7 @@ static int cmd_status(void)
     printf("uptime: %.1f s since thinvisor started, %.1f s since it launched the guest\n",
            seconds_since(st->boot_tsc), seconds_since(st->launch_tsc));
     printf("VM exits: %llu (thinctl stats)\n", (unsigned long long)exits);
-    if (st->dma_protection == TV_DMA_NONE)
-        printf("DMA protection: none: devices can reach thinvisor's memory (see its log)\n");
-    else
-        printf("DMA protection: %s, %u unit(s); %llu device access(es) blocked%s\n",
-               st->dma_protection == TV_DMA_VTD ? "VT-d" : "AMD-Vi", st->dma_units,
-               (unsigned long long)st->dma_faults,
-               st->dma_faults_lost ? " (more lost: the unit's fault records were full)" : "");
+    print_dma_protection();
     printf("log: %llu bytes logged (thinctl log)\n",
            ring ? (unsigned long long)ring->total : 0ull);
     return EXIT_OK;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: boots the bench guests in Bochs (the IOMMU pairs in QEMU), with thinvisor and
 # without it, and hands the serial logs to report.py, which prints the table and writes
-# results.csv, results.json and the charts. Each boot is one "run" below; JOBS of them at a time, progress on stdout.
+# results.csv, results.json and the charts. Each boot is one "run" below; JOBS of them at a
+# time, progress on stdout.
 #
 # usage: tests/bench/bench.sh [--out DIR] [--only REGEX] [--jobs N] [--bochs 3.0|2.7] [--doc FILE]
 #   --out DIR     results and per-run logs (default build/bench)

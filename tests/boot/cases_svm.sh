@@ -178,9 +178,9 @@ case_qemu_svm_iommu_amd() {
     expect_guest_all_pass
 }
 
-# expect_linux_dma_protected KIND BLOCKED: thinvisor's DMA protection (KIND: VT-d, AMD-Vi)
+# expect_linux_dma_protected KIND BLOCKED [REST]: thinvisor's DMA protection (KIND: VT-d, AMD-Vi)
 # was on, Linux's root could not aim the edu device at the region (tests/linux/tvdma.c), and
-# thinctl status counted BLOCKED accesses.
+# thinctl status counted BLOCKED accesses (REST: a regular expression for the rest of its line).
 expect_linux_dma_protected() {
     local kind=$1 blocked=$2
     expect '^DMA protection: on: the IOMMU keeps devices out of the hypervisor region' \
@@ -194,7 +194,7 @@ expect_linux_dma_protected() {
     expect '^linux-guest: tvdma: the device wrote over the status area: the area is as it was' \
         "the device cannot write the region"
     expect '^linux-guest: tvdma returned 0$' "tvdma: out of the device's reach"
-    expect "^linux-guest: thinctl status: DMA protection: $kind, 1 unit\\(s\\); $blocked device access\\(es\\) blocked" \
+    expect "^linux-guest: thinctl status: DMA protection: $kind, 1 unit\\(s\\); $blocked device access\\(es\\) blocked${3:-}" \
         "thinctl status says $kind, $blocked blocked"
 }
 
@@ -212,7 +212,7 @@ case_qemu_svm_linux_iommu_vtd() {
         --disk "$ROOT/build/linux/linux-disk.img" -- -- "${IOMMU_VTD_MACHINE[@]}"
     expect_svm_up 2
     expect_linux_under_thinvisor 2 svm
-    expect_linux_dma_protected VT-d 2
+    expect_linux_dma_protected VT-d 2 ' \(unit 0: 2\)$'
     expect '^WARNING: IOMMU: unit 0 blocked a DMA read by 00:[0-9a-f]+\.0 at 0x[0-9a-f]+ \(read not allowed\)' \
         "the blocked read logged"
 }
