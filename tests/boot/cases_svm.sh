@@ -187,6 +187,8 @@ expect_linux_dma_protected() {
         "DMA protection on"
     expect '^linux-guest: kernel log lines naming an IOMMU it found: 0$' \
         "Linux found no IOMMU to take over"
+    expect '^linux-guest: disk: /dev/sda through the AHCI driver: 4194304 bytes read, boot signature 55aa$' \
+        "Linux's own disk DMA works through the IOMMU"
     expect '^linux-guest: tvdma: a page of ours through the device and back: ok' \
         "the device reaches Linux's memory"
     expect '^linux-guest: tvdma: the device read the status area: [0-9]+ non-zero bytes, not what the CPU reads' \

@@ -212,9 +212,9 @@ mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 # The kernel: only /boot/vmlinuz-* is taken from the package (tar extracts one member, which is
-# quicker and smaller than dpkg-deb -x of some 400 MB of modules). No modules are needed: the
-# initramfs is the root file system and Debian builds serial 8250, devtmpfs and every initramfs
-# decompressor into the kernel. The config is kept next to it for reference.
+# quicker and smaller than dpkg-deb -x of some 400 MB of modules). Its boot needs no modules:
+# the initramfs is the root file system and Debian builds serial 8250, devtmpfs and every
+# initramfs decompressor into the kernel. The config is kept next to it for reference.
 if [[ ! -f $out/vmlinuz-$kabi ]]; then
     log "extracting vmlinuz-$kabi from $(basename "$kdeb")"
     rm -f "$out"/vmlinuz-* "$out"/config-*
@@ -222,6 +222,19 @@ if [[ ! -f $out/vmlinuz-$kabi ]]; then
     mv "$work/boot/config-$kabi" "$out/config-$kabi"
     mv "$work/boot/vmlinuz-$kabi" "$out/vmlinuz-$kabi"
 fi
+
+# The AHCI disk driver and what it needs, in the order they load (each one's "depends="):
+# /init reads the disk with them where the machine has an AHCI controller (QEMU's q35), so
+# that Linux's own disk DMA goes through the IOMMU thinvisor programs there.
+disk_modules=(drivers/scsi/scsi_common drivers/scsi/scsi_mod crypto/crct10dif_common
+              lib/crc-t10dif lib/crc64 lib/crc64-rocksoft block/t10-pi drivers/scsi/sd_mod
+              drivers/ata/libata drivers/ata/libahci drivers/ata/ahci)
+module_paths=("${disk_modules[@]/#/./lib/modules/$kabi/kernel/}")
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" \
+    "${module_paths[@]/%/.ko}" 2>/dev/null || true     # a missing one is named below
+for m in "${disk_modules[@]}"; do
+    [[ -f $work/lib/modules/$kabi/kernel/$m.ko ]] || die "no $m.ko in $(basename "$kdeb")"
+done
 
 # tvcheck and thinctl (tools/thinctl.c, the guest-side tool users install): static, so the
 # initramfs needs no libc or loader.
@@ -251,6 +264,11 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' 
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 install -m 0755 "$work/tvbench" "$root/bin/tvbench"
 install -m 0755 "$work/tvdma" "$root/bin/tvdma"
+mkdir -p "$root/modules"
+for m in "${disk_modules[@]}"; do
+    install -m 0644 "$work/lib/modules/$kabi/kernel/$m.ko" "$root/modules/"
+    basename "$m" >>"$root/modules/order"
+done
 if [[ $variant == selftests* ]]; then
     mkdir -p "$root/selftests"
     while read -r t; do

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "abi/hypercall.h"
@@ -57,6 +58,11 @@ static void say(const char *fmt, ...)
     vprintf(fmt, ap);
     printf("\n");
     fflush(stdout);
+    /*
+     * Wait until the console has sent it: the next CPUID 0x40000002 may have thinvisor log a
+     * blocked access to the same serial port, which would land inside a half-sent line.
+     */
+    tcdrain(STDOUT_FILENO);
     va_end(ap);
 }
 
