@@ -205,7 +205,7 @@ static void read_iommus(void)
         log_warn("IOMMU: %u unit(s) beyond the first %u and %u range(s) beyond the first %u "
                  "are ignored\n", iommu.units_dropped, IOMMU_MAX_UNITS, iommu.ranges_dropped,
                  IOMMU_MAX_RANGES);
-    dma_protect_plan(&iommu);
+    dma_protect_plan(&iommu, efi_active());
 }
 
 /* Where a register of a GAS lives, for the log: "I/O 0x604" or "memory 0xfed80000". */

@@ -21,6 +21,7 @@ static struct {
     struct vtd_unit vtd[IOMMU_MAX_UNITS];   /* IOMMU_VTD */
     struct amdvi_unit amd[IOMMU_MAX_UNITS]; /* IOMMU_AMD_VI */
     bool usable[IOMMU_MAX_UNITS];         /* probed fine: gets the DMA map */
+    bool firmware_owns;                   /* a unit the running firmware translates with */
     bool translating[IOMMU_MAX_UNITS];
     struct phys_range hidden[IOMMU_MAX_UNITS];
     uint32_t hidden_count;
@@ -76,7 +77,24 @@ static bool plan_amd_vi(uint32_t i, const char *name, uint64_t base)
     return true;
 }
 
-void dma_protect_plan(const struct iommu_tables *t)
+/*
+ * Whether the unit translates already: on UEFI, firmware that protects DMA
+ * before boot (Intel's IntelVTdDxe, AMD's equivalent) still drives it, and
+ * turns it off itself when the OS takes over; hidden registers would leave
+ * that driver polling a dummy page.
+ */
+static bool translating_now(const struct iommu_tables *t, uint64_t base)
+{
+    struct iommu_io io = iommu_mmio_io(phys_to_virt(base));
+    if (t->kind == IOMMU_VTD) {
+        uint32_t gsts = io.read32(io.ctx, VTD_REG_GSTS);
+        return gsts != 0xFFFFFFFFu && (gsts & VTD_GCMD_TE);
+    }
+    uint64_t control = io.read64(io.ctx, AMDVI_REG_CONTROL);
+    return control != ~0ull && (control & AMDVI_CTL_IOMMU_EN);
+}
+
+void dma_protect_plan(const struct iommu_tables *t, bool firmware_runs)
 {
     dp.tables = t;
     if (t->kind == IOMMU_NONE)
@@ -89,6 +107,13 @@ void dma_protect_plan(const struct iommu_tables *t)
         unit_name(i, name, sizeof name);
         if (base > REGION_LIMIT - AMDVI_MMIO_BYTES_PC) {   /* the low 4 GiB are mapped from the start */
             log_warn("%s: registers above what thinvisor maps; not used\n", name);
+            continue;
+        }
+        if (firmware_runs && translating_now(t, base)) {
+            log_warn("%s: the firmware translates with it (its DMA protection before boot); "
+                     "left to the firmware and then the OS: devices behind it can reach the "
+                     "hypervisor region\n", name);
+            dp.firmware_owns = true;
             continue;
         }
         dp.usable[i] = t->kind == IOMMU_VTD ? plan_vtd(i, name, base)
@@ -232,7 +257,11 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
         fmt_snprintf(why, whylen, "no usable DMAR or IVRS in the ACPI tables");
         return -1;
     }
-    hide_table();
+    if (dp.firmware_owns)
+        log_info("IOMMU: the table stays visible: the firmware drives a unit, the OS will "
+                 "after it\n");
+    else
+        hide_table();
     uint32_t usable = 0;
     for (uint32_t i = 0; i < dp.tables->unit_count; i++)
         usable += dp.usable[i];

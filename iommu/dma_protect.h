@@ -34,10 +34,12 @@ struct dma_protect_state {
 /*
  * At boot, from the parsed DMAR (or IVRS): reads each unit's
  * capabilities (logging a unit that does not answer or cannot be used) and
- * notes the register pages to hide. Before the region is chosen, so that
+ * notes the register pages to hide. With firmware_runs (UEFI boot
+ * services), a unit that translates already is the firmware's and left
+ * alone, and the table stays visible. Before the region is chosen, so that
  * its budget can count the tables.
  */
-void dma_protect_plan(const struct iommu_tables *t);
+void dma_protect_plan(const struct iommu_tables *t, bool firmware_runs);
 
 /* The register pages to keep out of the guest's EPT/NPT: *out, count returned. */
 uint32_t dma_protect_hidden(const struct phys_range **out);
