@@ -42,6 +42,8 @@ struct tv_status_cpu {
 
 /*
  * The area: this header, then cpu_count tv_status_cpu records at cpu_offset.
+ * The header grows only at its end; a reader checks that cpu_offset covers a
+ * field before it reads it (the DMA fields came after the first release).
  * The log ring is published apart (it lives in the hypervisor's image): at
  * log_phys a struct tv_log_ring, then log_size bytes of text.
  */

@@ -39,8 +39,16 @@ int amdvi_enable(struct amdvi_unit *u, uint64_t device_table_phys, uint64_t even
                  char *err, size_t errlen)
 {
     u->firmware_control = rd64(u, AMDVI_REG_CONTROL);
-    if (u->firmware_control & (AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN | AMDVI_CTL_CMDBUF_EN))
-        wr64(u, AMDVI_REG_CONTROL, 0);          /* 3.4.5: base registers change only while off */
+    /*
+     * Without a command buffer thinvisor cannot flush the unit's caches, so one that
+     * translated already could keep the old tables' answers (dma_protect.c leaves such a
+     * unit alone; this is the last guard).
+     */
+    if (u->firmware_control & AMDVI_CTL_IOMMU_EN)
+        FAIL("it translates already, and thinvisor cannot flush its caches");
+    wr64(u, AMDVI_REG_CONTROL, 0);              /* 3.4.5: base registers change only while off */
+    wr64(u, AMDVI_REG_EXCL_BASE, 0);            /* no range that skips translation */
+    wr64(u, AMDVI_REG_EXCL_LIMIT, 0);
     /* 3.4.1: bits 8:0 are the table's size in 4 KiB pages, less one. */
     wr64(u, AMDVI_REG_DEVTAB,
          device_table_phys | (AMDVI_DEVICE_IDS * AMDVI_DTE_BYTES / 4096 - 1));
@@ -51,7 +59,7 @@ int amdvi_enable(struct amdvi_unit *u, uint64_t device_table_phys, uint64_t even
     wr64(u, AMDVI_REG_STATUS, AMDVI_STATUS_EVENT_OVF);   /* RW1C */
     if ((rd64(u, AMDVI_REG_DEVTAB) & ~0xFFFull) != device_table_phys)
         FAIL("the unit did not take the device table");
-    wr64(u, AMDVI_REG_CONTROL, AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN);
+    wr64(u, AMDVI_REG_CONTROL, AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN | AMDVI_CTL_COHERENT);
     if (!(rd64(u, AMDVI_REG_CONTROL) & AMDVI_CTL_IOMMU_EN))
         FAIL("translation did not turn on");
     return 0;
@@ -60,8 +68,16 @@ int amdvi_enable(struct amdvi_unit *u, uint64_t device_table_phys, uint64_t even
 int amdvi_take_event(struct amdvi_unit *u, struct iommu_fault *f, bool *lost)
 {
     *lost = rd64(u, AMDVI_REG_STATUS) & AMDVI_STATUS_EVENT_OVF;
-    if (*lost)
+    if (*lost) {
+        /* 3.4.14: logging stays stopped after an overflow until EventLogEn goes 0, then 1. */
+        uint64_t control = rd64(u, AMDVI_REG_CONTROL);
+        wr64(u, AMDVI_REG_CONTROL, control & ~AMDVI_CTL_EVENT_LOG_EN);
         wr64(u, AMDVI_REG_STATUS, AMDVI_STATUS_EVENT_OVF);
+        wr64(u, AMDVI_REG_EVENT_HEAD, 0);
+        wr64(u, AMDVI_REG_EVENT_TAIL, 0);
+        wr64(u, AMDVI_REG_CONTROL, control | AMDVI_CTL_EVENT_LOG_EN);
+        return 0;                               /* what the log held is gone with it */
+    }
     uint64_t head = rd64(u, AMDVI_REG_EVENT_HEAD) % LOG_BYTES;
     if (head == rd64(u, AMDVI_REG_EVENT_TAIL) % LOG_BYTES)
         return 0;

@@ -36,10 +36,12 @@ uint64_t amdvi_register_bytes(const struct amdvi_unit *u);
 void amdvi_fill_device_table(uint64_t *table, uint64_t root_phys, uint16_t domain);
 
 /*
- * Turns translation on (AMD IOMMU spec 48882, 3.4): translation off while
- * the tables change if the firmware had it on, the device table and the
- * event log (4 KiB, zeroed by the caller, event_log_phys) set, their
- * pointers reset, then translation and event logging on. 0, or -1 with why.
+ * Turns translation on (AMD IOMMU spec 48882, 3.4): the device table and
+ * the event log (4 KiB, zeroed by the caller, event_log_phys) set, their
+ * pointers reset, the exclusion range cleared, then translation, event
+ * logging and coherent table walks on. 0, or -1 with why: a unit that
+ * translates already is refused (its caches cannot be flushed without a
+ * command buffer, which thinvisor does not run).
  */
 int amdvi_enable(struct amdvi_unit *u, uint64_t device_table_phys, uint64_t event_log_phys,
                  char *err, size_t errlen);
@@ -47,8 +49,8 @@ int amdvi_enable(struct amdvi_unit *u, uint64_t device_table_phys, uint64_t even
 /*
  * Takes the next event from the log: 1 with *f filled for an IO_PAGE_FAULT,
  * 2 for another event (*f's why names it, source and address as logged), 0
- * when the log is empty. *lost is set (and the unit's flag cleared) when the
- * log overflowed.
+ * when the log is empty. *lost is set when the log overflowed: logging is
+ * restarted on an empty log (what it held is dropped) and 0 returned.
  */
 int amdvi_take_event(struct amdvi_unit *u, struct iommu_fault *f, bool *lost);
 

@@ -12,6 +12,8 @@
 #define AMDVI_REG_DEVTAB        0x0000  /* device table base, bits 8:0 its size in 4 KiB - 1 */
 #define AMDVI_REG_EVENT_BASE    0x0010  /* event log base, bits 59:56 log2 of its entries */
 #define AMDVI_REG_CONTROL       0x0018
+#define AMDVI_REG_EXCL_BASE     0x0020  /* the exclusion range: DMA there skips translation */
+#define AMDVI_REG_EXCL_LIMIT    0x0028
 #define AMDVI_REG_EFR           0x0030  /* extended features */
 #define AMDVI_REG_EVENT_HEAD    0x2010  /* byte offsets into the event log */
 #define AMDVI_REG_EVENT_TAIL    0x2018
@@ -24,6 +26,7 @@
 /* Control (3.4.5) and status (3.4.14). */
 #define AMDVI_CTL_IOMMU_EN      (1ull << 0)
 #define AMDVI_CTL_EVENT_LOG_EN  (1ull << 2)
+#define AMDVI_CTL_COHERENT      (1ull << 10)    /* its table reads and log writes snoop */
 #define AMDVI_CTL_CMDBUF_EN     (1ull << 12)
 #define AMDVI_STATUS_EVENT_OVF  (1ull << 0)     /* the event log overflowed (RW1C) */
 

@@ -21,7 +21,7 @@ static struct {
     struct vtd_unit vtd[IOMMU_MAX_UNITS];   /* IOMMU_VTD */
     struct amdvi_unit amd[IOMMU_MAX_UNITS]; /* IOMMU_AMD_VI */
     bool usable[IOMMU_MAX_UNITS];         /* probed fine: gets the DMA map */
-    bool firmware_owns;                   /* a unit the running firmware translates with */
+    bool firmware_owns;                   /* a unit translated already: all are left alone */
     bool translating[IOMMU_MAX_UNITS];
     struct phys_range hidden[IOMMU_MAX_UNITS];
     uint32_t hidden_count;
@@ -99,6 +99,25 @@ void dma_protect_plan(const struct iommu_tables *t, bool firmware_runs)
     dp.tables = t;
     if (t->kind == IOMMU_NONE)
         return;
+    /*
+     * A unit that translates already is someone else's: on UEFI the firmware's; an AMD-Vi
+     * one anywhere, as thinvisor cannot flush its caches. Then every unit is left alone and
+     * the table visible: with some units hidden, the OS would drive a page of zeros.
+     */
+    for (uint32_t i = 0; i < t->unit_count; i++) {
+        char name[64];
+        uint64_t base = t->units[i].reg_base;
+        if (base > REGION_LIMIT - AMDVI_MMIO_BYTES_PC ||
+            !(firmware_runs || t->kind == IOMMU_AMD_VI) || !translating_now(t, base))
+            continue;
+        unit_name(i, name, sizeof name);
+        log_warn("%s: translates already (%s); thinvisor leaves every unit to it\n", name,
+                 firmware_runs ? "the firmware's DMA protection before boot"
+                               : "thinvisor cannot flush an AMD-Vi unit's caches");
+        dp.firmware_owns = true;
+    }
+    if (dp.firmware_owns)
+        return;
     /* AMD-Vi takes 2 MiB and 1 GiB pages at levels 2 and 3 (48882, 2.2.3); VT-d says. */
     dp.has_2m = dp.has_1g = true;
     for (uint32_t i = 0; i < t->unit_count; i++) {
@@ -107,13 +126,6 @@ void dma_protect_plan(const struct iommu_tables *t, bool firmware_runs)
         unit_name(i, name, sizeof name);
         if (base > REGION_LIMIT - AMDVI_MMIO_BYTES_PC) {   /* the low 4 GiB are mapped from the start */
             log_warn("%s: registers above what thinvisor maps; not used\n", name);
-            continue;
-        }
-        if (firmware_runs && translating_now(t, base)) {
-            log_warn("%s: the firmware translates with it (its DMA protection before boot); "
-                     "left to the firmware and then the OS: devices behind it can reach the "
-                     "hypervisor region\n", name);
-            dp.firmware_owns = true;
             continue;
         }
         dp.usable[i] = t->kind == IOMMU_VTD ? plan_vtd(i, name, base)
@@ -142,7 +154,8 @@ uint64_t dma_protect_budget(uint64_t top)
     if (!dp.tables || dp.tables->kind == IOMMU_NONE)
         return 0;
     uint64_t gib = (top + (1ull << 30) - 1) >> 30;
-    uint64_t pages = 1 + (gib + 511) / 512 + 4 * (1 + dp.hidden_count);
+    /* + 2: a PD and a PT where [0, top) ends inside a GiB */
+    uint64_t pages = 1 + (gib + 511) / 512 + 4 * (1 + dp.hidden_count) + 2;
     if (!dp.has_1g)
         pages += gib;
     if (!dp.has_2m)
@@ -257,11 +270,12 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
         fmt_snprintf(why, whylen, "no usable DMAR or IVRS in the ACPI tables");
         return -1;
     }
-    if (dp.firmware_owns)
-        log_info("IOMMU: the table stays visible: the firmware drives a unit, the OS will "
-                 "after it\n");
-    else
-        hide_table();
+    if (dp.firmware_owns) {
+        fmt_snprintf(why, whylen, "the IOMMU translates already, for the firmware (or an OS "
+                     "before): thinvisor leaves it, and its table visible");
+        return -1;
+    }
+    hide_table();
     uint32_t usable = 0;
     for (uint32_t i = 0; i < dp.tables->unit_count; i++)
         usable += dp.usable[i];
@@ -305,7 +319,7 @@ static void note_fault(uint32_t unit, const struct iommu_fault *f)
 {
     dp.state.faults++;
     dp.state.unit_faults[unit]++;
-    for (uint32_t i = 0; i < dp.seen_count; i++)
+    for (uint32_t i = 0; i < dp.seen_count && i < SEEN_SOURCES; i++)
         if (dp.seen[i].source == f->source && dp.seen[i].page == f->address)
             return;
     if (dp.seen_count == SEEN_SOURCES) {

@@ -35,9 +35,10 @@ struct dma_protect_state {
  * At boot, from the parsed DMAR (or IVRS): reads each unit's
  * capabilities (logging a unit that does not answer or cannot be used) and
  * notes the register pages to hide. With firmware_runs (UEFI boot
- * services), a unit that translates already is the firmware's and left
- * alone, and the table stays visible. Before the region is chosen, so that
- * its budget can count the tables.
+ * services) a unit that translates already is the firmware's, and so is an
+ * AMD-Vi one anywhere (its caches cannot be flushed): then every unit is
+ * left alone and the table stays visible. Before the region is chosen, so
+ * that its budget can count the tables.
  */
 void dma_protect_plan(const struct iommu_tables *t, bool firmware_runs);
 

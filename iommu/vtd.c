@@ -107,8 +107,14 @@ int vtd_enable(struct vtd_unit *u, uint64_t root_phys, char *err, size_t errlen)
         FAIL("the write buffer flush did not complete");
     if ((u->firmware_gsts & VTD_GCMD_IRE) && !command(u, VTD_GCMD_IRE, false, false))
         FAIL("interrupt remapping, left on by the firmware, did not turn off");
-    if ((u->firmware_gsts & VTD_GCMD_QIE) && !command(u, VTD_GCMD_QIE, false, false))
-        FAIL("queued invalidation, left on by the firmware, did not turn off");
+    if (u->firmware_gsts & VTD_GCMD_QIE) {
+        /* 10.4.4: QIE may be cleared only once the queue is empty (head reached tail). */
+        uint32_t i = 0;
+        while (rd64(u, VTD_REG_IQH) != rd64(u, VTD_REG_IQT) && ++i < IOMMU_WAIT_READS)
+            ;
+        if (i == IOMMU_WAIT_READS || !command(u, VTD_GCMD_QIE, false, false))
+            FAIL("queued invalidation, left on by the firmware, did not turn off");
+    }
     wr64(u, VTD_REG_RTADDR, root_phys);           /* TTM 00: legacy root and context tables */
     if (!command(u, VTD_GCMD_SRTP, true, false))
         FAIL("the unit did not take the root table");
@@ -140,6 +146,8 @@ int vtd_take_fault(struct vtd_unit *u, struct iommu_fault *f, bool *lost)
 {
     uint32_t fsts = rd32(u, VTD_REG_FSTS);
     *lost = fsts & VTD_FSTS_PFO;
+    if (!(fsts & (VTD_FSTS_PPF | VTD_FSTS_PFO)))
+        return 0;                                  /* nothing recorded: one read, not NFR */
     if (*lost)
         wr32(u, VTD_REG_FSTS, VTD_FSTS_PFO);       /* RW1C */
     /* 7.2.1: records are filled round-robin from FRI; look at each once. */

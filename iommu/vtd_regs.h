@@ -18,6 +18,8 @@
 #define VTD_REG_FSTS            0x34    /* 32: fault status */
 #define VTD_REG_FECTL           0x38    /* 32: fault event control */
 #define VTD_REG_PMEN            0x64    /* 32: protected memory enable */
+#define VTD_REG_IQH             0x80    /* 64: invalidation queue head */
+#define VTD_REG_IQT             0x88    /* 64: invalidation queue tail */
 
 /* CAP (11.4.2). */
 #define VTD_CAP_RWBF            (1ull << 4)     /* write buffer flush needed */

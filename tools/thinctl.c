@@ -17,6 +17,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,10 @@ static double seconds_since(uint64_t tsc)
 /* One line: whether the IOMMU keeps devices out, and what it blocked, by unit. */
 static void print_dma_protection(void)
 {
+    if (st->cpu_offset < offsetof(struct tv_status, dma_unit_faults) + sizeof st->dma_unit_faults) {
+        printf("DMA protection: not reported (a thinvisor older than this thinctl)\n");
+        return;
+    }
     if (st->dma_protection == TV_DMA_NONE) {
         printf("DMA protection: none: devices can reach thinvisor's memory (see its log)\n");
         return;

@@ -56,7 +56,7 @@ static int find_edu(void)
         if (!bar)
             return 0;
         pci_write(devfn, 0x04, pci_read(devfn, 0x04) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-        edu = phys(bar);
+        edu = phys_at(bar);
         edu_devfn = devfn;
         return edu[EDU_IDENT / 4] == 0x010000EDu;
     }
@@ -82,7 +82,7 @@ static const volatile struct tv_status *status(void)
     struct cpuid_regs c = cpuid(TV_CPUID_STATUS_LEAF);
     if (c.edx != TV_STATUS_ABI_VERSION || c.ecx < sizeof(struct tv_status))
         return NULL;
-    return phys(c.eax);
+    return phys_at(c.eax);
 }
 
 /*
@@ -114,13 +114,13 @@ static const uint8_t *check_table_hidden(int *vtd)
 static void try_turning_translation_off(const uint8_t *table, int vtd)
 {
     /* Both tables: a 36-byte header and 12 bytes of their own, then the structures. */
-    for (uint32_t off = 48; table && off + 16 <= rd32(table + 4);) {
+    for (uint32_t off = 48; table && off + 16 <= get32(table + 4);) {
         uint8_t type = table[off];
         uint16_t len = (uint16_t)(table[off + 2] | table[off + 3] << 8);
         if (len < 4)
             return;
         if (vtd ? type == 0 : (type == 0x10 || type == 0x11 || type == 0x40)) {
-            uint32_t base = (uint32_t)rd64(table + off + 8);
+            uint32_t base = (uint32_t)get64(table + off + 8);
             uint32_t first_reg = 0;
             int v = probe_read(&first_reg, base, 4);
             int w = probe_store(base + (vtd ? VTD_REG_GCMD : AMDVI_REG_CONTROL), 0);

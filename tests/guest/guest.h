@@ -208,7 +208,6 @@ __attribute__((noreturn)) void bench_main(void);
 /* acpi.c: the ACPI table with signature sig that the RSDT or XSDT (*via, may be NULL) lists,
  * checksum verified, or NULL */
 const uint8_t *acpi_find(const char *sig, const char **via);
-int checksum_ok(const uint8_t *p, uint32_t len);
 
 /* dma.c: device DMA through the IOMMU (the edu PCI device) */
 void dma_checks(int hv, uint32_t region_base);
@@ -219,15 +218,15 @@ void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
 /* A pointer to a physical address; through asm so that address 0 is not "NULL" to clang. */
-static inline void *phys(uint32_t addr)
+static inline void *phys_at(uint32_t addr)
 {
     __asm__("" : "+r"(addr));
     return (void *)addr;
 }
 
 /* Little-endian fields of firmware tables, at any alignment. */
-static inline uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static inline struct cpuid_regs cpuid(uint32_t leaf)
 {

@@ -454,6 +454,13 @@ void trap(struct trapframe *tf)
     nfail++;
     kprintf("FAIL unexpected exception %u at 0x%08x: error code 0x%x, EAX 0x%x\n",
             tf->vector, tf->eip, tf->error, tf->eax);
+    /* Where it came from: the CPU, and the stack the exception interrupted. */
+    const uint32_t *sp = (const uint32_t *)((uint32_t)&tf->user_esp);
+    kprintf("guest: on CPU %u, ESP 0x%08x, EBP 0x%08x; stack:", smp_cpu_index(),
+            (uint32_t)sp, tf->ebp);
+    for (int i = -4; i < 8; i++)
+        kprintf(" %08x", sp[i]);
+    kprintf("\n");
     finish();
 }
 

@@ -87,6 +87,83 @@ static int hv_signature(void)
     return r.ebx == TV_SIGNATURE_EBX && r.ecx == TV_SIGNATURE_ECX && r.edx == TV_SIGNATURE_EDX;
 }
 
+/* A pointer to a physical address; through asm so that address 0 is not "NULL" to clang. */
+static void *phys(uint32_t addr)
+{
+    __asm__("" : "+r"(addr));
+    return (void *)addr;
+}
+
+/* ---- the MADT (ACPI 6.5, 5.2.5 RSDP, 5.2.7 RSDT, 5.2.8 XSDT, 5.2.12 MADT) --------------- */
+
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static int checksum_ok(const uint8_t *p, uint32_t len)
+{
+    uint8_t sum = 0;
+    while (len--)
+        sum += *p++;
+    return sum == 0;
+}
+
+static const uint8_t *scan_rsdp(uint32_t start, uint32_t len)
+{
+    for (uint32_t a = start; a + 20 <= start + len; a += 16) {
+        const uint8_t *p = phys(a);
+        if (memcmp(p, "RSD PTR ", 8) == 0 && checksum_ok(p, 20))
+            return p;
+    }
+    return NULL;
+}
+
+/* On PCs the RSDP is in the first KiB of the EBDA or in 0xE0000-0xFFFFF, on 16-byte boundaries. */
+static const uint8_t *find_rsdp(void)
+{
+    uint32_t ebda = (uint32_t)*(volatile uint16_t *)phys(0x40E) << 4;
+    const uint8_t *r = NULL;
+    if (ebda >= 0x80000 && ebda < 0xA0000)
+        r = scan_rsdp(ebda, 1024);
+    return r ? r : scan_rsdp(0xE0000, 0x20000);
+}
+
+/* The ACPI table at addr if its signature and checksum hold (below 4 GiB: no paging here). */
+static const uint8_t *acpi_table(uint64_t addr, const char *sig)
+{
+    if (addr == 0 || addr >= 0x100000000ull - 36)
+        return NULL;
+    const uint8_t *t = phys((uint32_t)addr);
+    uint32_t len = rd32(t + 4);
+    if (memcmp(t, sig, 4) != 0 || len < 36 || len > 0x100000 || addr + len > 0x100000000ull ||
+        !checksum_ok(t, len))
+        return NULL;
+    return t;
+}
+
+static const uint8_t *find_madt(const char **via)
+{
+    const uint8_t *rsdp = find_rsdp(), *root = NULL;
+    unsigned entry_size = 4;
+    if (!rsdp)
+        return NULL;
+    /* ACPI 2.0+: the XSDT (64-bit entries) when the extended RSDP checks out. */
+    if (rsdp[15] >= 2 && rd32(rsdp + 20) >= 36 && rd32(rsdp + 20) <= 64 &&
+        checksum_ok(rsdp, rd32(rsdp + 20)) && (root = acpi_table(rd64(rsdp + 24), "XSDT")))
+        entry_size = 8;
+    else
+        root = acpi_table(rd32(rsdp + 16), "RSDT");
+    if (!root)
+        return NULL;
+    *via = entry_size == 8 ? "XSDT" : "RSDT";
+    for (uint32_t off = 36; off + entry_size <= rd32(root + 4); off += entry_size) {
+        uint64_t a = entry_size == 8 ? rd64(root + off) : rd32(root + off);
+        const uint8_t *t = acpi_table(a, "APIC");
+        if (t)
+            return t;
+    }
+    return NULL;
+}
+
 /* Enabled processors: Processor Local APIC (type 0) and Local x2APIC (type 9) entries. */
 static void parse_madt(const uint8_t *madt)
 {
@@ -439,7 +516,7 @@ static void check_madt(void)
 {
     const char *name = "MADT lists the boot processor";
     const char *via = "";
-    const uint8_t *madt = acpi_find("APIC", &via);
+    const uint8_t *madt = find_madt(&via);
     uint64_t base = rdmsr(MSR_APIC_BASE);
 
     x2apic = (base & APIC_BASE_EXTD) != 0;

@@ -15,7 +15,7 @@
 #include "iommu/amd_vi_regs.h"
 
 static uint64_t regs[0x3000 / 8];
-static int dead;
+static int dead, deaf;                 /* reads all-ones; writes change nothing */
 static struct amdvi_unit u;
 static char err[160];
 static uint64_t log_page[512];
@@ -34,6 +34,8 @@ static uint32_t model_read32(void *ctx, unsigned off)
 static void model_write64(void *ctx, unsigned off, uint64_t v)
 {
     (void)ctx;
+    if (deaf)
+        return;
     if (off == AMDVI_REG_STATUS)
         regs[off / 8] &= ~(v & AMDVI_STATUS_EVENT_OVF);
     else
@@ -51,7 +53,7 @@ static int setup(void **state)
     (void)state;
     memset(regs, 0, sizeof regs);
     memset(log_page, 0, sizeof log_page);
-    dead = 0;
+    dead = deaf = 0;
     regs[AMDVI_REG_EFR / 8] = 0x29d3;                      /* QEMU 7.2's */
     u = (struct amdvi_unit){ .io = { model_read32, model_read64, model_write32, model_write64,
                                      NULL } };
@@ -90,26 +92,42 @@ static void device_table(void **state)
     free(t);
 }
 
-/* The firmware's translation turned off first; the tables set with their sizes; then on. */
+/*
+ * The tables set with their sizes, the exclusion range gone, the log's pointers and overflow
+ * reset; then translation, logging and coherent walks on. A unit that translates already is
+ * refused: its caches could not be flushed.
+ */
 static void enable(void **state)
 {
     (void)state;
-    regs[AMDVI_REG_CONTROL / 8] = AMDVI_CTL_IOMMU_EN;
+    regs[AMDVI_REG_CONTROL / 8] = AMDVI_CTL_EVENT_LOG_EN;
+    regs[AMDVI_REG_EXCL_BASE / 8] = 0x100000 | 3;          /* enabled, allow all */
+    regs[AMDVI_REG_EXCL_LIMIT / 8] = 0x1FF000;
     regs[AMDVI_REG_EVENT_HEAD / 8] = 0x40;
     regs[AMDVI_REG_STATUS / 8] = AMDVI_STATUS_EVENT_OVF;
     assert_int_equal(amdvi_enable(&u, 0x200000, 0x9000, err, sizeof err), 0);
-    assert_int_equal(u.firmware_control, AMDVI_CTL_IOMMU_EN);
+    assert_int_equal(u.firmware_control, AMDVI_CTL_EVENT_LOG_EN);
+    assert_int_equal(regs[AMDVI_REG_EXCL_BASE / 8], 0);
+    assert_int_equal(regs[AMDVI_REG_EXCL_LIMIT / 8], 0);
     assert_int_equal(regs[AMDVI_REG_DEVTAB / 8], 0x200000 | 0x1FF);      /* 2 MiB */
     assert_int_equal(regs[AMDVI_REG_EVENT_BASE / 8], 0x9000 | 8ull << 56); /* 256 entries */
     assert_int_equal(regs[AMDVI_REG_EVENT_HEAD / 8], 0);
     assert_int_equal(regs[AMDVI_REG_STATUS / 8], 0);
-    assert_int_equal(regs[AMDVI_REG_CONTROL / 8], AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN);
-    dead = 1;                                             /* reads all-ones: nothing took */
+    assert_int_equal(regs[AMDVI_REG_CONTROL / 8],
+                     AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN | AMDVI_CTL_COHERENT);
+    assert_int_equal(amdvi_enable(&u, 0x200000, 0x9000, err, sizeof err), -1);
+    assert_string_equal(err, "it translates already, and thinvisor cannot flush its caches");
+    regs[AMDVI_REG_CONTROL / 8] = 0;
+    regs[AMDVI_REG_DEVTAB / 8] = 0;
+    deaf = 1;                                             /* nothing it is told takes */
     assert_int_equal(amdvi_enable(&u, 0x200000, 0x9000, err, sizeof err), -1);
     assert_string_equal(err, "the unit did not take the device table");
 }
 
-/* Events are taken from head to tail, the head moved past each; an overflow reported once. */
+/*
+ * Events are taken from head to tail, the head moved past each. An overflow is reported and
+ * logging restarted on an empty log (EventLogEn off, then on).
+ */
 static void events(void **state)
 {
     (void)state;
@@ -120,11 +138,10 @@ static void events(void **state)
     log_page[3] = 0x1000;
     log_page[4] = 0x00A0 | (uint64_t)(1u << 28) << 32;  /* ILLEGAL_DEV_TABLE_ENTRY */
     regs[AMDVI_REG_EVENT_TAIL / 8] = 3 * AMDVI_EVENT_BYTES;
-    regs[AMDVI_REG_STATUS / 8] = AMDVI_STATUS_EVENT_OVF;
     struct iommu_fault f;
     bool lost;
     assert_int_equal(amdvi_take_event(&u, &f, &lost), 1);
-    assert_true(lost);
+    assert_false(lost);
     assert_int_equal(f.source, 0x10);
     assert_false(f.read);
     assert_int_equal(f.address, 0xFEE5000);
@@ -141,6 +158,18 @@ static void events(void **state)
     regs[AMDVI_REG_EVENT_TAIL / 8] = 0;
     assert_int_equal(amdvi_take_event(&u, &f, &lost), 2);
     assert_int_equal(regs[AMDVI_REG_EVENT_HEAD / 8], 0);
+
+    regs[AMDVI_REG_CONTROL / 8] = AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN;
+    regs[AMDVI_REG_STATUS / 8] = AMDVI_STATUS_EVENT_OVF;
+    regs[AMDVI_REG_EVENT_TAIL / 8] = 5 * AMDVI_EVENT_BYTES;
+    assert_int_equal(amdvi_take_event(&u, &f, &lost), 0);
+    assert_true(lost);
+    assert_int_equal(regs[AMDVI_REG_STATUS / 8], 0);
+    assert_int_equal(regs[AMDVI_REG_EVENT_HEAD / 8], 0);
+    assert_int_equal(regs[AMDVI_REG_EVENT_TAIL / 8], 0);
+    assert_int_equal(regs[AMDVI_REG_CONTROL / 8], AMDVI_CTL_IOMMU_EN | AMDVI_CTL_EVENT_LOG_EN);
+    assert_int_equal(amdvi_take_event(&u, &f, &lost), 0);
+    assert_false(lost);
 }
 
 int main(void)
