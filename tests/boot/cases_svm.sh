@@ -229,6 +229,17 @@ case_qemu_svm_linux_iommu_amd() {
     expect_linux_dma_protected AMD-Vi 0
 }
 
+# strict on a machine without an IOMMU (QEMU's PC): the region would be protected from
+# processors only, which strict refuses: it halts before the guest runs.
+case_qemu_svm_strict_no_iommu() {
+    boot --emu qemu_svm --cpus 1 --mem 256 --timeout 60 --cmdline "test_exit strict"
+    expect_exit fail
+    expect '^WARNING: DMA protection: no usable DMAR or IVRS in the ACPI tables: devices' \
+        "says why"
+    expect '^ERROR: PANIC: strict: not booting the guest without DMA protection' "strict halts"
+    expect_not '^guest:' "guest not started"
+}
+
 # A DMAR whose checksum does not add up (GRUB changes a byte of its OEM ID, as
 # qemu_bad_madt_checksum does to the MADT): named once and set aside, the boot goes on.
 case_qemu_svm_iommu_bad_dmar() {
