@@ -10,6 +10,7 @@
 #include "abi/hypercall.h"
 #include "efi/efi.h"
 #include "efi/next_stage.h"
+#include "guest/sleep.h"
 #include "hv/launch.h"
 #include "kernel/acpi_sleep.h"
 #include "kernel/cmdline.h"
@@ -218,8 +219,9 @@ static void gas_name(const struct acpi_gas *g, char *buf, size_t len)
 /*
  * Whether the machine offers suspend to RAM, from the FADT, FACS and \_S3
  * (kernel/acpi_sleep.h). thinvisor does not survive one yet (issue 25): the
- * log says so at boot, so that a lost hypervisor after a resume is no
- * surprise.
+ * log says so at boot, and again when the guest enters it (guest/sleep.c
+ * watches the PM1 control ports), so that a lost hypervisor after a resume
+ * is no surprise.
  */
 static void read_sleep_states(void)
 {
@@ -232,6 +234,8 @@ static void read_sleep_states(void)
         log_warn("%s; whether the machine can suspend to RAM (S3) is unknown\n", err);
         return;
     }
+    if (rc == 1)
+        guest_sleep_watch(&sleep);     /* the backends intercept the PM1 control ports */
     if (rc == 0 || !sleep.has_s3) {
         log_info("ACPI S3: not offered (%s)\n", rc == 0 ? "no FADT" : "no \\_S3 in the DSDT");
         return;

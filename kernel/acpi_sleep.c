@@ -1,5 +1,5 @@
 /*
- * The FADT, FACS and \_S3 (see acpi_sleep.h). Firmware input, checked like
+ * The FADT, FACS, \_S3 and \_S5 (see acpi_sleep.h). Firmware input, checked like
  * kernel/acpi.c's: the FADT and DSDT by their checksums, the FACS (which has
  * none) by its signature and length; the FADT's ACPI 2.0 fields are believed
  * only where its length covers them, and preferred there when not zero.
@@ -78,12 +78,13 @@ static bool aml_byte(const uint8_t *p, const uint8_t *end, uint8_t *v, const uin
     return false;
 }
 
-bool acpi_aml_find_s3(const uint8_t *aml, size_t len, uint8_t *typ_a, uint8_t *typ_b)
+bool acpi_aml_find_sleep_type(const uint8_t *aml, size_t len, unsigned state, uint8_t *typ_a,
+                              uint8_t *typ_b)
 {
     const uint8_t *end = aml + len;
     for (size_t i = 1; i + 4 < len; i++) {
         const uint8_t *n = aml + i;
-        if (n[0] != '_' || n[1] != 'S' || n[2] != '3' || n[3] != '_')
+        if (n[0] != '_' || n[1] != 'S' || n[2] != '0' + state || n[3] != '_')
             continue;
         /* NameOp, with or without the root prefix '\' before the name. */
         if (!(n[-1] == AML_NAME_OP || (n[-1] == '\\' && i >= 2 && n[-2] == AML_NAME_OP)))
@@ -139,7 +140,9 @@ int acpi_read_sleep(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_
     const uint8_t *dsdt = acpi_map_table(map, ctx, out->dsdt_phys, "DSDT", err, errlen);
     if (!dsdt)
         return -1;
-    out->has_s3 = acpi_aml_find_s3(dsdt + 36, rd32(dsdt + 4) - 36, &out->s3_typ_a,
-                                   &out->s3_typ_b);
+    const uint8_t *aml = dsdt + 36;
+    size_t aml_len = rd32(dsdt + 4) - 36;
+    out->has_s3 = acpi_aml_find_sleep_type(aml, aml_len, 3, &out->s3_typ_a, &out->s3_typ_b);
+    out->has_s5 = acpi_aml_find_sleep_type(aml, aml_len, 5, &out->s5_typ_a, &out->s5_typ_b);
     return 1;
 }

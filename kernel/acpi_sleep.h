@@ -3,7 +3,8 @@
  * must know it to see a sleep coming and to come back from one (issue 25):
  * the FADT's PM1 control registers or, on hardware-reduced ACPI, its sleep
  * control register (ACPI 6.5, 4.8.3 and 5.2.9), the FACS with the waking
- * vector (5.2.10), and the SLP_TYP values of \_S3 in the DSDT (7.4.2).
+ * vector (5.2.10), and the SLP_TYP values of \_S3 and \_S5 in the DSDT
+ * (7.4.2).
  * Portable: tests parse fixtures with it.
  */
 #ifndef THINVISOR_ACPI_SLEEP_H
@@ -37,6 +38,8 @@ struct acpi_sleep {
     uint32_t facs_length;
     bool has_s3;                                /* the DSDT names \_S3 */
     uint8_t s3_typ_a, s3_typ_b;                 /* its SLP_TYP for PM1a and PM1b */
+    bool has_s5;                                /* \_S5, soft off: what a power-off writes */
+    uint8_t s5_typ_a, s5_typ_b;
 };
 
 /*
@@ -48,9 +51,11 @@ int acpi_read_sleep(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_
                     char *err, size_t errlen);
 
 /*
- * The two SLP_TYP values of the first Name(_S3_, Package(){...}) in the AML
- * at aml[0..len): true with them, false when there is none it can read.
+ * The two SLP_TYP values of the first Name(_Sn_, Package(){...}) in the AML
+ * at aml[0..len), n the sleep state (0 to 5): true with them, false when
+ * there is none it can read.
  */
-bool acpi_aml_find_s3(const uint8_t *aml, size_t len, uint8_t *typ_a, uint8_t *typ_b);
+bool acpi_aml_find_sleep_type(const uint8_t *aml, size_t len, unsigned state, uint8_t *typ_a,
+                              uint8_t *typ_b);
 
 #endif

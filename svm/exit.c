@@ -8,6 +8,7 @@
 #include "guest/gpa_fault.h"
 #include "guest/guest.h"
 #include "guest/insn.h"
+#include "guest/sleep.h"
 #include "guest/status.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
@@ -254,16 +255,22 @@ static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *c
 }
 
 /* Test runs: the guest writes an emulator's exit port; report the exits first, then do it. */
-static void handle_io(struct guest_regs *r, struct svm_cpu *s)
+static void handle_io(struct guest_regs *r, struct svm_cpu *s, struct percpu *cpu)
 {
     void *v = s->vmcb;
     uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
     uint16_t port = (uint16_t)(info >> 16);
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
-    if (!(info & (IOIO_IN | IOIO_STRING)))
+    bool in = info & IOIO_IN;
+    if (info & IOIO_STRING)
+        guest_io_string_dropped(cpu->index, port, in);
+    else if (guest_sleep_port(port, size))
+        guest_io_result(&r->rax, size, guest_sleep_port_io(cpu->index, port, size, in,
+                                                           (uint32_t)r->rax), in);
+    else if (!in)
         status_exit_port_write(port, size, (uint32_t)r->rax);
-    else if (info & IOIO_IN)
-        r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to two ports exits */
+    else
+        r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to the exit ports */
     svm_resume_at(s, vmcb_u64(v, VMCB_EXITINFO2));   /* next RIP (15.10.2) */
 }
 
@@ -384,7 +391,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         inject_ud(v);                            /* SVM is hidden from the guest */
         break;
     case SVM_EXIT_IOIO:
-        handle_io(r, s);
+        handle_io(r, s, cpu);
         break;
     case SVM_EXIT_MSR:
         handle_msr(r, s, cpu);

@@ -9,6 +9,7 @@
 
 #include "guest/backend.h"
 #include "guest/memory.h"
+#include "guest/sleep.h"
 #include "kernel/cr_bits.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
@@ -102,6 +103,9 @@ static int svm_setup_shared(const struct backend_options *o)
         iopm_intercept(iopm, 0xF4);               /* QEMU isa-debug-exit */
         iopm_intercept(iopm, 0x8900);             /* Bochs shutdown port */
     }
+    uint16_t ports[GUEST_SLEEP_MAX_PORTS];
+    for (unsigned i = 0, n = guest_sleep_ports(ports); i < n; i++)
+        iopm_intercept(iopm, ports[i]);           /* PM1 control: sleep entries (guest/sleep.c) */
     svm.iopm_phys = virt_to_phys_identity(iopm);
     if (guest_memory_setup(o->mapped_top, true, true, cpuid(0x80000001, 0).edx & CPUID_PAGE1GB))
         return -1;

@@ -8,6 +8,7 @@
 #include "guest/gpa_fault.h"
 #include "guest/guest.h"
 #include "guest/memory.h"
+#include "guest/sleep.h"
 #include "guest/status.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
@@ -303,18 +304,26 @@ RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *
     }
 }
 
-/* Test runs: the guest writes the emulator's exit port; report the exits first, then do it. */
-RARE_EXIT static void handle_io(struct guest_regs *r)
+/*
+ * The intercepted ports (SDM Vol. 3C, 28.1.3, exit qualification): the PM1
+ * control registers, where the guest enters a sleep state (guest/sleep.c),
+ * and in test runs the emulator's exit port (the exits are reported first).
+ */
+RARE_EXIT static void handle_io(struct guest_regs *r, struct percpu *cpu)
 {
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
-    unsigned size = (q & 7) + 1, in = (q >> 3) & 1, string = (q >> 4) & 1;
+    unsigned size = (q & 7) + 1;
+    bool in = (q >> 3) & 1, string = (q >> 4) & 1;
     uint16_t port = (uint16_t)(q >> 16);
-    if (in || string) {
-        r->rax = in ? 0xFFFFFFFFu : r->rax;    /* never happens: only OUT to two ports exits */
-        advance_rip();
-        return;
-    }
-    status_exit_port_write(port, size, (uint32_t)r->rax);
+    if (string)
+        guest_io_string_dropped(cpu->index, port, in);
+    else if (guest_sleep_port(port, size))
+        guest_io_result(&r->rax, size, guest_sleep_port_io(cpu->index, port, size, in,
+                                                           (uint32_t)r->rax), in);
+    else if (!in)
+        status_exit_port_write(port, size, (uint32_t)r->rax);
+    else
+        r->rax = 0xFFFFFFFFu;                 /* never happens: only OUT to the exit ports */
     advance_rip();
 }
 
@@ -503,7 +512,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
         handle_cr_access(r, cpu);
         break;
     case EXIT_IO_INSTRUCTION:
-        handle_io(r);
+        handle_io(r, cpu);
         break;
     case EXIT_RDMSR:
         handle_rdmsr(r);

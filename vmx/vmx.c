@@ -8,6 +8,7 @@
 
 #include "guest/backend.h"
 #include "guest/memory.h"
+#include "guest/sleep.h"
 #include "kernel/cr_bits.h"
 #include "kernel/exceptions.h"
 #include "kernel/format.h"
@@ -124,10 +125,16 @@ static int vmx_setup_shared(const struct backend_options *o)
         bitmap_set(msr_bitmap + 2048, X2APIC_MSR_ICR);   /* write-low */
     vmx.msr_bitmap_phys = virt_to_phys_identity(msr_bitmap);
 
-    if (o->test_exit) {
-        uint8_t *io = hv_alloc_pages(2, "I/O bitmaps");
-        bitmap_set(io, 0xF4);                     /* QEMU isa-debug-exit */
-        bitmap_set(io + 4096, 0x8900 - 0x8000);   /* Bochs shutdown port */
+    uint16_t ports[GUEST_SLEEP_MAX_PORTS];
+    unsigned sleep_ports = guest_sleep_ports(ports);
+    if (o->test_exit || sleep_ports) {
+        uint8_t *io = hv_alloc_pages(2, "I/O bitmaps");   /* A: ports 0-7FFF, B: 8000-FFFF */
+        if (o->test_exit) {
+            bitmap_set(io, 0xF4);                     /* QEMU isa-debug-exit */
+            bitmap_set(io, 0x8900);                   /* Bochs shutdown port */
+        }
+        for (unsigned i = 0; i < sleep_ports; i++)
+            bitmap_set(io, ports[i]);                 /* PM1 control: sleep entries */
         vmx.io_bitmap_phys[0] = virt_to_phys_identity(io);
         vmx.io_bitmap_phys[1] = vmx.io_bitmap_phys[0] + 4096;
         vmx.ctl.proc |= PROC_USE_IO_BITMAPS;

@@ -192,7 +192,8 @@ GUEST_CHECKS=("started at 0000:7C00" "boot drive is 0x80" "CPUID.1 hides VMX"
     "VMCALL from CPL 3 raises #UD" "single step over CPUID" "single step over VMCALL"
     "single step over CPUID at CPL 3"
     "E820 hides the hypervisor region" "E801 agrees"
-    "hidden page reads" "hidden page writes" "status area" "debug registers survive a VM exit")
+    "hidden page reads" "hidden page writes" "status area" "debug registers survive a VM exit"
+    "PM1a control: IN and OUT of each width")
 # The guest's stores to its local APIC's MMIO page: PASS, or SKIP where it runs in x2APIC mode.
 GUEST_XAPIC_CHECKS=("single step over a local APIC store"
     "single step over a local APIC store at CPL 3" "local APIC stores in every form")

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else if (rc < 0)
         assert(err[0] != '\0');
     uint8_t typ_a, typ_b;
-    (void)acpi_aml_find_s3(copy, size, &typ_a, &typ_b);
+    (void)acpi_aml_find_sleep_type(copy, size, 3, &typ_a, &typ_b);
     acpi_rsdp_check(copy, size, err, sizeof err);
     (void)acpi_scan_rsdp(blob_map, &b);
     free(copy);

@@ -729,6 +729,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_event_redelivered();
     check_status_area();
     dma_checks(hv, region_vector < 0 && region_ok ? region.ebx : 0);
+    check_pm1_control();
 
     smp_checks(bi);
     hostile_checks();

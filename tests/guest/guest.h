@@ -60,6 +60,7 @@ struct guest_config {
     uint32_t hostile_ops;           /* operations in all, over every CPU */
     uint32_t stress_cycles;         /* stress.c: INIT-SIPI cycles over the APs */
     uint32_t nmis_per_ap;           /* stress.c: NMIs sent to each AP */
+    uint32_t power_off;             /* power.c: end the run by ACPI S5, not the exit ports */
 };
 extern volatile const struct guest_config guest_config;
 
@@ -208,6 +209,11 @@ __attribute__((noreturn)) void bench_main(void);
 /* acpi.c: the ACPI table with signature sig that the RSDT or XSDT (*via, may be NULL) lists,
  * checksum verified, or NULL */
 const uint8_t *acpi_find(const char *sig, const char **via);
+
+/* power.c: the ACPI power registers thinvisor intercepts */
+void check_pm1_control(void);
+/* power.c: powers the machine off through \_S5 and PM1a/PM1b control; returns if it cannot */
+void power_off_s5(void);
 
 /* dma.c: device DMA through the IOMMU (the edu PCI device) */
 void dma_checks(int hv, uint32_t region_base);

@@ -60,7 +60,7 @@ struct result {
 
 /* In .data, so that it is in the image for the harness to patch (never in .bss). */
 __attribute__((section(".data.guest_config")))
-volatile const struct guest_config guest_config = { 0, 0, 0, 0, 0 };
+volatile const struct guest_config guest_config = { 0, 0, 0, 0, 0, 0 };
 
 static struct result results[MAX_CPUS];
 static uint32_t share[MAX_CPUS];     /* operations per CPU */

@@ -195,6 +195,8 @@ static __attribute__((noreturn)) void exit_emulator(int failed)
 void finish(void)
 {
     kprintf("guest: %d passed, %d failed\n", npass, nfail);
+    if (guest_config.magic == GUEST_CONFIG_MAGIC && guest_config.power_off && nfail == 0)
+        power_off_s5();             /* the way an OS ends; returns only if it cannot */
     exit_emulator(nfail > 0);
 }
 

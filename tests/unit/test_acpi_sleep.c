@@ -108,15 +108,27 @@ static void acpi2_fields_preferred(void **state)
     assert_int_equal(info.s3_typ_b, 5);
 }
 
-static void no_s3_named(void **state)
+/* \_S5 beside \_S3, each found by its own digit; a DSDT with \_S5 alone offers no S3. */
+static void s5_and_no_s3(void **state)
 {
     (void)state;
-    static const uint8_t s4_only[] = { 0x08, '_', 'S', '4', '_', 0x12, 0x06, 0x04, 0x0A, 0x02,
-                                       0x0A, 0x02, 0x00, 0x00 };
-    build_dsdt(s4_only, sizeof s4_only);
+    static const uint8_t s5_only[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00,
+                                       0x00, 0x00 };
+    build_dsdt(s5_only, sizeof s5_only);
     build_machine(116);
     assert_int_equal(read_sleep(), 1);
     assert_false(info.has_s3);
+    assert_true(info.has_s5);
+    assert_int_equal(info.s5_typ_a, 0);
+
+    uint8_t both[sizeof qemu_s3 + sizeof s5_only];
+    memcpy(both, s5_only, sizeof s5_only);
+    memcpy(both + sizeof s5_only, qemu_s3, sizeof qemu_s3);
+    build_dsdt(both, sizeof both);
+    build_machine(116);
+    assert_int_equal(read_sleep(), 1);
+    assert_true(info.has_s3 && info.has_s5);
+    assert_int_equal(info.s3_typ_a, 1);
 }
 
 /* A name _S3_ that is not a Name(...) of a Package, or one cut short, is not \_S3. */
@@ -125,10 +137,11 @@ static void aml_search_is_bounded(void **state)
     (void)state;
     uint8_t a, b;
     static const uint8_t method_call[] = { 0x70, '_', 'S', '3', '_', 0x60 };
-    assert_false(acpi_aml_find_s3(method_call, sizeof method_call, &a, &b));
+    assert_false(acpi_aml_find_sleep_type(method_call, sizeof method_call, 3, &a, &b));
     for (size_t cut = 0; cut < 10; cut++)     /* short of the second SLP_TYP */
-        assert_false(acpi_aml_find_s3(qemu_s3, cut, &a, &b));
-    assert_true(acpi_aml_find_s3(qemu_s3, 10, &a, &b));
+        assert_false(acpi_aml_find_sleep_type(qemu_s3, cut, 3, &a, &b));
+    assert_true(acpi_aml_find_sleep_type(qemu_s3, 10, 3, &a, &b));
+    assert_false(acpi_aml_find_sleep_type(qemu_s3, sizeof qemu_s3, 5, &a, &b));
 }
 
 static void bad_tables_named(void **state)
@@ -170,7 +183,7 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_mem_setup, fx_mem_teardown)
     const struct CMUnitTest tests[] = {
-        T(qemu_pc), T(acpi2_fields_preferred), T(no_s3_named), T(aml_search_is_bounded),
+        T(qemu_pc), T(acpi2_fields_preferred), T(s5_and_no_s3), T(aml_search_is_bounded),
         T(bad_tables_named), T(none_without_fadt),
     };
     return cmocka_run_group_tests_name("acpi_sleep", tests, NULL, NULL);

@@ -1,0 +1,122 @@
+/*
+ * The guest's ACPI power registers as thinvisor intercepts them (issue 25;
+ * guest/sleep.c): IN and OUT at the PM1a control block (the FADT's
+ * PM1a_CNT_BLK) must behave as on bare metal.
+ */
+#include "tests/guest/guest.h"
+
+#define PM1_GBL_RLS     (1u << 2)
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN      (1u << 13)
+
+/* IN of size 1 or 2 at port, with EAX = eax before: what EAX holds after. */
+static uint32_t in_keeping(uint16_t port, unsigned size, uint32_t eax)
+{
+    if (size == 1)
+        __asm__ volatile("inb %w1, %b0" : "+a"(eax) : "Nd"(port));
+    else
+        __asm__ volatile("inw %w1, %w0" : "+a"(eax) : "Nd"(port));
+    return eax;
+}
+
+/*
+ * A byte IN changes AL alone and a word IN AX alone (SDM Vol. 2A, IN), the
+ * low byte agrees with the word, and writing the word back (SLP_EN and
+ * GBL_RLS, which act, left clear) leaves it as it was; the register is
+ * written as a word, its access width, as ACPICA writes it.
+ */
+void check_pm1_control(void)
+{
+    const char *name = "PM1a control: IN and OUT of each width";
+    const uint8_t *fadt = acpi_find("FACP", NULL);
+    uint16_t port = fadt && get32(fadt + 4) >= 116 ? (uint16_t)get32(fadt + 64) : 0;
+    if (!port) {
+        skip(name, fadt ? "the FADT has no PM1a control block" : "no FADT");
+        return;
+    }
+    uint32_t word = in_keeping(port, 2, 0xAAAA5555u);
+    uint32_t lo = in_keeping(port, 1, 0x12345600u), hi = in_keeping(port + 1, 1, 0x65432100u);
+    if ((word >> 16) != 0xAAAA || (lo >> 8) != 0x123456 || (hi >> 8) != 0x654321) {
+        fail(name, "IN at I/O 0x%x changed more than its width: word 0x%08x, bytes 0x%08x "
+             "0x%08x", port, word, lo, hi);
+        return;
+    }
+    uint16_t value = (uint16_t)word;
+    if ((uint8_t)lo != (value & 0xFF)) {       /* (Bochs answers a byte IN at port + 1 0xFF) */
+        fail(name, "the byte at I/O 0x%x reads 0x%02x, the word 0x%04x", port, (uint8_t)lo,
+             value);
+        return;
+    }
+    uint16_t back = value & (uint16_t)~(PM1_SLP_EN | PM1_GBL_RLS);
+    __asm__ volatile("outw %w0, %w1" :: "a"(back), "Nd"(port));
+    uint16_t after = (uint16_t)in_keeping(port, 2, 0);
+    if (after != value) {
+        fail(name, "I/O 0x%x read 0x%04x, then 0x%04x after writing 0x%04x back", port, value,
+             after, back);
+        return;
+    }
+    kprintf("guest: PM1a control at I/O 0x%x reads 0x%04x\n", port, value);
+    pass(name);
+}
+
+/*
+ * One of \_S5's SLP_TYP values, an AML data object (ACPI 6.5, 20.2.3): ZeroOp,
+ * OneOp or a BytePrefix constant. -1 for anything else.
+ */
+static int aml_small_int(const uint8_t **p, const uint8_t *end)
+{
+    if (*p >= end)
+        return -1;
+    uint8_t op = *(*p)++;
+    if (op == 0x00 || op == 0x01)
+        return op;
+    if (op == 0x0A && *p < end)
+        return *(*p)++;
+    return -1;
+}
+
+/*
+ * \_S5 in the DSDT: NameOp "_S5_" PackageOp PkgLength NumElements, then the
+ * PM1a and PM1b SLP_TYP values. The DSDT is the FADT's X_DSDT, else DSDT.
+ */
+static int find_s5(const uint8_t *fadt, int *typ_a, int *typ_b)
+{
+    uint32_t flen = get32(fadt + 4);
+    uint64_t dsdt_addr = flen >= 148 && get64(fadt + 140) ? get64(fadt + 140) : get32(fadt + 40);
+    if (!dsdt_addr || dsdt_addr >= 0x100000000ull)
+        return -1;
+    const uint8_t *dsdt = phys_at((uint32_t)dsdt_addr), *end = dsdt + get32(dsdt + 4);
+    for (const uint8_t *p = dsdt + 36; p + 8 < end; p++) {
+        if (memcmp(p, "_S5_", 4) != 0 || p[4] != 0x12)
+            continue;
+        const uint8_t *q = p + 5;
+        q += 1 + (*q >> 6);             /* PkgLength: its lead byte says how many follow */
+        q++;                            /* NumElements */
+        *typ_a = aml_small_int(&q, end);
+        *typ_b = aml_small_int(&q, end);
+        return *typ_a < 0 ? -1 : 0;
+    }
+    return -1;
+}
+
+void power_off_s5(void)
+{
+    const uint8_t *fadt = acpi_find("FACP", NULL);
+    int typ_a, typ_b;
+    if (!fadt || get32(fadt + 4) < 116 || find_s5(fadt, &typ_a, &typ_b) != 0) {
+        kprintf("guest: no FADT or \\_S5: cannot power off through ACPI\n");
+        return;
+    }
+    uint16_t pm1a = (uint16_t)get32(fadt + 64), pm1b = (uint16_t)get32(fadt + 68);
+    kprintf("guest: powering off through ACPI S5 (SLP_TYP %d at I/O 0x%x)\n", typ_a, pm1a);
+    for (volatile int i = 0; i < 1000000; i++)
+        ;                               /* let the line leave the UART first */
+    if (pm1b && typ_b >= 0)
+        __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
+                         "Nd"(pm1b));
+    __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
+                     "Nd"(pm1a));
+    for (int i = 0; i < 1000; i++)
+        udelay(1000);                   /* a machine that is still on after a second: say so */
+    kprintf("guest: still running after the S5 write\n");
+}
