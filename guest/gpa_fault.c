@@ -173,7 +173,6 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
 {
     struct guest_memory *m = &guest_memory;
     bool in_region = f->gpa >= hv_memory.base && f->gpa < hv_memory.base + hv_memory.size;
-    bool hidden = in_region || guest_memory_is_hidden(f->gpa);
     bool apic_write = f->write && m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page;
     bool status_write = f->write && status_contains(f->gpa);
     if ((apic_write || status_write) && f->in_delivery)
@@ -182,6 +181,8 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
         return apic_page_write(cpu, r, f, can_kick);
     if (status_write)
         return status_area_write(cpu, r, f);
+    /* Looked for only now: an emulated APIC store (every EOI there) should not pay for it. */
+    bool hidden = in_region || guest_memory_is_hidden(f->gpa);
     if (hidden && f->fetch) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */
         log_error("CPU %u: guest executes %s at %#llx\n", cpu->index,
