@@ -1,6 +1,7 @@
 /* The guest's sleep-state entries, watched at the PM1 control ports (see sleep.h). */
 #include "guest/sleep.h"
 
+#include "guest/status.h"
 #include "kernel/log.h"
 #include "kernel/x86.h"
 
@@ -43,7 +44,8 @@ static bool touches(uint16_t reg, uint16_t port, unsigned size)
     return reg && port < reg + 2u && reg < port + size;
 }
 
-bool guest_sleep_port(uint16_t port, unsigned size)
+/* Whether an access of size bytes at port touches a watched register. */
+static bool watched(uint16_t port, unsigned size)
 {
     return touches(watch.pm1a, port, size) || touches(watch.pm1b, port, size);
 }
@@ -72,8 +74,9 @@ static void say_sleep(unsigned cpu_index, uint16_t port, unsigned size, uint32_t
         log_info("CPU %u: the guest enters sleep type %u through %s\n", cpu_index, typ, reg);
 }
 
-uint32_t guest_sleep_port_io(unsigned cpu_index, uint16_t port, unsigned size, bool in,
-                             uint32_t value)
+/* The guest's IN (what it read, size bytes) or OUT of value at a watched port. */
+static uint32_t sleep_port_io(unsigned cpu_index, uint16_t port, unsigned size, bool in,
+                              uint32_t value)
 {
     if (in)
         return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
@@ -87,12 +90,43 @@ uint32_t guest_sleep_port_io(unsigned cpu_index, uint16_t port, unsigned size, b
     return 0;
 }
 
-void guest_io_string_dropped(unsigned cpu_index, uint16_t port, bool in)
+/*
+ * An IN's value into the guest's RAX as the CPU puts it there: AL or AX
+ * alone, or EAX with the upper half of RAX cleared.
+ */
+static void in_result(uint64_t *rax, unsigned size, uint32_t value)
+{
+    if (size == 4) {
+        *rax = value;
+    } else {
+        uint64_t mask = size == 1 ? 0xFFull : 0xFFFFull;
+        *rax = (*rax & ~mask) | (value & mask);
+    }
+}
+
+/* INS or OUTS at an intercepted port: no guest does it to these registers; said once. */
+static void string_dropped(unsigned cpu_index, uint16_t port, bool in)
 {
     static bool said;
     if (!said) {
         said = true;
         log_warn("CPU %u: the guest's %s at I/O port %#x is not performed (string I/O to an "
                  "intercepted port; reported once)\n", cpu_index, in ? "INS" : "OUTS", port);
+    }
+}
+
+void guest_io_exit(unsigned cpu_index, uint64_t *rax, uint16_t port, unsigned size, bool in,
+                   bool string)
+{
+    if (string) {
+        string_dropped(cpu_index, port, in);
+    } else if (watched(port, size)) {
+        uint32_t value = sleep_port_io(cpu_index, port, size, in, (uint32_t)*rax);
+        if (in)
+            in_result(rax, size, value);
+    } else if (!in) {
+        status_exit_port_write(port, size, (uint32_t)*rax);
+    } else {
+        *rax = 0xFFFFFFFFu;            /* never happens: only OUT to the exit ports */
     }
 }

@@ -22,36 +22,15 @@ void guest_sleep_watch(const struct acpi_sleep *s);
 /* The ports to intercept (at most GUEST_SLEEP_MAX_PORTS); returns how many. */
 unsigned guest_sleep_ports(uint16_t ports[GUEST_SLEEP_MAX_PORTS]);
 
-/* Whether an access of size bytes at port touches a watched register. */
-bool guest_sleep_port(uint16_t port, unsigned size);
-
 /*
- * Performs the guest's IN (returning what it read, size bytes) or OUT of
- * value at port on CPU cpu_index, logging an OUT that enters a sleep state.
+ * What every backend does with an intercepted I/O instruction (port, size
+ * bytes, IN or OUT, string or not; rax the guest's RAX): at a PM1 control
+ * port the IN or OUT is performed for the guest, an OUT that enters a sleep
+ * state logged first; in test runs an OUT to an emulator's exit port
+ * reports the exits first (guest/status.h); INS/OUTS are not performed and
+ * said once. The backend then steps over the instruction.
  */
-uint32_t guest_sleep_port_io(unsigned cpu_index, uint16_t port, unsigned size, bool in,
-                             uint32_t value);
-
-/*
- * An IN's value into the guest's RAX as the CPU puts it there: AL or AX
- * alone, or EAX with the upper half of RAX cleared. An OUT changes nothing.
- */
-static inline void guest_io_result(uint64_t *rax, unsigned size, uint32_t value, bool in)
-{
-    if (!in)
-        return;
-    if (size == 4)
-        *rax = value;
-    else {
-        uint64_t mask = size == 1 ? 0xFFull : 0xFFFFull;
-        *rax = (*rax & ~mask) | (value & mask);
-    }
-}
-
-/*
- * INS or OUTS at an intercepted port: not performed (no guest does it to
- * these registers), stepped over, said once.
- */
-void guest_io_string_dropped(unsigned cpu_index, uint16_t port, bool in);
+void guest_io_exit(unsigned cpu_index, uint64_t *rax, uint16_t port, unsigned size, bool in,
+                   bool string);
 
 #endif

@@ -254,23 +254,14 @@ static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *c
     skip_instruction(s, INSN_WRMSR);
 }
 
-/* Test runs: the guest writes an emulator's exit port; report the exits first, then do it. */
+/* An intercepted port (APM 15.10.2): the PM1 control ports, test runs' exit ports. */
 static void handle_io(struct guest_regs *r, struct svm_cpu *s, struct percpu *cpu)
 {
     void *v = s->vmcb;
     uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
     uint16_t port = (uint16_t)(info >> 16);
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
-    bool in = info & IOIO_IN;
-    if (info & IOIO_STRING)
-        guest_io_string_dropped(cpu->index, port, in);
-    else if (guest_sleep_port(port, size))
-        guest_io_result(&r->rax, size, guest_sleep_port_io(cpu->index, port, size, in,
-                                                           (uint32_t)r->rax), in);
-    else if (!in)
-        status_exit_port_write(port, size, (uint32_t)r->rax);
-    else
-        r->rax = 0xFFFFFFFFu;                /* never happens: only OUT to the exit ports */
+    guest_io_exit(cpu->index, &r->rax, port, size, info & IOIO_IN, info & IOIO_STRING);
     svm_resume_at(s, vmcb_u64(v, VMCB_EXITINFO2));   /* next RIP (15.10.2) */
 }
 

@@ -315,15 +315,7 @@ RARE_EXIT static void handle_io(struct guest_regs *r, struct percpu *cpu)
     unsigned size = (q & 7) + 1;
     bool in = (q >> 3) & 1, string = (q >> 4) & 1;
     uint16_t port = (uint16_t)(q >> 16);
-    if (string)
-        guest_io_string_dropped(cpu->index, port, in);
-    else if (guest_sleep_port(port, size))
-        guest_io_result(&r->rax, size, guest_sleep_port_io(cpu->index, port, size, in,
-                                                           (uint32_t)r->rax), in);
-    else if (!in)
-        status_exit_port_write(port, size, (uint32_t)r->rax);
-    else
-        r->rax = 0xFFFFFFFFu;                 /* never happens: only OUT to the exit ports */
+    guest_io_exit(cpu->index, &r->rax, port, size, in, string);
     advance_rip();
 }
 
