@@ -7,16 +7,8 @@
  * came from is hidden. Without an edu device the DMA checks say SKIP.
  */
 #include "tests/guest/guest.h"
+#include "tests/edu_regs.h"
 
-#define EDU_VENDOR_DEVICE   0x11E81234u     /* device 0x11e8, vendor 0x1234 */
-#define EDU_IDENT           0x00
-#define EDU_DMA_SRC         0x80
-#define EDU_DMA_DST         0x88
-#define EDU_DMA_COUNT       0x90
-#define EDU_DMA_CMD         0x98
-#define EDU_CMD_START       1u
-#define EDU_CMD_TO_RAM      2u              /* else from RAM into the buffer */
-#define EDU_BUFFER          0x40000u
 #define EDU_WAIT_READS      200000000u      /* its DMA takes 100 ms of QEMU's virtual clock */
 
 #define PCI_CONFIG_ADDRESS  0xCF8
@@ -50,7 +42,7 @@ static uint32_t edu_devfn;
 static int find_edu(void)
 {
     for (uint32_t devfn = 0; devfn < 256; devfn++) {
-        if (pci_read(devfn, 0) != EDU_VENDOR_DEVICE)
+        if (pci_read(devfn, 0) != ((uint32_t)EDU_DEVICE << 16 | EDU_VENDOR))
             continue;
         uint32_t bar = pci_read(devfn, 0x10) & ~0xFu;
         if (!bar)
@@ -58,7 +50,7 @@ static int find_edu(void)
         pci_write(devfn, 0x04, pci_read(devfn, 0x04) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
         edu = phys_at(bar);
         edu_devfn = devfn;
-        return edu[EDU_IDENT / 4] == 0x010000EDu;
+        return edu[EDU_IDENT / 4] == EDU_IDENT_VALUE;
     }
     return 0;
 }

@@ -185,7 +185,7 @@ stamp=$(
         gcc --version | head -n1
         grub-mkrescue --version
         dpkg-query -W -f='${Package} ${Version}\n' xorriso cpio libc6-dev
-        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/tvbench.c" "$here/tvdma.c" "$here/grub.cfg" \
+        sha256sum "$here/build-image.sh" "$here/init" "$here/tvcheck.c" "$here/tvbench.c" "$here/tvdma.c" "$top/tests/edu_regs.h" "$here/grub.cfg" \
             "${thinctl_inputs[@]}" | cut -d' ' -f1
     } | sha256sum | cut -d' ' -f1
 )

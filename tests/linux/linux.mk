@@ -19,7 +19,7 @@
 
 LINUX_DIR    := $(BUILD)/linux
 LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.c \
-                tests/linux/tvbench.c tests/linux/tvdma.c tests/linux/grub.cfg \
+                tests/linux/tvbench.c tests/linux/tvdma.c tests/edu_regs.h tests/linux/grub.cfg \
                 tools/thinctl.c abi/status.h abi/hypercall.h abi/exit_reason_names.h \
                 abi/exit_reason.h
 LINUX_EMUS   ?= qemu bochs

@@ -31,17 +31,8 @@
 
 #include "abi/hypercall.h"
 #include "abi/status.h"
+#include "tests/edu_regs.h"
 
-#define EDU_VENDOR        0x1234
-#define EDU_DEVICE        0x11e8
-#define EDU_IDENT         0x00
-#define EDU_DMA_SRC       0x80
-#define EDU_DMA_DST       0x88
-#define EDU_DMA_COUNT     0x90
-#define EDU_DMA_CMD       0x98
-#define EDU_CMD_START     1u
-#define EDU_CMD_TO_RAM    2u
-#define EDU_BUFFER        0x40000u
 #define PAGE              4096u
 /* Bytes a transfer moves: QEMU 7.2's edu aborts on one that fills its whole 4 KiB buffer. */
 #define XFER              2048u
@@ -124,7 +115,7 @@ static int open_edu(void)
     if (p == MAP_FAILED)
         return -1;
     edu = p;
-    return *(volatile uint32_t *)(edu + EDU_IDENT) == 0x010000EDu ? 0 : -1;
+    return *(volatile uint32_t *)(edu + EDU_IDENT) == EDU_IDENT_VALUE ? 0 : -1;
 }
 
 /* One transfer of n bytes between physical addr and the device's buffer; 0 once done. */
