@@ -232,34 +232,35 @@ case_qemu_svm_linux_iommu_amd() {
 # The guest ends its run by ACPI S5, as an OS powers off (tests/guest/power.c: \_S5 from the
 # DSDT, SLP_TYP | SLP_EN into PM1a control): thinvisor intercepts that port (issue 25,
 # guest/sleep.c), says what the write does, and lets it through: the machine goes off.
-case_qemu_svm_guest_s5() {
+# boot_guest_s5 EMU TIMEOUT PORT TYP: the test guest, set to end by ACPI S5, on EMU; its
+# PM1a control block is at I/O PORT, and \_S5 gives SLP_TYP TYP (a regular expression).
+boot_guest_s5() {
+    local emu=$1 timeout=$2 port=$3 typ=$4
     cp "$ROOT/build/guest/test-disk.img" "$OUT.disk"
     "$ROOT/tests/boot/guest-config.sh" "$OUT.disk" 0 0 0 0 1
-    boot --emu qemu_svm --cpus 1 --mem 256 --timeout 120 --cmdline "test_exit" --disk "$OUT.disk"
-    if [ "$STATUS" = 4 ]; then
-        check_pass "the machine powered off"
-    else
-        check_fail "the machine powered off" "emulator status $STATUS: $(tail -1 "$OUT/emu.out")"
-    fi
+    boot --emu "$emu" --cpus 1 --mem 256 --timeout "$timeout" --cmdline "test_exit" \
+        --disk "$OUT.disk"
     expect '^PASS PM1a control: IN and OUT of each width$' "PM1a reads and writes pass through"
-    expect '^guest: powering off through ACPI S5 \(SLP_TYP 0 at I/O 0x604\)' "the guest's S5"
+    expect "^guest: powering off through ACPI S5 \\(SLP_TYP $typ at I/O $port\\)" "the guest's S5"
     expect '^CPU 0: the guest powers the machine off \(ACPI S5\) through PM1a$' \
         "thinvisor saw it and said so"
     expect_not 'still running after the S5 write' "nothing ran after it"
 }
 
+case_qemu_svm_guest_s5() {
+    boot_guest_s5 qemu_svm 120 0x604 0
+    if [ "$STATUS" = 4 ]; then             # QEMU turned off without the exit port
+        check_pass "the machine powered off"
+    else
+        check_fail "the machine powered off" "emulator status $STATUS: $(tail -1 "$OUT/emu.out")"
+    fi
+}
+
 # The same under VT-x in Bochs 3.0 (its I/O bitmap), where the ACPI power-off ends Bochs
 # (status 0, as its shutdown port does) and PM1a control is at 0xb004.
 case_bochs_vmx_guest_s5() {
-    cp "$ROOT/build/guest/test-disk.img" "$OUT.disk"
-    "$ROOT/tests/boot/guest-config.sh" "$OUT.disk" 0 0 0 0 1
-    boot --emu bochs --cpus 1 --mem 256 --timeout 300 --cmdline "test_exit" --disk "$OUT.disk"
+    boot_guest_s5 bochs 300 0xb004 '[0-9]+'
     expect_exit ok
-    expect '^PASS PM1a control: IN and OUT of each width$' "PM1a reads and writes pass through"
-    expect '^guest: powering off through ACPI S5 \(SLP_TYP [0-9]+ at I/O 0xb004\)' "the guest's S5"
-    expect '^CPU 0: the guest powers the machine off \(ACPI S5\) through PM1a$' \
-        "thinvisor saw it and said so"
-    expect_not 'still running after the S5 write' "nothing ran after it"
 }
 
 # strict on a machine without an IOMMU (QEMU's PC): the region would be protected from
