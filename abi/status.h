@@ -43,7 +43,7 @@ struct tv_status_cpu {
 /*
  * The area: this header, then cpu_count tv_status_cpu records at cpu_offset.
  * The header grows only at its end; a reader checks that cpu_offset covers a
- * field before it reads it (the DMA fields came after the first release).
+ * field before it reads it (the DMA and S3 fields came after the first release).
  * The log ring is published apart (it lives in the hypervisor's image): at
  * log_phys a struct tv_log_ring, then log_size bytes of text.
  */
@@ -70,6 +70,12 @@ struct tv_status {
     uint64_t dma_faults;            /* device accesses they blocked */
     uint64_t dma_faults_lost;       /* times a unit dropped faults because its records were full */
     uint64_t dma_unit_faults[TV_DMA_UNITS];   /* dma_faults by unit, in the ACPI table's order */
+    /*
+     * Suspends to RAM (ACPI S3) thinvisor came back from. The TSC restarts at
+     * a wake: boot_tsc and launch_tsc are moved by what it lost, so that the
+     * time since them counts the time the machine ran, as a monotonic clock.
+     */
+    uint64_t s3_resumes;
 };
 
 

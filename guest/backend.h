@@ -40,7 +40,11 @@ struct backend {
     int (*setup_shared)(const struct backend_options *o);
     /* On the BSP, for each CPU before enable_cpu: its pages from the region. */
     void (*prepare_cpu)(struct percpu *cpu);
-    /* smp_run_on_all work: virtualization on for this CPU. 0, or -1 (logged). */
+    /*
+     * smp_run_on_all work: virtualization on for this CPU; also again after an
+     * ACPI S3 resume reset the CPU, where nothing of the last guest's state
+     * may survive. 0, or -1 (logged).
+     */
     int (*enable_cpu)(struct percpu *cpu, void *arg);
     /*
      * smp_run_on_all work, the way back, on a CPU where no guest runs: off
@@ -55,9 +59,10 @@ struct backend {
      */
     int (*launch_ap)(struct percpu *cpu, void *arg);
     /*
-     * The BSP's guest: the boot sector in real mode (a BIOS boot), or the
-     * firmware's 64-bit context (UEFI). Return only when the guest could not
-     * be launched (logged).
+     * The BSP's guest: the boot sector in real mode (a BIOS boot) or the OS's
+     * waking vector after an ACPI S3 resume (guest/s3.h), or the firmware's
+     * 64-bit context (UEFI). Return only when the guest could not be
+     * launched (logged).
      */
     void (*launch_bsp_real_mode)(const struct guest_start *start);
     void (*launch_bsp_long_mode)(const struct guest_long_mode *g);

@@ -64,8 +64,8 @@ int guest_install_bios_hooks(const struct mb2_info *mbi, const struct options *o
     ivt15[1] = seg;
     *bda_kib = (uint16_t)(old_kib - kib);
 
-    *loader = (struct guest_start){ seg, (uint16_t)(bh_loader - bios_hooks_start), drive,
-                                    "INT 13h" };
+    *loader = (struct guest_start){ .cs = seg, .ip = (uint16_t)(bh_loader - bios_hooks_start),
+                                    .drive = drive, .source = "INT 13h" };
     log_info("guest BIOS hooks at %#llx (%u KiB below %u KiB): INT 15h memory map with %d "
              "entries\n", (unsigned long long)hooks_base, kib, old_kib, map_count);
     for (int i = 0; i < map_count; i++)

@@ -40,6 +40,7 @@ int guest_prepare_boot(const struct mb2_info *mbi, const struct options *opt,
         return -1;
     }
     memcpy(phys_to_virt(BOOT_SECTOR_ADDR), data, BOOT_SECTOR_SIZE);
-    *start = (struct guest_start){ 0, BOOT_SECTOR_ADDR, drive, "module 'bootsector'" };
+    *start = (struct guest_start){ .cs = 0, .ip = BOOT_SECTOR_ADDR, .drive = drive,
+                                   .source = "module 'bootsector'" };
     return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef THINVISOR_GUEST_BOOT_H
 #define THINVISOR_GUEST_BOOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/cmdline.h"
@@ -15,6 +16,7 @@ struct guest_start {
     uint16_t ip;
     uint8_t drive;            /* DL for the boot sector */
     const char *source;       /* for the log: "module 'bootsector'", "INT 13h" */
+    bool interrupts_off;      /* IF clear: an ACPI waking vector; a BIOS starts boot sectors with IF set */
 };
 
 /*

@@ -104,6 +104,14 @@ void status_guest_launched(uint64_t tsc)
     status->launch_tsc = tsc;
 }
 
+void status_s3_resumed(uint64_t tsc_at_sleep, uint64_t tsc_now)
+{
+    uint64_t shift = tsc_now - tsc_at_sleep;          /* modulo 2^64: the TSC may have restarted */
+    status->boot_tsc += shift;
+    status->launch_tsc += shift;
+    status->s3_resumes++;
+}
+
 bool status_contains(uint64_t gpa)
 {
     return (gpa >= status_phys && gpa < status_phys + status_bytes) ||

@@ -29,6 +29,12 @@ uint64_t status_exit_count(uint32_t cpu, uint32_t reason);
 /* The TSC of the guest's first instruction, for the area's readers. */
 void status_guest_launched(uint64_t tsc);
 
+/*
+ * Back from a suspend to RAM: one more in s3_resumes, and the area's TSC
+ * marks moved by what the TSC lost between tsc_at_sleep and tsc_now.
+ */
+void status_s3_resumed(uint64_t tsc_at_sleep, uint64_t tsc_now);
+
 /* Whether gpa lies in a page the guest may read but not write (the area, the log ring). */
 bool status_contains(uint64_t gpa);
 

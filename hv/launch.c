@@ -11,6 +11,7 @@
 #include "guest/memory.h"
 #include "guest/status.h"
 #include "hv/native_boot.h"
+#include "hv/resume.h"
 #include "iommu/dma_protect.h"
 #include "kernel/boot_marker.h"
 #include "kernel/format.h"
@@ -119,6 +120,7 @@ static int virtualize_all(const struct backend *b, const struct mb2_info *mbi,
     log_info("%s on all %u processor(s)\n", b->name, cpu_count);
     protect_from_devices(o.mapped_top, opt);
     guest_policy_start(b);
+    resume_prepare(b, mbi);
     return 0;
 }
 

@@ -231,7 +231,8 @@ static void read_sleep_states(void)
         return;                        /* no usable RSDP: said already */
     int rc = acpi_read_sleep(acpi_map_identity, NULL, madt.rsdp_phys, &sleep, err, sizeof err);
     if (rc < 0) {
-        log_warn("%s; whether the machine can suspend to RAM (S3) is unknown\n", err);
+        log_warn("%s; sleeps are not watched: after a suspend to RAM (S3) the OS would run "
+                 "without thinvisor\n", err);
         return;
     }
     if (rc == 1)
@@ -248,8 +249,9 @@ static void read_sleep_states(void)
     log_info("ACPI S3: offered: SLP_TYP %s into the %s at %s; FACS at %#llx\n", typ,
              sleep.hw_reduced ? "sleep control register" : "PM1a control block", where,
              (unsigned long long)sleep.facs_phys);
-    log_warn("ACPI S3: thinvisor does not survive a suspend to RAM yet: after a resume the OS "
-             "runs without it, and its region stays reserved\n");
+    if (sleep.hw_reduced)
+        log_warn("ACPI S3: hardware-reduced ACPI: its sleep control register is not watched: "
+                 "after a suspend to RAM the OS would run without thinvisor\n");
 }
 
 /*

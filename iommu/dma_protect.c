@@ -23,6 +23,8 @@ static struct {
     bool usable[IOMMU_MAX_UNITS];         /* probed fine: gets the DMA map */
     bool firmware_owns;                   /* a unit translated already: all are left alone */
     bool translating[IOMMU_MAX_UNITS];
+    uint64_t vtd_root[IOMMU_MAX_UNITS];   /* each VT-d unit's root table */
+    uint64_t amd_device_table;            /* the AMD-Vi units' shared device table */
     struct phys_range hidden[IOMMU_MAX_UNITS];
     uint32_t hidden_count;
     bool has_2m, has_1g;                  /* every usable unit takes the size */
@@ -232,6 +234,7 @@ static int start_vtd(uint32_t i, uint64_t top, char *err, size_t errlen)
         wbinvd();                  /* its table walks do not snoop: the tables must be in RAM */
     if (vtd_enable(u, root_phys, err, errlen) != 0)
         return -1;
+    dp.vtd_root[i] = root_phys;
     char name[64];
     unit_name(i, name, sizeof name);
     log_info("%s: translating, %d-level tables%s\n", name, levels,
@@ -245,16 +248,16 @@ static int start_vtd(uint32_t i, uint64_t top, char *err, size_t errlen)
  */
 static int start_amd_vi(uint32_t i, char *err, size_t errlen)
 {
-    static uint64_t device_table;
     struct amdvi_unit *u = &dp.amd[i];
-    if (!device_table) {
+    if (!dp.amd_device_table) {
         uint64_t *t = hv_alloc_pages(AMDVI_DEVICE_IDS * AMDVI_DTE_BYTES / 4096,
                                      "AMD-Vi device table");
         amdvi_fill_device_table(t, dp.map.pml4, DOMAIN_ID);
-        device_table = virt_to_phys_identity(t);
+        dp.amd_device_table = virt_to_phys_identity(t);
     }
     u->event_log = hv_alloc_pages(1, "AMD-Vi event logs");
-    if (amdvi_enable(u, device_table, virt_to_phys_identity(u->event_log), err, errlen) != 0)
+    if (amdvi_enable(u, dp.amd_device_table, virt_to_phys_identity(u->event_log), err,
+                     errlen) != 0)
         return -1;
     char name[64];
     unit_name(i, name, sizeof name);
@@ -309,6 +312,36 @@ int dma_protect_start(uint64_t top, char *why, size_t whylen)
     if (dp.state.units < dp.tables->unit_count + dp.tables->units_dropped) {
         fmt_snprintf(why, whylen, "%u of %u remapping unit(s) translate", dp.state.units,
                      dp.tables->unit_count + dp.tables->units_dropped);
+        return -1;
+    }
+    return 0;
+}
+
+int dma_protect_resume(char *why, size_t whylen)
+{
+    uint32_t before = dp.state.units;
+    for (uint32_t i = 0; i < IOMMU_MAX_UNITS && dp.tables; i++) {
+        char err[160], name[64];
+        if (!dp.translating[i])
+            continue;
+        if (dp.tables->kind == IOMMU_AMD_VI)
+            memset(dp.amd[i].event_log, 0, 4096);    /* amdvi_enable wants it zeroed */
+        int rc = dp.tables->kind == IOMMU_VTD
+                     ? vtd_enable(&dp.vtd[i], dp.vtd_root[i], err, sizeof err)
+                     : amdvi_enable(&dp.amd[i], dp.amd_device_table,
+                                    virt_to_phys_identity(dp.amd[i].event_log), err, sizeof err);
+        unit_name(i, name, sizeof name);
+        if (rc != 0) {
+            log_warn("%s: %s; devices behind it can reach the hypervisor region\n", name, err);
+            dp.translating[i] = false;
+            dp.state.units--;
+            continue;
+        }
+        log_info("%s: translating again\n", name);
+    }
+    if (dp.state.units < before) {
+        fmt_snprintf(why, whylen, "%u of the %u remapping unit(s) that translated before the "
+                     "sleep translate again", dp.state.units, before);
         return -1;
     }
     return 0;

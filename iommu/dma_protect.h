@@ -58,6 +58,14 @@ uint64_t dma_protect_budget(uint64_t top);
 int dma_protect_start(uint64_t top, char *why, size_t whylen);
 
 /*
+ * After an ACPI S3 resume, which reset the units: every unit that translated
+ * before the sleep translates again, through the same tables. 0, or -1 with
+ * why (the log names the unit) when one does not; with no unit translating
+ * before, 0 and nothing done.
+ */
+int dma_protect_resume(char *why, size_t whylen);
+
+/*
  * Takes the units' fault records: each counted, each new source (requester
  * and page) logged once. Any CPU; one at a time (others return at once).
  */

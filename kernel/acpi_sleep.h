@@ -30,6 +30,11 @@ struct acpi_gas {
 #define PM1_SLP_TYP_MASK  (7u << PM1_SLP_TYP_SHIFT)
 #define PM1_SLP_EN        (1u << 13)
 
+/* FACS fields (ACPI 6.5, Table 5.14): where the firmware's resume path jumps. */
+#define FACS_WAKING_VECTOR   12      /* 32 bits: real mode, CS = vector >> 4, IP = vector & 0xF */
+#define FACS_X_WAKING_VECTOR 24      /* 64 bits, FACS version 1+: protected or long mode wake */
+#define FACS_VERSION         32
+
 struct acpi_sleep {
     uint64_t fadt_phys, facs_phys, dsdt_phys;   /* facs 0: none (hardware-reduced may omit) */
     bool hw_reduced;                            /* FADT flag HW_REDUCED_ACPI */

@@ -9,14 +9,21 @@
 #include "kernel/x86.h"
 
 static uint16_t serial_port;
+static uint32_t serial_baud;
 static bool serial_ok;
 static bool e9_ok;
 
 void console_init(uint16_t port, uint32_t baud)
 {
     serial_port = port;
+    serial_baud = baud;
     serial_ok = port && uart_init(port, baud);
     e9_ok = inb(0xE9) == 0xE9;
+}
+
+void console_reinit(void)
+{
+    console_init(serial_port, serial_baud);
 }
 
 bool console_serial_ok(void) { return serial_ok; }

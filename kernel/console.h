@@ -12,6 +12,9 @@
  */
 void console_init(uint16_t port, uint32_t baud);
 
+/* The same port set up again, after a reset that lost its settings (an ACPI S3 wake). */
+void console_reinit(void);
+
 void console_write(const char *s, size_t n);
 
 /* What console_init found, for the boot log. */

@@ -26,7 +26,8 @@ typedef int (*cpu_work_fn)(struct percpu *cpu, void *arg);
 /*
  * What either backend keeps about the guest CPU that runs on this processor:
  * whether it runs yet, a guest NMI that arrived outside it, kicks (smp/kick.c),
- * the emulated INIT/SIPI state (guest/ap_start.c) and its exit counters.
+ * the emulated INIT/SIPI state (guest/ap_start.c), parking for a sleep
+ * (guest/s3.c) and its exit counters.
  */
 struct vcpu_state {
     struct tv_status_cpu *stats;  /* exit counters, in the published status area (guest/status.c) */
@@ -36,6 +37,9 @@ struct vcpu_state {
     volatile bool in_guest;       /* between VM entry and exit, running guest code */
     volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
     volatile bool stopped;        /* guest_stop_cpu: no exit will come from it any more */
+    volatile bool waiting_for_sipi; /* INIT state, not yet started by a SIPI: no guest code runs */
+    volatile bool park;           /* guest/s3.c: stop in the host at the end of this exit */
+    volatile bool parked;         /* it has: its caches are written back, it waits there */
     uint64_t kicks;               /* kicks sent to this CPU */
     volatile uint32_t ap_state;   /* emulated SIPI: AP_* state, the SIPI vector in bits 15:8 */
     uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write */

@@ -29,6 +29,12 @@ extern const uint8_t ap_tr_gdt[], ap_tr_gdt_base[], ap_tr_long[], ap_tr_ljmp_tar
 #define INIT_DELAY_US      10000    /* INIT, then 10 ms before the first SIPI */
 #define SIPI_DELAY_US      200      /* 200 us between the SIPIs */
 #define CHECKIN_TIMEOUT_US 200000   /* an AP that is silent this long is left out */
+/*
+ * After an S3 wake the AP answered before, and the guest will count on it:
+ * it gets far longer, enough for a virtual CPU on a busy host to be given
+ * its turn (QEMU's TCG with 4 vCPUs on 2 host cores took over 200 ms).
+ */
+#define RESTART_TIMEOUT_US 10000000
 #define LOW_MEMORY_END     0xA0000
 
 static uint8_t trampoline_saved[4096];
@@ -169,6 +175,28 @@ void ap_entry(struct percpu *c)
 
 #define TR_FIELD(tr, sym) ((tr) + (ap_##sym - ap_trampoline_start))
 
+size_t smp_trampoline_size(void)
+{
+    return (size_t)(ap_trampoline_end - ap_trampoline_start);
+}
+
+void smp_trampoline_install(uint8_t *tr, uint64_t tr_phys, void (*entry)(struct percpu *))
+{
+    memcpy(tr, ap_trampoline_start, smp_trampoline_size());
+    /* The two linear addresses real mode cannot compute itself. */
+    *(uint32_t *)TR_FIELD(tr, tr_gdt_base) = (uint32_t)(tr_phys + (ap_tr_gdt - ap_trampoline_start));
+    *(uint32_t *)TR_FIELD(tr, tr_ljmp_target) =
+        (uint32_t)(tr_phys + (ap_tr_long - ap_trampoline_start));
+    *(uint64_t *)TR_FIELD(tr, tr_cr3) = hv_memory.pml4;
+    *(uint64_t *)TR_FIELD(tr, tr_entry) = (uint64_t)entry;
+}
+
+void smp_trampoline_aim(uint8_t *tr, struct percpu *c)
+{
+    *(uint64_t *)TR_FIELD(tr, tr_stack) = c->stack_top;
+    *(uint64_t *)TR_FIELD(tr, tr_percpu) = (uint64_t)c;
+}
+
 static bool wait_checkin(struct percpu *c, uint64_t us)
 {
     uint64_t deadline = tsc_deadline(us);
@@ -180,11 +208,13 @@ static bool wait_checkin(struct percpu *c, uint64_t us)
     return true;
 }
 
-/* INIT, 10 ms, SIPI, 200 us, SIPI unless it already checked in (SDM Vol. 3A, 9.4.4.1). */
-static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c)
+/*
+ * INIT, 10 ms, SIPI, 200 us, SIPI unless it already checked in (SDM Vol. 3A,
+ * 9.4.4.1); then up to timeout_us for its check-in.
+ */
+static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c, uint64_t timeout_us)
 {
-    *(uint64_t *)TR_FIELD(tr, tr_stack) = c->stack_top;
-    *(uint64_t *)TR_FIELD(tr, tr_percpu) = (uint64_t)c;
+    smp_trampoline_aim(tr, c);
     uint32_t vector = (uint32_t)(tr_phys >> 12);
     if (!lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT))
         return false;
@@ -195,7 +225,7 @@ static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c)
         if (wait_checkin(c, SIPI_DELAY_US))
             return true;
     }
-    return wait_checkin(c, CHECKIN_TIMEOUT_US);
+    return wait_checkin(c, timeout_us);
 }
 
 static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_info *madt,
@@ -249,17 +279,10 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
                   "running on the boot processor only\n");
         return wanted;
     }
-    size_t tr_len = (size_t)(ap_trampoline_end - ap_trampoline_start);
     uint8_t *tr = phys_to_virt(tr_phys);
     uint64_t sum_before = page_checksum(tr);
     memcpy(trampoline_saved, tr, 4096);
-    memcpy(tr, ap_trampoline_start, tr_len);
-    /* The two linear addresses real mode cannot compute itself. */
-    *(uint32_t *)TR_FIELD(tr, tr_gdt_base) = (uint32_t)(tr_phys + (ap_tr_gdt - ap_trampoline_start));
-    *(uint32_t *)TR_FIELD(tr, tr_ljmp_target) =
-        (uint32_t)(tr_phys + (ap_tr_long - ap_trampoline_start));
-    *(uint64_t *)TR_FIELD(tr, tr_cr3) = hv_memory.pml4;
-    *(uint64_t *)TR_FIELD(tr, tr_entry) = (uint64_t)ap_entry;
+    smp_trampoline_install(tr, tr_phys, ap_entry);
     log_info("starting %u application processor(s) through the trampoline at %#llx\n",
              wanted < limit - 1 ? wanted : limit - 1, (unsigned long long)tr_phys);
 
@@ -272,7 +295,7 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
             continue;
         }
         struct percpu *c = percpu_alloc(cpu_count, m->apic_id);
-        if (!start_ap(tr, tr_phys, c)) {
+        if (!start_ap(tr, tr_phys, c, CHECKIN_TIMEOUT_US)) {
             log_warn("CPU with APIC ID %u did not start (no check-in within %u ms); left out\n",
                      m->apic_id, CHECKIN_TIMEOUT_US / 1000);
             /* Its pages stay allocated: a late AP may still be running on that stack. */
@@ -294,6 +317,32 @@ static uint32_t start_aps(const struct mb2_info *mbi, const struct acpi_madt_inf
     if (skipped_by_limit)
         log_info("cpus=%u: %u more processor(s) left idle\n", limit, skipped_by_limit);
     return wanted;
+}
+
+void smp_resume_bsp(struct percpu *bsp)
+{
+    percpu_activate(bsp);
+    idt_load_current();
+    lapic_init_ap();
+    if (lapic_id() != bsp->apic_id)
+        log_error("CPU 0: woke with APIC ID %u, not %u as at boot\n", lapic_id(), bsp->apic_id);
+}
+
+uint32_t smp_restart_aps(uint8_t *tr, uint64_t tr_phys)
+{
+    uint32_t failed = 0;
+    smp_trampoline_install(tr, tr_phys, ap_entry);
+    for (uint32_t i = 1; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        c->online = false;
+        c->work_started = c->work_done = c->work_posted;   /* its last work never returned */
+        if (!start_ap(tr, tr_phys, c, RESTART_TIMEOUT_US)) {
+            log_error("CPU %u (APIC ID %u) did not start again (no check-in within %u ms)\n",
+                      i, c->apic_id, RESTART_TIMEOUT_US / 1000);
+            failed++;
+        }
+    }
+    return failed;
 }
 
 static void post_to_aps(cpu_work_fn fn, void *arg)

@@ -2,6 +2,7 @@
 #ifndef THINVISOR_SMP_H
 #define THINVISOR_SMP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernel/acpi.h"
@@ -47,5 +48,25 @@ int smp_start_on_aps(cpu_work_fn fn, void *arg);
  * without thinvisor: the OS's INIT takes each one out.
  */
 void smp_halt_aps(void);
+
+/*
+ * The AP trampoline (ap_trampoline.asm), smp_trampoline_size() bytes, at tr,
+ * the 16-byte-aligned tr_phys below 1 MiB: real mode at tr_phys >> 4 : 0 to
+ * long mode on the hypervisor's page tables, then entry(c) on c's stack for
+ * the c smp_trampoline_aim last named. A SIPI needs it page-aligned; an ACPI
+ * S3 waking vector, real mode too, takes it as it is (guest/s3.c).
+ */
+size_t smp_trampoline_size(void);
+void smp_trampoline_install(uint8_t *tr, uint64_t tr_phys, void (*entry)(struct percpu *));
+void smp_trampoline_aim(uint8_t *tr, struct percpu *c);
+
+/*
+ * After an ACPI S3 resume, which reset every processor: the BSP's GDT, TSS,
+ * IDT and local APIC as before the sleep (on the BSP, from its wake code);
+ * then each AP started again through the trampoline copied to tr (as at boot:
+ * into ap_entry, serving run-on-all). Returns how many did not check in.
+ */
+void smp_resume_bsp(struct percpu *bsp);
+uint32_t smp_restart_aps(uint8_t *tr, uint64_t tr_phys);
 
 #endif

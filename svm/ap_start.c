@@ -29,6 +29,7 @@ static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t ve
     svm_guest_real_mode(v, (uint16_t)(vector << 8), 0, cr0);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };
     vmcb_set_u8(v, VMCB_TLB_CONTROL, TLB_CONTROL_FLUSH_ASID);
+    cpu->vcpu.waiting_for_sipi = false;
 }
 
 /*
@@ -40,6 +41,7 @@ static void start_at_vector(struct percpu *cpu, struct guest_regs *r, uint8_t ve
  */
 static uint8_t wait_for_sipi(struct percpu *cpu)
 {
+    cpu->vcpu.waiting_for_sipi = true;
     svm_nmi_reset(cpu, svm_cpu(cpu), svm_cpu(cpu)->vmcb);
     __asm__ volatile("stgi" ::: "memory");
     uint8_t vector = ap_wait_for_sipi(cpu, true);

@@ -8,6 +8,7 @@
 #include "guest/gpa_fault.h"
 #include "guest/guest.h"
 #include "guest/insn.h"
+#include "guest/s3.h"
 #include "guest/sleep.h"
 #include "guest/status.h"
 #include "kernel/cr_bits.h"
@@ -261,7 +262,7 @@ static void handle_io(struct guest_regs *r, struct svm_cpu *s, struct percpu *cp
     uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
     uint16_t port = (uint16_t)(info >> 16);
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
-    guest_io_exit(cpu->index, &r->rax, port, size, info & IOIO_IN, info & IOIO_STRING);
+    guest_io_exit(cpu, &r->rax, port, size, info & IOIO_IN, info & IOIO_STRING, svm.smp);
     svm_resume_at(s, vmcb_u64(v, VMCB_EXITINFO2));   /* next RIP (15.10.2) */
 }
 
@@ -416,6 +417,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
+    guest_s3_take_park(cpu);
     if (cpu->vcpu.nmi_pending)
         svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);

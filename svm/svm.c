@@ -168,6 +168,8 @@ static int svm_enable_cpu(struct percpu *cpu, void *arg)
     wrmsr(MSR_IA32_EFER, s->efer_before | EFER_SVME | EFER_NXE);
     s->svme_on = true;
     wrmsr(MSR_VM_HSAVE_PA, s->host_save_phys);
+    /* Again after an S3 resume: no NMI bookkeeping of the guest before the sleep. */
+    s->nmi_masked = s->nmi_stepping = s->nmi_kicked_self = s->gp_intercept_paused = false;
     write_controls(s);
     return 0;
 }
@@ -273,13 +275,13 @@ static void svm_launch_bsp_long_mode(const struct guest_long_mode *g)
     run_bsp(cpu, (struct guest_regs){ 0 });
 }
 
-/* The boot sector in real mode, as a BIOS starts it (guest/backend.h). */
+/* The boot sector (or a waking vector) in real mode, as a BIOS starts it (guest/backend.h). */
 static void svm_launch_bsp_real_mode(const struct guest_start *start)
 {
     struct percpu *cpu = this_cpu();
     void *vmcb = svm_cpu(cpu)->vmcb;
     svm_guest_real_mode(vmcb, start->cs, start->ip, CR0_ET);   /* PE and PG clear: real mode */
-    vmcb_set_u64(vmcb, VMCB_RFLAGS, 0x202);           /* a BIOS starts boot sectors with IF=1 */
+    vmcb_set_u64(vmcb, VMCB_RFLAGS, start->interrupts_off ? 0x2 : 0x202);
     vmcb_set_u64(vmcb, VMCB_RSP, start->ip);
     run_bsp(cpu, (struct guest_regs){ .rdx = start->drive });
 }

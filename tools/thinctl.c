@@ -167,6 +167,9 @@ static int cmd_status(void)
     printf(")\n");
     printf("uptime: %.1f s since thinvisor started, %.1f s since it launched the guest\n",
            seconds_since(st->boot_tsc), seconds_since(st->launch_tsc));
+    if (st->cpu_offset >= offsetof(struct tv_status, s3_resumes) + sizeof st->s3_resumes)
+        printf("suspend to RAM: resumed %llu time(s) under thinvisor (the uptime leaves the "
+               "sleeps out)\n", (unsigned long long)st->s3_resumes);
     printf("VM exits: %llu (thinctl stats)\n", (unsigned long long)exits);
     print_dma_protection();
     printf("log: %llu bytes logged (thinctl log)\n",

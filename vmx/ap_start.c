@@ -35,18 +35,18 @@ static void enter_init_state(struct percpu *cpu, struct guest_regs *r, uint64_t 
     vmx_guest_real_mode(0xF000, 0xFFFF0000, 0xFFF0, cr0,
                         vmx.emulate_sipi ? ACTIVITY_ACTIVE : ACTIVITY_WAIT_FOR_SIPI);
     *r = (struct guest_regs){ .rdx = cpuid(1, 0).eax };   /* RDX after INIT: the signature */
-    vmx_cpu(cpu)->waiting_for_sipi = true;
+    cpu->vcpu.waiting_for_sipi = true;
 }
 
 /*
  * SIPI: real mode at vector * 4 KiB (SDM Vol. 3A, 9.4.4), written whole so
  * that nothing the exit saved (interruptibility, activity) survives.
  */
-static void start_at_vector(struct vmx_cpu *v, uint8_t vector)
+static void start_at_vector(struct percpu *cpu, uint8_t vector)
 {
     vmx_guest_real_mode((uint16_t)(vector << 8), (uint64_t)vector << 12, 0,
                         vmread(VMCS_CR0_READ_SHADOW), ACTIVITY_ACTIVE);
-    v->waiting_for_sipi = false;
+    cpu->vcpu.waiting_for_sipi = false;
 }
 
 /*
@@ -64,7 +64,7 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
     }
     lapic_init_reset();
     if (vmx.emulate_sipi)
-        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu, vmx_can_kick()));
+        start_at_vector(cpu, ap_wait_for_sipi(cpu, vmx_can_kick()));
 }
 
 /*
@@ -82,9 +82,9 @@ void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 
 void vmx_handle_sipi(struct percpu *cpu)
 {
-    if (!vmx_cpu(cpu)->waiting_for_sipi)
+    if (!cpu->vcpu.waiting_for_sipi)
         return;                                  /* a SIPI to a running CPU is ignored */
-    start_at_vector(vmx_cpu(cpu), (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
+    start_at_vector(cpu, (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));
 }
 
 /* run-on-APs work: enter the guest, parked in wait-for-SIPI (or wait in root for it). */
@@ -94,6 +94,6 @@ int vmx_launch_ap(struct percpu *cpu, void *arg)
     struct guest_regs regs;
     enter_init_state(cpu, &regs, POWER_UP_CR0);
     if (vmx.emulate_sipi)
-        start_at_vector(vmx_cpu(cpu), ap_wait_for_sipi(cpu, vmx_can_kick()));
+        start_at_vector(cpu, ap_wait_for_sipi(cpu, vmx_can_kick()));
     return vmx_launch_cpu(cpu, &regs);
 }

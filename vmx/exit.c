@@ -8,6 +8,7 @@
 #include "guest/gpa_fault.h"
 #include "guest/guest.h"
 #include "guest/memory.h"
+#include "guest/s3.h"
 #include "guest/sleep.h"
 #include "guest/status.h"
 #include "kernel/cr_bits.h"
@@ -315,7 +316,7 @@ RARE_EXIT static void handle_io(struct guest_regs *r, struct percpu *cpu)
     unsigned size = (q & 7) + 1;
     bool in = (q >> 3) & 1, string = (q >> 4) & 1;
     uint16_t port = (uint16_t)(q >> 16);
-    guest_io_exit(cpu->index, &r->rax, port, size, in, string);
+    guest_io_exit(cpu, &r->rax, port, size, in, string, vmx_can_kick());
     advance_rip();
 }
 
@@ -398,7 +399,7 @@ static void inject_pending_nmi(struct percpu *cpu)
 {
     if (!cpu->vcpu.nmi_pending)
         return;
-    if (vmx_cpu(cpu)->waiting_for_sipi) {
+    if (cpu->vcpu.waiting_for_sipi) {
         cpu->vcpu.nmi_pending = false;   /* nothing to take it in wait-for-SIPI; no injection there */
         return;
     }
@@ -444,7 +445,6 @@ static RARE_EXIT __attribute__((noreturn)) void handle_triple_fault(struct percp
 void vmx_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
-    struct vmx_cpu *v = vmx_cpu(cpu);
     vmx_ept_left_guest(cpu);
     uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
     cpu->vcpu.stats->exits_total++;
@@ -530,8 +530,9 @@ void vmx_exit_dispatch(struct guest_regs *r)
         redeliver_interrupted_event();        /* the exits that can come amid a delivery */
     if (vmx.emulate_sipi && cpu->index != 0)
         vmx_take_pending_init(r, cpu);
+    guest_s3_take_park(cpu);
     inject_pending_nmi(cpu);
-    vmx_ept_sync_before_entry(cpu, !v->waiting_for_sipi);
+    vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
 }
 
 void vmx_resume_failed(struct guest_regs *r)

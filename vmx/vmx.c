@@ -479,7 +479,7 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
     struct vmx_cpu *v = vmx_cpu(cpu);
     cpu->vcpu.launched = true;
     vmx_record_state_sum(v);
-    vmx_ept_sync_before_entry(cpu, !v->waiting_for_sipi);
+    vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
     int rc = vmx_launch(regs);
     cpu->vcpu.launched = false;
     if (rc == 1) {
@@ -493,12 +493,12 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs)
     return -1;
 }
 
-/* The boot sector in real mode, as a BIOS starts it (guest/backend.h). */
+/* The boot sector (or a waking vector) in real mode, as a BIOS starts it (guest/backend.h). */
 void vmx_launch_bsp_real_mode(const struct guest_start *start)
 {
     vmx_guest_real_mode(start->cs, (uint64_t)start->cs << 4, start->ip, 0x10, ACTIVITY_ACTIVE);
     vmwrite(VMCS_GUEST_RSP, start->ip);
-    vmwrite(VMCS_GUEST_RFLAGS, 0x202);                 /* a BIOS starts boot sectors with IF=1 */
+    vmwrite(VMCS_GUEST_RFLAGS, start->interrupts_off ? 0x2 : 0x202);
     struct guest_regs regs = { .rdx = start->drive };
     vmx_launch_cpu(this_cpu(), &regs);
 }

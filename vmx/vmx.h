@@ -21,7 +21,6 @@ struct vmx_cpu {
     uint64_t vmcs_phys;
     bool in_root;                 /* VMXON done: vmx_leave_cpu has something to undo */
     uint64_t cr0_before, cr4_before;   /* as enable_cpu found them, for leave_cpu */
-    bool waiting_for_sipi;        /* INIT state, not yet started by a SIPI */
     volatile uint64_t ept_generation;  /* vmx/ept_shootdown.c: the generation last flushed for */
     uint64_t state_sum_boot;      /* vmx/state_check.c: the fixed state at launch */
 };

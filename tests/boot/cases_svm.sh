@@ -37,12 +37,15 @@ case_qemu_svm_guest() {
 
 # Debian's Linux under SVM on 1, 2 and 4 CPUs: it reaches init, starts its APs itself
 # (xAPIC: every ICR write goes through the read-only APIC page), each sees the signature,
-# thinctl reads thinvisor's status area (the counters in the VMX reasons' names).
+# thinctl reads thinvisor's status area (the counters in the VMX reasons' names). On 1 and 4
+# CPUs it then suspends to RAM 5 times (QEMU's PIIX4 S3, SeaBIOS's resume path, an RTC wake
+# alarm) and runs on every CPU under thinvisor after each resume (expect_linux_s3).
 case_qemu_svm_linux() {
     boot --emu qemu_svm --cpus 1 --mem 512 --timeout 300 --cmdline "test_exit" \
-        --disk "$ROOT/build/linux/linux-disk.img"
+        --disk "$LINUX_SUSPEND_DISK"
     expect_svm_up
     expect_linux_under_thinvisor 1 svm
+    expect_linux_s3 1 svm
 }
 
 case_qemu_svm_linux_2cpu() {
@@ -55,9 +58,10 @@ case_qemu_svm_linux_2cpu() {
 
 case_qemu_svm_linux_4cpu() {
     boot --emu qemu_svm --cpus 4 --mem 512 --timeout 400 --cmdline "test_exit" \
-        --disk "$ROOT/build/linux/linux-disk.img"
+        --disk "$LINUX_SUSPEND_DISK"
     expect_svm_up 4
     expect_linux_under_thinvisor 4 svm
+    expect_linux_s3 4 svm
 }
 
 # The guest's own SMP under SVM: its INIT-SIPI-SIPI at the ICR (xAPIC: the read-only APIC

@@ -100,14 +100,21 @@ case_qemu_uefi_svm_linux_4cpu() {
 }
 
 # OVMF on q35 with VT-d: the firmware's own disk reads go through thinvisor's DMA map
-# once thinvisor runs under it, and Linux sees no DMAR (cases_svm.sh has the checks).
+# once thinvisor runs under it, and Linux sees no DMAR (cases_svm.sh has the checks). Then
+# Linux suspends to RAM 5 times through OVMF's S3 resume path; the unit, reset by each sleep,
+# translates again, and the device still cannot reach the region afterwards.
 case_qemu_uefi_svm_linux_iommu_vtd() {
-    boot --uefi --emu qemu_svm --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" \
-        --disk "$LINUX_DISK" -- -- "${IOMMU_VTD_MACHINE[@]}"
+    boot --uefi --emu qemu_svm --cpus 2 --mem 512 --timeout 400 --cmdline "test_exit" \
+        --disk "$LINUX_SUSPEND_DISK" -- -- "${IOMMU_VTD_MACHINE[@]}"
     expect_svm_up 2 "$UEFI_LAUNCH"
     expect_no_uefi_loop
     expect_linux_under_thinvisor 2 svm "$UEFI_LAUNCH"
     expect_linux_dma_protected VT-d 2
+    expect_linux_s3 2 svm
+    expect_count '^IOMMU: unit 0 at 0x[0-9a-f]+: translating again$' 5 \
+        "the VT-d unit, reset by each sleep, translated again at each wake"
+    expect_count '^linux-guest: tvdma: the device wrote over the status area: the area is as it was' 2 \
+        "after the 5 sleeps the device still cannot write the status area"
 }
 
 # Bochs 3.0 runs OVMF (tests/boot/emu-bochs.sh --uefi) and emulates VMX with EPT: the same

@@ -5,7 +5,7 @@
 # MBR (boot_hybrid.img), so a BIOS, or thinvisor chainloading sector 0 at 0000:7C00 with
 # DL=0x80, boots it as a hard disk; GRUB then reads the ISO 9660 file system from that disk.
 #
-# usage: tests/linux/build-image.sh [--out DIR] [--shell|--bench|--selftests] [--refresh] [--force]
+# usage: tests/linux/build-image.sh [--out DIR] [--shell|--bench|--suspend|--selftests] [--refresh] [--force]
 #   --out DIR   build directory (default build/linux next to the top-level Makefile)
 #   --shell     build linux-shell-disk.img instead: "tv.shell" on the kernel command line, so
 #               /init leaves a busybox shell on ttyS0 instead of ending the emulator
@@ -16,6 +16,10 @@
 #               an affected CPU; the TSC-deadline errata check is skipped), so natively and
 #               under thinvisor it would run different code; pinned, the bench compares the
 #               same kernel paths (docs/benchmarks.md, "What is measured")
+#   --suspend   build linux-suspend-disk.img instead: "tv.suspend" on the kernel command line, so
+#               /init suspends to RAM (ACPI S3, woken by an RTC alarm) 5 times, then checks every
+#               CPU and runs a workload after each resume (issue 25); "mem_sleep_default=deep"
+#               makes "mem" mean S3, not suspend-to-idle
 #   --selftests build linux-selftests-disk.img instead: the kernel's x86 selftests in /selftests
 #               (tests/linux/selftests-build.sh) and "tv.selftests", so /init runs them and
 #               prints a line for each (tests/boot/cases_selftests.sh compares two runs)
@@ -42,6 +46,7 @@ while (($#)); do
                out=$2; shift ;;
         --shell) variant=shell ;;
         --bench) variant=bench ;;
+        --suspend) variant=suspend ;;
         --selftests) variant=selftests ;;
         --selftests-short) variant=selftests-short ;;
         --refresh) refresh=1 ;;
@@ -61,6 +66,8 @@ if [[ $variant == shell ]]; then
     image=$out/linux-shell-disk.img extra_cmdline=tv.shell
 elif [[ $variant == bench ]]; then
     image=$out/linux-bench-disk.img extra_cmdline="tv.bench indirect_target_selection=off lapic=notscdeadline"
+elif [[ $variant == suspend ]]; then
+    image=$out/linux-suspend-disk.img extra_cmdline="tv.suspend mem_sleep_default=deep"
 elif [[ $variant == selftests* ]]; then
     image=$out/linux-$variant-disk.img extra_cmdline=tv.selftests
     selftests=$("$here/selftests-build.sh") || die "the x86 selftests could not be built"

@@ -1,0 +1,175 @@
+/* Suspend to RAM under the guest: arming the wake, parking the CPUs (see s3.h). */
+#include "guest/s3.h"
+
+#include "guest/init_sipi.h"
+#include "guest/status.h"
+#include "kernel/acpi_sleep.h"
+#include "kernel/format.h"
+#include "kernel/log.h"
+#include "kernel/parse.h"
+#include "kernel/phys.h"
+#include "kernel/string.h"
+#include "kernel/tsc.h"
+#include "kernel/x86.h"
+#include "smp/kick.h"
+#include "smp/smp.h"
+
+/*
+ * How long the CPU that wrote the sleep waits for the power to go before it
+ * decides the machine did not sleep. Hardware sleeps within microseconds of
+ * the write and an emulator within its next main-loop turn; this is for a
+ * platform that ignores the write, where the guest would otherwise keep
+ * CPUs parked for good.
+ */
+#define SLEEP_WAIT_US (10 * 1000 * 1000)
+
+static struct {
+    void (*wake_entry)(struct percpu *bsp);
+    /* One sleep: */
+    bool armed;
+    uint32_t guest_vector;             /* the FACS waking vector as the OS wrote it */
+    uint64_t tsc_at_sleep;
+    size_t saved_len;
+    uint8_t saved[4096];               /* the OS's bytes there */
+} s3;
+
+void guest_s3_setup(void (*wake_entry)(struct percpu *bsp))
+{
+    s3.wake_entry = wake_entry;
+}
+
+/* Whether the waking vector the OS wrote is one thinvisor resumes it at: 0, or -1 and why. */
+static int read_vector(uint64_t facs_phys, uint32_t facs_length, uint32_t *vector, char *why,
+                       size_t whylen)
+{
+    const uint8_t *f = phys_to_virt(facs_phys);
+    uint64_t x = facs_length >= FACS_X_WAKING_VECTOR + 8 && f[FACS_VERSION] >= 1
+                     ? rd64(f + FACS_X_WAKING_VECTOR) : 0;
+    *vector = rd32(f + FACS_WAKING_VECTOR);
+    if (x) {
+        fmt_snprintf(why, whylen, "the OS asks for a protected- or long-mode wake "
+                     "(X_Firmware_Waking_Vector %#llx), which thinvisor does not take over",
+                     (unsigned long long)x);
+        return -1;
+    }
+    if (*vector == 0 || *vector + smp_trampoline_size() > 0xA0000 || (*vector & 0xF)) {
+        fmt_snprintf(why, whylen, "the FACS waking vector %#x is not a 16-byte-aligned address "
+                     "below 640 KiB", *vector);
+        return -1;
+    }
+    return 0;
+}
+
+static bool parked_or_idle(struct percpu *self, struct percpu *c, uint64_t unused)
+{
+    (void)self, (void)unused;
+    return __atomic_load_n(&c->vcpu.parked, __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&c->vcpu.waiting_for_sipi, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Every other CPU that runs guest code stops in the host at the end of an
+ * exit its kick forces (guest_s3_take_park), caches written back. An AP
+ * waiting for a SIPI runs none. Returns how many did not stop.
+ */
+static unsigned park_others(struct percpu *self, bool can_kick)
+{
+    unsigned missing = 0;
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        if (c == self || !c->vcpu.launched || c->vcpu.waiting_for_sipi)
+            continue;
+        __atomic_store_n(&c->vcpu.park, true, __ATOMIC_SEQ_CST);
+        if (!can_kick) {
+            missing++;
+            continue;
+        }
+        kick_cpu(c);
+        if (!kick_wait(self, c, parked_or_idle, 0, "stop for the sleep"))
+            missing++;
+    }
+    return missing;
+}
+
+static void release_others(void)
+{
+    for (uint32_t i = 0; i < cpu_count; i++)
+        __atomic_store_n(&cpus[i]->vcpu.park, false, __ATOMIC_SEQ_CST);
+}
+
+/* The OS's wake code as it wrote it. */
+static void give_back(void)
+{
+    memcpy(phys_to_virt(s3.guest_vector), s3.saved, s3.saved_len);
+    s3.armed = false;
+}
+
+bool guest_s3_arm(struct percpu *cpu, uint64_t facs_phys, uint32_t facs_length, bool can_kick)
+{
+    char why[160];
+    if (s3.armed)
+        return true;                   /* PM1a armed it; this is PM1b */
+    if (!facs_phys)
+        fmt_snprintf(why, sizeof why, "the FADT names no FACS");
+    else if (!s3.wake_entry)
+        fmt_snprintf(why, sizeof why, "thinvisor has no wake code set up");
+    if (!facs_phys || !s3.wake_entry ||
+        read_vector(facs_phys, facs_length, &s3.guest_vector, why, sizeof why) != 0) {
+        log_warn("ACPI S3: CPU %u: the guest suspends to RAM, but %s: after the resume the "
+                 "OS runs without thinvisor\n", cpu->index, why);
+        return false;
+    }
+    uint8_t *tr = phys_to_virt(s3.guest_vector);
+    s3.saved_len = smp_trampoline_size();
+    memcpy(s3.saved, tr, s3.saved_len);
+    smp_trampoline_install(tr, s3.guest_vector, s3.wake_entry);
+    smp_trampoline_aim(tr, cpus[0]);   /* the firmware wakes the boot processor */
+    s3.armed = true;
+    unsigned missing = park_others(cpu, can_kick);
+    if (missing)
+        log_warn("ACPI S3: %u CPU(s) still run guest code at the sleep; their caches are not "
+                 "written back\n", missing);
+    log_info("ACPI S3: CPU %u: the guest suspends to RAM; thinvisor's wake code waits at its "
+             "waking vector %#x\n", cpu->index, s3.guest_vector);
+    s3.tsc_at_sleep = rdtsc();
+    wbinvd();
+    return true;
+}
+
+void guest_s3_wait_for_sleep(struct percpu *cpu)
+{
+    uint64_t deadline = tsc_deadline(SLEEP_WAIT_US);
+    while (rdtsc() < deadline)
+        cpu_relax();
+    give_back();
+    release_others();
+    log_warn("ACPI S3: CPU %u: the machine did not sleep within %u s of the guest's sleep "
+             "write; the guest goes on\n", cpu->index, SLEEP_WAIT_US / 1000000);
+}
+
+void guest_s3_take_park(struct percpu *cpu)
+{
+    if (!__atomic_load_n(&cpu->vcpu.park, __ATOMIC_ACQUIRE))
+        return;
+    wbinvd();
+    __atomic_store_n(&cpu->vcpu.parked, true, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&cpu->vcpu.park, __ATOMIC_ACQUIRE))
+        cpu_relax();
+    __atomic_store_n(&cpu->vcpu.parked, false, __ATOMIC_RELEASE);
+}
+
+void guest_s3_resume(struct guest_start *start)
+{
+    give_back();
+    status_s3_resumed(s3.tsc_at_sleep, rdtsc());
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        struct vcpu_state *v = &cpus[i]->vcpu;
+        v->launched = v->nmi_pending = v->in_guest = v->kick = v->stopped = false;
+        v->waiting_for_sipi = v->park = v->parked = false;
+        v->ap_state = AP_WAITING;      /* as at the first launch */
+        v->xapic_icr_high = 0;
+    }
+    *start = (struct guest_start){ .cs = (uint16_t)(s3.guest_vector >> 4),
+                                   .ip = (uint16_t)(s3.guest_vector & 0xF),
+                                   .source = "the FACS waking vector", .interrupts_off = true };
+}
