@@ -32,9 +32,14 @@ extern const uint8_t ap_tr_gdt[], ap_tr_gdt_base[], ap_tr_long[], ap_tr_ljmp_tar
 /*
  * After an S3 wake the AP answered before, and the guest will count on it:
  * it gets far longer, enough for a virtual CPU on a busy host to be given
- * its turn (QEMU's TCG with 4 vCPUs on 2 host cores took over 200 ms).
+ * its turn (QEMU's TCG with 4 vCPUs on 2 host cores took over 200 ms), and
+ * up to RESTART_TRIES INIT-SIPI-SIPI sequences. In QEMU's TCG the first AP
+ * started right after SeaBIOS's resume (which starts the APs itself first)
+ * was found running the interrupt vector table in real mode, as if started
+ * at vector 0, in about one wake out of five; a second sequence started it.
  */
-#define RESTART_TIMEOUT_US 10000000
+#define RESTART_TIMEOUT_US 2000000
+#define RESTART_TRIES      3
 #define LOW_MEMORY_END     0xA0000
 
 static uint8_t trampoline_saved[4096];
@@ -336,10 +341,17 @@ uint32_t smp_restart_aps(uint8_t *tr, uint64_t tr_phys)
         struct percpu *c = cpus[i];
         c->online = false;
         c->work_started = c->work_done = c->work_posted;   /* its last work never returned */
-        if (!start_ap(tr, tr_phys, c, RESTART_TIMEOUT_US)) {
-            log_error("CPU %u (APIC ID %u) did not start again (no check-in within %u ms)\n",
-                      i, c->apic_id, RESTART_TIMEOUT_US / 1000);
+        int tries = 1;
+        while (!start_ap(tr, tr_phys, c, RESTART_TIMEOUT_US) && tries < RESTART_TRIES)
+            tries++;
+        if (!c->online) {
+            log_error("CPU %u (APIC ID %u) did not start again (no check-in after %d "
+                      "INIT-SIPI-SIPI, %u ms each)\n", i, c->apic_id, tries,
+                      RESTART_TIMEOUT_US / 1000);
             failed++;
+        } else if (tries > 1) {
+            log_warn("CPU %u (APIC ID %u) started again only at INIT-SIPI-SIPI number %d\n",
+                     i, c->apic_id, tries);
         }
     }
     return failed;

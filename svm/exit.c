@@ -255,14 +255,21 @@ static void handle_msr(struct guest_regs *r, struct svm_cpu *s, struct percpu *c
     skip_instruction(s, INSN_WRMSR);
 }
 
-/* An intercepted port (APM 15.10.2): the PM1 control ports, test runs' exit ports. */
+/*
+ * An intercepted port (APM 15.10.2): the PM1 control ports, test runs' exit
+ * ports. With GIF set: a sleep write may need the platform's SMI to take
+ * effect, and an SMI waits while GIF is clear (15.17); host interrupts stay
+ * off (RFLAGS.IF), an NMI meanwhile is the guest's (kick_nmi_in_root).
+ */
 static void handle_io(struct guest_regs *r, struct svm_cpu *s, struct percpu *cpu)
 {
     void *v = s->vmcb;
     uint64_t info = vmcb_u64(v, VMCB_EXITINFO1);
     uint16_t port = (uint16_t)(info >> 16);
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
+    __asm__ volatile("stgi" ::: "memory");
     guest_io_exit(cpu, &r->rax, port, size, info & IOIO_IN, info & IOIO_STRING, svm.smp);
+    __asm__ volatile("clgi" ::: "memory");
     svm_resume_at(s, vmcb_u64(v, VMCB_EXITINFO2));   /* next RIP (15.10.2) */
 }
 
@@ -417,7 +424,11 @@ void svm_exit_dispatch(struct guest_regs *r)
         redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
-    guest_s3_take_park(cpu);
+    if (cpu->vcpu.park) {                     /* parked for a sleep: SMIs must get through */
+        __asm__ volatile("stgi" ::: "memory");
+        guest_s3_take_park(cpu);
+        __asm__ volatile("clgi" ::: "memory");
+    }
     if (cpu->vcpu.nmi_pending)
         svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);
