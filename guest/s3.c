@@ -70,11 +70,13 @@ static bool parked_or_idle(struct percpu *self, struct percpu *c, uint64_t unuse
 /*
  * Every other CPU that runs guest code stops in the host at the end of an
  * exit its kick forces (guest_s3_take_park), caches written back. An AP
- * waiting for a SIPI runs none. Returns how many did not stop.
+ * waiting for a SIPI runs none. Returns how many did not stop; *parked, how
+ * many did.
  */
-static unsigned park_others(struct percpu *self, bool can_kick)
+static unsigned park_others(struct percpu *self, bool can_kick, unsigned *parked)
 {
     unsigned missing = 0;
+    *parked = 0;
     for (uint32_t i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
         if (c == self || !c->vcpu.launched || c->vcpu.waiting_for_sipi)
@@ -87,6 +89,8 @@ static unsigned park_others(struct percpu *self, bool can_kick)
         kick_cpu(c);
         if (!kick_wait(self, c, parked_or_idle, 0, "stop for the sleep"))
             missing++;
+        else
+            *parked += c->vcpu.parked;
     }
     return missing;
 }
@@ -125,12 +129,13 @@ bool guest_s3_arm(struct percpu *cpu, uint64_t facs_phys, uint32_t facs_length, 
     smp_trampoline_install(tr, s3.guest_vector, s3.wake_entry);
     smp_trampoline_aim(tr, cpus[0]);   /* the firmware wakes the boot processor */
     s3.armed = true;
-    unsigned missing = park_others(cpu, can_kick);
+    unsigned parked, missing = park_others(cpu, can_kick, &parked);
     if (missing)
         log_warn("ACPI S3: %u CPU(s) still run guest code at the sleep; their caches are not "
                  "written back\n", missing);
-    log_info("ACPI S3: CPU %u: the guest suspends to RAM; thinvisor's wake code waits at its "
-             "waking vector %#x\n", cpu->index, s3.guest_vector);
+    log_info("ACPI S3: CPU %u: the guest suspends to RAM; %u other CPU(s) stopped in "
+             "thinvisor; its wake code waits at the waking vector %#x\n", cpu->index, parked,
+             s3.guest_vector);
     s3.tsc_at_sleep = rdtsc();
     wbinvd();
     return true;

@@ -621,7 +621,7 @@ expect_linux_s3() {
     expect_exit ok
     expect '^ACPI S3: offered: SLP_TYP [0-9]+ into the PM1a control block' "the FADT offers S3"
     expect '^linux-guest: suspend: states: .*mem.*; mem_sleep: .*\[deep\]' "Linux offers S3 (deep)"
-    expect_count '^ACPI S3: CPU [0-9]+: the guest suspends to RAM; thinvisor.s wake code waits at its waking vector 0x[0-9a-f]+$' 5 \
+    expect_count '^ACPI S3: CPU [0-9]+: the guest suspends to RAM; [0-9]+ other CPU\(s\) stopped in thinvisor; its wake code waits at the waking vector 0x[0-9a-f]+$' 5 \
         "thinvisor armed its wake at each of the 5 sleeps"
     expect_count '^ACPI S3: woke up: the boot processor is back in thinvisor$' 5 \
         "the firmware woke thinvisor 5 times"

@@ -267,6 +267,62 @@ case_bochs_vmx_guest_s5() {
     expect_exit ok
 }
 
+# The guest ends its run by suspending to RAM (tests/guest/power.c, suspend_s3: \_S3 from the
+# DSDT, its own real-mode waking vector in the FACS, tests/guest/s3_wake.asm), on 2 CPUs whose
+# AP is still running guest code (cli; hlt) at the sleep, so thinvisor must park it. Bochs
+# resets at the sleep write and its BIOS jumps to the vector at once (an RTC alarm is not
+# needed); thinvisor's wake code runs first, starts the AP again and resumes the guest at
+# its vector, where CPUID must still show thinvisor. guest-config.sh's POWEROFF 2.
+# boot_guest_s3 EMU CPUS MODE: the test guest set to end by S3 (MODE 2) or by an S3 that asks
+# for a 32-bit wake (3) on EMU.
+boot_guest_s3() {
+    local emu=$1 cpus=$2 mode=$3
+    cp "$ROOT/build/guest/test-disk.img" "$OUT.disk"
+    "$ROOT/tests/boot/guest-config.sh" "$OUT.disk" 0 0 0 0 "$mode"
+    boot --emu "$emu" --cpus "$cpus" --mem 256 --timeout 300 --cmdline "test_exit" \
+        --disk "$OUT.disk"
+    expect_exit ok
+    expect '^guest: suspending to RAM through ACPI S3 \(SLP_TYP 1 at I/O 0xb004\), waking vector 0x[0-9a-f]+' \
+        "the guest's S3"
+    expect_not 'still running after the S3 write' "the machine slept"
+}
+
+expect_guest_s3_resumed() {
+    local note=$1
+    expect '^ACPI S3: CPU 0: the guest suspends to RAM; 1 other CPU\(s\) stopped in thinvisor; its wake code waits at the waking vector 0x[0-9a-f]+$' \
+        "thinvisor parked the AP (it ran guest code: cli; hlt) and armed its wake"
+    expect '^ACPI S3: woke up: the boot processor is back in thinvisor$' "thinvisor woke first"
+    expect "^ACPI S3: resuming the guest$note at its waking vector [0-9a-f]{4}:0000 on 2 processor\\(s\\)\$" \
+        "thinvisor resumed the guest at its vector, with its AP back"
+    expect '^guest: woke from ACPI S3 at its waking vector, under thinvisor$' "the guest woke"
+    expect '^PASS the guest resumes from ACPI S3 under thinvisor$' "CPUID shows thinvisor after the wake"
+    expect_not 'ERROR|PANIC|EXCEPTION|^FAIL' "no errors"
+}
+
+case_bochs_vmx_guest_s3() {
+    boot_guest_s3 bochs 2 2
+    expect_guest_s3_resumed ""
+}
+
+case_bochs_svm_guest_s3() {
+    boot_guest_s3 bochs_svm 2 2
+    expect_guest_s3_resumed " under SVM"
+}
+
+# Bad input: an OS that asks for a 32-bit wake (X_Firmware_Waking_Vector, FACS version 1+),
+# which thinvisor does not take over. One warning, the sleep goes through, and the guest
+# wakes natively (Bochs's BIOS jumps to the real-mode vector) and ends its run there.
+case_bochs_vmx_guest_s3_x_vector() {
+    boot_guest_s3 bochs 1 3
+    expect '^WARNING: ACPI S3: CPU 0: the guest suspends to RAM, but the OS asks for a protected- or long-mode wake \(X_Firmware_Waking_Vector 0x[0-9a-f]+\), which thinvisor does not take over: after the resume the OS runs without thinvisor$' \
+        "one warning says why and what follows"
+    expect_count '^WARNING: ACPI S3' 1 "only one"
+    expect_not '^ACPI S3: woke up' "thinvisor did not take the wake"
+    expect '^guest: woke from ACPI S3 at its waking vector, without thinvisor$' "the guest woke natively"
+    expect '^PASS after a sleep thinvisor cannot come back from, the guest runs on natively$' \
+        "and ran on"
+}
+
 # strict on a machine without an IOMMU (QEMU's PC): the region would be protected from
 # processors only, which strict refuses: it halts before the guest runs.
 case_qemu_svm_strict_no_iommu() {

@@ -2,8 +2,10 @@
 # guest-config.sh IMG SEED OPS [CYCLES [NMIS [POWEROFF]]]: patches the test guest's settings
 # (struct guest_config in tests/guest/guest.h) into a copy of its disk image: the hostile-guest
 # program's seed and operation count, the INIT-SIPI stress cycles and the NMIs per AP
-# (stress.c; 0: none), and POWEROFF 1 to end the run by ACPI S5 (power.c). The guest is linked at 0x8000 and loaded from sector 1, so the symbol's
-# address gives its place in the image.
+# (stress.c; 0: none), and POWEROFF, how the run ends (power.c, GUEST_END_* in guest.h): 1 by
+# ACPI S5, 2 by ACPI S3 and the checks after the wake, 3 the same asking for a 32-bit wake.
+# The guest is linked at 0x8000 and loaded from sector 1, so the symbol's address gives its
+# place in the image.
 set -euo pipefail
 img=$1 seed=$2 ops=$3 cycles=${4:-0} nmis=${5:-0} poweroff=${6:-0}
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -60,9 +60,14 @@ struct guest_config {
     uint32_t hostile_ops;           /* operations in all, over every CPU */
     uint32_t stress_cycles;         /* stress.c: INIT-SIPI cycles over the APs */
     uint32_t nmis_per_ap;           /* stress.c: NMIs sent to each AP */
-    uint32_t power_off;             /* power.c: end the run by ACPI S5, not the exit ports */
+    uint32_t power_off;             /* power.c: how the run ends, GUEST_END_* */
 };
 extern volatile const struct guest_config guest_config;
+
+/* guest_config.power_off: after the checks (0: the emulator's exit port at once). */
+#define GUEST_END_S5          1     /* power off by ACPI S5 */
+#define GUEST_END_S3          2     /* suspend to RAM, then check the resume and exit */
+#define GUEST_END_S3_X_VECTOR 3     /* the same, asking for a 32-bit wake thinvisor does not take */
 
 /* Registers pushed by isr.asm: pushal, then vector and error code, then the CPU's frame. */
 struct trapframe {
@@ -214,6 +219,12 @@ const uint8_t *acpi_find(const char *sig, const char **via);
 void check_pm1_control(void);
 /* power.c: powers the machine off through \_S5 and PM1a/PM1b control; returns if it cannot */
 void power_off_s5(void);
+/*
+ * Suspends to RAM (ACPI S3) with s3_wake.asm as the waking vector, asking for
+ * a 32-bit wake too when x_vector; the wake goes on in s3_resumed, which ends
+ * the run. Returns only when the machine could not sleep.
+ */
+void suspend_s3(bool x_vector);
 
 /* dma.c: device DMA through the IOMMU (the edu PCI device) */
 void dma_checks(int hv, uint32_t region_base);

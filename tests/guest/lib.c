@@ -194,9 +194,16 @@ static __attribute__((noreturn)) void exit_emulator(int failed)
 
 void finish(void)
 {
+    static bool ended_once;         /* after an S3 wake the run ends here again: just exit */
     kprintf("guest: %d passed, %d failed\n", npass, nfail);
-    if (guest_config.magic == GUEST_CONFIG_MAGIC && guest_config.power_off && nfail == 0)
-        power_off_s5();             /* the way an OS ends; returns only if it cannot */
+    uint32_t end = guest_config.magic == GUEST_CONFIG_MAGIC ? guest_config.power_off : 0;
+    if (end && nfail == 0 && !ended_once) {
+        ended_once = true;
+        if (end == GUEST_END_S5)
+            power_off_s5();         /* the way an OS ends; returns only if it cannot */
+        else
+            suspend_s3(end == GUEST_END_S3_X_VECTOR);
+    }
     exit_emulator(nfail > 0);
 }
 

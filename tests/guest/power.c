@@ -76,10 +76,11 @@ static int aml_small_int(const uint8_t **p, const uint8_t *end)
 }
 
 /*
- * \_S5 in the DSDT: NameOp "_S5_" PackageOp PkgLength NumElements, then the
- * PM1a and PM1b SLP_TYP values. The DSDT is the FADT's X_DSDT, else DSDT.
+ * \_Sn in the DSDT (name "_S3_", "_S5_"): NameOp name PackageOp PkgLength
+ * NumElements, then the PM1a and PM1b SLP_TYP values. The DSDT is the FADT's
+ * X_DSDT, else DSDT.
  */
-static int find_s5(const uint8_t *fadt, int *typ_a, int *typ_b)
+static int find_sleep_type(const uint8_t *fadt, const char *name, int *typ_a, int *typ_b)
 {
     uint32_t flen = get32(fadt + 4);
     uint64_t dsdt_addr = flen >= 148 && get64(fadt + 140) ? get64(fadt + 140) : get32(fadt + 40);
@@ -87,7 +88,7 @@ static int find_s5(const uint8_t *fadt, int *typ_a, int *typ_b)
         return -1;
     const uint8_t *dsdt = phys_at((uint32_t)dsdt_addr), *end = dsdt + get32(dsdt + 4);
     for (const uint8_t *p = dsdt + 36; p + 8 < end; p++) {
-        if (memcmp(p, "_S5_", 4) != 0 || p[4] != 0x12)
+        if (memcmp(p, name, 4) != 0 || p[4] != 0x12)
             continue;
         const uint8_t *q = p + 5;
         q += 1 + (*q >> 6);             /* PkgLength: its lead byte says how many follow */
@@ -103,7 +104,7 @@ void power_off_s5(void)
 {
     const uint8_t *fadt = acpi_find("FACP", NULL);
     int typ_a, typ_b;
-    if (!fadt || get32(fadt + 4) < 116 || find_s5(fadt, &typ_a, &typ_b) != 0) {
+    if (!fadt || get32(fadt + 4) < 116 || find_sleep_type(fadt, "_S5_", &typ_a, &typ_b) != 0) {
         kprintf("guest: no FADT or \\_S5: cannot power off through ACPI\n");
         return;
     }
@@ -119,4 +120,88 @@ void power_off_s5(void)
     for (int i = 0; i < 1000; i++)
         udelay(1000);                   /* a machine that is still on after a second: say so */
     kprintf("guest: still running after the S5 write\n");
+}
+
+/* ---- suspend to RAM ------------------------------------------------------ */
+
+#define FACS_WAKING_VECTOR   12
+#define FACS_X_WAKING_VECTOR 24
+#define FACS_VERSION         32
+
+extern char s3_wake[];                  /* s3_wake.asm: the waking vector */
+uint32_t s3_wake_esp;                   /* its stack, read by s3_wake.asm */
+static uint8_t s3_stack[4096] __attribute__((aligned(16)));
+static bool s3_x_vector;                /* the sleep asked for a 32-bit wake */
+
+/* The FACS: the FADT's X_FIRMWARE_CTRL where it has one below 4 GiB, else FIRMWARE_CTRL. */
+static uint8_t *find_facs(const uint8_t *fadt)
+{
+    uint64_t x = get32(fadt + 4) >= 140 ? get64(fadt + 132) : 0;
+    uint32_t addr = x && x < 0x100000000ull ? (uint32_t)x : get32(fadt + 36);
+    uint8_t *facs = addr ? phys_at(addr) : NULL;
+    return facs && memcmp(facs, "FACS", 4) == 0 ? facs : NULL;
+}
+
+/*
+ * Where the run goes on after the wake (s3_wake.asm, on s3_stack): under
+ * thinvisor, it must have come back (the CPUID signature); after a sleep that
+ * asked for a 32-bit wake, which thinvisor does not take over, the guest runs
+ * natively. Then the run ends as any other.
+ */
+void s3_resumed(void)
+{
+    struct cpuid_regs one = cpuid(1), sig = cpuid(0x40000000);
+    bool under = (one.ecx >> 31) && sig.ebx == 0x6e696874u;     /* "thin" */
+    kprintf("guest: woke from ACPI S3 at its waking vector, %s\n",
+            under ? "under thinvisor" : "without thinvisor");
+    if (s3_x_vector) {
+        const char *name = "after a sleep thinvisor cannot come back from, the guest runs on natively";
+        if (under)
+            fail(name, "CPUID still shows thinvisor after the 32-bit-wake sleep");
+        else
+            pass(name);
+    } else {
+        const char *name = "the guest resumes from ACPI S3 under thinvisor";
+        if (under)
+            pass(name);
+        else
+            fail(name, "CPUID 1 ECX 0x%08x, leaf 0x40000000 EBX 0x%08x", one.ecx, sig.ebx);
+    }
+    finish();
+}
+
+void suspend_s3(bool x_vector)
+{
+    const uint8_t *fadt = acpi_find("FACP", NULL);
+    uint8_t *facs = fadt && get32(fadt + 4) >= 116 ? find_facs(fadt) : NULL;
+    int typ_a, typ_b;
+    if (!facs || find_sleep_type(fadt, "_S3_", &typ_a, &typ_b) != 0) {
+        kprintf("guest: no FACS or \\_S3: cannot suspend to RAM\n");
+        return;
+    }
+    uint16_t pm1a = (uint16_t)get32(fadt + 64), pm1b = (uint16_t)get32(fadt + 68);
+    uint32_t vector = (uint32_t)s3_wake;
+    s3_wake_esp = (uint32_t)(s3_stack + sizeof s3_stack);
+    s3_x_vector = x_vector;
+    memcpy(facs + FACS_WAKING_VECTOR, &vector, 4);
+    if (x_vector) {
+        /* An OS that wants a 32-bit wake writes X_Firmware_Waking_Vector (FACS version 1+). */
+        uint64_t x = vector;
+        memcpy(facs + FACS_X_WAKING_VECTOR, &x, 8);
+        if (facs[FACS_VERSION] < 1)
+            facs[FACS_VERSION] = 1;
+    }
+    kprintf("guest: suspending to RAM through ACPI S3 (SLP_TYP %d at I/O 0x%x), waking vector "
+            "0x%x%s\n", typ_a, pm1a, vector, x_vector ? ", X_Firmware_Waking_Vector too" : "");
+    for (volatile int i = 0; i < 1000000; i++)
+        ;                               /* let the line leave the UART first */
+    __asm__ volatile("wbinvd" ::: "memory");
+    if (pm1b && typ_b >= 0)
+        __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
+                         "Nd"(pm1b));
+    __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
+                     "Nd"(pm1a));
+    for (int i = 0; i < 1000; i++)
+        udelay(1000);                   /* a machine that is still on after a second: say so */
+    kprintf("guest: still running after the S3 write\n");
 }
