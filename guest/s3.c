@@ -6,7 +6,6 @@
 #include "kernel/acpi_sleep.h"
 #include "kernel/format.h"
 #include "kernel/log.h"
-#include "kernel/parse.h"
 #include "kernel/phys.h"
 #include "kernel/string.h"
 #include "kernel/tsc.h"
@@ -36,28 +35,6 @@ static struct {
 void guest_s3_setup(void (*wake_entry)(struct percpu *bsp))
 {
     s3.wake_entry = wake_entry;
-}
-
-/* Whether the waking vector the OS wrote is one thinvisor resumes it at: 0, or -1 and why. */
-static int read_vector(uint64_t facs_phys, uint32_t facs_length, uint32_t *vector, char *why,
-                       size_t whylen)
-{
-    const uint8_t *f = phys_to_virt(facs_phys);
-    uint64_t x = facs_length >= FACS_X_WAKING_VECTOR + 8 && f[FACS_VERSION] >= 1
-                     ? rd64(f + FACS_X_WAKING_VECTOR) : 0;
-    *vector = rd32(f + FACS_WAKING_VECTOR);
-    if (x) {
-        fmt_snprintf(why, whylen, "the OS asks for a protected- or long-mode wake "
-                     "(X_Firmware_Waking_Vector %#llx), which thinvisor does not take over",
-                     (unsigned long long)x);
-        return -1;
-    }
-    if (*vector == 0 || *vector + smp_trampoline_size() > 0xA0000 || (*vector & 0xF)) {
-        fmt_snprintf(why, whylen, "the FACS waking vector %#x is not a 16-byte-aligned address "
-                     "below 640 KiB", *vector);
-        return -1;
-    }
-    return 0;
 }
 
 static bool parked_or_idle(struct percpu *self, struct percpu *c, uint64_t unused)
@@ -118,7 +95,8 @@ bool guest_s3_arm(struct percpu *cpu, uint64_t facs_phys, uint32_t facs_length, 
     else if (!s3.wake_entry)
         fmt_snprintf(why, sizeof why, "thinvisor has no wake code set up");
     if (!facs_phys || !s3.wake_entry ||
-        read_vector(facs_phys, facs_length, &s3.guest_vector, why, sizeof why) != 0) {
+        acpi_facs_waking_vector(phys_to_virt(facs_phys), facs_length, smp_trampoline_size(),
+                                &s3.guest_vector, why, sizeof why) != 0) {
         log_warn("ACPI S3: CPU %u: the guest suspends to RAM, but %s: after the resume the "
                  "OS runs without thinvisor\n", cpu->index, why);
         return false;

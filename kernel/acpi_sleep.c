@@ -146,3 +146,23 @@ int acpi_read_sleep(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_
     out->has_s5 = acpi_aml_find_sleep_type(aml, aml_len, 5, &out->s5_typ_a, &out->s5_typ_b);
     return 1;
 }
+
+int acpi_facs_waking_vector(const uint8_t *facs, uint32_t facs_length, size_t code_bytes,
+                            uint32_t *vector, char *why, size_t whylen)
+{
+    uint64_t x = facs_length >= FACS_X_WAKING_VECTOR + 8 && facs[FACS_VERSION] >= 1
+                     ? rd64(facs + FACS_X_WAKING_VECTOR) : 0;
+    *vector = rd32(facs + FACS_WAKING_VECTOR);
+    if (x) {
+        fmt_snprintf(why, whylen, "the OS asks for a protected- or long-mode wake "
+                     "(X_Firmware_Waking_Vector %#llx), which thinvisor does not take over",
+                     (unsigned long long)x);
+        return -1;
+    }
+    if (*vector == 0 || (*vector & 0xF) || *vector > 0xA0000 - code_bytes) {
+        fmt_snprintf(why, whylen, "the FACS waking vector %#x is not a 16-byte-aligned address "
+                     "below 640 KiB", *vector);
+        return -1;
+    }
+    return 0;
+}

@@ -56,6 +56,18 @@ int acpi_read_sleep(acpi_map_fn map, void *ctx, uint64_t rsdp_phys, struct acpi_
                     char *err, size_t errlen);
 
 /*
+ * The real-mode waking vector an OS wrote into the FACS at facs[0..facs_length)
+ * (ACPI 6.5, 5.2.10), as the firmware's resume path will use it, when a wake
+ * code of `code_bytes` bytes can take its place (guest/s3.c): 0 with it in
+ * *vector; -1 with why when the OS asked for a 32- or 64-bit wake
+ * (X_Firmware_Waking_Vector, FACS version 1 and up), or when the vector is 0,
+ * not 16-byte aligned (the code addresses its data from CS) or leaves no room
+ * below 640 KiB.
+ */
+int acpi_facs_waking_vector(const uint8_t *facs, uint32_t facs_length, size_t code_bytes,
+                            uint32_t *vector, char *why, size_t whylen);
+
+/*
  * The two SLP_TYP values of the first Name(_Sn_, Package(){...}) in the AML
  * at aml[0..len), n the sleep state (0 to 5): true with them, false when
  * there is none it can read.

@@ -179,12 +179,63 @@ static void none_without_fadt(void **state)
     assert_int_equal(read_sleep(), 0);
 }
 
+/* A FACS (64 bytes) with the given version, waking vector and X vector. */
+static void facs_with(uint8_t *f, uint8_t version, uint32_t vector, uint64_t x)
+{
+    memset(f, 0, 64);
+    memcpy(f, "FACS", 4);
+    f[4] = 64;
+    memcpy(f + FACS_WAKING_VECTOR, &vector, 4);
+    memcpy(f + FACS_X_WAKING_VECTOR, &x, 8);
+    f[FACS_VERSION] = version;
+}
+
+/* Linux's case: a 16-byte-aligned real-mode vector, no X vector: taken. */
+static void waking_vector_real_mode(void **state)
+{
+    (void)state;
+    uint8_t f[64];
+    uint32_t v = 0;
+    facs_with(f, 2, 0x991f0, 0);
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), 0);
+    assert_int_equal(v, 0x991f0);
+    /* ACPI 1.0's FACS (version 0) has no X vector: whatever is there is not one. */
+    facs_with(f, 0, 0x8000, 0x12345678);
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), 0);
+    assert_int_equal(v, 0x8000);
+    /* Nor has a FACS too short to hold it. */
+    facs_with(f, 1, 0x8000, 0x12345678);
+    assert_int_equal(acpi_facs_waking_vector(f, 24, 160, &v, err, sizeof err), 0);
+}
+
+/* What thinvisor cannot resume at: each refused with the reason. */
+static void waking_vector_refused(void **state)
+{
+    (void)state;
+    uint8_t f[64];
+    uint32_t v;
+    facs_with(f, 1, 0x991f0, 0x991f0);
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), -1);
+    assert_non_null(strstr(err, "X_Firmware_Waking_Vector 0x991f0"));
+    facs_with(f, 2, 0, 0);
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), -1);
+    assert_non_null(strstr(err, "waking vector 0 "));
+    facs_with(f, 2, 0x991f8, 0);               /* IP 8: data from CS would be off by 8 */
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), -1);
+    assert_non_null(strstr(err, "16-byte-aligned"));
+    facs_with(f, 2, 0x9FFA0, 0);               /* the code would run into the EBDA */
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), -1);
+    facs_with(f, 2, 0x9FF60, 0);               /* it just fits */
+    assert_int_equal(acpi_facs_waking_vector(f, 64, 160, &v, err, sizeof err), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_mem_setup, fx_mem_teardown)
     const struct CMUnitTest tests[] = {
         T(qemu_pc), T(acpi2_fields_preferred), T(s5_and_no_s3), T(aml_search_is_bounded),
-        T(bad_tables_named), T(none_without_fadt),
+        T(bad_tables_named), T(none_without_fadt), T(waking_vector_real_mode),
+        T(waking_vector_refused),
     };
     return cmocka_run_group_tests_name("acpi_sleep", tests, NULL, NULL);
 }
