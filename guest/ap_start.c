@@ -54,11 +54,14 @@ bool ap_init_pending(struct percpu *cpu)
     return init_sipi_init_pending(&cpu->vcpu);
 }
 
-/* Whether the INIT sent to c was taken, or the sender has one of its own to take first. */
+/*
+ * Whether the INIT sent to c was taken, or the sender has one of its own to
+ * take first, or c stopped for a sleep (guest/s3.c), which resets it anyway.
+ */
 static bool init_taken(struct percpu *sender, struct percpu *c, uint64_t unused)
 {
     (void)unused;
-    return !ap_init_pending(c) || ap_init_pending(sender);
+    return !ap_init_pending(c) || ap_init_pending(sender) || c->vcpu.park;
 }
 
 static void wait_taken(struct percpu *sender, struct percpu *c)

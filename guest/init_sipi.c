@@ -32,6 +32,11 @@ void init_sipi_begin_wait(struct vcpu_state *v)
                                           __ATOMIC_ACQUIRE));
 }
 
+void init_sipi_reset(struct vcpu_state *v)
+{
+    __atomic_store_n(&v->ap_state, AP_WAITING, __ATOMIC_RELEASE);
+}
+
 bool init_sipi_take_start(struct vcpu_state *v, uint8_t *vector)
 {
     uint32_t s = __atomic_load_n(&v->ap_state, __ATOMIC_ACQUIRE);

@@ -63,6 +63,12 @@ bool init_sipi_deliver(struct percpu *const *cpus, uint32_t count, struct percpu
  */
 void init_sipi_begin_wait(struct vcpu_state *v);
 
+/*
+ * Back to the zero state, WAITING, as at the first launch: after an ACPI S3
+ * wake reset every CPU (guest/s3.c), with no other CPU running.
+ */
+void init_sipi_reset(struct vcpu_state *v);
+
 /* Whether a SIPI came; then the AP runs from here, at *vector * 4 KiB. */
 bool init_sipi_take_start(struct vcpu_state *v, uint8_t *vector);
 

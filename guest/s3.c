@@ -10,6 +10,7 @@
 #include "kernel/string.h"
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
+#include "mm/hv_memory.h"
 #include "smp/kick.h"
 #include "smp/smp.h"
 
@@ -26,6 +27,7 @@ static struct {
     void (*wake_entry)(struct percpu *bsp);
     /* One sleep: */
     bool armed;
+    struct percpu *arming_cpu;         /* whose OUT armed it: only its PM1b write follows */
     uint32_t guest_vector;             /* the FACS waking vector as the OS wrote it */
     uint64_t tsc_at_sleep;
     size_t saved_len;
@@ -35,6 +37,15 @@ static struct {
 void guest_s3_setup(void (*wake_entry)(struct percpu *bsp))
 {
     s3.wake_entry = wake_entry;
+}
+
+/* Whether [vector, vector + len) meets the hypervisor region (test_region_below_1m). */
+static bool in_region(uint32_t vector, size_t len, char *why, size_t whylen)
+{
+    if (vector + len <= hv_memory.base || vector >= hv_memory.base + hv_memory.size)
+        return false;
+    fmt_snprintf(why, whylen, "its waking vector %#x lies in the hypervisor region", vector);
+    return true;
 }
 
 static bool parked_or_idle(struct percpu *self, struct percpu *c, uint64_t unused)
@@ -47,18 +58,21 @@ static bool parked_or_idle(struct percpu *self, struct percpu *c, uint64_t unuse
 /*
  * Every other CPU that runs guest code stops in the host at the end of an
  * exit its kick forces (guest_s3_take_park), caches written back. An AP
- * waiting for a SIPI runs none. Returns how many did not stop; *parked, how
- * many did.
+ * waiting for a SIPI runs none; it is asked too, so that one a SIPI starts
+ * meanwhile stops before its first guest instruction (the backends' launch
+ * and SIPI paths look). Returns how many did not stop; *parked, how many did.
  */
 static unsigned park_others(struct percpu *self, bool can_kick, unsigned *parked)
 {
     unsigned missing = 0;
     *parked = 0;
+    for (uint32_t i = 0; i < cpu_count; i++)
+        if (cpus[i] != self)
+            __atomic_store_n(&cpus[i]->vcpu.park, true, __ATOMIC_SEQ_CST);
     for (uint32_t i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
         if (c == self || !c->vcpu.launched || c->vcpu.waiting_for_sipi)
             continue;
-        __atomic_store_n(&c->vcpu.park, true, __ATOMIC_SEQ_CST);
         if (!can_kick) {
             missing++;
             continue;
@@ -89,14 +103,15 @@ bool guest_s3_arm(struct percpu *cpu, uint64_t facs_phys, uint32_t facs_length, 
 {
     char why[160];
     if (s3.armed)
-        return true;                   /* PM1a armed it; this is PM1b */
+        return cpu == s3.arming_cpu;   /* its PM1a write armed it; this is PM1b */
     if (!facs_phys)
         fmt_snprintf(why, sizeof why, "the FADT names no FACS");
     else if (!s3.wake_entry)
         fmt_snprintf(why, sizeof why, "thinvisor has no wake code set up");
     if (!facs_phys || !s3.wake_entry ||
         acpi_facs_waking_vector(phys_to_virt(facs_phys), facs_length, smp_trampoline_size(),
-                                &s3.guest_vector, why, sizeof why) != 0) {
+                                &s3.guest_vector, why, sizeof why) != 0 ||
+        in_region(s3.guest_vector, smp_trampoline_size(), why, sizeof why)) {
         log_warn("ACPI S3: CPU %u: the guest suspends to RAM, but %s: after the resume the "
                  "OS runs without thinvisor\n", cpu->index, why);
         return false;
@@ -107,6 +122,7 @@ bool guest_s3_arm(struct percpu *cpu, uint64_t facs_phys, uint32_t facs_length, 
     smp_trampoline_install(tr, s3.guest_vector, s3.wake_entry);
     smp_trampoline_aim(tr, cpus[0]);   /* the firmware wakes the boot processor */
     s3.armed = true;
+    s3.arming_cpu = cpu;
     unsigned parked, missing = park_others(cpu, can_kick, &parked);
     if (missing)
         log_warn("ACPI S3: %u CPU(s) still run guest code at the sleep; their caches are not "
@@ -132,8 +148,6 @@ void guest_s3_wait_for_sleep(struct percpu *cpu)
 
 void guest_s3_take_park(struct percpu *cpu)
 {
-    if (!__atomic_load_n(&cpu->vcpu.park, __ATOMIC_ACQUIRE))
-        return;
     wbinvd();
     __atomic_store_n(&cpu->vcpu.parked, true, __ATOMIC_RELEASE);
     while (__atomic_load_n(&cpu->vcpu.park, __ATOMIC_ACQUIRE))
@@ -149,7 +163,7 @@ void guest_s3_resume(struct guest_start *start)
         struct vcpu_state *v = &cpus[i]->vcpu;
         v->launched = v->nmi_pending = v->in_guest = v->kick = v->stopped = false;
         v->waiting_for_sipi = v->park = v->parked = false;
-        v->ap_state = AP_WAITING;      /* as at the first launch */
+        init_sipi_reset(v);
         v->xapic_icr_high = 0;
     }
     *start = (struct guest_start){ .cs = (uint16_t)(s3.guest_vector >> 4),

@@ -48,7 +48,11 @@ bool guest_s3_arm(struct percpu *cpu, uint64_t facs_phys, uint32_t facs_length, 
  */
 void guest_s3_wait_for_sleep(struct percpu *cpu);
 
-/* At the end of every exit, both backends: a CPU asked to park stops here until released. */
+/*
+ * At the end of an exit, both backends, when cpu->vcpu.park is set (the
+ * check is the backend's, inline: it costs every exit): the CPU stops here,
+ * its caches written back, until released.
+ */
 void guest_s3_take_park(struct percpu *cpu);
 
 /*

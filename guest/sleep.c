@@ -66,6 +66,13 @@ static bool enter_sleep(struct percpu *cpu, uint16_t port, unsigned size, uint32
                         bool can_kick)
 {
     bool a = port == watch.pm1a, b = port == watch.pm1b && watch.pm1b;
+    if (size == 1 && (value & (PM1_SLP_EN >> 8)) &&
+        ((watch.pm1a && port == watch.pm1a + 1) || (watch.pm1b && port == watch.pm1b + 1))) {
+        log_warn("CPU %u: the guest enters a sleep state with a byte write to a PM1 control "
+                 "register's high byte, which thinvisor does not take: after a suspend to RAM "
+                 "the OS runs without it\n", cpu->index);
+        return false;
+    }
     if ((!a && !b) || size < 2 || !(value & PM1_SLP_EN))
         return false;
     unsigned typ = (value & PM1_SLP_TYP_MASK) >> PM1_SLP_TYP_SHIFT;

@@ -22,36 +22,16 @@
 #include "mm/hv_memory.h"
 #include "smp/smp.h"
 
-#define LOW_MEMORY_END 0xA0000
+/*
+ * The real-mode interrupt vector table and the BIOS data area, kept across
+ * the APs' restart with the borrowed page: an AP that QEMU's TCG started
+ * astray (smp/smp.c, RESTART_TRIES) ran the vector table's bytes as code.
+ */
+#define LOW_AREA_BYTES 0x500
 
 static const struct backend *backend;
 static uint64_t ap_page;               /* where the APs start after a wake */
-static uint8_t ap_page_saved[4096];
-
-/*
- * A page of usable RAM below 640 KiB, outside the region: the guest's, whose
- * bytes are kept while the APs start through it at each wake. 0 when there is
- * none.
- */
-static uint64_t find_ap_page(const struct mb2_info *mbi)
-{
-    for (uint64_t page = 0x1000; page < LOW_MEMORY_END; page += 0x1000) {
-        bool usable = false, reserved = false;
-        for (uint32_t i = 0; i < mbi->mmap_count; i++) {
-            const struct mb2_mmap_entry *e = &mbi->mmap[i];
-            bool covers = e->base <= page && e->base + e->length >= page + 0x1000;
-            bool touches = e->base < page + 0x1000 && e->base + e->length > page;
-            if (e->type == MB2_MEMORY_AVAILABLE && covers)
-                usable = true;
-            else if (e->type != MB2_MEMORY_AVAILABLE && touches)
-                reserved = true;
-        }
-        bool in_region = page + 0x1000 > hv_memory.base && page < hv_memory.base + hv_memory.size;
-        if (usable && !reserved && !in_region)
-            return page;
-    }
-    return 0;
-}
+static uint8_t ap_page_saved[4096], low_area_saved[LOW_AREA_BYTES];
 
 static int enable_again(struct percpu *cpu, void *arg)
 {
@@ -63,23 +43,27 @@ static void resume_from_s3(struct percpu *bsp) __attribute__((noreturn));
 static void resume_from_s3(struct percpu *bsp)
 {
     static int results[SMP_MAX_CPUS];
-    smp_resume_bsp(bsp);
     console_reinit();
+    smp_resume_bsp(bsp);
     log_info("ACPI S3: woke up: the boot processor is back in thinvisor\n");
+    char why[160];
+    if (dma_protect_resume(why, sizeof why) != 0)     /* first: devices run already */
+        log_warn("DMA protection after the resume: %s\n", why);
     if (cpu_count > 1) {
-        uint8_t *tr = phys_to_virt(ap_page);
+        uint8_t *tr = phys_to_virt(ap_page), *low;
+        /* Physical 0 is mapped: the compiler must not treat the pointer as null. */
+        __asm__("" : "=r"(low) : "0"(phys_to_virt(0)));
         memcpy(ap_page_saved, tr, sizeof ap_page_saved);
+        memcpy(low_area_saved, low, sizeof low_area_saved);
         uint32_t lost = smp_restart_aps(tr, ap_page);
         memcpy(tr, ap_page_saved, sizeof ap_page_saved);
+        memcpy(low, low_area_saved, sizeof low_area_saved);
         if (lost)
             log_error("ACPI S3: %u application processor(s) did not come back\n", lost);
     }
     int failures = smp_run_on_all(enable_again, NULL, results);
     if (failures)
         panic("ACPI S3: %d processor(s) could not enter %s again", failures, backend->name);
-    char why[160];
-    if (dma_protect_resume(why, sizeof why) != 0)
-        log_warn("DMA protection after the resume: %s\n", why);
     static struct guest_start start;
     guest_s3_resume(&start);
     if (smp_start_on_aps(backend->launch_ap, NULL) != 0)
@@ -93,7 +77,7 @@ static void resume_from_s3(struct percpu *bsp)
 void resume_prepare(const struct backend *b, const struct mb2_info *mbi)
 {
     backend = b;
-    ap_page = find_ap_page(mbi);
+    ap_page = smp_usable_low_page(mbi);
     if (cpu_count > 1 && !ap_page) {
         log_warn("ACPI S3: no usable page below 640 KiB to start the processors through at "
                  "a wake: after a suspend to RAM the OS will run without thinvisor\n");

@@ -4,7 +4,8 @@
 ; straight to long mode (SDM Vol. 3A, 10.8.5: PAE, CR3, EFER.LME, then PE and
 ; PG together), on the hypervisor's page tables, then jumps to ap_entry in C.
 ; Everything here is position-independent except the far jump, whose target
-; the BSP patches.
+; the BSP patches. At an ACPI S3 wake the same code is the boot processor's
+; waking vector (guest/s3.c).
 
 %define TR_GDT_CODE 0x08
 %define TR_GDT_DATA 0x10
@@ -20,14 +21,16 @@ ap_trampoline_start:
     mov ax, cs
     mov ds, ax
     lgdt [ap_tr_gdt_ptr - ap_trampoline_start]
-    mov eax, cr4
-    or eax, 1 << 5                          ; PAE
+    ; CR4 and EFER exactly: an AP comes from INIT with both 0, but at an S3
+    ; wake the boot processor comes from the firmware, which may have left
+    ; bits set (LA57 would turn the 4-level tables into 5-level ones).
+    mov eax, 1 << 5                         ; CR4.PAE alone
     mov cr4, eax
     mov eax, [ap_tr_cr3 - ap_trampoline_start]
     mov cr3, eax
-    mov ecx, 0xC0000080                     ; EFER.LME
-    rdmsr
-    or eax, 1 << 8
+    mov ecx, 0xC0000080                     ; EFER.LME alone
+    mov eax, 1 << 8
+    xor edx, edx
     wrmsr
     mov eax, cr0
     or eax, (1 << 31) | 1                   ; PG | PE

@@ -105,19 +105,8 @@ uint32_t smp_planned_cpus(const struct acpi_madt_info *madt, int madt_ok, uint32
     return max_cpus && max_cpus < n ? max_cpus : n;
 }
 
-/*
- * The lowest wholly usable page in [4 KiB, 640 KiB): the trampoline's home for
- * a while. Where the firmware still owns memory (UEFI: the boot loader's map
- * calls the firmware's own boot-services memory usable) the page is borrowed
- * from the firmware instead (mm/hv_memory.h, struct firmware_memory).
- */
-static uint64_t find_trampoline_page(const struct mb2_info *mbi)
+uint64_t smp_usable_low_page(const struct mb2_info *mbi)
 {
-    const struct firmware_memory *fw = hv_memory.firmware;
-    if (fw) {
-        uint64_t page;
-        return fw->borrow_page(LOW_MEMORY_END - 1, &page) == 0 && page >= 0x1000 ? page : 0;
-    }
     for (uint64_t page = 0x1000; page < LOW_MEMORY_END; page += 0x1000) {
         bool usable = false, reserved = false;
         for (uint32_t i = 0; i < mbi->mmap_count; i++) {
@@ -129,10 +118,28 @@ static uint64_t find_trampoline_page(const struct mb2_info *mbi)
             else if (e->type != MB2_MEMORY_AVAILABLE && touches)
                 reserved = true;
         }
-        if (usable && !reserved)
+        bool in_region = page < hv_memory.base + hv_memory.size &&
+                         page + 0x1000 > hv_memory.base;
+        if (usable && !reserved && !in_region)
             return page;
     }
     return 0;
+}
+
+/*
+ * The trampoline's home for a while at boot: smp_usable_low_page. Where the
+ * firmware still owns memory (UEFI: the boot loader's map calls the
+ * firmware's own boot-services memory usable) the page is borrowed from the
+ * firmware instead (mm/hv_memory.h, struct firmware_memory).
+ */
+static uint64_t find_trampoline_page(const struct mb2_info *mbi)
+{
+    const struct firmware_memory *fw = hv_memory.firmware;
+    if (fw) {
+        uint64_t page;
+        return fw->borrow_page(LOW_MEMORY_END - 1, &page) == 0 && page >= 0x1000 ? page : 0;
+    }
+    return smp_usable_low_page(mbi);
 }
 
 /* Tells whether the borrowed page got its bytes back. */
@@ -224,6 +231,8 @@ static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c, uint64_t t
     if (!lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT))
         return false;
     udelay(INIT_DELAY_US);
+    /* After the INIT: a check-in from an earlier try (reset by it) does not count. */
+    __atomic_store_n(&c->online, false, __ATOMIC_RELEASE);
     for (int sipi = 0; sipi < 2; sipi++) {
         if (!lapic_send_ipi(c->apic_id, ICR_STARTUP | vector))
             return false;

@@ -50,6 +50,13 @@ int smp_start_on_aps(cpu_work_fn fn, void *arg);
 void smp_halt_aps(void);
 
 /*
+ * The lowest page in [4 KiB, 640 KiB) that the boot loader's map calls usable
+ * and that holds no part of the hypervisor region; 0 when there is none. The
+ * firmware or the OS may own it: a caller keeps its bytes while it uses it.
+ */
+uint64_t smp_usable_low_page(const struct mb2_info *mbi);
+
+/*
  * The AP trampoline (ap_trampoline.asm), smp_trampoline_size() bytes, at tr,
  * the 16-byte-aligned tr_phys below 1 MiB: real mode at tr_phys >> 4 : 0 to
  * long mode on the hypervisor's page tables, then entry(c) on c's stack for

@@ -14,6 +14,7 @@
 #include "kernel/format.h"
 #include "kernel/log.h"
 #include "kernel/msr.h"
+#include "kernel/string.h"
 #include "kernel/vectors.h"
 #include "kernel/x86.h"
 #include "mm/hv_memory.h"
@@ -168,7 +169,12 @@ static int svm_enable_cpu(struct percpu *cpu, void *arg)
     wrmsr(MSR_IA32_EFER, s->efer_before | EFER_SVME | EFER_NXE);
     s->svme_on = true;
     wrmsr(MSR_VM_HSAVE_PA, s->host_save_phys);
-    /* Again after an S3 resume: no NMI bookkeeping of the guest before the sleep. */
+    /*
+     * Again after an S3 resume: a zeroed VMCB as at boot (the guest's syscall
+     * and SYSENTER MSRs, which VMLOAD loads, would survive the sleep in it
+     * otherwise), and no NMI bookkeeping of the guest before the sleep.
+     */
+    memset(s->vmcb, 0, 4096);
     s->nmi_masked = s->nmi_stepping = s->nmi_kicked_self = s->gp_intercept_paused = false;
     write_controls(s);
     return 0;

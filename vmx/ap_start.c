@@ -10,6 +10,7 @@
  * Vol. 3C, 26.x.
  */
 #include "guest/ap_start.h"
+#include "guest/s3.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
@@ -95,5 +96,7 @@ int vmx_launch_ap(struct percpu *cpu, void *arg)
     enter_init_state(cpu, &regs, POWER_UP_CR0);
     if (vmx.emulate_sipi)
         start_at_vector(cpu, ap_wait_for_sipi(cpu, vmx_can_kick()));
+    if (cpu->vcpu.park)
+        guest_s3_take_park(cpu);            /* started while the machine goes to sleep */
     return vmx_launch_cpu(cpu, &regs);
 }

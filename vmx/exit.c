@@ -530,7 +530,8 @@ void vmx_exit_dispatch(struct guest_regs *r)
         redeliver_interrupted_event();        /* the exits that can come amid a delivery */
     if (vmx.emulate_sipi && cpu->index != 0)
         vmx_take_pending_init(r, cpu);
-    guest_s3_take_park(cpu);
+    if (cpu->vcpu.park)
+        guest_s3_take_park(cpu);              /* parked for a sleep (guest/s3.c) */
     inject_pending_nmi(cpu);
     vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
 }

@@ -359,6 +359,12 @@ static int vmx_enable_cpu(struct percpu *cpu, void *arg)
     if (cpuid(1, 0).ecx & (1u << 26))
         cr4 |= CR4_OSXSAVE;
     write_cr4(vmx_fix_cr(cr4, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
+    /*
+     * A zeroed VMCS, as at boot: after an S3 wake the page holds whatever the
+     * VMCS was when the power went, undefined (SDM Vol. 3C, 25.11.1), and
+     * the fields thinvisor never writes must read 0.
+     */
+    memset(phys_to_virt(v->vmcs_phys), 0, 4096);
     *(uint32_t *)phys_to_virt(v->vmxon_phys) = vmx.ctl.revision;
     *(uint32_t *)phys_to_virt(v->vmcs_phys) = vmx.ctl.revision;
     if (vmxon(v->vmxon_phys) != 0) {
