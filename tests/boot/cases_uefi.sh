@@ -80,23 +80,26 @@ case_qemu_uefi_region_refused() {
 
 # Under SVM (QEMU's TCG emulates it, with nested paging): the firmware goes on as the guest,
 # starts the next GRUB, and Linux comes up on top of thinvisor, on 1 and on 4 CPUs; the
-# firmware's own and Linux's INIT-SIPI-SIPI reach the APs through thinvisor.
+# firmware's own and Linux's INIT-SIPI-SIPI reach the APs through thinvisor. Then Linux
+# suspends to RAM 5 times through OVMF's S3 resume path (expect_linux_s3).
 UEFI_LAUNCH="the UEFI firmware's context, CS 0x[0-9a-f]+ at 0x[0-9a-f]+"
 
 case_qemu_uefi_svm_linux() {
     boot --uefi --emu qemu_svm --cpus 1 --mem 512 --timeout 300 --cmdline "test_exit" \
-        --disk "$LINUX_DISK"
+        --disk "$LINUX_SUSPEND_DISK"
     expect_svm_up 1 "$UEFI_LAUNCH"
     expect_no_uefi_loop
     expect_linux_under_thinvisor 1 svm "$UEFI_LAUNCH"
+    expect_linux_s3 1 svm
 }
 
 case_qemu_uefi_svm_linux_4cpu() {
     boot --uefi --emu qemu_svm --cpus 4 --mem 512 --timeout 400 --cmdline "test_exit" \
-        --disk "$LINUX_DISK"
+        --disk "$LINUX_SUSPEND_DISK"
     expect_svm_up 4 "$UEFI_LAUNCH"
     expect_no_uefi_loop
     expect_linux_under_thinvisor 4 svm "$UEFI_LAUNCH"
+    expect_linux_s3 4 svm
 }
 
 # OVMF on q35 with VT-d: the firmware's own disk reads go through thinvisor's DMA map
