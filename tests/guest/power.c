@@ -100,6 +100,27 @@ static int find_sleep_type(const uint8_t *fadt, const char *name, int *typ_a, in
     return -1;
 }
 
+/*
+ * The sleep write (ACPI 6.5, 4.8.3.2.1), caches written back first: SLP_TYP
+ * with SLP_EN into PM1a control, then into PM1b where there is one, in
+ * ACPICA's order. Returns only when the machine still runs a second later,
+ * and says so (`what`: the state).
+ */
+static void write_sleep(uint16_t pm1a, uint16_t pm1b, int typ_a, int typ_b, const char *what)
+{
+    for (volatile int i = 0; i < 1000000; i++)
+        ;                               /* let the line leave the UART first */
+    __asm__ volatile("wbinvd" ::: "memory");
+    __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
+                     "Nd"(pm1a));
+    if (pm1b && typ_b >= 0)
+        __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
+                         "Nd"(pm1b));
+    for (int i = 0; i < 1000; i++)
+        udelay(1000);
+    kprintf("guest: still running after the %s write\n", what);
+}
+
 void power_off_s5(void)
 {
     const uint8_t *fadt = acpi_find("FACP", NULL);
@@ -110,16 +131,7 @@ void power_off_s5(void)
     }
     uint16_t pm1a = (uint16_t)get32(fadt + 64), pm1b = (uint16_t)get32(fadt + 68);
     kprintf("guest: powering off through ACPI S5 (SLP_TYP %d at I/O 0x%x)\n", typ_a, pm1a);
-    for (volatile int i = 0; i < 1000000; i++)
-        ;                               /* let the line leave the UART first */
-    if (pm1b && typ_b >= 0)
-        __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
-                         "Nd"(pm1b));
-    __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
-                     "Nd"(pm1a));
-    for (int i = 0; i < 1000; i++)
-        udelay(1000);                   /* a machine that is still on after a second: say so */
-    kprintf("guest: still running after the S5 write\n");
+    write_sleep(pm1a, pm1b, typ_a, typ_b, "S5");
 }
 
 /* ---- suspend to RAM ------------------------------------------------------ */
@@ -193,15 +205,5 @@ void suspend_s3(bool x_vector)
     }
     kprintf("guest: suspending to RAM through ACPI S3 (SLP_TYP %d at I/O 0x%x), waking vector "
             "0x%x%s\n", typ_a, pm1a, vector, x_vector ? ", X_Firmware_Waking_Vector too" : "");
-    for (volatile int i = 0; i < 1000000; i++)
-        ;                               /* let the line leave the UART first */
-    __asm__ volatile("wbinvd" ::: "memory");
-    if (pm1b && typ_b >= 0)
-        __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
-                         "Nd"(pm1b));
-    __asm__ volatile("outw %w0, %w1" :: "a"((uint16_t)(typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN)),
-                     "Nd"(pm1a));
-    for (int i = 0; i < 1000; i++)
-        udelay(1000);                   /* a machine that is still on after a second: say so */
-    kprintf("guest: still running after the S3 write\n");
+    write_sleep(pm1a, pm1b, typ_a, typ_b, "S3");
 }
