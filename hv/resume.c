@@ -24,8 +24,9 @@
 
 /*
  * The real-mode interrupt vector table and the BIOS data area, kept across
- * the APs' restart with the borrowed page: an AP that QEMU's TCG started
- * astray (smp/smp.c, RESTART_TRIES) ran the vector table's bytes as code.
+ * the APs' restart with the borrowed page: an AP the firmware left astray
+ * (smp/smp.c, RESTART_TIMEOUT_US) writes there until thinvisor's INIT stops
+ * it.
  */
 #define LOW_AREA_BYTES 0x500
 

@@ -23,6 +23,7 @@
 #define ICR_DELIVERY_MODE(v) (((v) >> 8) & 7)
 #define ICR_LEVEL_TRIGGER    (1u << 15)
 #define ICR_SHORTHAND(v)     (((v) >> 18) & 3)   /* 0 none, 1 self, 2 all, 3 all but self */
+#define ICR_ALL_BUT_SELF     (3u << 18)
 
 /*
  * Chooses the mode: x2APIC when the firmware already enabled it, when an

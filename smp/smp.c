@@ -33,10 +33,14 @@ extern const uint8_t ap_tr_gdt[], ap_tr_gdt_base[], ap_tr_long[], ap_tr_ljmp_tar
  * After an S3 wake the AP answered before, and the guest will count on it:
  * it gets far longer, enough for a virtual CPU on a busy host to be given
  * its turn (QEMU's TCG with 4 vCPUs on 2 host cores took over 200 ms), and
- * up to RESTART_TRIES INIT-SIPI-SIPI sequences. In QEMU's TCG the first AP
- * started right after SeaBIOS's resume (which starts the APs itself first)
- * was found running the interrupt vector table in real mode, as if started
- * at vector 0, in about one wake out of five; a second sequence started it.
+ * up to RESTART_TRIES INIT-SIPI-SIPI sequences. Firmware can leave an AP
+ * astray at a wake: SeaBIOS 1.16's resume starts the APs through 0x10000
+ * but does not wait for them (its counter and lock lie in the F segment,
+ * read-only by then) and puts the OS's bytes back there at once, so a late
+ * AP runs them; and QEMU's TCG merges INIT and SIPI bits, so SeaBIOS's SIPI,
+ * still pending, is taken after thinvisor's INIT and thinvisor's SIPIs are
+ * ignored. Every AP gets an INIT first; the retry starts one that still
+ * took the stale SIPI.
  */
 #define RESTART_TIMEOUT_US 2000000
 #define RESTART_TRIES      3
@@ -346,6 +350,8 @@ uint32_t smp_restart_aps(uint8_t *tr, uint64_t tr_phys)
 {
     uint32_t failed = 0;
     smp_trampoline_install(tr, tr_phys, ap_entry);
+    /* Every AP stopped at once, wherever the firmware left it (RESTART_TIMEOUT_US). */
+    lapic_send_ipi(0, ICR_INIT | ICR_LEVEL_ASSERT | ICR_ALL_BUT_SELF);
     for (uint32_t i = 1; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
         c->online = false;
