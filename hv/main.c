@@ -218,10 +218,10 @@ static void gas_name(const struct acpi_gas *g, char *buf, size_t len)
 
 /*
  * Whether the machine offers suspend to RAM, from the FADT, FACS and \_S3
- * (kernel/acpi_sleep.h). thinvisor does not survive one yet (issue 25): the
- * log says so at boot, and again when the guest enters it (guest/sleep.c
- * watches the PM1 control ports), so that a lost hypervisor after a resume
- * is no surprise.
+ * (kernel/acpi_sleep.h); with a FADT the backends intercept its PM1 control
+ * ports (guest/sleep.c), where guest/s3.c takes each sleep. Where thinvisor
+ * cannot watch the sleeps (unreadable tables, hardware-reduced ACPI) the log
+ * says so at boot, so that a lost hypervisor after a resume is no surprise.
  */
 static void read_sleep_states(void)
 {

@@ -354,7 +354,7 @@ uint32_t smp_restart_aps(uint8_t *tr, uint64_t tr_phys)
     lapic_send_ipi(0, ICR_INIT | ICR_LEVEL_ASSERT | ICR_ALL_BUT_SELF);
     for (uint32_t i = 1; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
-        c->online = false;
+        c->online = false;             /* still set from before the sleep, should no INIT go out */
         c->work_started = c->work_done = c->work_posted;   /* its last work never returned */
         int tries = 1;
         while (!start_ap(tr, tr_phys, c, RESTART_TIMEOUT_US) && tries < RESTART_TRIES)

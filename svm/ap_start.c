@@ -11,7 +11,6 @@
  * turns into an exit, and takes the INIT at the end of that exit.
  */
 #include "guest/ap_start.h"
-#include "guest/s3.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
 #include "kernel/x86.h"
@@ -64,11 +63,7 @@ int svm_launch_ap(struct percpu *cpu, void *arg)
     do
         start_at_vector(cpu, &regs, wait_for_sipi(cpu), POWER_UP_CR0);  /* no guest code yet */
     while (ap_init_pending(cpu));
-    if (cpu->vcpu.park) {                   /* started while the machine goes to sleep */
-        __asm__ volatile("stgi" ::: "memory");
-        guest_s3_take_park(cpu);
-        __asm__ volatile("clgi" ::: "memory");
-    }
+    svm_park_if_asked(cpu);                 /* started while the machine goes to sleep */
     cpu->vcpu.launched = true;
     svm_record_state_sum(svm_cpu(cpu));
     svm_run(&regs, svm_cpu(cpu)->vmcb_phys, svm_cpu(cpu)->host_vmcb_phys);

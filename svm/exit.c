@@ -8,7 +8,6 @@
 #include "guest/gpa_fault.h"
 #include "guest/guest.h"
 #include "guest/insn.h"
-#include "guest/s3.h"
 #include "guest/sleep.h"
 #include "guest/status.h"
 #include "kernel/cr_bits.h"
@@ -424,11 +423,7 @@ void svm_exit_dispatch(struct guest_regs *r)
         redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
-    if (cpu->vcpu.park) {                     /* parked for a sleep: SMIs must get through */
-        __asm__ volatile("stgi" ::: "memory");
-        guest_s3_take_park(cpu);
-        __asm__ volatile("clgi" ::: "memory");
-    }
+    svm_park_if_asked(cpu);
     if (cpu->vcpu.nmi_pending)
         svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);

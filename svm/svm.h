@@ -16,6 +16,7 @@
 
 #include "guest/long_mode.h"
 #include "guest/regs.h"
+#include "guest/s3.h"
 #include "kernel/vectors.h"
 #include "smp/percpu.h"
 #include "svm/vmcb.h"
@@ -41,6 +42,20 @@ struct svm_cpu {
 static inline struct svm_cpu *svm_cpu(const struct percpu *cpu)
 {
     return cpu->backend;
+}
+
+/*
+ * A CPU asked to stop for a sleep (guest/s3.c) does so here, with GIF set:
+ * the platform may need an SMI on every CPU to sleep, and an SMI waits while
+ * GIF is clear (APM Vol. 2, 15.17). The host runs with GIF clear again after.
+ */
+static inline void svm_park_if_asked(struct percpu *cpu)
+{
+    if (cpu->vcpu.park) {
+        __asm__ volatile("stgi" ::: "memory");
+        guest_s3_take_park(cpu);
+        __asm__ volatile("clgi" ::: "memory");
+    }
 }
 
 /* What every processor shares besides the NPT. */
