@@ -40,7 +40,7 @@ boot_disk() {
     "$ROOT/tests/boot/emu-$emu.sh" --iso "$OUT/blank.iso" --disk "$disk" --cpus "$cpus" \
         --mem "$mem" --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "${order[@]}" \
         >"$OUT/emu.out" 2>&1 || STATUS=$?
-    tr -d '\r' <"$LOG" >"$LOG.txt" 2>/dev/null || : >"$LOG.txt"
+    "$ROOT/tests/boot/serial-text.sh" "$LOG" >"$LOG.txt"
     LOG=$LOG.txt
 }
 

@@ -40,7 +40,7 @@ selftests_native() {
                 --cpus "$cpus" --mem 512 --serial "$work/serial.log" --timeout 3600 \
                 --workdir "$work/emu" -- "boot: disk" >"$work/emu.out" 2>&1 || rc=$?
         fi
-        tr -d '\r' <"$work/serial.log" >"$work/serial.txt" 2>/dev/null
+        "$ROOT/tests/boot/serial-text.sh" "$work/serial.log" >"$work/serial.txt"
         if grep -q '^linux-guest: selftests done' "$work/serial.txt"; then
             mv "$work/serial.txt" "$log"
         else

@@ -120,7 +120,7 @@ boot() {
     "$ROOT/tests/boot/emu-$emu.sh" "${emu_args[@]}" --iso "$OUT/test.iso" --cpus "$cpus" --mem "$mem" \
         --serial "$LOG" --timeout "$timeout" --workdir "$OUT/emu" "${disk_args[@]}" "$@" \
         >"$OUT/emu.out" 2>&1 || STATUS=$?
-    tr -d '\r' < "$LOG" > "$LOG.txt" 2>/dev/null || : > "$LOG.txt"
+    "$ROOT/tests/boot/serial-text.sh" "$LOG" >"$LOG.txt"
     LOG=$LOG.txt
 }
 

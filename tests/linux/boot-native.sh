@@ -55,9 +55,9 @@ wall=$(((${EPOCHREALTIME/./} - start) / 100000))
 wall=$((wall / 10)).$((wall % 10))
 
 fail=0
-check() {   # check DESCRIPTION GREP-PATTERN [COUNT]; the serial's lines end in CR LF
+check() {   # check DESCRIPTION GREP-PATTERN [COUNT], on the log as tests/boot/serial-text.sh gives it
     local n
-    n=$(tr -d '\r' <"$serial" | grep -acE "$2" || true)
+    n=$("$top/tests/boot/serial-text.sh" "$serial" | grep -acE "$2" || true)
     if ((n >= ${3:-1})); then echo "  ok: $1"; else echo "  FAIL: $1"; fail=1; fi
 }
 echo "boot-native: $emu, $cpus CPUs, $mem MiB: emulator status $rc, ${wall}s wall, serial $serial"
