@@ -61,6 +61,21 @@
                                          pointers), ECX = the same at its launch, EDX =
                                          hypervisor-region pages the guest can reach (0) */
 
+/*
+ * Leaves virtualization on this CPU (`thinctl off`, or a kernel): RBX = the
+ * status area's off_token (abi/status.h), RDX = the linear address of a
+ * 4 KiB page the caller gives up, mapped by a 4 KiB entry of 4-level paging,
+ * below 2^47 and above the physical memory's top (thinvisor runs its last
+ * instructions from it; one page per CPU, all in one 2 MiB), ECX bit 0 set
+ * on the caller's last CPU: thinvisor then takes every CPU that has not left
+ * out too, as CPUs the OS keeps offline, into wait-for-SIPI. The one call a
+ * CPL 3 caller may make, with the token; without it, #UD as any other call
+ * from CPL 3. On success the call returns EAX = TV_STATUS_OK on a CPU that
+ * runs natively, the page no longer usable at CPL 3. TV_STATUS_AGAIN: an
+ * event was due on this CPU; call again.
+ */
+#define TV_HC_OFF                7u
+
 #define TV_MEM_HYPERVISOR        1u   /* the hypervisor region: unreachable from the guest */
 #define TV_MEM_STATUS            2u   /* inside it, readable: the status area (abi/status.h) */
 #define TV_MEM_LOG               3u   /* inside it, readable: the log ring */
@@ -68,6 +83,8 @@
 #define TV_STATUS_OK             0u
 #define TV_STATUS_UNKNOWN_CALL   1u
 #define TV_STATUS_BAD_ARGUMENT   2u
+#define TV_STATUS_AGAIN          3u   /* TV_HC_OFF: not now, call again */
+#define TV_STATUS_UNSUPPORTED    4u   /* TV_HC_OFF: cannot leave from this guest state */
 
 /* The first 16 bytes of the hypervisor image; a guest that can read them sees through the EPT. */
 #define TV_IMAGE_MAGIC           "thinvisor-image!"

@@ -76,6 +76,15 @@ struct tv_status {
      * time since them counts the time the machine ran, as a monotonic clock.
      */
     uint64_t s3_resumes;
+    /*
+     * Leaving (TV_HC_OFF, `thinctl off`): the token the call needs, which
+     * only this area holds (root reads it through /dev/mem), the CPUs that
+     * left, and the TSC when the last one did (0 while thinvisor runs).
+     */
+    uint64_t off_token;
+    uint32_t cpus_left;
+    uint32_t reserved2;
+    uint64_t off_tsc;
 };
 
 

@@ -10,6 +10,7 @@
 #include "guest/ap_start.h"
 
 #include "guest/init_sipi.h"
+#include "guest/leave.h"
 #include "kernel/halt.h"
 #include "kernel/log.h"
 #include "kernel/machine.h"
@@ -39,6 +40,8 @@ uint8_t ap_wait_for_sipi(struct percpu *cpu, bool can_kick)
     uint8_t vector;
     init_sipi_begin_wait(&cpu->vcpu);
     while (!init_sipi_take_start(&cpu->vcpu, &vector)) {
+        if (leave_waiting_cpus_asked())
+            leave_waiting_cpu(cpu);          /* thinvisor leaves the machine: no return */
         if (can_kick)
             halt_while_equal(&cpu->vcpu.ap_state, AP_WAITING);
         else

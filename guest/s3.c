@@ -2,6 +2,7 @@
 #include "guest/s3.h"
 
 #include "guest/init_sipi.h"
+#include "guest/leave.h"
 #include "guest/status.h"
 #include "kernel/acpi_sleep.h"
 #include "kernel/format.h"
@@ -148,6 +149,8 @@ void guest_s3_wait_for_sleep(struct percpu *cpu)
 
 void guest_s3_take_park(struct percpu *cpu)
 {
+    if (leave_waiting_cpus_asked())
+        leave_waiting_cpu(cpu);          /* parked because thinvisor leaves: no return */
     wbinvd();
     __atomic_store_n(&cpu->vcpu.parked, true, __ATOMIC_RELEASE);
     while (__atomic_load_n(&cpu->vcpu.park, __ATOMIC_ACQUIRE))

@@ -112,6 +112,21 @@ void status_s3_resumed(uint64_t tsc_at_sleep, uint64_t tsc_now)
     status->s3_resumes++;
 }
 
+void status_set_off_token(uint64_t token)
+{
+    status->off_token = token;
+}
+
+void status_cpu_left(void)
+{
+    __atomic_fetch_add(&status->cpus_left, 1, __ATOMIC_RELAXED);
+}
+
+void status_all_left(uint64_t tsc)
+{
+    status->off_tsc = tsc;
+}
+
 bool status_contains(uint64_t gpa)
 {
     return (gpa >= status_phys && gpa < status_phys + status_bytes) ||

@@ -26,6 +26,11 @@ int status_setup(struct ept *tree);
 /* CPU i's exit count for one reason, for TV_HC_EXIT_COUNT; ~0 when out of range. */
 uint64_t status_exit_count(uint32_t cpu, uint32_t reason);
 
+/* Leaving (guest/leave.c): the token TV_HC_OFF needs, a CPU that left, the last one gone. */
+void status_set_off_token(uint64_t token);
+void status_cpu_left(void);
+void status_all_left(uint64_t tsc);
+
 /* The TSC of the guest's first instruction, for the area's readers. */
 void status_guest_launched(uint64_t tsc);
 

@@ -8,6 +8,7 @@
 #include "efi/efi.h"
 #include "efi/next_stage.h"
 #include "guest/guest.h"
+#include "guest/leave.h"
 #include "guest/memory.h"
 #include "guest/status.h"
 #include "hv/native_boot.h"
@@ -42,7 +43,7 @@ uint64_t launch_per_cpu_bytes(const struct backend *b)
 uint64_t launch_shared_bytes(const struct backend *b, uint64_t top, uint32_t ncpus)
 {
     return b ? b->shared_pages * 4096ull + guest_memory_budget(top, ncpus) +
-               dma_protect_budget(top) : 0;
+               dma_protect_budget(top) + leave_budget() : 0;
 }
 
 /*
@@ -120,6 +121,7 @@ static int virtualize_all(const struct backend *b, const struct mb2_info *mbi,
     log_info("%s on all %u processor(s)\n", b->name, cpu_count);
     protect_from_devices(o.mapped_top, opt);
     guest_policy_start(b);
+    leave_setup(b);
     resume_prepare(b, mbi);
     return 0;
 }

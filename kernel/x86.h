@@ -6,6 +6,7 @@
 #ifndef THINVISOR_X86_H
 #define THINVISOR_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
@@ -77,6 +78,27 @@ static inline uint64_t rdtsc(void)
     uint32_t lo, hi;
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return (uint64_t)hi << 32 | lo;
+}
+
+/* A random value from RDRAND (CPUID.1:ECX[30]); false when the CPU has none or gave none. */
+static inline bool rdrand64(uint64_t *v)
+{
+    if (!(cpuid(1, 0).ecx & (1u << 30)))
+        return false;
+    for (int tries = 0; tries < 10; tries++) {      /* the SDM's advice (Vol. 1, 7.3.17.1) */
+        unsigned char ok;
+        __asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+/* Halts with interrupts off until an INIT (or a reset) takes the CPU; NMIs return to the HLT. */
+static inline __attribute__((noreturn)) void halt_until_init(void)
+{
+    for (;;)
+        __asm__ volatile("cli; hlt" ::: "memory");
 }
 
 /* Before a WRMSR that does not serialize (x2APIC registers): earlier stores visible first. */

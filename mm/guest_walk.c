@@ -36,6 +36,7 @@ unsigned guest_fetch_code(const struct guest_code_at *at, guest_read_fn read, vo
 
 #define PTE_P        (1ull << 0)
 #define PTE_PS       (1ull << 7)
+#define PTE_XD       (1ull << 63)
 #define ADDR_MASK    0x000FFFFFFFFFF000ull   /* bits 51:12 of a 64-bit entry */
 
 static bool read_entry(guest_read_fn read, void *ctx, uint64_t gpa, unsigned size, uint64_t *e)
@@ -84,6 +85,25 @@ static bool walk_64bit(const struct guest_paging *p, uint64_t la, int levels, gu
             *gpa = (e & ADDR_MASK & ~(page - 1)) | (la & (page - 1));
             return true;
         }
+        table = e & ADDR_MASK;
+    }
+    return false;   /* not reached */
+}
+
+bool guest_pte_address(const struct guest_paging *p, uint64_t linear, guest_read_fn read,
+                       void *ctx, uint64_t *pte_gpa)
+{
+    if (!(p->cr0 & CR0_PG) || !(p->cr4 & CR4_PAE) || !(p->efer & EFER_LMA))
+        return false;
+    uint64_t table = p->cr3 & ADDR_MASK;
+    for (int level = p->cr4 & CR4_LA57 ? 4 : 3; level >= 0; level--) {
+        uint64_t at = table + ((linear >> (12 + 9 * level)) & 511) * 8, e;
+        if (level == 0) {
+            *pte_gpa = at;
+            return read_entry(read, ctx, at, 8, &e);
+        }
+        if (!read_entry(read, ctx, at, 8, &e) || (e & PTE_PS) || (e & PTE_XD))
+            return false;
         table = e & ADDR_MASK;
     }
     return false;   /* not reached */

@@ -28,6 +28,15 @@ typedef bool (*guest_read_fn)(uint64_t gpa, void *buf, unsigned len, void *ctx);
 bool guest_linear_to_phys(const struct guest_paging *p, uint64_t linear, guest_read_fn read,
                           void *ctx, uint64_t *gpa);
 
+/*
+ * Under 4- or 5-level paging: the guest physical address of the entry that
+ * maps `linear` with a 4 KiB page; false when it is not mapped so (an entry
+ * on the way not present, a larger page, no long mode) or an entry above it
+ * forbids execution (XD), which the leaf alone cannot undo.
+ */
+bool guest_pte_address(const struct guest_paging *p, uint64_t linear, guest_read_fn read,
+                       void *ctx, uint64_t *pte_gpa);
+
 #define INSN_MAX_LEN 15        /* the longest x86 instruction (SDM Vol. 2, 2.3.11) */
 
 /* Where a guest's code is, as a backend reads it out of its VMCS or VMCB. */

@@ -38,8 +38,9 @@ struct vcpu_state {
     volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
     volatile bool stopped;        /* guest_stop_cpu: no exit will come from it any more */
     volatile bool waiting_for_sipi; /* INIT state, not yet started by a SIPI: no guest code runs */
-    volatile bool park;           /* guest/s3.c: stop in the host at the end of this exit */
+    volatile bool park;           /* stop in the host at the end of this exit: guest/s3.c, leave.c */
     volatile bool parked;         /* it has: its caches are written back, it waits there */
+    volatile bool left;           /* guest/leave.c: virtualization is off here for good */
     uint64_t kicks;               /* kicks sent to this CPU */
     volatile uint32_t ap_state;   /* emulated SIPI: AP_* state, the SIPI vector in bits 15:8 */
     uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write */

@@ -4,8 +4,10 @@
  * as the hardware would answer a guest without a hypervisor; what the guest
  * sees (CPUID, hypercalls) is decided in guest/, as for VMX.
  */
+#include "abi/hypercall.h"
 #include "guest/ap_start.h"
 #include "guest/gpa_fault.h"
+#include "guest/leave.h"
 #include "guest/guest.h"
 #include "guest/insn.h"
 #include "guest/sleep.h"
@@ -207,6 +209,18 @@ static void handle_gp(struct svm_cpu *s)
 static void handle_vmmcall(struct guest_regs *r, struct svm_cpu *s, struct percpu *cpu)
 {
     void *v = s->vmcb;
+    if ((uint32_t)r->rax == TV_HC_OFF) {         /* the one call CPL 3 may make (with the token) */
+        uint32_t status = svm_leave_check(r, cpu);
+        if (status == LEAVE_UD) {
+            inject_ud(v);
+            return;
+        }
+        skip_instruction(s, INSN_VMMCALL);
+        if (status == TV_STATUS_OK)
+            status = svm_leave(r, cpu);          /* returns only when it could not leave */
+        r->rax = status;
+        return;
+    }
     if (vmcb_u8(v, VMCB_CPL) != 0) {
         inject_ud(v);
         return;

@@ -185,7 +185,7 @@ static int svm_enable_cpu(struct percpu *cpu, void *arg)
  * (STGI needs SVME, and a CPU left with GIF clear would hold off its NMIs and
  * SMIs for good), then no host save area and EFER as enable_cpu found it.
  */
-static int svm_leave_cpu(struct percpu *cpu, void *arg)
+int svm_leave_cpu(struct percpu *cpu, void *arg)
 {
     (void)arg;
     struct svm_cpu *s = svm_cpu(cpu);

@@ -117,6 +117,15 @@ bool svm_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *expo
 /* Called by svm/svm_run.asm after every #VMEXIT, guest GPRs (but RAX, RSP) saved in r. */
 void svm_exit_dispatch(struct guest_regs *r);
 
+/*
+ * TV_HC_OFF (svm/leave.c, guest/leave.h). svm_leave_check: whether this call
+ * may leave (a TV_STATUS_* or LEAVE_UD), nothing changed. svm_leave, after
+ * the guest's RIP went past the VMMCALL: returns only a TV_STATUS_* when it
+ * could not leave; otherwise this CPU runs the guest natively from there.
+ */
+uint32_t svm_leave_check(struct guest_regs *r, struct percpu *cpu);
+uint32_t svm_leave(struct guest_regs *r, struct percpu *cpu);
+
 /* The VMRUN loop (svm/svm_run.asm): runs the guest with regs; never returns. */
 void svm_run(struct guest_regs *regs, uint64_t vmcb_phys, uint64_t host_vmcb_phys)
     __attribute__((noreturn));

@@ -9,13 +9,23 @@
  *   thinctl status                      signature, version, CPUs, uptime
  *   thinctl stats [--watch [S]] [--count N]   VM exits by reason and CPU
  *   thinctl log                         the hypervisor's log ring
+ *   thinctl off                         thinvisor leaves the machine, the OS runs on
+ *
+ * `off` makes the one hypercall CPL 3 may make (TV_HC_OFF) on every online
+ * CPU in turn, with the token that only the status area holds (so only root
+ * can), giving up a page per CPU that thinvisor runs its last instructions
+ * from (guest/leave.h). It notes where the status area was in OFF_NOTE, so
+ * that `thinctl status` can still say what happened.
  *
  * Exit status: 0 done, 1 not running under thinvisor, 2 usage, 3 the status
- * area cannot be read (not root, /dev/mem refused, bad area).
+ * area cannot be read (not root, /dev/mem refused, bad area), 4 `off` failed.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,17 +41,27 @@
 #include "abi/hypercall.h"
 #include "abi/status.h"
 
-enum { EXIT_OK, EXIT_NO_THINVISOR, EXIT_USAGE, EXIT_NO_ACCESS };
+enum { EXIT_OK, EXIT_NO_THINVISOR, EXIT_USAGE, EXIT_NO_ACCESS, EXIT_OFF_FAILED };
+
+#define OFF_NOTE "/run/thinctl-off"   /* the status area's address, once thinvisor left */
 
 static const struct tv_status *st;
 static const struct tv_log_ring *ring;
+
+/* Whether the area has the fields up to `end` (a thinvisor older than thinctl has fewer). */
+static int has_field(size_t end)
+{
+    return st->cpu_offset >= end;
+}
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: thinctl status\n"
                "       thinctl stats [--watch [SECONDS]] [--count N]\n"
                "       thinctl log\n"
-               "Reads thinvisor's status area (CPUID 0x40000002) through /dev/mem: run as root.\n");
+               "       thinctl off\n"
+               "Reads thinvisor's status area (CPUID 0x40000002) through /dev/mem: run as root.\n"
+               "off: thinvisor leaves every CPU; the OS goes on without it until the next boot.\n");
 }
 
 /* Whether CPUID 0x40000000 carries thinvisor's signature (any user may ask). */
@@ -74,18 +94,36 @@ static const void *map_phys(int fd, uint64_t phys, uint64_t bytes, const char *w
     return p;
 }
 
+static int off;                   /* thinvisor left (thinctl off): the area found through OFF_NOTE */
+
+/* Where the status area was when thinvisor left, from OFF_NOTE; false when there is no note. */
+static int off_note(uint64_t *phys, unsigned *bytes)
+{
+    FILE *f = fopen(OFF_NOTE, "r");
+    unsigned long long p;
+    int ok = f && fscanf(f, "%llx %u", &p, bytes) == 2;
+    if (f)
+        fclose(f);
+    *phys = ok ? p : 0;
+    return ok;
+}
+
 /* Finds and maps the status area and the log ring; returns an exit status. */
 static int open_status(void)
 {
     char sig[13];
-    if (!under_thinvisor(sig)) {
+    unsigned a, b, c, d = TV_STATUS_ABI_VERSION;
+    uint64_t phys;
+    if (under_thinvisor(sig)) {
+        __cpuid(TV_CPUID_STATUS_LEAF, a, b, c, d);
+        phys = (uint64_t)b << 32 | a;
+    } else if (off_note(&phys, &c) && geteuid() == 0) {
+        off = 1;                                  /* reported below, if the area says so */
+    } else {
         fprintf(stderr, "thinctl: not running under thinvisor (CPUID 0x40000000 says \"%s\")\n",
                 sig);
         return EXIT_NO_THINVISOR;
     }
-    unsigned a, b, c, d;
-    __cpuid(TV_CPUID_STATUS_LEAF, a, b, c, d);
-    uint64_t phys = (uint64_t)b << 32 | a;
     if (d != TV_STATUS_ABI_VERSION || c < sizeof(struct tv_status) || (phys & 0xFFF)) {
         fprintf(stderr, "thinctl: thinvisor publishes no status area this thinctl reads "
                         "(CPUID 0x40000002: ABI %u, %u bytes at %#llx)\n", d, c,
@@ -112,6 +150,12 @@ static int open_status(void)
                 (unsigned long long)phys);
         return EXIT_NO_ACCESS;
     }
+    if (off && (!has_field(offsetof(struct tv_status, off_tsc) + sizeof st->off_tsc) ||
+                !st->off_tsc)) {
+        fprintf(stderr, "thinctl: not running under thinvisor, and %s names no thinvisor that "
+                        "left\n", OFF_NOTE);
+        return EXIT_NO_THINVISOR;
+    }
     if (st->log_bytes && !(st->log_phys & 0xFFF))
         ring = map_phys(fd, st->log_phys, st->log_bytes, "log ring");
     close(fd);
@@ -132,7 +176,7 @@ static double seconds_since(uint64_t tsc)
 /* One line: whether the IOMMU keeps devices out, and what it blocked, by unit. */
 static void print_dma_protection(void)
 {
-    if (st->cpu_offset < offsetof(struct tv_status, dma_unit_faults) + sizeof st->dma_unit_faults) {
+    if (!has_field(offsetof(struct tv_status, dma_unit_faults) + sizeof st->dma_unit_faults)) {
         printf("DMA protection: not reported (a thinvisor older than this thinctl)\n");
         return;
     }
@@ -159,6 +203,10 @@ static int cmd_status(void)
     uint64_t exits = 0;
     printf("hypervisor: thinvisor %u.%u.%u (status ABI %u)\n", st->version >> 16,
            (st->version >> 8) & 0xFF, st->version & 0xFF, st->abi_version);
+    if (off)
+        printf("state: off: it left the machine %.1f s ago (thinctl off); %u CPU(s) run "
+               "natively; its memory stays reserved until the next boot\n",
+               seconds_since(st->off_tsc), st->cpus_left);
     printf("CPUs virtualized: %u (APIC IDs", st->cpu_count);
     for (uint32_t i = 0; i < st->cpu_count; i++) {
         printf(" %u", cpu_stats(i)->apic_id);
@@ -167,14 +215,14 @@ static int cmd_status(void)
     printf(")\n");
     printf("uptime: %.1f s since thinvisor started, %.1f s since it launched the guest\n",
            seconds_since(st->boot_tsc), seconds_since(st->launch_tsc));
-    if (st->cpu_offset >= offsetof(struct tv_status, s3_resumes) + sizeof st->s3_resumes)
+    if (has_field(offsetof(struct tv_status, s3_resumes) + sizeof st->s3_resumes))
         printf("suspend to RAM: resumed %llu time(s) under thinvisor (the uptime leaves the "
                "sleeps out)\n", (unsigned long long)st->s3_resumes);
     printf("VM exits: %llu (thinctl stats)\n", (unsigned long long)exits);
     print_dma_protection();
     printf("log: %llu bytes logged (thinctl log)\n",
            ring ? (unsigned long long)ring->total : 0ull);
-    return EXIT_OK;
+    return off ? EXIT_NO_THINVISOR : EXIT_OK;
 }
 
 /* The counters now: counts[cpu * reasons + reason], then one total per reason after them. */
@@ -290,6 +338,124 @@ static int cmd_log(void)
     return EXIT_NO_ACCESS;
 }
 
+static sigjmp_buf refused;
+
+static void on_sigill(int sig)
+{
+    (void)sig;
+    siglongjmp(refused, 1);
+}
+
+/* TV_HC_OFF on this CPU: VMCALL on Intel, VMMCALL on AMD (each is #UD on the other). */
+static uint32_t hypercall_off(uint64_t token, uint64_t page, uint64_t last, int intel)
+{
+    uint64_t rax = TV_HC_OFF;
+    if (intel)
+        __asm__ volatile("vmcall" : "+a"(rax), "+b"(token), "+c"(last), "+d"(page) :: "memory");
+    else
+        __asm__ volatile("vmmcall" : "+a"(rax), "+b"(token), "+c"(last), "+d"(page) :: "memory");
+    return (uint32_t)rax;
+}
+
+/* Moves thinctl to CPU i; false when the OS keeps it offline. */
+static int run_on(long i)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(i, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+static const char *off_status_name(uint32_t status)
+{
+    switch (status) {
+    case TV_STATUS_BAD_ARGUMENT: return "it refused the page thinctl gave it";
+    case TV_STATUS_AGAIN:        return "an event stayed due on this CPU";
+    case TV_STATUS_UNSUPPORTED:  return "it cannot leave from this OS's state (5-level paging?)";
+    case TV_STATUS_UNKNOWN_CALL: return "this thinvisor cannot leave at run time";
+    default:                     return "unknown status";
+    }
+}
+
+/*
+ * Every online CPU in turn: thinctl moves there and makes the call, giving
+ * up one page (all in one 2 MiB, which thinvisor maps with one page table).
+ * The last CPU to leave takes the offline ones along.
+ */
+static int cmd_off(void)
+{
+    if (!has_field(offsetof(struct tv_status, off_tsc) + sizeof st->off_tsc) || !st->off_token) {
+        fprintf(stderr, "thinctl: this thinvisor cannot leave at run time (its status area has "
+                        "no off token)\n");
+        return EXIT_OFF_FAILED;
+    }
+    long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+    const size_t span = 2u << 20;
+    if (ncpus < 1 || ncpus > (long)(span / 4096)) {
+        fprintf(stderr, "thinctl: %ld CPUs: off handles 1 to 512\n", ncpus);
+        return EXIT_OFF_FAILED;
+    }
+    uint8_t *area = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) {
+        fprintf(stderr, "thinctl: out of memory\n");
+        return EXIT_OFF_FAILED;
+    }
+    uint8_t *pages = (uint8_t *)(((uintptr_t)area + span - 1) & ~(uintptr_t)(span - 1));
+    size_t bytes = (size_t)ncpus * 4096;
+    madvise(pages, bytes, MADV_NOHUGEPAGE);       /* thinvisor needs 4 KiB pages */
+    if (mlock(pages, bytes) != 0) {
+        fprintf(stderr, "thinctl: cannot lock the pages thinvisor leaves from: %s\n",
+                strerror(errno));
+        return EXIT_OFF_FAILED;
+    }
+    memset(pages, 0, bytes);
+    unsigned a, vendor_b, c, d;
+    __cpuid(0, a, vendor_b, c, d);
+    int intel = vendor_b == 0x756E6547;           /* "Genu"ineIntel */
+    uint64_t token = st->off_token, area_phys = 0;
+    unsigned area_bytes = 0;
+    __cpuid(TV_CPUID_STATUS_LEAF, a, vendor_b, c, d);
+    area_phys = (uint64_t)vendor_b << 32 | a;
+    area_bytes = c;
+    struct sigaction sa = { .sa_handler = on_sigill };
+    sigaction(SIGILL, &sa, NULL);
+    long left = 0, last = -1;
+    for (long i = 0; i < ncpus; i++)
+        if (run_on(i))
+            last = i;                             /* the offline ones go with the last call */
+    for (long i = 0; i < ncpus; i++) {
+        if (!run_on(i))
+            continue;
+        if (sigsetjmp(refused, 1)) {
+            fprintf(stderr, "thinctl: CPU %ld: thinvisor refused the call (#UD)\n", i);
+            return EXIT_OFF_FAILED;
+        }
+        uint32_t status;
+        int tries = 0;
+        do
+            status = hypercall_off(token, (uint64_t)(uintptr_t)(pages + i * 4096), i == last,
+                                   intel);
+        while (status == TV_STATUS_AGAIN && ++tries < 1000);
+        if (status != TV_STATUS_OK) {
+            fprintf(stderr, "thinctl: CPU %ld: thinvisor could not leave: %s%s\n", i,
+                    off_status_name(status), left ? " (the CPUs before it run natively)" : "");
+            return EXIT_OFF_FAILED;
+        }
+        char sig[13];
+        printf("CPU %ld: runs natively (CPUID 0x40000000 says \"%s\")\n", i,
+               under_thinvisor(sig) ? "thinvisor" : sig);
+        left++;
+    }
+    FILE *note = fopen(OFF_NOTE, "w");
+    if (note) {
+        fprintf(note, "%llx %u\n", (unsigned long long)area_phys, area_bytes);
+        fclose(note);
+    }
+    printf("thinvisor is off: %ld online CPU(s) left it, %u CPU(s) in all run natively; its "
+           "memory stays reserved until the next boot\n", left, st->cpus_left);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -297,7 +463,8 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "status") && strcmp(cmd, "stats") && strcmp(cmd, "log")) {
+    if (strcmp(cmd, "status") && strcmp(cmd, "stats") && strcmp(cmd, "log") &&
+        strcmp(cmd, "off")) {
         fprintf(stderr, "thinctl: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -313,5 +480,7 @@ int main(int argc, char **argv)
         return cmd_status();
     if (!strcmp(cmd, "stats"))
         return cmd_stats(argc - 2, argv + 2);
+    if (!strcmp(cmd, "off"))
+        return off ? (printf("thinvisor is off already\n"), EXIT_OK) : cmd_off();
     return cmd_log();
 }

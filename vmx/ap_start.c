@@ -10,6 +10,7 @@
  * Vol. 3C, 26.x.
  */
 #include "guest/ap_start.h"
+#include "guest/leave.h"
 #include "guest/s3.h"
 #include "kernel/cr_bits.h"
 #include "kernel/log.h"
@@ -83,6 +84,8 @@ void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 
 void vmx_handle_sipi(struct percpu *cpu)
 {
+    if (leave_waiting_cpus_asked())
+        leave_waiting_cpu(cpu);                  /* thinvisor leaves the machine: no return */
     if (!cpu->vcpu.waiting_for_sipi)
         return;                                  /* a SIPI to a running CPU is ignored */
     start_at_vector(cpu, (uint8_t)vmread(VMCS_EXIT_QUALIFICATION));

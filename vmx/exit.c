@@ -4,8 +4,10 @@
  * hardware would answer a guest without a hypervisor; what the guest sees
  * (CPUID, hypercalls) is decided in guest/, not here.
  */
+#include "abi/hypercall.h"
 #include "guest/ap_start.h"
 #include "guest/gpa_fault.h"
+#include "guest/leave.h"
 #include "guest/guest.h"
 #include "guest/memory.h"
 #include "guest/s3.h"
@@ -125,6 +127,19 @@ static void handle_cpuid(struct guest_regs *r)
 
 RARE_EXIT static void handle_vmcall(struct guest_regs *r, struct percpu *cpu)
 {
+    if ((uint32_t)r->rax == TV_HC_OFF) {         /* the one call CPL 3 may make (with the token) */
+        unsigned cpl = guest_cpl();
+        uint32_t status = vmx_leave_check(r, cpu, cpl);
+        if (status == LEAVE_UD) {
+            inject_ud();
+            return;
+        }
+        advance_rip();
+        if (status == TV_STATUS_OK)
+            status = vmx_leave(r, cpu, cpl);     /* returns only when it could not leave */
+        r->rax = status;
+        return;
+    }
     if (guest_cpl() != 0) {
         inject_ud();
         return;

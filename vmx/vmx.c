@@ -392,7 +392,7 @@ static int vmx_enable_cpu(struct percpu *cpu, void *arg)
  * then CR4 and CR0 as enable_cpu found them (CR4.VMXE may only be cleared
  * outside VMX operation, 24.7).
  */
-static int vmx_leave_cpu(struct percpu *cpu, void *arg)
+int vmx_leave_cpu(struct percpu *cpu, void *arg)
 {
     (void)arg;
     struct vmx_cpu *v = vmx_cpu(cpu);

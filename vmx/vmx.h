@@ -106,6 +106,18 @@ static inline void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest
         vmx_ept_flush_for(v, gen);
 }
 
+/* The backend's leave_cpu: VMXOFF, and CR0/CR4 as enable_cpu found them. */
+int vmx_leave_cpu(struct percpu *cpu, void *arg);
+
+/*
+ * TV_HC_OFF (vmx/leave.c, guest/leave.h). vmx_leave_check: whether this call
+ * may leave (a TV_STATUS_* or LEAVE_UD), nothing changed. vmx_leave, after
+ * the guest's RIP went past the VMCALL: returns only a TV_STATUS_* when it
+ * could not leave; otherwise this CPU runs the guest natively from there.
+ */
+uint32_t vmx_leave_check(struct guest_regs *r, struct percpu *cpu, unsigned cpl);
+uint32_t vmx_leave(struct guest_regs *r, struct percpu *cpu, unsigned cpl);
+
 /* Whether NMI exiting is on, so that a kick (smp/kick.c) makes a CPU leave the guest. */
 bool vmx_can_kick(void);
 

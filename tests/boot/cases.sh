@@ -644,6 +644,41 @@ expect_linux_s3() {
     expect_not 'ERROR|PANIC|EXCEPTION|did not sleep|runs without thinvisor' "no errors"
 }
 
+# expect_linux_off N: after its suspends, Linux on N CPUs turned thinvisor off (tv.off in
+# linux-suspend-disk.img; issue 25): thinctl off refused a user without root and the forged call
+# from CPL 3 was #UD; as root every online CPU left at its call, and with the last one CPU 1,
+# which Linux had taken offline (waiting for a SIPI, or halted in Linux's code); then every CPU
+# answers CPUID natively, CPU 1 comes online natively, a workload is right on all N, thinctl
+# status says thinvisor is off, and Linux suspends and resumes once more, natively.
+expect_linux_off() {
+    local n=$1 j
+    expect '^linux-guest: thinctl off as nobody returned 3: thinctl: needs root' \
+        "thinctl off refuses a user without root"
+    expect '^linux-guest: forged off call: #UD$' "the off call from CPL 3 without the token is #UD"
+    expect_count '^leaving: CPU [0-9]+ runs natively from its next instruction' $((n > 1 ? n - 1 : 1)) \
+        "each online CPU left at its own call"
+    expect "^leaving: thinvisor is off: $n CPU\\(s\\) run natively" "thinvisor is off on all $n CPUs"
+    expect_not '^WARNING: leaving' "every CPU left when asked"
+    expect '^linux-guest: thinctl off returned 0$' "thinctl off exits 0"
+    if ((n > 1)); then
+        expect '^linux-guest: after off: cpu 1 came online again$' \
+            "CPU 1, offline at the off, came online natively"
+    fi
+    expect "^linux-guest: after off: online CPUs: $n\$" "after off: $n CPUs online"
+    for ((j = 0; j < n; j++)); do
+        expect "^linux-guest: after off: cpu $j: hypervisor signature" "after off: CPU $j answered CPUID"
+        expect_not "^linux-guest: after off: cpu $j: hypervisor signature \"thinvisor" \
+            "after off: CPU $j answers CPUID natively"
+    done
+    expect "^linux-guest: after off: workload: $n of $n CPUs right\$" \
+        "after off: the workload is right on every CPU"
+    expect '^linux-guest: thinctl status: state: off: it left the machine' \
+        "thinctl status says thinvisor is off"
+    expect '^linux-guest: after off: suspend: resumed$' "after off: Linux suspends and resumes natively"
+    expect "^linux-guest: after off and a suspend: workload: $n of $n CPUs right\$" \
+        "after off and a suspend: the workload is right on every CPU"
+}
+
 # The default path: Linux's INIT-SIPI-SIPI for each AP are INIT and SIPI VM exits. Bochs 3.0
 # boots it to init in about a minute of wall time.
 # It also suspends to RAM 5 times (expect_linux_s3): Bochs resets the machine at the sleep write
@@ -655,6 +690,7 @@ case_bochs_linux() {
     expect_linux_under_thinvisor 2
     expect_default_sipi_path 2
     expect_linux_s3 2 vmx
+    expect_linux_off 2
 }
 
 case_bochs_linux_4cpu() {

@@ -12,6 +12,14 @@
  * by the other emulator. If it is still running after both, it returns 3 and /init falls back
  * to `poweroff -f`.
  *
+ * "tvcheck --forge-off" instead makes thinvisor's TV_HC_OFF call from CPL 3 with a token that
+ * cannot be right (0), as any user could, and prints what came of it:
+ *   linux-guest: forged off call: #UD      (refused as any hypercall from CPL 3; the right answer)
+ *   linux-guest: forged off call: returned N
+ *
+ * "tvcheck --drain" only waits until the console has sent what was written to it: before the
+ * kernel prints on its own (a suspend), so that its messages do not cut into a line of /init's.
+ *
  * Built by tests/linux/build-image.sh with gcc -static -O2 (glibc's libc.a).
  */
 #define _GNU_SOURCE
@@ -19,6 +27,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +145,45 @@ static void exit_emulator(void)
         printf("linux-guest: ioperm(0xf4): %s\n", strerror(errno));
 }
 
+static sigjmp_buf on_ud;
+
+static void sigill(int sig)
+{
+    (void)sig;
+    siglongjmp(on_ud, 1);
+}
+
+/* TV_HC_OFF (7) with token 0: VMCALL on Intel, VMMCALL on AMD, each #UD on the other vendor. */
+static int forge_off(void)
+{
+    unsigned a, b, c, d;
+    volatile uint64_t rax = 7;
+    uint64_t rbx = 0, rdx = 0, r;
+    struct sigaction sa = { .sa_handler = sigill };
+    __cpuid(0, a, b, c, d);
+    sigaction(SIGILL, &sa, NULL);
+    if (sigsetjmp(on_ud, 1)) {
+        printf("linux-guest: forged off call: #UD\n");
+        return 0;
+    }
+    r = rax;
+    if (b == 0x756E6547)                    /* "Genu"ineIntel */
+        __asm__ volatile("vmcall" : "+a"(r), "+b"(rbx), "+d"(rdx) :: "rcx", "memory");
+    else
+        __asm__ volatile("vmmcall" : "+a"(r), "+b"(rbx), "+d"(rdx) :: "rcx", "memory");
+    printf("linux-guest: forged off call: returned %llu\n", (unsigned long long)r);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int no_exit = argc > 1 && strcmp(argv[1], "--no-exit") == 0;
+    if (argc > 1 && strcmp(argv[1], "--forge-off") == 0)
+        return forge_off();
+    if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
+        drain_output();
+        return 0;
+    }
     cpu_set_t online;
     int n;
 

@@ -101,6 +101,30 @@ static void paging_4level_1g_and_4k(void **state)
     assert_false(walk(&p, 0x0000000000401000ull, &gpa)); /* PML4 0 not present */
 }
 
+/* The leaf entry of a 4 KiB page (guest/leave.c edits it); none for a large page or under XD. */
+static void pte_address_4level(void **state)
+{
+    (void)state;
+    struct guest_paging p = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x6000 | 0x803, .cr4 = CR4_PAE,
+                              .efer = EFER_LME | EFER_LMA };
+    put64(0x6000 + 255 * 8, 0x7000 | 7);                  /* PML4 255: user */
+    put64(0x7000 + 3 * 8, 0x8000 | 7);                    /* PDPT 3 -> PD */
+    put64(0x8000 + 4 * 8, 0x9000 | 7);                    /* PD 4 -> PT */
+    put64(0x9000 + 5 * 8, 0xA000 | 7 | (1ull << 63));     /* PT 5: the page, XD set */
+    put64(0x8000 + 6 * 8, 0x200000 | 0x80 | 7);           /* PD 6: a 2 MiB page */
+    put64(0x7000 + 7 * 8, (0xB000 | 7) | (1ull << 63));   /* PDPT 7: XD above the leaf */
+    put64(0xB000, 0xC000 | 7);
+    put64(0xC000, 0xD000 | 7);
+    uint64_t va = 255ull << 39 | 3ull << 30 | 4ull << 21 | 5ull << 12, pte;
+    assert_true(guest_pte_address(&p, va + 0x123, read_mem, NULL, &pte));
+    assert_int_equal(pte, 0x9000 + 5 * 8);
+    assert_false(guest_pte_address(&p, va - (4ull << 21) + (6ull << 21), read_mem, NULL, &pte));
+    assert_false(guest_pte_address(&p, 255ull << 39 | 7ull << 30, read_mem, NULL, &pte));
+    assert_false(guest_pte_address(&p, va + 4096, read_mem, NULL, &pte));   /* PT 6 absent */
+    p.efer = 0;                                           /* no long mode: no such entry */
+    assert_false(guest_pte_address(&p, va, read_mem, NULL, &pte));
+}
+
 static void paging_5level(void **state)
 {
     (void)state;
@@ -168,6 +192,7 @@ int main(void)
         cmocka_unit_test_setup(paging_pae_2m_and_4k, setup),
         cmocka_unit_test_setup(paging_4level_1g_and_4k, setup),
         cmocka_unit_test_setup(paging_5level, setup),
+        cmocka_unit_test_setup(pte_address_4level, setup),
         cmocka_unit_test_setup(unreadable_table_fails, setup),
         cmocka_unit_test_setup(fetch_code, setup),
     };

@@ -1,0 +1,205 @@
+/* Leaving virtualization at run time (see leave.h). */
+#include "guest/leave.h"
+
+#include "abi/hypercall.h"
+#include "guest/backend.h"
+#include "guest/status.h"
+#include "kernel/cr_bits.h"
+#include "kernel/log.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+#include "kernel/tsc.h"
+#include "kernel/x86.h"
+#include "mm/hv_memory.h"
+#include "smp/kick.h"
+#include "smp/lapic.h"
+
+/*
+ * The stubs' pages get mapped in thinvisor's tables, which map nothing at
+ * their addresses: a PDPT, a PD and a PT cover them while they lie in one
+ * 2 MiB (thinctl's do); taken at launch, so that leaving never allocates.
+ */
+#define LEAVE_TABLE_PAGES 3
+/* Wrong tokens from CPL 3 before the call stops answering to CPL 3 at all. */
+#define LEAVE_MAX_WRONG_TOKENS 16
+/* How long the last CPU gives a waiting CPU to leave before its INIT anyway. */
+#define LEAVE_WAITING_TIMEOUT_US 2000000
+
+#define PTE_USER (1ull << 2)
+#define PTE_XD   (1ull << 63)
+#define TSS_BUSY (1u << 1)      /* in the type field, byte 5 of a TSS descriptor */
+
+static struct page_alloc table_pages;
+static struct pt_ctx tables = { .alloc = &table_pages, .phys_to_virt = hv_identity };
+static uint64_t token;
+static uint32_t wrong_tokens;
+static volatile int lock;
+static volatile bool waiting_asked;
+static const struct backend *backend;
+
+uint64_t leave_budget(void)
+{
+    return LEAVE_TABLE_PAGES * 4096ull;
+}
+
+/* A token only the status area holds: RDRAND where the CPU has it, else the TSC mixed. */
+void leave_setup(const struct backend *b)
+{
+    backend = b;
+    void *pages = hv_alloc_pages(LEAVE_TABLE_PAGES, "leaving: page tables for the stubs");
+    page_alloc_init(&table_pages, virt_to_phys_identity(pages), LEAVE_TABLE_PAGES * 4096ull);
+    if (!rdrand64(&token)) {
+        token = rdtsc() * 0x9E3779B97F4A7C15ull;
+        token ^= token >> 29;
+        log_warn("leaving: no RDRAND: the off token comes from the TSC (%u wrong tries from "
+                 "CPL 3 disable the call)\n", LEAVE_MAX_WRONG_TOKENS);
+    }
+    token |= 1;                                  /* never 0, which a careless caller passes */
+    status_set_off_token(token);
+}
+
+static bool in_region(uint64_t pa, uint64_t len)
+{
+    return pa < hv_memory.base + hv_memory.size && pa + len > hv_memory.base;
+}
+
+/* Where the guest's entry for the page is, and the page; false when it is not usable. */
+static bool find_page(const struct leave_request *q, uint64_t *pte_gpa, uint64_t *page_pa)
+{
+    uint64_t pte;
+    if (!guest_pte_address(&q->paging, q->page, hv_read_guest_phys, NULL, pte_gpa) ||
+        !hv_read_guest_phys(*pte_gpa, &pte, sizeof pte, NULL))
+        return false;
+    *page_pa = pte & PTE_ADDR_MASK;
+    return !in_region(*page_pa, 4096) && *page_pa + 4096 <= hv_memory.identity_top;
+}
+
+uint32_t leave_check(struct percpu *cpu, const struct leave_request *q)
+{
+    spin_lock(&lock);
+    bool refused = q->cpl != 0 && wrong_tokens >= LEAVE_MAX_WRONG_TOKENS;
+    if (!refused && q->token != token && q->cpl != 0 && ++wrong_tokens == LEAVE_MAX_WRONG_TOKENS)
+        log_warn("leaving: %u wrong tokens from CPL 3: TV_HC_OFF answers only CPL 0 from now "
+                 "on\n", LEAVE_MAX_WRONG_TOKENS);
+    spin_unlock(&lock);
+    if (refused || q->token != token)
+        return q->cpl != 0 ? LEAVE_UD : TV_STATUS_BAD_ARGUMENT;
+
+    /* 4-level paging in 64-bit mode: the stub's CR4 load cannot switch to 5 levels. */
+    const struct guest_paging *p = &q->paging;
+    if (!(p->efer & EFER_LMA) || !(p->cr0 & CR0_PG) || (p->cr4 & CR4_LA57))
+        return TV_STATUS_UNSUPPORTED;
+    uint64_t pte_gpa, page_pa;
+    if ((q->page & 0xFFF) || q->page >= 1ull << 47 ||
+        pt_translate(&hv_memory.pt, hv_memory.pml4, q->page) != -1 ||
+        !find_page(q, &pte_gpa, &page_pa))
+        return TV_STATUS_BAD_ARGUMENT;
+    if (q->event_due || cpu->vcpu.park)
+        return TV_STATUS_AGAIN;
+    return TV_STATUS_OK;
+}
+
+/* The guest's TSS descriptor made available again, so that the stub's LTR can load it. */
+static bool clear_tss_busy(const struct leave_request *q, const struct leave_frame *f)
+{
+    uint64_t gpa;
+    uint8_t type;
+    if (!guest_linear_to_phys(&q->paging, f->gdtr.base + (f->tr & ~7u) + 5, hv_read_guest_phys,
+                              NULL, &gpa) ||
+        !hv_read_guest_phys(gpa, &type, 1, NULL))
+        return false;
+    *(volatile uint8_t *)hv_identity(gpa) = type & ~TSS_BUSY;
+    return true;
+}
+
+/*
+ * On the last CPU to leave: every other CPU leaves in the host and halts
+ * there, one waiting for a SIPI woken by `wake`, one in the guest's code
+ * kicked out to the park check at the end of its exit; then an INIT puts it
+ * in wait-for-SIPI, natively, where the OS's next INIT-SIPI-SIPI finds it.
+ */
+static void take_other_cpus_out(struct percpu *self, void (*wake)(struct percpu *c))
+{
+    __atomic_store_n(&waiting_asked, true, __ATOMIC_RELEASE);
+    for (uint32_t i = 0; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        if (c == self || c->vcpu.left)
+            continue;
+        if (c->vcpu.waiting_for_sipi) {
+            wake(c);
+        } else {
+            __atomic_store_n(&c->vcpu.park, true, __ATOMIC_RELEASE);
+            kick_cpu(c);
+        }
+        uint64_t deadline = tsc_deadline(LEAVE_WAITING_TIMEOUT_US);
+        while (!__atomic_load_n(&c->vcpu.left, __ATOMIC_ACQUIRE) && rdtsc() < deadline)
+            cpu_relax();
+        if (!c->vcpu.left)
+            log_warn("leaving: CPU %u did not leave: sending its INIT anyway\n", c->index);
+        lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+    }
+}
+
+static bool runs_guest_code(const struct percpu *c)
+{
+    return !c->vcpu.left && !c->vcpu.waiting_for_sipi;
+}
+
+uint32_t leave_commit(struct percpu *cpu, const struct leave_request *q, struct leave_frame *f)
+{
+    uint64_t pte_gpa, page_pa;
+    spin_lock(&lock);
+    if (!find_page(q, &pte_gpa, &page_pa) ||
+        pt_map(&tables, hv_memory.pml4, q->page, page_pa, 4096, 4096,
+               PTE_PRESENT | PTE_WRITABLE) != 0) {
+        spin_unlock(&lock);
+        log_warn("leaving: CPU %u: no room to map the page at %#llx (one page per CPU, all in "
+                 "one 2 MiB)\n", cpu->index, (unsigned long long)q->page);
+        return TV_STATUS_UNSUPPORTED;
+    }
+    if ((f->flags & LEAVE_LOAD_SEGMENTS) && f->tr && !clear_tss_busy(q, f)) {
+        spin_unlock(&lock);
+        return TV_STATUS_UNSUPPORTED;
+    }
+    /* From here on the guest's page is the stub's: a supervisor page it may execute. */
+    __atomic_fetch_and((uint64_t *)hv_identity(pte_gpa), ~(PTE_USER | PTE_XD), __ATOMIC_SEQ_CST);
+    uint8_t *page = hv_identity(page_pa);
+    memcpy(page, leave_stub, (size_t)(leave_stub_end - leave_stub));
+    f->gprs.rax = TV_STATUS_OK;
+    memcpy(page + LEAVE_FRAME_OFFSET, f, sizeof *f);
+
+    __atomic_store_n(&cpu->vcpu.stopped, true, __ATOMIC_RELEASE);   /* kick_wait gives up on it */
+    __atomic_store_n(&cpu->vcpu.left, true, __ATOMIC_RELEASE);
+    status_cpu_left();
+    bool last = true;                /* the caller says so, or no other CPU runs guest code */
+    for (uint32_t i = 0; i < cpu_count && !q->last; i++)
+        if (cpus[i] != cpu && runs_guest_code(cpus[i]))
+            last = false;
+    log_info("leaving: CPU %u runs natively from its next instruction (%#llx, CPL %u)\n",
+             cpu->index, (unsigned long long)f->rip, q->cpl);
+    if (last) {
+        take_other_cpus_out(cpu, q->wake_waiting);
+        status_all_left(rdtsc());
+        status_log_exit_counts();
+        log_info("leaving: thinvisor is off: %u CPU(s) run natively; its region %#llx-%#llx "
+                 "stays reserved\n", cpu_count, (unsigned long long)hv_memory.base,
+                 (unsigned long long)(hv_memory.base + hv_memory.size - 1));
+    }
+    spin_unlock(&lock);
+    return TV_STATUS_OK;
+}
+
+bool leave_waiting_cpus_asked(void)
+{
+    return __atomic_load_n(&waiting_asked, __ATOMIC_ACQUIRE);
+}
+
+void leave_waiting_cpu(struct percpu *cpu)
+{
+    if (backend->leave_cpu(cpu, NULL) != 0)
+        log_error("leaving: CPU %u: could not turn virtualization off\n", cpu->index);
+    __atomic_store_n(&cpu->vcpu.stopped, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->vcpu.left, true, __ATOMIC_RELEASE);
+    status_cpu_left();
+    halt_until_init();
+}
