@@ -64,7 +64,7 @@
 /*
  * Leaves virtualization on this CPU (`thinctl off`, or a kernel): RBX = the
  * status area's off_token (abi/status.h), RDX = the linear address of a
- * 4 KiB page the caller gives up, mapped by a 4 KiB entry of 4-level paging,
+ * 4 KiB page the caller gives up, mapped by a 4 KiB entry (4- or 5-level paging),
  * below 2^47 and above the physical memory's top (thinvisor runs its last
  * instructions from it; one page per CPU, all in one 2 MiB), ECX bit 0 set
  * on the caller's last CPU: thinvisor then takes every CPU that has not left

@@ -36,10 +36,48 @@ static uint32_t wrong_tokens;
 static volatile int lock;
 static volatile bool waiting_asked;
 static const struct backend *backend;
+static bool la57_ready;         /* a guest with 5-level paging can leave */
+
+/* guest/leave_stub.asm: the way through 5-level paging, and what it reads. */
+extern const uint8_t leave_la57_entry[], leave_la57_long[], leave_la57_gdt[];
+extern uint64_t leave_la57_pml5, leave_la57_gdtr_base;
+extern struct __attribute__((packed)) { uint32_t offset; uint16_t selector; } leave_la57_far;
 
 uint64_t leave_budget(void)
 {
-    return LEAVE_TABLE_PAGES * 4096ull;
+    return (LEAVE_TABLE_PAGES + 1) * 4096ull;      /* and a PML5 */
+}
+
+/*
+ * Where the CPU supports 5-level paging, so that an OS may use it: a PML5
+ * over thinvisor's PML4 (entry 0 for the identity map and the stubs' pages,
+ * 511 for the image at KERNEL_VBASE), and the switch code's words filled.
+ * It runs with paging off, so the code, its GDT and the PML5 must lie below
+ * 4 GiB: the region does on every machine tested, else leaving such an OS is
+ * refused (TV_STATUS_UNSUPPORTED), with a warning now.
+ */
+static void la57_setup(void)
+{
+    if (!(cpuid(7, 0).ecx & (1u << 16)))
+        return;
+    uint64_t *pml5 = hv_alloc_pages(1, "leaving: a PML5 for an OS with 5-level paging");
+    uint64_t pml5_phys = virt_to_phys_identity(pml5);
+    if (pml5_phys >= 1ull << 32 || image_virt_to_phys(leave_la57_long) >= 1ull << 32 ||
+        image_virt_to_phys(&leave_la57_gdtr_base) >= 1ull << 32) {
+        log_warn("leaving: thinvisor lies above 4 GiB: an OS with 5-level paging cannot be "
+                 "left at run time\n");
+        return;
+    }
+    pml5[0] = pml5[511] = hv_memory.pml4 | PTE_PRESENT | PTE_WRITABLE;
+    leave_la57_pml5 = pml5_phys;
+    leave_la57_far.offset = (uint32_t)image_virt_to_phys(leave_la57_long);
+    leave_la57_gdtr_base = image_virt_to_phys(leave_la57_gdt);
+    la57_ready = true;
+}
+
+uint64_t leave_via(const struct leave_request *q)
+{
+    return q->paging.cr4 & CR4_LA57 ? image_virt_to_phys(leave_la57_entry) : 0;
 }
 
 /* A token only the status area holds: RDRAND where the CPU has it, else the TSC mixed. */
@@ -48,6 +86,7 @@ void leave_setup(const struct backend *b)
     backend = b;
     void *pages = hv_alloc_pages(LEAVE_TABLE_PAGES, "leaving: page tables for the stubs");
     page_alloc_init(&table_pages, virt_to_phys_identity(pages), LEAVE_TABLE_PAGES * 4096ull);
+    la57_setup();
     if (!rdrand64(&token)) {
         token = rdtsc() * 0x9E3779B97F4A7C15ull;
         token ^= token >> 29;
@@ -85,9 +124,9 @@ uint32_t leave_check(struct percpu *cpu, const struct leave_request *q)
     if (refused || q->token != token)
         return q->cpl != 0 ? LEAVE_UD : TV_STATUS_BAD_ARGUMENT;
 
-    /* 4-level paging in 64-bit mode: the stub's CR4 load cannot switch to 5 levels. */
+    /* 64-bit mode; 5-level paging where la57_setup could prepare the switch to it. */
     const struct guest_paging *p = &q->paging;
-    if (!(p->efer & EFER_LMA) || !(p->cr0 & CR0_PG) || (p->cr4 & CR4_LA57))
+    if (!(p->efer & EFER_LMA) || !(p->cr0 & CR0_PG) || ((p->cr4 & CR4_LA57) && !la57_ready))
         return TV_STATUS_UNSUPPORTED;
     uint64_t pte_gpa, page_pa;
     if ((q->page & 0xFFF) || q->page >= 1ull << 47 ||
@@ -175,8 +214,9 @@ uint32_t leave_commit(struct percpu *cpu, const struct leave_request *q, struct 
     for (uint32_t i = 0; i < cpu_count && !q->last; i++)
         if (cpus[i] != cpu && runs_guest_code(cpus[i]))
             last = false;
-    log_info("leaving: CPU %u runs natively from its next instruction (%#llx, CPL %u)\n",
-             cpu->index, (unsigned long long)f->rip, q->cpl);
+    log_info("leaving: CPU %u runs natively from its next instruction (%#llx, CPL %u%s)\n",
+             cpu->index, (unsigned long long)f->rip, q->cpl,
+             q->paging.cr4 & CR4_LA57 ? ", 5-level paging" : "");
     if (last) {
         take_other_cpus_out(cpu, q->wake_waiting);
         status_all_left(rdtsc());

@@ -115,9 +115,16 @@ bool leave_waiting_cpus_asked(void);
  */
 void leave_waiting_cpu(struct percpu *cpu) __attribute__((noreturn));
 
+/*
+ * Where the backend jumps, once virtualization is off, to reach the stub: 0
+ * for the stub itself, else the way through a switch to 5-level paging (the
+ * guest's CR4.LA57, which thinvisor's own tables lack).
+ */
+uint64_t leave_via(const struct leave_request *q);
+
 /* guest/leave_stub.asm */
 extern const uint8_t leave_stub[], leave_stub_end[];
-void leave_jump(uint64_t page) __attribute__((noreturn));
-void leave_jump_svm(uint64_t page, uint64_t guest_vmcb) __attribute__((noreturn));
+void leave_jump(uint64_t page, uint64_t via) __attribute__((noreturn));
+void leave_jump_svm(uint64_t page, uint64_t guest_vmcb, uint64_t via) __attribute__((noreturn));
 
 #endif

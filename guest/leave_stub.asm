@@ -134,16 +134,84 @@ frame equ leave_stub + LEAVE_FRAME_OFFSET
 %endif
 
 section .text
-; void leave_jump(uint64_t page) __attribute__((noreturn)): to the stub's copy.
+; void leave_jump(uint64_t page, uint64_t via) __attribute__((noreturn)): to the stub's copy
+; at `page`, through `via` when not 0 (leave_la57_entry's identity address).
 global leave_jump
 leave_jump:
+    test rsi, rsi
+    jz .stub
+    jmp rsi
+.stub:
     jmp rdi
 
-; void leave_jump_svm(uint64_t page, uint64_t guest_vmcb) __attribute__((noreturn)): the
-; guest's FS, GS, TR, LDTR, KernelGsBase and syscall MSRs from its VMCB (VMLOAD), then to the
-; stub. After the VMLOAD no C may run: this_cpu() reads the host's GS base.
+; void leave_jump_svm(uint64_t page, uint64_t guest_vmcb, uint64_t via) noreturn: the guest's
+; FS, GS, TR, LDTR, KernelGsBase and syscall MSRs from its VMCB (VMLOAD), then as leave_jump.
+; After the VMLOAD no C may run: this_cpu() reads the host's GS base.
 global leave_jump_svm
 leave_jump_svm:
     mov rax, rsi
     vmload
-    jmp rdi
+    mov rsi, rdx
+    jmp leave_jump
+
+; The way to the stub for an OS that runs 5-level paging (CR4.LA57), which
+; thinvisor does not: LA57 changes only while paging is off (SDM Vol. 3A,
+; 4.1.2), so this code, at its identity address below 4 GiB, steps down to
+; compatibility mode, turns paging off, sets LA57, loads a PML5 whose first
+; and last entries point at thinvisor's PML4 (the same mappings, the stub's
+; page among them) and turns paging on again; then to the stub, whose address
+; (RDI) crosses the 32-bit code as two halves: the upper 32 bits of the
+; registers do not survive it (SDM Vol. 1, 3.4.1.1). guest/leave.c fills the
+; words below at launch.
+section .data
+align 8
+global leave_la57_pml5, leave_la57_far, leave_la57_gdtr_base
+leave_la57_pml5:   dq 0                 ; below 4 GiB
+leave_la57_far:    dd 0                 ; leave_la57_long's identity address...
+                   dw 0x08              ; ...and the 64-bit code selector below
+align 8
+global leave_la57_gdt
+leave_la57_gdt:
+    dq 0
+    dq 0x00AF9A000000FFFF               ; 0x08: 64-bit code
+    dq 0x00CF9A000000FFFF               ; 0x10: 32-bit code
+    dq 0x00CF92000000FFFF               ; 0x18: data
+leave_la57_gdt_end:
+    dw 0, 0, 0                          ; so that the base below is 8-byte aligned
+leave_la57_gdtr:
+    dw leave_la57_gdt_end - leave_la57_gdt - 1
+leave_la57_gdtr_base:
+    dq 0                                ; leave_la57_gdt's identity address
+
+section .text
+bits 64
+global leave_la57_entry, leave_la57_long
+leave_la57_entry:
+    lgdt [rel leave_la57_gdtr]
+    mov esi, [rel leave_la57_pml5]
+    lea ebx, [rel leave_la57_far]       ; identity addresses: all below 4 GiB
+    mov rbp, rdi
+    shr rbp, 32                         ; EBP: the page's upper half, EDI its lower
+    push 0x10
+    lea rax, [rel .compat]
+    push rax
+    retfq
+bits 32
+.compat:
+    mov eax, cr0
+    and eax, ~(1 << 31)
+    mov cr0, eax                        ; paging off: IA-32e mode inactive
+    mov eax, cr4
+    or eax, 1 << 12
+    mov cr4, eax                        ; LA57
+    mov cr3, esi
+    mov eax, cr0
+    or eax, 1 << 31
+    mov cr0, eax                        ; IA-32e mode again, 5-level paging
+    jmp far [ebx]
+bits 64
+leave_la57_long:
+    mov eax, edi
+    shl rbp, 32
+    or rax, rbp
+    jmp rax

@@ -83,5 +83,5 @@ uint32_t svm_leave(struct guest_regs *r, struct percpu *cpu)
     wrmsr(MSR_VM_HSAVE_PA, 0);
     __asm__ volatile("mov %0, %%cr2; mov %1, %%dr6" :: "r"(cr2), "r"(dr6) : "memory");
     s->svme_on = false;
-    leave_jump_svm(q.page, s->vmcb_phys);
+    leave_jump_svm(q.page, s->vmcb_phys, leave_via(&q));
 }

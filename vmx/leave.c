@@ -107,5 +107,5 @@ uint32_t vmx_leave(struct guest_regs *r, struct percpu *cpu, unsigned cpl)
     wrmsr(MSR_IA32_SYSENTER_CS, sysenter_cs);
     wrmsr(MSR_IA32_SYSENTER_ESP, sysenter_esp);
     wrmsr(MSR_IA32_SYSENTER_EIP, sysenter_eip);
-    leave_jump(q.page);
+    leave_jump(q.page, leave_via(&q));
 }

@@ -649,7 +649,9 @@ expect_linux_s3() {
 # from CPL 3 was #UD; as root every online CPU left at its call, and with the last one CPU 1,
 # which Linux had taken offline (waiting for a SIPI, or halted in Linux's code); then every CPU
 # answers CPUID natively, CPU 1 comes online natively, a workload is right on all N, thinctl
-# status says thinvisor is off, and Linux suspends and resumes once more, natively.
+# status says thinvisor is off, and Linux suspends and resumes once more, natively. With
+# `la57` as $2 Linux ran 5-level paging (QEMU's -cpu max has LA57), which each CPU left through
+# the switch to it (guest/leave_stub.asm).
 expect_linux_off() {
     local n=$1 j
     expect '^linux-guest: thinctl off as nobody returned 3: thinctl: needs root' \
@@ -657,6 +659,10 @@ expect_linux_off() {
     expect '^linux-guest: forged off call: #UD$' "the off call from CPL 3 without the token is #UD"
     expect_count '^leaving: CPU [0-9]+ runs natively from its next instruction' $((n > 1 ? n - 1 : 1)) \
         "each online CPU left at its own call"
+    if [ "${2:-}" = la57 ]; then
+        expect_count '^leaving: CPU [0-9]+ runs natively .*, 5-level paging\)' $((n > 1 ? n - 1 : 1)) \
+            "each CPU left into Linux's 5-level paging"
+    fi
     expect "^leaving: thinvisor is off: $n CPU\\(s\\) run natively" "thinvisor is off on all $n CPUs"
     expect_not '^WARNING: leaving' "every CPU left when asked"
     expect '^linux-guest: thinctl off returned 0$' "thinctl off exits 0"

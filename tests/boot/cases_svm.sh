@@ -46,7 +46,7 @@ case_qemu_svm_linux() {
     expect_svm_up
     expect_linux_under_thinvisor 1 svm
     expect_linux_s3 1 svm
-    expect_linux_off 1
+    expect_linux_off 1 la57
 }
 
 case_qemu_svm_linux_2cpu() {
@@ -63,7 +63,7 @@ case_qemu_svm_linux_4cpu() {
     expect_svm_up 4
     expect_linux_under_thinvisor 4 svm
     expect_linux_s3 4 svm
-    expect_linux_off 4
+    expect_linux_off 4 la57
 }
 
 # The guest's own SMP under SVM: its INIT-SIPI-SIPI at the ICR (xAPIC: the read-only APIC

@@ -91,7 +91,7 @@ case_qemu_uefi_svm_linux() {
     expect_no_uefi_loop
     expect_linux_under_thinvisor 1 svm "$UEFI_LAUNCH"
     expect_linux_s3 1 svm
-    expect_linux_off 1
+    expect_linux_off 1 la57
 }
 
 case_qemu_uefi_svm_linux_4cpu() {
@@ -101,7 +101,7 @@ case_qemu_uefi_svm_linux_4cpu() {
     expect_no_uefi_loop
     expect_linux_under_thinvisor 4 svm "$UEFI_LAUNCH"
     expect_linux_s3 4 svm
-    expect_linux_off 4
+    expect_linux_off 4 la57
 }
 
 # OVMF on q35 with VT-d: the firmware's own disk reads go through thinvisor's DMA map
@@ -116,7 +116,7 @@ case_qemu_uefi_svm_linux_iommu_vtd() {
     expect_linux_under_thinvisor 2 svm "$UEFI_LAUNCH"
     expect_linux_dma_protected VT-d 2
     expect_linux_s3 2 svm
-    expect_linux_off 2
+    expect_linux_off 2 la57
     expect_count '^IOMMU: unit 0 at 0x[0-9a-f]+: translating again$' 5 \
         "the VT-d unit, reset by each sleep, translated again at each wake"
     expect_count '^linux-guest: tvdma: the device wrote over the status area: the area is as it was' 2 \

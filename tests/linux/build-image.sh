@@ -67,7 +67,7 @@ if [[ $variant == shell ]]; then
 elif [[ $variant == bench ]]; then
     image=$out/linux-bench-disk.img extra_cmdline="tv.bench indirect_target_selection=off lapic=notscdeadline"
 elif [[ $variant == suspend ]]; then
-    image=$out/linux-suspend-disk.img extra_cmdline="tv.suspend tv.off mem_sleep_default=deep no5lvl"
+    image=$out/linux-suspend-disk.img extra_cmdline="tv.suspend tv.off mem_sleep_default=deep"
 elif [[ $variant == selftests* ]]; then
     image=$out/linux-$variant-disk.img extra_cmdline=tv.selftests
     selftests=$("$here/selftests-build.sh") || die "the x86 selftests could not be built"
