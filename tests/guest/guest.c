@@ -226,6 +226,28 @@ static void check_vmcall_unknown(void)
 }
 
 /*
+ * TV_HC_OFF without the status area's token (0 is never one): refused with
+ * TV_STATUS_BAD_ARGUMENT at CPL 0, and thinvisor stays (CPUID still says so).
+ */
+static void check_vmcall_off_refused(void)
+{
+    const char *name = "VMCALL off without the token is refused";
+    if (!need_hv(name))
+        return;
+    struct hc r = { TV_HC_OFF, 0, 0, 0 };
+    int v = vmcall(&r);
+    uint32_t b = cpuid(TV_CPUID_BASE).ebx;
+    if (v >= 0)
+        fail(name, "VMCALL raised %s (vector %d)", exception_name(v), v);
+    else if (r.eax != TV_STATUS_BAD_ARGUMENT)
+        fail(name, "EAX %u, want %u (TV_STATUS_BAD_ARGUMENT)", r.eax, TV_STATUS_BAD_ARGUMENT);
+    else if (b != TV_SIGNATURE_EBX)
+        fail(name, "CPUID 0x40000000 no longer shows thinvisor (EBX 0x%08x)", b);
+    else
+        pass(name);
+}
+
+/*
  * Runs with or without thinvisor: a bare CPU with CR4.VMXE = 0 (we never set
  * it) raises #UD too (SDM Vol. 3C, 31.3, VMXON). Under thinvisor VMXON exits
  * unconditionally and the hypervisor must inject that #UD itself.
@@ -714,6 +736,7 @@ __attribute__((section(".text.entry"), noreturn)) void guest_main(const struct b
     check_cpuid_cr4_mirrors();
     check_vmcall_version();
     check_vmcall_unknown();
+    check_vmcall_off_refused();
     check_vmxon();
     check_vmcall_cpl3();
     check_single_step();
