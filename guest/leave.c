@@ -20,10 +20,11 @@
  * 2 MiB (thinctl's do); taken at launch, so that leaving never allocates.
  */
 #define LEAVE_TABLE_PAGES 3
-/* Wrong tokens from CPL 3 before the call stops answering to CPL 3 at all. */
+/* Wrong tokens from CPL 3 before a guessable token's call stops answering to CPL 3 at all. */
 #define LEAVE_MAX_WRONG_TOKENS 16
-/* How long the last CPU gives a waiting CPU to leave before its INIT anyway. */
-#define LEAVE_WAITING_TIMEOUT_US 2000000
+/* How long the last CPU gives another to leave before its INIT anyway, waking it this often. */
+#define LEAVE_WAITING_TIMEOUT_US 10000000
+#define LEAVE_WAKE_AGAIN_US      10000
 
 #define PTE_USER (1ull << 2)
 #define PTE_XD   (1ull << 63)
@@ -32,6 +33,7 @@
 static struct page_alloc table_pages;
 static struct pt_ctx tables = { .alloc = &table_pages, .phys_to_virt = hv_identity };
 static uint64_t token;
+static bool token_guessable;     /* no RDRAND: wrong tries from CPL 3 are counted, and end it */
 static uint32_t wrong_tokens;
 static volatile int lock;
 static volatile bool waiting_asked;
@@ -90,6 +92,7 @@ void leave_setup(const struct backend *b)
     if (!rdrand64(&token)) {
         token = rdtsc() * 0x9E3779B97F4A7C15ull;
         token ^= token >> 29;
+        token_guessable = true;
         log_warn("leaving: no RDRAND: the off token comes from the TSC (%u wrong tries from "
                  "CPL 3 disable the call)\n", LEAVE_MAX_WRONG_TOKENS);
     }
@@ -115,9 +118,15 @@ static bool find_page(const struct leave_request *q, uint64_t *pte_gpa, uint64_t
 
 uint32_t leave_check(struct percpu *cpu, const struct leave_request *q)
 {
+    /*
+     * A guessable token (no RDRAND) must not be guessed: after a few wrong
+     * ones CPL 3 is refused for good. A random one is never worth a lockout,
+     * which would let any user take `thinctl off` away from root.
+     */
     spin_lock(&lock);
     bool refused = q->cpl != 0 && wrong_tokens >= LEAVE_MAX_WRONG_TOKENS;
-    if (!refused && q->token != token && q->cpl != 0 && ++wrong_tokens == LEAVE_MAX_WRONG_TOKENS)
+    if (!refused && q->token != token && q->cpl != 0 && token_guessable &&
+        ++wrong_tokens == LEAVE_MAX_WRONG_TOKENS)
         log_warn("leaving: %u wrong tokens from CPL 3: TV_HC_OFF answers only CPL 0 from now "
                  "on\n", LEAVE_MAX_WRONG_TOKENS);
     spin_unlock(&lock);
@@ -152,27 +161,32 @@ static bool clear_tss_busy(const struct leave_request *q, const struct leave_fra
 }
 
 /*
- * On the last CPU to leave: every other CPU leaves in the host and halts
- * there, one waiting for a SIPI woken by `wake`, one in the guest's code
- * kicked out to the park check at the end of its exit; then an INIT puts it
- * in wait-for-SIPI, natively, where the OS's next INIT-SIPI-SIPI finds it.
+ * On the last CPU to leave, before its own way out: every other CPU leaves in
+ * the host and halts there, one waiting for a SIPI woken by `wake`, one in
+ * the guest's code kicked out to the park check at the end of its exit (which
+ * also catches one that waits but is in the host just now, where a SIPI would
+ * be lost). A wake can go unheard (a kick taken in the host, a SIPI outside
+ * wait-for-SIPI), so it goes again until the CPU has left. Then an INIT puts
+ * it in wait-for-SIPI, natively, where the OS's next INIT-SIPI-SIPI finds it.
  */
 static void take_other_cpus_out(struct percpu *self, void (*wake)(struct percpu *c))
 {
-    __atomic_store_n(&waiting_asked, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&waiting_asked, true, __ATOMIC_SEQ_CST);
     for (uint32_t i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
         if (c == self || c->vcpu.left)
             continue;
-        if (c->vcpu.waiting_for_sipi) {
-            wake(c);
-        } else {
-            __atomic_store_n(&c->vcpu.park, true, __ATOMIC_RELEASE);
-            kick_cpu(c);
+        __atomic_store_n(&c->vcpu.park, true, __ATOMIC_SEQ_CST);
+        uint64_t give_up = tsc_deadline(LEAVE_WAITING_TIMEOUT_US);
+        while (!__atomic_load_n(&c->vcpu.left, __ATOMIC_ACQUIRE) && rdtsc() < give_up) {
+            if (c->vcpu.waiting_for_sipi)
+                wake(c);
+            else
+                kick_cpu(c);
+            uint64_t again = tsc_deadline(LEAVE_WAKE_AGAIN_US);
+            while (!__atomic_load_n(&c->vcpu.left, __ATOMIC_ACQUIRE) && rdtsc() < again)
+                cpu_relax();
         }
-        uint64_t deadline = tsc_deadline(LEAVE_WAITING_TIMEOUT_US);
-        while (!__atomic_load_n(&c->vcpu.left, __ATOMIC_ACQUIRE) && rdtsc() < deadline)
-            cpu_relax();
         if (!c->vcpu.left)
             log_warn("leaving: CPU %u did not leave: sending its INIT anyway\n", c->index);
         lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
@@ -184,10 +198,30 @@ static bool runs_guest_code(const struct percpu *c)
     return !c->vcpu.left && !c->vcpu.waiting_for_sipi;
 }
 
+static uint32_t cpus_that_left(void)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < cpu_count; i++)
+        n += cpus[i]->vcpu.left;
+    return n;
+}
+
 uint32_t leave_commit(struct percpu *cpu, const struct leave_request *q, struct leave_frame *f)
 {
     uint64_t pte_gpa, page_pa;
     spin_lock(&lock);
+    bool last = true;                /* the caller says so, or no other CPU runs guest code */
+    for (uint32_t i = 0; i < cpu_count && !q->last; i++)
+        if (cpus[i] != cpu && runs_guest_code(cpus[i]))
+            last = false;
+    if (last) {
+        /* First, so that the page is checked and written right before this CPU runs it. */
+        take_other_cpus_out(cpu, q->wake_waiting);
+        if (cpu->vcpu.nmi_pending) {             /* came meanwhile: delivered, then again */
+            spin_unlock(&lock);
+            return TV_STATUS_AGAIN;
+        }
+    }
     if (!find_page(q, &pte_gpa, &page_pa) ||
         pt_map(&tables, hv_memory.pml4, q->page, page_pa, 4096, 4096,
                PTE_PRESENT | PTE_WRITABLE) != 0) {
@@ -210,19 +244,15 @@ uint32_t leave_commit(struct percpu *cpu, const struct leave_request *q, struct 
     __atomic_store_n(&cpu->vcpu.stopped, true, __ATOMIC_RELEASE);   /* kick_wait gives up on it */
     __atomic_store_n(&cpu->vcpu.left, true, __ATOMIC_RELEASE);
     status_cpu_left();
-    bool last = true;                /* the caller says so, or no other CPU runs guest code */
-    for (uint32_t i = 0; i < cpu_count && !q->last; i++)
-        if (cpus[i] != cpu && runs_guest_code(cpus[i]))
-            last = false;
     log_info("leaving: CPU %u runs natively from its next instruction (%#llx, CPL %u%s)\n",
              cpu->index, (unsigned long long)f->rip, q->cpl,
              q->paging.cr4 & CR4_LA57 ? ", 5-level paging" : "");
     if (last) {
-        take_other_cpus_out(cpu, q->wake_waiting);
         status_all_left(rdtsc());
         status_log_exit_counts();
-        log_info("leaving: thinvisor is off: %u CPU(s) run natively; its region %#llx-%#llx "
-                 "stays reserved\n", cpu_count, (unsigned long long)hv_memory.base,
+        log_info("leaving: thinvisor is off: %u of %u CPU(s) run natively; its region "
+                 "%#llx-%#llx stays reserved\n", cpus_that_left(), cpu_count,
+                 (unsigned long long)hv_memory.base,
                  (unsigned long long)(hv_memory.base + hv_memory.size - 1));
     }
     spin_unlock(&lock);

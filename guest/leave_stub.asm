@@ -38,6 +38,8 @@
 %define CR0_WP      (1 << 16)
 %define CR4_PGE     (1 << 7)
 %define CR4_PCIDE   (1 << 17)
+%define CR4_CET     (1 << 23)
+%define MSR_STAR    0xC0000081
 %define MSR_EFER    0xC0000080
 %define MSR_FS_BASE 0xC0000100
 %define MSR_GS_BASE 0xC0000101
@@ -47,10 +49,13 @@ bits 64
 
 global leave_stub, leave_stub_end
 leave_stub:
-    lea rsp, [rel frame + F_IRET]
+    ; A stack at the page's end, clear of the frame: an NMI until the IRETQ
+    ; pushes its frame on whatever stack is current.
+    lea rsp, [rel leave_stub + 0x1000]
     ; Write protection off until LTR has set its TSS descriptor's busy bit: an
     ; OS may map its GDT read-only (Linux does, and switches to a writable
-    ; alias for its own LTR, SDM Vol. 3A, 8.2.4).
+    ; alias for its own LTR, SDM Vol. 3A, 8.2.4). CR4.CET stays off until WP
+    ; is back (CET needs WP, SDM Vol. 3A, 2.5).
     mov rax, [rel frame + F_CR0]
     and rax, ~CR0_WP
     mov cr0, rax
@@ -58,28 +63,49 @@ leave_stub:
     ; CR3[11:0] is 0 (SDM Vol. 3A, 4.10.1), and this load of CR3 drops every
     ; non-global entry of PCID 0, thinvisor's (it makes no global ones).
     mov rax, [rel frame + F_CR4]
-    and rax, ~(CR4_PGE | CR4_PCIDE)
+    and rax, ~(CR4_PGE | CR4_PCIDE | CR4_CET)
     mov cr4, rax
     mov rax, [rel frame + F_CR3]
     mov rcx, 0x000FFFFFFFFFF000
     and rax, rcx
     mov cr3, rax
-    ; Then with its PCID (bit 63 clear: that PCID's entries go, among them
-    ; the one that let CPL 3 use this page), then global pages as it had them.
+    ; The OS's descriptor tables at once: an NMI from here on goes to its handler.
+    lgdt [rel frame + F_GDTR + 6]
+    lidt [rel frame + F_IDTR + 6]
+    ; Then CR3 with its PCID (bit 63 clear: that PCID's entries go, among them
+    ; the one that let CPL 3 use this page).
     mov rax, [rel frame + F_CR4]
-    and rax, ~CR4_PGE
+    and rax, ~(CR4_PGE | CR4_CET)
     mov cr4, rax
     mov rax, [rel frame + F_CR3]
     btr rax, 63
     mov cr3, rax
-    mov rax, [rel frame + F_CR4]
-    mov cr4, rax
-    lgdt [rel frame + F_GDTR + 6]
-    lidt [rel frame + F_IDTR + 6]
+    ; CS and SS are still thinvisor's selectors, which mean other descriptors
+    ; in the OS's GDT: an NMI handler's IRETQ would load those. The OS's own
+    ; kernel code and stack segments are the ones SYSCALL loads (STAR[47:32]
+    ; and 8 above it, SDM Vol. 2B, SYSCALL); an OS without SYSCALL keeps the
+    ; window open.
+    mov ecx, MSR_STAR
+    rdmsr
+    movzx eax, dx
+    test eax, eax
+    jz .kernel_segments
+    lea rcx, [rel .kernel_cs]
+    push rax
+    push rcx
+    retfq
+.kernel_cs:
+    add eax, 8
+    mov ss, ax
+.kernel_segments:
     test dword [rel frame + F_FLAGS], LEAVE_LOAD_SEGMENTS
     jz .segments_loaded
     lldt [rel frame + F_LDTR]
-    ltr [rel frame + F_TR]               ; its descriptor's busy bit was cleared for this
+    mov ax, [rel frame + F_TR]
+    test ax, ax
+    jz .tr_loaded                        ; a null TR (no TSS): nothing to load
+    ltr ax                               ; its descriptor's busy bit was cleared for this
+.tr_loaded:
     mov ax, [rel frame + F_FS]
     mov fs, ax
     mov ax, [rel frame + F_GS]
@@ -95,6 +121,8 @@ leave_stub:
 .segments_loaded:
     mov rax, [rel frame + F_CR0]
     mov cr0, rax
+    mov rax, [rel frame + F_CR4]         ; global pages and CET as the OS had them
+    mov cr4, rax
     mov ax, [rel frame + F_DS]
     mov ds, ax
     mov ax, [rel frame + F_ES]
@@ -109,6 +137,7 @@ leave_stub:
     wrmsr
     mov rax, [rel frame + F_DR7]
     mov dr7, rax
+    lea rsp, [rel frame + F_IRET]
     mov rcx, [rel frame + F_GPRS + 1 * 8]
     mov rdx, [rel frame + F_GPRS + 2 * 8]
     mov rbx, [rel frame + F_GPRS + 3 * 8]

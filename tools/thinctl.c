@@ -346,24 +346,50 @@ static void on_sigill(int sig)
     siglongjmp(refused, 1);
 }
 
-/* TV_HC_OFF on this CPU: VMCALL on Intel, VMMCALL on AMD (each is #UD on the other). */
-static uint32_t hypercall_off(uint64_t token, uint64_t page, uint64_t last, int intel)
+/*
+ * TV_HC_OFF on this CPU: VMMCALL on AMD and Hygon (thinvisor's SVM backend), VMCALL on the
+ * others (VT-x); each is #UD on the other kind.
+ */
+static uint32_t hypercall_off(uint64_t token, uint64_t page, uint64_t last, int vmcall)
 {
     uint64_t rax = TV_HC_OFF;
-    if (intel)
+    if (vmcall)
         __asm__ volatile("vmcall" : "+a"(rax), "+b"(token), "+c"(last), "+d"(page) :: "memory");
     else
         __asm__ volatile("vmmcall" : "+a"(rax), "+b"(token), "+c"(last), "+d"(page) :: "memory");
     return (uint32_t)rax;
 }
 
-/* Moves thinctl to CPU i; false when the OS keeps it offline. */
+/* Moves thinctl to CPU i; false when it cannot run there. */
 static int run_on(long i)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(i, &set);
-    return sched_setaffinity(0, sizeof set, &set) == 0;
+    return sched_setaffinity(0, sizeof set, &set) == 0 && sched_getcpu() == i;
+}
+
+/* The online CPUs from sysfs ("0-2,5"); false when it cannot be read. */
+static int online_cpus(cpu_set_t *set)
+{
+    FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+    char line[4096];
+    int ok = f && fgets(line, sizeof line, f);
+    if (f)
+        fclose(f);
+    CPU_ZERO(set);
+    for (char *p = line; ok && *p && *p != '\n';) {
+        char *end;
+        long lo = strtol(p, &end, 10), hi = lo;
+        if (end == p || lo < 0)
+            return 0;
+        if (*end == '-')
+            hi = strtol(end + 1, &end, 10);
+        for (long i = lo; i <= hi && i < CPU_SETSIZE; i++)
+            CPU_SET(i, set);
+        p = *end == ',' ? end + 1 : end;
+    }
+    return ok;
 }
 
 static const char *off_status_name(uint32_t status)
@@ -411,7 +437,7 @@ static int cmd_off(void)
     memset(pages, 0, bytes);
     unsigned a, vendor_b, c, d;
     __cpuid(0, a, vendor_b, c, d);
-    int intel = vendor_b == 0x756E6547;           /* "Genu"ineIntel */
+    int vmcall = vendor_b != 0x68747541 && vendor_b != 0x6F677948;   /* "Auth"enticAMD, "Hygo"n */
     uint64_t token = st->off_token, area_phys = 0;
     unsigned area_bytes = 0;
     __cpuid(TV_CPUID_STATUS_LEAF, a, vendor_b, c, d);
@@ -419,12 +445,35 @@ static int cmd_off(void)
     area_bytes = c;
     struct sigaction sa = { .sa_handler = on_sigill };
     sigaction(SIGILL, &sa, NULL);
+    /*
+     * Every online CPU must make its own call: thinvisor takes any CPU that has not by the
+     * last call for one the OS keeps offline. A CPU thinctl cannot run on (a cpuset) stops it
+     * before the first call; one that already runs natively (an earlier, interrupted off) is
+     * passed over.
+     */
+    cpu_set_t online;
+    if (!online_cpus(&online)) {
+        fprintf(stderr, "thinctl: cannot read /sys/devices/system/cpu/online\n");
+        return EXIT_OFF_FAILED;
+    }
     long left = 0, last = -1;
-    for (long i = 0; i < ncpus; i++)
-        if (run_on(i))
-            last = i;                             /* the offline ones go with the last call */
+    char sig[13];
     for (long i = 0; i < ncpus; i++) {
-        if (!run_on(i))
+        if (!CPU_ISSET(i, &online))
+            continue;                             /* offline: it goes with the last call */
+        if (!run_on(i)) {
+            fprintf(stderr, "thinctl: cannot run on online CPU %ld (a cpuset?): nothing done\n", i);
+            return EXIT_OFF_FAILED;
+        }
+        if (under_thinvisor(sig))
+            last = i;
+    }
+    if (last < 0) {
+        printf("thinvisor is off already on every online CPU\n");
+        return EXIT_OK;
+    }
+    for (long i = 0; i <= last; i++) {
+        if (!CPU_ISSET(i, &online) || !run_on(i) || !under_thinvisor(sig))
             continue;
         if (sigsetjmp(refused, 1)) {
             fprintf(stderr, "thinctl: CPU %ld: thinvisor refused the call (#UD)\n", i);
@@ -434,14 +483,13 @@ static int cmd_off(void)
         int tries = 0;
         do
             status = hypercall_off(token, (uint64_t)(uintptr_t)(pages + i * 4096), i == last,
-                                   intel);
+                                   vmcall);
         while (status == TV_STATUS_AGAIN && ++tries < 1000);
         if (status != TV_STATUS_OK) {
             fprintf(stderr, "thinctl: CPU %ld: thinvisor could not leave: %s%s\n", i,
                     off_status_name(status), left ? " (the CPUs before it run natively)" : "");
             return EXIT_OFF_FAILED;
         }
-        char sig[13];
         printf("CPU %ld: runs natively (CPUID 0x40000000 says \"%s\")\n", i,
                under_thinvisor(sig) ? "thinvisor" : sig);
         left++;

@@ -664,7 +664,7 @@ expect_linux_off() {
         expect_count '^leaving: CPU [0-9]+ runs natively .*, 5-level paging\)' $((n > 1 ? n - 1 : 1)) \
             "each CPU left into Linux's 5-level paging"
     fi
-    expect "^leaving: thinvisor is off: $n CPU\\(s\\) run natively" "thinvisor is off on all $n CPUs"
+    expect "^leaving: thinvisor is off: $n of $n CPU\\(s\\) run natively" "thinvisor is off on all $n CPUs"
     expect_not '^WARNING: leaving' "every CPU left when asked"
     expect '^linux-guest: thinctl off returned 0$' "thinctl off exits 0"
     if ((n > 1)); then

@@ -153,7 +153,7 @@ static void sigill(int sig)
     siglongjmp(on_ud, 1);
 }
 
-/* TV_HC_OFF (7) with token 0: VMCALL on Intel, VMMCALL on AMD, each #UD on the other vendor. */
+/* TV_HC_OFF (7) with token 0: VMMCALL on AMD and Hygon, VMCALL on the others (#UD on the other kind). */
 static int forge_off(void)
 {
     unsigned a, b, c, d;
@@ -167,7 +167,7 @@ static int forge_off(void)
         return 0;
     }
     r = rax;
-    if (b == 0x756E6547)                    /* "Genu"ineIntel */
+    if (b != 0x68747541 && b != 0x6F677948)   /* not "Auth"enticAMD or "Hygo"n: VT-x */
         __asm__ volatile("vmcall" : "+a"(r), "+b"(rbx), "+d"(rdx) :: "rcx", "memory");
     else
         __asm__ volatile("vmmcall" : "+a"(r), "+b"(rbx), "+d"(rdx) :: "rcx", "memory");
