@@ -223,7 +223,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*) Makefile
 unit: $(UNIT_BINS)
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img \
-      $(BUILD)/linux/linux-suspend-disk.img \
+      $(BUILD)/linux/linux-suspend-disk.img $(BUILD)/linux/linux-off-disk.img \
       $(BUILD)/linux/linux-selftests-disk.img $(BUILD)/linux/linux-selftests-short-disk.img \
       $(BUILD)/thinvisor.sym $$(DEB)
 	tests/run.sh

@@ -552,6 +552,7 @@ case_bochs27_vmx_4cpu() {
 LINUX_DISK=$ROOT/build/linux/linux-disk.img
 # The same with "tv.suspend": after the checks, /init suspends to RAM 5 times (expect_linux_s3).
 LINUX_SUSPEND_DISK=$ROOT/build/linux/linux-suspend-disk.img
+LINUX_OFF_DISK=$ROOT/build/linux/linux-off-disk.img
 
 # The baseline: the same image, natively (QEMU TCG, neither VMX nor SVM), on 2 CPUs.
 case_qemu_linux_native() {
@@ -697,6 +698,20 @@ case_bochs_linux() {
     expect_linux_under_thinvisor 2
     expect_default_sipi_path 2
     expect_linux_s3 2 vmx
+    expect_linux_off 2
+}
+
+# thinctl off while a CPU waits for a SIPI in thinvisor (linux-off-disk.img: maxcpus=1, so Linux
+# never starts CPU 1): under VT-x it waits in the guest's wait-for-SIPI state, and the last call
+# takes it out with a SIPI (the path Linux's offline CPUs, halted in Linux, do not take); Linux
+# then starts it natively.
+case_bochs_linux_off_waiting_cpu() {
+    boot --emu bochs --cpus 2 --mem 512 --timeout 900 --cmdline "test_exit" --disk "$LINUX_OFF_DISK"
+    expect_exit ok
+    expect '^linux-guest: online CPUs: 1 ' "Linux started 1 of 2 CPUs (maxcpus=1)"
+    expect '^launching the guest: .* 1 application processor\(s\) wait for SIPI' \
+        "CPU 1 waits for a SIPI in the guest's wait-for-SIPI state"
+    expect '^exits: CPU 1: SIPI +1$' "the last call's SIPI was CPU 1's one exit of that kind"
     expect_linux_off 2
 }
 

@@ -66,6 +66,16 @@ case_qemu_svm_linux_4cpu() {
     expect_linux_off 4 la57
 }
 
+# thinctl off while a CPU Linux never started (maxcpus=1) waits for a SIPI in the host, halted:
+# the last call kicks it out of its wait; Linux then starts it natively.
+case_qemu_svm_linux_off_waiting_cpu() {
+    boot --emu qemu_svm --cpus 2 --mem 512 --timeout 300 --cmdline "test_exit" --disk "$LINUX_OFF_DISK"
+    expect_exit ok
+    expect_svm_up 2
+    expect '^linux-guest: online CPUs: 1 ' "Linux started 1 of 2 CPUs (maxcpus=1)"
+    expect_linux_off 2 la57
+}
+
 # The guest's own SMP under SVM: its INIT-SIPI-SIPI at the ICR (xAPIC: the read-only APIC
 # page in the NPT), the APs waiting in the host, INITs to running APs taken through NMI
 # kicks, the guest's own NMIs given back to it; every guest check passes.

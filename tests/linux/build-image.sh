@@ -19,7 +19,10 @@
 #   --suspend   build linux-suspend-disk.img instead: "tv.suspend" on the kernel command line, so
 #               /init suspends to RAM (ACPI S3, woken by an RTC alarm) 5 times, then checks every
 #               CPU and runs a workload after each resume (issue 25); "mem_sleep_default=deep"
-#               makes "mem" mean S3, not suspend-to-idle
+#               makes "mem" mean S3, not suspend-to-idle; and "tv.off": then thinctl off
+#   --off       build linux-off-disk.img instead: "tv.off maxcpus=1": Linux starts one CPU
+#               only, so the others wait for a SIPI in thinvisor when thinctl off runs, and
+#               Linux starts CPU 1 natively afterwards
 #   --selftests build linux-selftests-disk.img instead: the kernel's x86 selftests in /selftests
 #               (tests/linux/selftests-build.sh) and "tv.selftests", so /init runs them and
 #               prints a line for each (tests/boot/cases_selftests.sh compares two runs)
@@ -47,6 +50,7 @@ while (($#)); do
         --shell) variant=shell ;;
         --bench) variant=bench ;;
         --suspend) variant=suspend ;;
+        --off) variant=off ;;
         --selftests) variant=selftests ;;
         --selftests-short) variant=selftests-short ;;
         --refresh) refresh=1 ;;
@@ -68,6 +72,8 @@ elif [[ $variant == bench ]]; then
     image=$out/linux-bench-disk.img extra_cmdline="tv.bench indirect_target_selection=off lapic=notscdeadline"
 elif [[ $variant == suspend ]]; then
     image=$out/linux-suspend-disk.img extra_cmdline="tv.suspend tv.off mem_sleep_default=deep"
+elif [[ $variant == off ]]; then
+    image=$out/linux-off-disk.img extra_cmdline="tv.off maxcpus=1 mem_sleep_default=deep"
 elif [[ $variant == selftests* ]]; then
     image=$out/linux-$variant-disk.img extra_cmdline=tv.selftests
     selftests=$("$here/selftests-build.sh") || die "the x86 selftests could not be built"

@@ -7,8 +7,11 @@
 #                            kernel command line: runs tvcheck, then leaves a shell on ttyS0
 #   make linux-guest-bench   build/linux/linux-bench-disk.img: "tv.bench" on the kernel command
 #                            line: /init runs tvbench (TSC at init, a timed workload) first
-#   make linux-guest-suspend build/linux/linux-suspend-disk.img: "tv.suspend": /init suspends to
-#                            RAM (S3, an RTC alarm wakes it) 5 times, checking every CPU after each
+#   make linux-guest-suspend build/linux/linux-suspend-disk.img: "tv.suspend tv.off": /init
+#                            suspends to RAM (S3, an RTC alarm wakes it) 5 times, checking every
+#                            CPU after each, then turns thinvisor off (thinctl off)
+#   make linux-guest-off     build/linux/linux-off-disk.img: "tv.off maxcpus=1": thinctl off
+#                            while the CPUs Linux never started wait for a SIPI in thinvisor
 #   make linux-guest-selftests build/linux/linux-selftests-disk.img: "tv.selftests": /init runs
 #                            the kernel's x86 selftests (tests/linux/selftests-build.sh); and
 #                            linux-selftests-short-disk.img, with selftests-short.list's only
@@ -26,12 +29,14 @@ LINUX_INPUTS := tests/linux/build-image.sh tests/linux/init tests/linux/tvcheck.
                 abi/exit_reason.h
 LINUX_EMUS   ?= qemu bochs
 
-.PHONY: linux-guest linux-guest-shell linux-guest-bench linux-guest-suspend linux-guest-selftests \
+.PHONY: linux-guest linux-guest-shell linux-guest-bench linux-guest-suspend linux-guest-off \
+        linux-guest-selftests \
         linux-guest-boot
 linux-guest: $(LINUX_DIR)/linux-disk.img
 linux-guest-shell: $(LINUX_DIR)/linux-shell-disk.img
 linux-guest-bench: $(LINUX_DIR)/linux-bench-disk.img
 linux-guest-suspend: $(LINUX_DIR)/linux-suspend-disk.img
+linux-guest-off: $(LINUX_DIR)/linux-off-disk.img
 linux-guest-selftests: $(LINUX_DIR)/linux-selftests-disk.img $(LINUX_DIR)/linux-selftests-short-disk.img
 
 $(LINUX_DIR)/linux-disk.img: $(LINUX_INPUTS)
@@ -45,6 +50,9 @@ $(LINUX_DIR)/linux-bench-disk.img: $(LINUX_INPUTS)
 
 $(LINUX_DIR)/linux-suspend-disk.img: $(LINUX_INPUTS)
 	tests/linux/build-image.sh --out $(LINUX_DIR) --suspend
+
+$(LINUX_DIR)/linux-off-disk.img: $(LINUX_INPUTS)
+	tests/linux/build-image.sh --out $(LINUX_DIR) --off
 
 $(LINUX_DIR)/linux-selftests-disk.img: $(LINUX_INPUTS) tests/linux/selftests-build.sh tests/linux/selftests-skip.list
 	tests/linux/build-image.sh --out $(LINUX_DIR) --selftests
