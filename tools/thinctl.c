@@ -75,7 +75,7 @@ static int under_thinvisor(char sig[13])
     memcpy(sig + 8, &d, 4);
     sig[12] = 0;
     for (int i = 0; i < 12; i++)
-        if (sig[i] && (sig[i] < 32 || sig[i] > 126))
+        if (sig[i] < 32 || sig[i] > 126)  /* NULs too: Bochs answers 0s */
             sig[i] = '.';
     return b == TV_SIGNATURE_EBX && c == TV_SIGNATURE_ECX && d == TV_SIGNATURE_EDX &&
            a >= TV_CPUID_STATUS_LEAF;
