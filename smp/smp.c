@@ -226,18 +226,27 @@ static bool wait_checkin(struct percpu *c, uint64_t us)
 
 /*
  * INIT, 10 ms, SIPI, 200 us, SIPI unless it already checked in (SDM Vol. 3A,
- * 9.4.4.1); then up to timeout_us for its check-in.
+ * 9.4.4.1); then up to timeout_us for its check-in. Only a check-in after
+ * this INIT counts, so the flag is cleared before it, not after the 10 ms:
+ * QEMU's TCG keeps a SIPI that reached a running CPU pending, and an INIT
+ * keeps it too (do_cpu_init), so such an AP starts at the INIT itself, with
+ * the last SIPI's vector (the trampoline's, from an earlier try), and may
+ * check in within the 10 ms; clearing the flag after them lost that
+ * check-in on every try, and the AP for good (seen at S3 wakes under load).
+ * A SIPI to an AP that checked in already is not sent: it would only be
+ * kept pending again.
  */
 static bool start_ap(uint8_t *tr, uint64_t tr_phys, struct percpu *c, uint64_t timeout_us)
 {
     smp_trampoline_aim(tr, c);
     uint32_t vector = (uint32_t)(tr_phys >> 12);
+    __atomic_store_n(&c->online, false, __ATOMIC_SEQ_CST);
     if (!lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT))
         return false;
     udelay(INIT_DELAY_US);
-    /* After the INIT: a check-in from an earlier try (reset by it) does not count. */
-    __atomic_store_n(&c->online, false, __ATOMIC_RELEASE);
     for (int sipi = 0; sipi < 2; sipi++) {
+        if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+            return true;
         if (!lapic_send_ipi(c->apic_id, ICR_STARTUP | vector))
             return false;
         if (wait_checkin(c, SIPI_DELAY_US))
