@@ -172,7 +172,7 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
                                        struct gpa_fault *f, bool can_kick)
 {
     struct guest_memory *m = &guest_memory;
-    bool in_region = f->gpa >= hv_memory.base && f->gpa < hv_memory.base + hv_memory.size;
+    bool in_region = hv_region_overlaps(f->gpa, 1);
     bool apic_write = f->write && m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page;
     bool status_write = f->write && status_contains(f->gpa);
     if ((apic_write || status_write) && f->in_delivery)

@@ -100,11 +100,6 @@ void leave_setup(const struct backend *b)
     status_set_off_token(token);
 }
 
-static bool in_region(uint64_t pa, uint64_t len)
-{
-    return pa < hv_memory.base + hv_memory.size && pa + len > hv_memory.base;
-}
-
 /* Where the guest's entry for the page is, and the page; false when it is not usable. */
 static bool find_page(const struct leave_request *q, uint64_t *pte_gpa, uint64_t *page_pa)
 {
@@ -113,7 +108,7 @@ static bool find_page(const struct leave_request *q, uint64_t *pte_gpa, uint64_t
         !hv_read_guest_phys(*pte_gpa, &pte, sizeof pte, NULL))
         return false;
     *page_pa = pte & PTE_ADDR_MASK;
-    return !in_region(*page_pa, 4096) && *page_pa + 4096 <= hv_memory.identity_top;
+    return !hv_region_overlaps(*page_pa, 4096) && *page_pa + 4096 <= hv_memory.identity_top;
 }
 
 uint32_t leave_check(struct percpu *cpu, const struct leave_request *q)

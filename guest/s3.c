@@ -43,7 +43,7 @@ void guest_s3_setup(void (*wake_entry)(struct percpu *bsp))
 /* Whether [vector, vector + len) meets the hypervisor region (test_region_below_1m). */
 static bool in_region(uint32_t vector, size_t len, char *why, size_t whylen)
 {
-    if (vector + len <= hv_memory.base || vector >= hv_memory.base + hv_memory.size)
+    if (!hv_region_overlaps(vector, len))
         return false;
     fmt_snprintf(why, whylen, "its waking vector %#x lies in the hypervisor region", vector);
     return true;

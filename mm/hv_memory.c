@@ -149,8 +149,7 @@ void hv_memory_log_use(void)
 bool hv_read_guest_phys(uint64_t gpa, void *buf, unsigned len, void *ctx)
 {
     (void)ctx;
-    if (gpa + len < gpa || gpa + len > hv_memory.identity_top ||
-        (gpa < hv_memory.base + hv_memory.size && gpa + len > hv_memory.base))
+    if (gpa + len < gpa || gpa + len > hv_memory.identity_top || hv_region_overlaps(gpa, len))
         return false;
     memcpy(buf, phys_to_virt(gpa), len);
     return true;

@@ -52,6 +52,12 @@ int hv_memory_setup(const struct mb2_info *mbi, uint64_t info_phys, uint32_t ncp
                     uint64_t per_cpu_bytes, uint64_t shared_bytes,
                     const struct firmware_memory *fw, uint64_t fw_below);
 
+/* Whether [phys, phys + len) meets the hypervisor region. */
+static inline bool hv_region_overlaps(uint64_t phys, uint64_t len)
+{
+    return phys < hv_memory.base + hv_memory.size && phys + len > hv_memory.base;
+}
+
 /* A zeroed page (or run of pages) from the region; panics when the budget is exhausted. */
 void *hv_alloc_pages(uint32_t count, const char *purpose);
 

@@ -122,9 +122,7 @@ uint64_t smp_usable_low_page(const struct mb2_info *mbi)
             else if (e->type != MB2_MEMORY_AVAILABLE && touches)
                 reserved = true;
         }
-        bool in_region = page < hv_memory.base + hv_memory.size &&
-                         page + 0x1000 > hv_memory.base;
-        if (usable && !reserved && !in_region)
+        if (usable && !reserved && !hv_region_overlaps(page, 0x1000))
             return page;
     }
     return 0;
