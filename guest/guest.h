@@ -21,16 +21,23 @@ struct backend;
  * that mirror a control register (OSXSAVE, OSPKE) taken from the guest's
  * CR4, `guest_cr4`, not from the one the hypervisor ran CPUID under.
  * Portable C. regs = { eax, ebx, ecx, edx } as the CPU returned them for
- * leaf/subleaf. Only the leaves guest_cpuid_changes names are changed; every
- * other answer passes through as the CPU gave it, so the exit handler skips
- * the call.
+ * leaf/subleaf. Only the leaves guest_cpuid_may_change names are changed;
+ * every other answer passes through as the CPU gave it, so the exit handler
+ * skips the call.
  */
 void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4]);
 
-static inline bool guest_cpuid_changes(uint32_t leaf)
+/*
+ * Whether guest_cpuid_filter may change `leaf`: 1, 7, 0x80000001, 0x8000000A
+ * and thinvisor's 0x4xxxxxxx. Every CPUID exit asks, so the test is one mask
+ * over the low 32 leaves of both ranges; it also names 0xA and 0x80000007,
+ * which the filter passes through (a call for nothing on rare leaves).
+ */
+static inline bool guest_cpuid_may_change(uint32_t leaf)
 {
-    return leaf == 1 || leaf == 7 || (leaf & 0xF0000000u) == 0x40000000u ||
-           leaf == 0x80000001u || leaf == 0x8000000Au;
+    if ((leaf & 0x7FFFFFE0u) == 0)                 /* 0-0x1F, 0x80000000-0x8000001F */
+        return (1u << 1 | 1u << 7 | 1u << 0xA) >> (leaf & 0x1F) & 1;
+    return leaf >> 28 == 4;
 }
 
 /* The version as CPUID 0x40000001 and TV_HC_VERSION report it. */

@@ -170,7 +170,7 @@ static __attribute__((noinline)) void filtered_cpuid(struct guest_regs *r, void 
 static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
 {
     uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
-    if (guest_cpuid_changes(leaf))
+    if (guest_cpuid_may_change(leaf))
         filtered_cpuid(r, s->vmcb, leaf, subleaf);
     else
         cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);

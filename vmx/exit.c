@@ -118,7 +118,7 @@ RARE_EXIT static void filtered_cpuid(struct guest_regs *r, uint32_t leaf, uint32
 static void handle_cpuid(struct guest_regs *r)
 {
     uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
-    if (guest_cpuid_changes(leaf))
+    if (guest_cpuid_may_change(leaf))
         filtered_cpuid(r, leaf, subleaf);
     else
         cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
