@@ -95,7 +95,7 @@ static void inject_gp(void *v) { svm_inject_exception(v, VEC_GP, true, 0); }
  * TF brings a single-step #DB right after it, with DR6.BS (svm/nmi.c, which
  * also ends a step of its own that this instruction was).
  */
-static void svm_resume_at(struct svm_cpu *s, uint64_t rip)
+static inline __attribute__((always_inline)) void svm_resume_at(struct svm_cpu *s, uint64_t rip)
 {
     void *v = s->vmcb;
     vmcb_set_u64(v, VMCB_RIP, rip);
@@ -145,9 +145,10 @@ static __attribute__((noinline)) void skip_decoded_instruction(struct svm_cpu *s
 
 /*
  * Steps the guest over the instruction that exited, of kind `kind`. With NRIP
- * save the CPU says where the next one starts (APM 15.7.1).
+ * save the CPU says where the next one starts (APM 15.7.1). Inline: every
+ * CPUID exit takes it.
  */
-static void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
+static inline __attribute__((always_inline)) void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
 {
     if (svm.nrip_save)
         svm_resume_at(s, vmcb_u64(s->vmcb, VMCB_NRIP));
@@ -351,7 +352,7 @@ static void redeliver_interrupted_event(void *v)
                                            EVENTINJ_ERROR_VALID | EVENTINJ_TYPE_MASK | 0xFF));
 }
 
-void svm_exit_dispatch(struct guest_regs *r)
+__attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loop)
 {
     struct percpu *cpu = this_cpu();
     struct svm_cpu *s = svm_cpu(cpu);
@@ -441,4 +442,5 @@ void svm_exit_dispatch(struct guest_regs *r)
     if (cpu->vcpu.nmi_pending)
         svm_inject_pending_nmi(cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);
+    svm_resume_guest(loop);
 }

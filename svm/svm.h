@@ -114,8 +114,14 @@ void svm_instruction_stepped(struct svm_cpu *s, void *vmcb);
 void svm_record_state_sum(struct svm_cpu *s);
 bool svm_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *exposed);
 
-/* Called by svm/svm_run.asm after every #VMEXIT, guest GPRs (but RAX, RSP) saved in r. */
-void svm_exit_dispatch(struct guest_regs *r);
+/*
+ * The #VMEXIT path (svm/svm_run.asm, svm/exit.c): after every #VMEXIT the
+ * loop saves the guest's GPRs (but RAX, RSP) in r and calls
+ * svm_exit_dispatch, which handles the exit and ends in svm_resume_guest:
+ * the stack back to the loop's frame `loop`, the next VMRUN. Neither returns.
+ */
+__attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loop);
+__attribute__((noreturn)) void svm_resume_guest(void *loop);
 
 /*
  * TV_HC_OFF (svm/leave.c, guest/leave.h). svm_leave_check: whether this call

@@ -6,6 +6,9 @@
 ; them, the guest's through its VMCB and the host's (its GS base is the
 ; per-CPU pointer) through a second page. After #VMEXIT the global interrupt
 ; flag is clear, so an NMI waits until the next VMRUN, where the guest takes it.
+; svm_exit_dispatch (svm/exit.c) does not return: it ends in svm_resume_guest,
+; which takes RSP back to this loop's frame (its own frame, below, is dropped
+; with the registers it saved) and runs the guest again.
 
 %include "guest/regs.inc"
 
@@ -39,5 +42,11 @@ svm_run:
     vmsave                             ; the guest's
     mov rax, [rsp + 16]
     vmload                             ; the host's: this_cpu() works again
-    call svm_exit_dispatch         ; rdi = regs
-    jmp .enter
+    mov rsi, rsp                   ; the frame, for svm_resume_guest
+    call svm_exit_dispatch         ; rdi = regs; does not return
+
+; void svm_resume_guest(void *loop): loop is svm_run's frame, as svm_exit_dispatch got it.
+global svm_resume_guest
+svm_resume_guest:
+    mov rsp, rdi
+    jmp svm_run.enter

@@ -457,7 +457,13 @@ static RARE_EXIT __attribute__((noreturn)) void handle_triple_fault(struct percp
     machine_reset();
 }
 
-void vmx_exit_dispatch(struct guest_regs *r)
+/*
+ * Called by vmx/vmexit.asm on every VM exit, the guest's GPRs in r on this
+ * CPU's stack. It does not return: it ends by resuming the guest through
+ * vmx_resume_guest, which takes the stack back to r, so the C frame's saved
+ * registers are never restored (the stub restores every GPR from r anyway).
+ */
+__attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
 {
     struct percpu *cpu = this_cpu();
     vmx_ept_left_guest(cpu);
@@ -549,6 +555,7 @@ void vmx_exit_dispatch(struct guest_regs *r)
         guest_s3_take_park(cpu);              /* parked for a sleep (guest/s3.c) */
     inject_pending_nmi(cpu);
     vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
+    vmx_resume_guest(r);
 }
 
 void vmx_resume_failed(struct guest_regs *r)

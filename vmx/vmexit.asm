@@ -2,8 +2,11 @@
 ; the VMCS (SDM Vol. 3C, 28.5): RIP = vmx_exit_stub, RSP = 8 bytes below the
 ; top of this CPU's stack (vmx/vmx.c), so that 15 pushes leave it 16-byte
 ; aligned for the call. The stub saves every guest GPR in a struct guest_regs
-; (vmx/vmx.h) on that stack, lets vmx_exit_dispatch (vmx/exit.c) handle the
-; exit, restores the GPRs and resumes the guest.
+; (guest/regs.h) on that stack and calls vmx_exit_dispatch (vmx/exit.c),
+; which handles the exit and does not return: it ends in vmx_resume_guest,
+; which takes RSP back to the saved GPRs, restores them and resumes the guest.
+; The dispatcher's own frame, below them, is dropped, its saved registers
+; with it: every GPR comes back from the struct.
 
 %include "guest/regs.inc"
 
@@ -53,7 +56,12 @@ global vmx_exit_stub
 vmx_exit_stub:
     PUSH_GUEST_GPRS
     mov rdi, rsp
-    call vmx_exit_dispatch
+    call vmx_exit_dispatch                ; does not return
+
+; void vmx_resume_guest(struct guest_regs *regs): regs is the frame vmx_exit_stub pushed.
+global vmx_resume_guest
+vmx_resume_guest:
+    mov rsp, rdi
     POP_GUEST_GPRS
     vmresume
     ; Only reached when VMRESUME fails (SDM Vol. 3C, 31.3: VMfailInvalid/VMfailValid).

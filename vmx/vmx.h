@@ -54,6 +54,15 @@ void vmx_set_guest_cr4(uint64_t cr4);
 /* Launches this CPU's guest; returns only on failure (after logging why). */
 int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs);
 
+/*
+ * The VM-exit path (vmx/vmexit.asm, vmx/exit.c): the stub saves the guest's
+ * GPRs and calls vmx_exit_dispatch, which handles the exit and ends in
+ * vmx_resume_guest: GPRs back from r, VMRESUME. Neither returns.
+ */
+__attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r);
+__attribute__((noreturn)) void vmx_resume_guest(struct guest_regs *r);
+void vmx_resume_failed(struct guest_regs *r);
+
 /* The VMLAUNCH itself (vmx/vmexit.asm): 1 VMfailInvalid, 2 VMfailValid; no return on success. */
 int vmx_launch(const struct guest_regs *regs);
 
