@@ -474,9 +474,9 @@ __attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
      * a pending MTF exit) or reserved, not part of the reason (SDM Vol. 3C, 25.9.1):
      * one compare finds both a failed entry and a basic reason past the counters.
      */
-    if ((full & (EXIT_REASON_ENTRY_FAILURE | 0xFFFF)) >= EXIT_REASON_COUNT)
+    uint32_t reason = full & (EXIT_REASON_ENTRY_FAILURE | 0xFFFF);
+    if (reason >= EXIT_REASON_COUNT)
         stop_on_exit_reason(cpu, full);
-    uint32_t reason = full & 0xFFFF;
     cpu->vcpu.stats->exits[reason]++;
 
     switch (reason) {
