@@ -687,7 +687,9 @@ def workload_chart(out, rows):
                                      span=(0.99, 1.02), colour_from=colour_from))
         colour_from += len(configs)
     if not panels:
-        panels.append(hbar_panel("Linux: no figures (the Linux runs failed)", "ratio", [("none", [])], []))
+        # One empty series: gnuplot refuses a plot command with nothing to plot.
+        panels.append(hbar_panel("Linux: no figures (no Linux run in this report, or they failed)",
+                                 "ratio", [("none", [None])], ["no Linux run"]))
     return hbar_chart(os.path.join(out, "workloads.png"), panels)
 
 
