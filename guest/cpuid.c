@@ -64,8 +64,6 @@ static uint32_t mirror_cr4(uint32_t reg, uint32_t feature, uint32_t bit, uint64_
 
 void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4])
 {
-    if (!guest_cpuid_may_change(leaf))
-        return;
     if (leaf == 1) {
         /* SMX too: GETSEC always exits and gets #UD. */
         regs[2] &= ~(TV_CPUID1_ECX_VMX | CPUID1_ECX_SMX);

@@ -21,9 +21,9 @@ struct backend;
  * that mirror a control register (OSXSAVE, OSPKE) taken from the guest's
  * CR4, `guest_cr4`, not from the one the hypervisor ran CPUID under.
  * Portable C. regs = { eax, ebx, ecx, edx } as the CPU returned them for
- * leaf/subleaf. Only the leaves guest_cpuid_may_change names are changed;
- * every other answer passes through as the CPU gave it, so the exit handler
- * skips the call.
+ * leaf/subleaf. Only the leaves guest_cpuid_may_change names are changed
+ * (the unit test sweeps the others); every other answer passes through as the
+ * CPU gave it, so the exit handlers skip the call for them.
  */
 void guest_cpuid_filter(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t regs[4]);
 
