@@ -93,7 +93,8 @@ static void inject_gp(void *v) { svm_inject_exception(v, VEC_GP, true, 0); }
  * it would leave the guest on bare metal: an STI or MOV SS shadow that
  * covered it ends (APM 15.21.5), as KVM has it; RF clears; and the guest's
  * TF brings a single-step #DB right after it, with DR6.BS (svm/nmi.c, which
- * also ends a step of its own that this instruction was).
+ * also ends a step of its own that this instruction was). Inline, as
+ * skip_instruction: GCC would call it from there.
  */
 static inline __attribute__((always_inline)) void svm_resume_at(struct svm_cpu *s, uint64_t rip)
 {

@@ -57,11 +57,12 @@ int vmx_launch_cpu(struct percpu *cpu, const struct guest_regs *regs);
 /*
  * The VM-exit path (vmx/vmexit.asm, vmx/exit.c): the stub saves the guest's
  * GPRs and calls vmx_exit_dispatch, which handles the exit and ends in
- * vmx_resume_guest: GPRs back from r, VMRESUME. Neither returns.
+ * vmx_resume_guest: GPRs back from r, VMRESUME. None of them returns: a
+ * VMRESUME that fails ends in vmx_resume_failed.
  */
 __attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r);
 __attribute__((noreturn)) void vmx_resume_guest(struct guest_regs *r);
-void vmx_resume_failed(struct guest_regs *r);
+__attribute__((noreturn)) void vmx_resume_failed(struct guest_regs *r);
 
 /* The VMLAUNCH itself (vmx/vmexit.asm): 1 VMfailInvalid, 2 VMfailValid; no return on success. */
 int vmx_launch(const struct guest_regs *regs);
