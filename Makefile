@@ -198,11 +198,13 @@ unit_src_init_sipi  := guest/init_sipi.c
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 # A host program is built from several sources in one command, where -MMD would keep
-# only the last source's headers: a -MM pass lists every source's in $@.d.
+# only the last source's headers: a -MM pass lists every source's in deps/NAME.d (apart
+# from the programs: tests/run.sh runs every test_* and fuzz_* there).
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h) | $(ZYDIS_STAMP)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(unit_src_$*) -lcmocka -lpthread
-	@$(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ $(filter %.c,$< $(unit_src_$*)) > $@.d
+	@mkdir -p $(dir $@)deps
+	@$(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ $(filter %.c,$< $(unit_src_$*)) > $(dir $@)deps/$(notdir $@).d
 
 FUZZ_TARGETS := multiboot2 cmdline acpi e820 mtrr_ept mmio
 fuzz_src_multiboot2 := kernel/multiboot2.c kernel/format.c
@@ -222,7 +224,8 @@ fuzz_flags_mtrr_ept := -fno-sanitize-coverage=trace-cmp
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*) Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -o $@ $< $(fuzz_src_$*)
-	@$(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -MM -MP -MT $@ $(filter %.c,$< $(fuzz_src_$*)) > $@.d
+	@mkdir -p $(dir $@)deps
+	@$(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -MM -MP -MT $@ $(filter %.c,$< $(fuzz_src_$*)) > $(dir $@)deps/$(notdir $@).d
 
 unit: $(UNIT_BINS)
 
@@ -279,4 +282,5 @@ include debug/debug.mk
 include tests/bench/bench.mk
 
 .PRECIOUS: $(BUILD)/unit/test_% $(BUILD)/fuzz/fuzz_% $(BUILD)/host/zydis/%.o $(BUILD)/fuzz/zydis/%.o
--include $(KERNEL_OBJ:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%.d)
+-include $(KERNEL_OBJ:.o=.d) $(UNIT_TESTS:%=$(BUILD)/unit/deps/test_%.d) \
+    $(FUZZ_TARGETS:%=$(BUILD)/fuzz/deps/fuzz_%.d)

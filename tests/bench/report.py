@@ -122,10 +122,13 @@ PURPOSE_GROUP = {
     "VMXON region": "VMXON/VMCS", "VMCS": "VMXON/VMCS", "VMX per-CPU state": "VMXON/VMCS",
     "per-CPU stack": "stacks", "per-CPU block": "per-CPU block",
     "EPT": "EPT", "MSR bitmap": "bitmaps", "I/O bitmaps": "bitmaps", "dummy page": "dummy page",
+    "status area": "status area", "leaving: page tables for the stubs": "thinctl off: the stubs' tables",
     "free": "unused budget",
 }
+# A purpose not named here still gets its row, after these: the rows always sum to the total.
 GROUP_ORDER = ["image", "log ring", "page tables", "VMXON/VMCS", "stacks", "per-CPU block",
-               "EPT", "bitmaps", "dummy page", "unused budget"]
+               "EPT", "bitmaps", "dummy page", "status area", "thinctl off: the stubs' tables",
+               "unused budget"]
 
 
 def parse_run(path):
@@ -451,7 +454,8 @@ def main():
     md.append("")
     md.append("| 4 | memory hidden from the guest, KiB | " + " | ".join(f"{n} CPU{'s' if n > 1 else ''}" for n in sorted(hidden)) + " |")
     md.append("| --- | --- | " + " | ".join("---:" for _ in hidden) + " |")
-    for g in GROUP_ORDER:
+    seen = [g for n in sorted(hidden) for g in hidden[n]["by_purpose"]]
+    for g in GROUP_ORDER + [g for g in dict.fromkeys(seen) if g not in GROUP_ORDER]:
         if any(g in hidden[n]["by_purpose"] for n in hidden):
             md.append(f"| 4 | {g} | " + " | ".join(str(hidden[n]["by_purpose"].get(g, 0)) for n in sorted(hidden)) + " |")
     md.append("| 4 | **total (the region)** | " + " | ".join(f"**{hidden[n]['total']}**" for n in sorted(hidden)) + " |")
