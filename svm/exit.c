@@ -157,9 +157,10 @@ static inline __attribute__((always_inline)) void skip_instruction(struct svm_cp
         skip_decoded_instruction(s, kind);
 }
 
-static __attribute__((noinline)) void filtered_cpuid(struct guest_regs *r, void *v,
-                                                     uint32_t leaf, uint32_t subleaf)
+/* A leaf the guest policy may change, as vmx/exit.c's: the leaf read from r, not passed. */
+static __attribute__((noinline)) void filtered_cpuid(struct guest_regs *r, void *v)
 {
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
     guest_cpuid_regs(r, leaf, subleaf, vmcb_u64(v, VMCB_CR4), regs);
@@ -173,7 +174,7 @@ static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
 {
     uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
     if (guest_cpuid_may_change(leaf))
-        filtered_cpuid(r, s->vmcb, leaf, subleaf);
+        filtered_cpuid(r, s->vmcb);
     else
         cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
     skip_instruction(s, INSN_CPUID);

@@ -101,9 +101,14 @@ static unsigned guest_cpl(void)
     return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 }
 
-/* A leaf the guest policy changes (guest/cpuid.c): the CPU's answer, filtered. */
-RARE_EXIT static void filtered_cpuid(struct guest_regs *r, uint32_t leaf, uint32_t subleaf)
+/*
+ * A leaf the guest policy may change (guest/cpuid.c): the CPU's answer,
+ * filtered. It reads the leaf from r itself, so the common path moves no
+ * arguments for a call it does not make.
+ */
+RARE_EXIT static void filtered_cpuid(struct guest_regs *r)
 {
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
     struct cpuid_regs c = cpuid(leaf, subleaf);
     uint32_t regs[4] = { c.eax, c.ebx, c.ecx, c.edx };
     /* OSXSAVE and PKE are not guest/host-masked: the VMCS's guest CR4 holds the guest's. */
@@ -119,7 +124,7 @@ static void handle_cpuid(struct guest_regs *r)
 {
     uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
     if (guest_cpuid_may_change(leaf))
-        filtered_cpuid(r, leaf, subleaf);
+        filtered_cpuid(r);
     else
         cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
     advance_rip();
