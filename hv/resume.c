@@ -30,9 +30,26 @@
  */
 #define LOW_AREA_BYTES 0x500
 
+/*
+ * SeaBIOS's resume starts the APs at 0x10000, its AP boot address, and puts
+ * the OS's bytes back there before they all ran; QEMU's TCG then keeps the
+ * SIPI they were started with across the INIT below (smp/smp.c,
+ * RESTART_TIMEOUT_US), so such an AP starts at 0x10000 again, on the OS's
+ * bytes, until thinvisor's next INIT. While the APs restart, those first
+ * bytes hold a halt loop instead: an AP sent there marks its coming (the
+ * log says so) and waits, touching nothing else, for the INIT that starts
+ * it properly. In real mode, CS = 0x1000:
+ *   mov byte [cs:STRAY_MARK], 0xAA; cli; hlt; jmp back to the hlt
+ */
+#define STRAY_AP_START 0x10000
+#define STRAY_MARK     15
+static const uint8_t halt_loop[STRAY_MARK + 1] = {
+    0x2E, 0xC6, 0x06, STRAY_MARK, 0x00, 0xAA, 0xFA, 0xF4, 0xEB, 0xFD,
+};
+
 static const struct backend *backend;
 static uint64_t ap_page;               /* where the APs start after a wake */
-static uint8_t ap_page_saved[4096], low_area_saved[LOW_AREA_BYTES];
+static uint8_t ap_page_saved[4096], low_area_saved[LOW_AREA_BYTES], stray_saved[sizeof halt_loop];
 
 static int enable_again(struct percpu *cpu, void *arg)
 {
@@ -54,11 +71,23 @@ static void resume_from_s3(struct percpu *bsp)
         uint8_t *tr = phys_to_virt(ap_page), *low;
         /* Physical 0 is mapped: the compiler must not treat the pointer as null. */
         __asm__("" : "=r"(low) : "0"(phys_to_virt(0)));
+        uint8_t *stray = low + STRAY_AP_START;
+        bool park_stray = ap_page != STRAY_AP_START;  /* else the trampoline is there */
         memcpy(ap_page_saved, tr, sizeof ap_page_saved);
         memcpy(low_area_saved, low, sizeof low_area_saved);
+        if (park_stray) {
+            memcpy(stray_saved, stray, sizeof stray_saved);
+            memcpy(stray, halt_loop, sizeof halt_loop);
+        }
         uint32_t lost = smp_restart_aps(tr, ap_page);
         memcpy(tr, ap_page_saved, sizeof ap_page_saved);
         memcpy(low, low_area_saved, sizeof low_area_saved);
+        if (park_stray) {
+            if (stray[STRAY_MARK] == 0xAA)
+                log_info("ACPI S3: an AP started at %#x (the firmware's start, its SIPI kept "
+                         "across thinvisor's INIT) and waited there\n", STRAY_AP_START);
+            memcpy(stray, stray_saved, sizeof stray_saved);
+        }
         if (lost)
             log_error("ACPI S3: %u application processor(s) did not come back\n", lost);
     }
