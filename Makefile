@@ -40,7 +40,7 @@ KERNEL_ASM := $(wildcard $(SRC_DIRS:%=%/*.asm))
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
               $(patsubst %.asm,$(BUILD)/obj/%.asm.o,$(KERNEL_ASM))
 
-.PHONY: all deps bochs zydis run test test-linux unit fuzz stress clean bench bench-deps
+.PHONY: all deps bochs zydis run test test-linux unit fuzz stress clean bench bench-deps memtest-guest
 .SECONDEXPANSION:
 all: $(BUILD)/thinvisor.elf $(BUILD)/thinvisor.debug $(BUILD)/thinvisor.iso $(BUILD)/tools/thinctl
 
@@ -229,11 +229,19 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*) Makefile
 
 unit: $(UNIT_BINS)
 
+# memtest86+ (Debian's) on a disk of its own, a guest that starts its CPUs and tests the
+# memory the guest sees (tests/memtest/build-image.sh).
+MEMTEST_DISK := $(BUILD)/memtest/memtest-disk.img
+memtest-guest: $(MEMTEST_DISK)
+$(MEMTEST_DISK): tests/memtest/build-image.sh tests/memtest/grub.cfg
+	tests/memtest/build-image.sh --out $(BUILD)/memtest
+
 test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(BUILD)/guest/test-disk.img $(BUILD)/linux/linux-disk.img \
       $(BUILD)/linux/linux-suspend-disk.img $(BUILD)/linux/linux-off-disk.img \
       $(BUILD)/linux/linux-selftests-disk.img $(BUILD)/linux/linux-selftests-short-disk.img \
-      $(BUILD)/thinvisor.sym $$(DEB)
+      $(MEMTEST_DISK) $(BUILD)/thinvisor.sym $$(DEB)
 	tests/run.sh
+
 
 # Only the Linux guest cases (the Bochs one takes about 5 minutes).
 test-linux: deps all $(BUILD)/linux/linux-disk.img

@@ -6,6 +6,8 @@
 # Exit status: 0  the guest wrote "Shutdown" to port 0x8900 (Bochs has no failure-code channel)
 #                 or powered the machine off through ACPI
 #              3  killed at the timeout
+#              5  ended here when the serial log matched --until's REGEX (a guest that never
+#                 ends the run itself, such as memtest86+)
 #              4  the guest triple-faulted (made fatal here instead of a silent reset/reboot loop)
 #              2  usage error; 1 any other emulator failure (the reason goes to stderr)
 # Port 0xE9 output and Bochs' own messages land in WORKDIR/console.log, its log in
@@ -18,8 +20,10 @@ usage() {
     cat >&2 <<'EOF'
 usage: emu-bochs.sh --iso PATH (--serial OUTFILE | --serial-tty TTY) --timeout SECONDS
                     [--cpus N] [--mem MIB] [--disk IMG]... [--model CPUMODEL] [--workdir DIR]
-                    [--bochs 3.0|2.7] [--uefi] [-- BOCHSRC-LINE...]
+                    [--bochs 3.0|2.7] [--uefi] [--until REGEX] [-- BOCHSRC-LINE...]
   --serial-tty connects COM1 to a terminal both ways (make run: the caller's own tty).
+  --until ends the run (status 5) once the serial log, as tests/boot/serial-text.sh gives
+  it, has a line matching REGEX (grep -E); it is looked at once a second (--serial only).
   --uefi boots OVMF (Debian's ovmf, /usr/share/ovmf/OVMF.fd) instead of the Bochs BIOS;
   Bochs 3.0 takes a ROM that large, 2.7 does not.
   --disk may be given up to 3 times; the first is BIOS disk 0x80.
@@ -31,18 +35,20 @@ EOF
 die() { echo "emu-bochs: $*" >&2; exit 2; }
 
 iso='' serial='' serial_tty='' timeout='' cpus=1 mem=256 model=corei7_haswell_4770 workdir='' disks=() extra=()
-version=3.0 uefi=0
+version=3.0 uefi=0 until=''
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 while (($#)); do
     case $1 in
         --) shift; extra=("$@"); break ;;
         --uefi) uefi=1; shift; continue ;;
-        --iso|--serial|--serial-tty|--timeout|--cpus|--mem|--disk|--model|--workdir|--bochs)
+        --iso|--serial|--serial-tty|--timeout|--cpus|--mem|--disk|--model|--workdir|--bochs|--until)
             (($# >= 2)) || usage
             case $1 in
                 --iso) iso=$2 ;; --serial) serial=$2 ;; --serial-tty) serial_tty=$2 ;;
                 --timeout) timeout=$2 ;;
                 --cpus) cpus=$2 ;; --mem) mem=$2 ;; --disk) disks+=("$2") ;;
                 --model) model=$2 ;; --workdir) workdir=$2 ;; --bochs) version=$2 ;;
+                --until) until=$2 ;;
             esac
             shift 2 ;;
         *) usage ;;
@@ -50,6 +56,7 @@ while (($#)); do
 done
 [[ -n $iso && -n $timeout && (-n $serial || -n $serial_tty) ]] || usage
 [[ -z $serial_tty || -c $serial_tty ]] || die "not a terminal device: $serial_tty"
+[[ -z $until || -n $serial ]] || die "--until needs --serial"
 for n in "$timeout" "$cpus" "$mem"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
 done
@@ -138,11 +145,22 @@ pid=$!
 if [[ $version == 2.7 ]]; then bochs_drain_screen "$workdir/console.log"; fi
 
 deadline=$((start + timeout * 1000000))
+looked=$start
 while kill -0 "$pid" 2>/dev/null; do
-    if ((${EPOCHREALTIME/./} >= deadline)); then
+    now=${EPOCHREALTIME/./}
+    if ((now >= deadline)); then
         echo "emu-bochs: timeout after ${timeout}s (serial: ${serial:-$serial_tty})" >&2
         keep_work
         exit 3   # the EXIT trap kills Bochs
+    fi
+    if [[ -n $until ]] && ((now - looked >= 1000000)); then
+        looked=$now
+        # Not grep -q: it would stop reading at the match, and pipefail take the
+        # sed's SIGPIPE for a failure once the log outgrows the pipe.
+        if "$here/serial-text.sh" "$serial" | grep -aE -- "$until" >/dev/null; then
+            echo "emu-bochs: the serial log matched /$until/: run ended" >&2
+            exit 5   # the EXIT trap kills Bochs
+        fi
     fi
     sleep 0.1
 done

@@ -5,6 +5,8 @@
 # Exit status: 0      the guest wrote 0 to port 0xf4
 #              10+V   the guest wrote V > 0 (a failure code chosen by the guest)
 #              3      killed at the timeout
+#              5      ended here when the serial log matched --until's REGEX (a guest that
+#                     never ends the run itself, such as memtest86+)
 #              4      the guest reset, triple-faulted or powered off (-no-reboot turns these
 #                     into a plain QEMU exit 0) without writing to port 0xf4
 #              2      usage error; 1 any other emulator failure (its messages go to stderr)
@@ -14,27 +16,31 @@ set -euo pipefail
 usage() {
     cat >&2 <<'EOF'
 usage: emu-qemu.sh --iso PATH --serial OUTFILE --timeout SECONDS [--cpus N] [--mem MIB]
-                   [--disk IMG]... [--qemu-cpu MODEL] [--uefi] [--workdir DIR] [-- QEMU-ARG...]
+                   [--disk IMG]... [--qemu-cpu MODEL] [--uefi] [--workdir DIR] [--until REGEX]
+                   [-- QEMU-ARG...]
   --disk may be given up to 3 times; the first is BIOS disk 0x80. --qemu-cpu defaults to max.
   --uefi boots OVMF (Debian's ovmf) instead of SeaBIOS, with fresh variables, CD-ROM first.
+  --until ends the run (status 5) once the serial log, as tests/boot/serial-text.sh gives
+  it, has a line matching REGEX (grep -E); it is looked at once a second.
   Arguments after -- are passed to qemu-system-x86_64 unchanged.
 EOF
     exit 2
 }
 die() { echo "emu-qemu: $*" >&2; exit 2; }
 
-iso='' serial='' timeout='' cpus=1 mem=256 qcpu=max workdir='' disks=() extra=() uefi=0
+iso='' serial='' timeout='' cpus=1 mem=256 qcpu=max workdir='' disks=() extra=() uefi=0 until=''
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 while (($#)); do
     case $1 in
         --) shift; extra=("$@"); break ;;
         --uefi) uefi=1; shift; continue ;;
-        --iso|--serial|--timeout|--cpus|--mem|--disk|--qemu-cpu|--workdir)
+        --iso|--serial|--timeout|--cpus|--mem|--disk|--qemu-cpu|--workdir|--until)
             (($# >= 2)) || usage
             case $1 in
                 --iso) iso=$2 ;; --serial) serial=$2 ;; --timeout) timeout=$2 ;;
                 --cpus) cpus=$2 ;; --mem) mem=$2 ;; --disk) disks+=("$2") ;;
-                --qemu-cpu) qcpu=$2 ;; --workdir) workdir=$2 ;;
+                --qemu-cpu) qcpu=$2 ;; --workdir) workdir=$2 ;; --until) until=$2 ;;
             esac
             shift 2 ;;
         *) usage ;;
@@ -112,10 +118,21 @@ start=${EPOCHREALTIME/./}
 setsid qemu-system-x86_64 "${args[@]}" </dev/null >"$workdir/qemu.log" 2>&1 &
 pid=$!
 deadline=$((start + timeout * 1000000))
+looked=$start
 while kill -0 "$pid" 2>/dev/null; do
-    if ((${EPOCHREALTIME/./} >= deadline)); then
+    now=${EPOCHREALTIME/./}
+    if ((now >= deadline)); then
         echo "emu-qemu: timeout after ${timeout}s (serial: $serial)" >&2
         exit 3   # the EXIT trap kills QEMU
+    fi
+    if [[ -n $until ]] && ((now - looked >= 1000000)); then
+        looked=$now
+        # Not grep -q: it would stop reading at the match, and pipefail take the
+        # sed's SIGPIPE for a failure once the log outgrows the pipe.
+        if "$here/serial-text.sh" "$serial" | grep -aE -- "$until" >/dev/null; then
+            echo "emu-qemu: the serial log matched /$until/: run ended" >&2
+            exit 5   # the EXIT trap kills QEMU
+        fi
     fi
     sleep 0.05
 done

@@ -141,12 +141,14 @@ check_fail() {
     return 0
 }
 
-# expect_exit ok|fail|timeout: how the run must have ended.
+# expect_exit ok|fail|timeout|until: how the run must have ended (until: the serial log
+# matched the REGEX of boot's -- --until REGEX, and the harness ended it).
 expect_exit() {
     local want=$1 got
     case $STATUS in
         0) got=ok ;;
         3) got=timeout ;;
+        5) got=until ;;
         *) got=fail ;;
     esac
     if [ "$got" = "$want" ]; then

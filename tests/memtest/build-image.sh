@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds build/memtest/memtest-disk.img: memtest86+ (Debian's package, the BIOS image
+# memtest86+x64.bin) behind GRUB, in a hybrid image made by grub-mkrescue that boots from its
+# MBR like a hard disk (as tests/linux/build-image.sh's Linux disk), so thinvisor chainloads
+# it as it does any disk. A guest no one here wrote: it starts every CPU itself and writes
+# and reads all the memory the guest's E820 map offers.
+#
+# usage: tests/memtest/build-image.sh [--out DIR]
+# The .deb stays in DIR/debs (one download, then no network); the image is rebuilt when its
+# stamp (this script, grub.cfg, the package's version, grub-mkrescue's) changes.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+out=$here/../../build/memtest
+while (($#)); do
+    case $1 in
+        --out) (($# >= 2)) || { echo "memtest-image: --out needs a directory" >&2; exit 2; }
+               out=$2; shift ;;
+        -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        *) echo "memtest-image: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+die() { echo "memtest-image: error: $*" >&2; exit 1; }
+
+mkdir -p "$out/debs"
+out=$(cd "$out" && pwd)
+image=$out/memtest-disk.img
+exec 9>"$out/.lock"
+flock 9
+
+# apt-get download writes into the current directory, so into a fresh one first: an
+# interrupted download never enters the cache. Root's apt warns that its sandbox user cannot
+# write there: harmless, filtered out. A fresh container has no package lists: update once.
+download() {
+    local tmp
+    tmp=$(mktemp -d "$out/debs/.dl.XXXXXX")
+    (cd "$tmp" && apt-get download memtest86+ 2>&1) | grep -v 'unsandboxed as root' >&2 || true
+    if compgen -G "$tmp/*.deb" >/dev/null; then mv "$tmp"/*.deb "$out/debs/"; fi
+    rm -rf "$tmp"
+    compgen -G "$out/debs/memtest86+_*.deb" >/dev/null
+}
+if ! compgen -G "$out/debs/memtest86+_*.deb" >/dev/null && ! download; then
+    echo "memtest-image: apt has no memtest86+ yet: apt-get update" >&2
+    if [[ $(id -u) == 0 ]]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    download || die "apt-get download memtest86+ failed"
+fi
+deb=$(compgen -G "$out/debs/memtest86+_*.deb" | head -1)
+
+stamp=$( { sha256sum "$0" "$here/grub.cfg"; basename "$deb"; grub-mkrescue --version; } | sha256sum)
+if [[ -f $image && -f $image.stamp && $(<"$image.stamp") == "$stamp" ]]; then
+    echo "memtest-image: $image is up to date ($(basename "$deb"))" >&2
+    exit 0
+fi
+
+work=$(mktemp -d "$out/.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -x "$deb" "$work/pkg"
+[[ -f $work/pkg/boot/memtest86+x64.bin ]] || die "$(basename "$deb") has no boot/memtest86+x64.bin"
+mkdir -p "$work/iso/boot/grub"
+cp "$work/pkg/boot/memtest86+x64.bin" "$work/iso/boot/"
+cp "$here/grub.cfg" "$work/iso/boot/grub/grub.cfg"
+grub-mkrescue -o "$image.tmp" "$work/iso" 2>"$work/grub-mkrescue.log" ||
+    { cat "$work/grub-mkrescue.log" >&2; die "grub-mkrescue failed"; }
+mv "$image.tmp" "$image"
+echo "$stamp" >"$image.stamp"
+echo "memtest-image: $image ($(basename "$deb"))" >&2
