@@ -43,3 +43,13 @@ case_bochs_memtest() {
         "guest launched, the AP in wait-for-SIPI"
     expect_memtest 2 10
 }
+
+# Under UEFI (OVMF) and SVM: the firmware is thinvisor's guest and boots the disk's EFI GRUB,
+# which starts memtest86+'s EFI image; it takes its memory map from the firmware, whose map
+# must leave thinvisor's region out too.
+case_qemu_uefi_svm_memtest() {
+    boot --uefi --emu qemu_svm --cpus 2 --mem 256 --timeout 400 --disk "$MEMTEST_DISK" \
+        -- --until '#10 +\['
+    expect_svm_up 2 "$UEFI_LAUNCH"
+    expect_memtest 2 10
+}

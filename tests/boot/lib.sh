@@ -6,7 +6,8 @@
 # thinvisor, with MODULE_FILE as its boot sector module and GRUB_LINE added to the entry.
 # With UEFI=1 the ISO's GRUB is the next boot stage too (thinvisor's default on UEFI: the
 # loader that started it): its entry hides behind the boot marker, as 42_thinvisor's does,
-# and the entry after it boots the disk's own GRUB menu (tests/linux/grub.cfg).
+# and the entry after it boots the disk's own GRUB menu (tests/linux/grub.cfg,
+# tests/memtest/grub.cfg).
 make_iso() {
     local dir=$1 loader=$2 cmdline=$3 module=${4:-} line=${5:-} uefi=${6:-0}
     rm -rf "$dir/iso" && mkdir -p "$dir/iso/boot/grub"
@@ -43,7 +44,10 @@ make_iso() {
             echo 'menuentry "the disk'"'"'s OS" {'
             echo '    insmod part_msdos'
             echo '    insmod iso9660'
+            # The disk: the one with the Linux guest's initrd or memtest86+'s EFI image.
             echo '    if search --no-floppy --file --set=root /boot/initrd.img; then'
+            echo '        configfile /boot/grub/grub.cfg'
+            echo '    elif search --no-floppy --file --set=root /boot/memtest86+x64.efi; then'
             echo '        configfile /boot/grub/grub.cfg'
             echo '    fi'
             echo '}'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds build/memtest/memtest-disk.img: memtest86+ (Debian's package, the BIOS image
-# memtest86+x64.bin) behind GRUB, in a hybrid image made by grub-mkrescue that boots from its
-# MBR like a hard disk (as tests/linux/build-image.sh's Linux disk), so thinvisor chainloads
+# Builds build/memtest/memtest-disk.img: memtest86+ (Debian's package, its BIOS and EFI
+# images) behind GRUB, in a hybrid image made by grub-mkrescue that boots from its MBR like a
+# hard disk or through its EFI GRUB under UEFI (as tests/linux/build-image.sh's Linux disk), so thinvisor chainloads
 # it as it does any disk. A guest no one here wrote: it starts every CPU itself and writes
 # and reads all the memory the guest's E820 map offers.
 #
@@ -56,9 +56,11 @@ fi
 work=$(mktemp -d "$out/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dpkg-deb -x "$deb" "$work/pkg"
-[[ -f $work/pkg/boot/memtest86+x64.bin ]] || die "$(basename "$deb") has no boot/memtest86+x64.bin"
 mkdir -p "$work/iso/boot/grub"
-cp "$work/pkg/boot/memtest86+x64.bin" "$work/iso/boot/"
+for f in memtest86+x64.bin memtest86+x64.efi; do
+    [[ -f $work/pkg/boot/$f ]] || die "$(basename "$deb") has no boot/$f"
+    cp "$work/pkg/boot/$f" "$work/iso/boot/"
+done
 cp "$here/grub.cfg" "$work/iso/boot/grub/grub.cfg"
 grub-mkrescue -o "$image.tmp" "$work/iso" 2>"$work/grub-mkrescue.log" ||
     { cat "$work/grub-mkrescue.log" >&2; die "grub-mkrescue failed"; }
