@@ -199,12 +199,14 @@ UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
 # A host program is built from several sources in one command, where -MMD would keep
 # only the last source's headers: a -MM pass lists every source's in deps/NAME.d (apart
-# from the programs: tests/run.sh runs every test_* and fuzz_* there).
+# from the programs: tests/run.sh runs every test_* and fuzz_* there), with an empty rule
+# for each source, as -MP gives each header, so that a source renamed away stops nothing.
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(unit_src_$$*) $(wildcard tests/unit/*.h) | $(ZYDIS_STAMP)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(unit_src_$*) -lcmocka -lpthread
 	@mkdir -p $(dir $@)deps
-	@$(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ $(filter %.c,$< $(unit_src_$*)) > $(dir $@)deps/$(notdir $@).d
+	@{ $(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ $(filter %.c,$< $(unit_src_$*)) && \
+	   printf '%s:\n' $(filter %.c,$< $(unit_src_$*)); } > $(dir $@)deps/$(notdir $@).d
 
 FUZZ_TARGETS := multiboot2 cmdline acpi e820 mtrr_ept mmio
 fuzz_src_multiboot2 := kernel/multiboot2.c kernel/format.c
@@ -225,7 +227,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*) Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -o $@ $< $(fuzz_src_$*)
 	@mkdir -p $(dir $@)deps
-	@$(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -MM -MP -MT $@ $(filter %.c,$< $(fuzz_src_$*)) > $(dir $@)deps/$(notdir $@).d
+	@{ $(FUZZCC) $(FUZZ_CFLAGS) $(fuzz_flags_$*) -MM -MP -MT $@ $(filter %.c,$< $(fuzz_src_$*)) && \
+	   printf '%s:\n' $(filter %.c,$< $(fuzz_src_$*)); } > $(dir $@)deps/$(notdir $@).d
 
 unit: $(UNIT_BINS)
 

@@ -49,6 +49,7 @@ deb=$(compgen -G "$out/debs/memtest86+_*.deb" | head -1)
 
 stamp=$( { sha256sum "$0" "$here/grub.cfg"; basename "$deb"; grub-mkrescue --version; } | sha256sum)
 if [[ -f $image && -f $image.stamp && $(<"$image.stamp") == "$stamp" ]]; then
+    touch "$image"                       # newer than what make saw change, so make is done
     echo "memtest-image: $image is up to date ($(basename "$deb"))" >&2
     exit 0
 fi
