@@ -57,6 +57,9 @@ done
 [[ -n $iso && -n $timeout && (-n $serial || -n $serial_tty) ]] || usage
 [[ -z $serial_tty || -c $serial_tty ]] || die "not a terminal device: $serial_tty"
 [[ -z $until || -n $serial ]] || die "--until needs --serial"
+# grep -E says 2 for a pattern it cannot read: then the run would only ever time out.
+rc=0; [[ -z $until ]] || grep -E -- "$until" </dev/null >/dev/null 2>&1 || rc=$?
+((rc < 2)) || die "--until: not an extended regular expression: $until"
 for n in "$timeout" "$cpus" "$mem"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
 done

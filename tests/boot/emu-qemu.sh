@@ -47,6 +47,9 @@ while (($#)); do
     esac
 done
 [[ -n $iso && -n $serial && -n $timeout ]] || usage
+# grep -E says 2 for a pattern it cannot read: then the run would only ever time out.
+rc=0; [[ -z $until ]] || grep -E -- "$until" </dev/null >/dev/null 2>&1 || rc=$?
+((rc < 2)) || die "--until: not an extended regular expression: $until"
 for n in "$timeout" "$cpus" "$mem"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
 done
