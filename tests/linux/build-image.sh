@@ -116,24 +116,8 @@ fi
 
 # --- Packages: the kernel and busybox-static, as .debs in the cache. ---
 mkdir -p "$debs"
-# apt-get download writes into the current directory. It runs as root here most of the time,
-# and apt then warns that its _apt sandbox user cannot write there; harmless, so filtered out.
-# Downloads go to a fresh directory first so an interrupted download never enters the cache.
-apt_download() {   # apt_download PKG[=VERSION]... -> the .debs land in $debs
-    local tmp rc=0
-    tmp=$(mktemp -d "$debs/.dl.XXXXXX")
-    (cd "$tmp" && apt-get download "$@" 2>&1) | grep -v 'unsandboxed as root' >&2 || true
-    if compgen -G "$tmp/*.deb" >/dev/null; then mv "$tmp"/*.deb "$debs/"; else rc=1; fi
-    rm -rf "$tmp"
-    return "$rc"
-}
-# apt knows the package only after an `apt-get update` (fresh containers have no lists).
-apt_lists_ready() {
-    if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
-        log "apt has no package lists yet: apt-get update"
-        if [[ $(id -u) == 0 ]]; then apt-get update -qq; else sudo apt-get update -qq; fi
-    fi
-}
+# shellcheck source=tests/debs.sh
+source "$here/../debs.sh"           # apt_download DIR PKG..., apt_lists_ready PKG
 deb_field() { dpkg-deb -f "$1" "$2"; }
 # The cached .deb of a package (newest version if several), empty if none.
 cached_deb() {
@@ -155,10 +139,10 @@ prune_debs() {
 
 meta=$(cached_deb linux-image-amd64)
 if [[ -z $meta || $refresh == 1 ]]; then
-    apt_lists_ready
+    apt_lists_ready linux-image-amd64
     log "downloading linux-image-amd64 (the metapackage that names the current kernel)"
     # On failure the cached .debs stay usable (run again without --refresh).
-    apt_download linux-image-amd64 || die "apt-get download linux-image-amd64 failed"
+    apt_download "$debs" linux-image-amd64 || die "apt-get download linux-image-amd64 failed"
     meta=$(cached_deb linux-image-amd64)
 fi
 # Depends: linux-image-6.1.0-NN-amd64 (= 6.1.XXX-N) -- the versioned package with the kernel.
@@ -168,9 +152,9 @@ kpkg=${BASH_REMATCH[1]} kver=${BASH_REMATCH[2]}
 kabi=${kpkg#linux-image-}    # 6.1.0-NN-amd64: the name of /boot/vmlinuz-* in the package
 kdeb=$(cached_deb "$kpkg")
 if [[ -z $kdeb || $(deb_field "$kdeb" Version) != "$kver" ]]; then
-    apt_lists_ready
+    apt_lists_ready linux-image-amd64
     log "downloading $kpkg $kver (about 70 MB; only the kernel image is used)"
-    apt_download "$kpkg=$kver" || die "apt-get download $kpkg=$kver failed"
+    apt_download "$debs" "$kpkg=$kver" || die "apt-get download $kpkg=$kver failed"
     kdeb=$(cached_deb "$kpkg")
     [[ $(deb_field "$kdeb" Version) == "$kver" ]] || die "downloaded $kpkg is not version $kver"
 fi
@@ -179,9 +163,9 @@ prune_debs linux-image-amd64 "$meta"
 
 bbdeb=$(cached_deb busybox-static)
 if [[ -z $bbdeb || $refresh == 1 ]]; then
-    apt_lists_ready
+    apt_lists_ready linux-image-amd64
     log "downloading busybox-static"
-    apt_download busybox-static || die "apt-get download busybox-static failed"
+    apt_download "$debs" busybox-static || die "apt-get download busybox-static failed"
     bbdeb=$(cached_deb busybox-static)
 fi
 prune_debs busybox-static "$bbdeb"

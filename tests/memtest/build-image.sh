@@ -21,6 +21,7 @@ while (($#)); do
     esac
     shift
 done
+log() { echo "memtest-image: $*" >&2; }
 die() { echo "memtest-image: error: $*" >&2; exit 1; }
 
 mkdir -p "$out/debs"
@@ -29,21 +30,11 @@ image=$out/memtest-disk.img
 exec 9>"$out/.lock"
 flock 9
 
-# apt-get download writes into the current directory, so into a fresh one first: an
-# interrupted download never enters the cache. Root's apt warns that its sandbox user cannot
-# write there: harmless, filtered out. A fresh container has no package lists: update once.
-download() {
-    local tmp
-    tmp=$(mktemp -d "$out/debs/.dl.XXXXXX")
-    (cd "$tmp" && apt-get download memtest86+ 2>&1) | grep -v 'unsandboxed as root' >&2 || true
-    if compgen -G "$tmp/*.deb" >/dev/null; then mv "$tmp"/*.deb "$out/debs/"; fi
-    rm -rf "$tmp"
-    compgen -G "$out/debs/memtest86+_*.deb" >/dev/null
-}
-if ! compgen -G "$out/debs/memtest86+_*.deb" >/dev/null && ! download; then
-    echo "memtest-image: apt has no memtest86+ yet: apt-get update" >&2
-    if [[ $(id -u) == 0 ]]; then apt-get update -qq; else sudo apt-get update -qq; fi
-    download || die "apt-get download memtest86+ failed"
+# shellcheck source=tests/debs.sh
+source "$here/../debs.sh"           # apt_download DIR PKG..., apt_lists_ready PKG
+if ! compgen -G "$out/debs/memtest86+_*.deb" >/dev/null; then
+    apt_lists_ready memtest86+
+    apt_download "$out/debs" memtest86+ || die "apt-get download memtest86+ failed"
 fi
 deb=$(compgen -G "$out/debs/memtest86+_*.deb" | head -1)
 
