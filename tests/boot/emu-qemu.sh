@@ -47,8 +47,8 @@ while (($#)); do
     esac
 done
 [[ -n $iso && -n $serial && -n $timeout ]] || usage
-# grep -E says 2 for a pattern it cannot read: then the run would only ever time out.
-rc=0; [[ -z $until ]] || grep -E -- "$until" </dev/null >/dev/null 2>&1 || rc=$?
+# A pattern grep cannot read (status 2) would let the run only ever time out.
+rc=0; [[ -z $until ]] || "$here/serial-text.sh" /dev/null --has "$until" 2>/dev/null || rc=$?
 ((rc < 2)) || die "--until: not an extended regular expression: $until"
 for n in "$timeout" "$cpus" "$mem"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "--timeout, --cpus and --mem take positive integers"
@@ -130,9 +130,7 @@ while kill -0 "$pid" 2>/dev/null; do
     fi
     if [[ -n $until ]] && ((now - looked >= 1000000)); then
         looked=$now
-        # Not grep -q: it would stop reading at the match, and pipefail take the
-        # sed's SIGPIPE for a failure once the log outgrows the pipe.
-        if "$here/serial-text.sh" "$serial" | grep -aE -- "$until" >/dev/null; then
+        if "$here/serial-text.sh" "$serial" --has "$until"; then
             echo "emu-qemu: the serial log matched /$until/: run ended" >&2
             exit 5   # the EXIT trap kills QEMU
         fi
