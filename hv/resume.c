@@ -72,7 +72,9 @@ static void resume_from_s3(struct percpu *bsp)
         /* Physical 0 is mapped: the compiler must not treat the pointer as null. */
         __asm__("" : "=r"(low) : "0"(phys_to_virt(0)));
         uint8_t *stray = low + STRAY_AP_START;
-        bool park_stray = ap_page != STRAY_AP_START;  /* else the trampoline is there */
+        /* Not over the trampoline, nor over thinvisor's own memory (test_region_below_1m). */
+        bool park_stray = ap_page != STRAY_AP_START &&
+                          !hv_region_overlaps(STRAY_AP_START, sizeof halt_loop);
         memcpy(ap_page_saved, tr, sizeof ap_page_saved);
         memcpy(low_area_saved, low, sizeof low_area_saved);
         if (park_stray) {
