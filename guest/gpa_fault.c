@@ -19,27 +19,6 @@ static struct insn_cache *decode_cache(struct percpu *cpu)
 }
 
 /*
- * The saved registers into the emulation's SDM-ordered array and back (RSP
- * apart: the caller writes it to the VMCS or VMCB when it changed). Spelled
- * out: as a loop over guest_gpr this was a fifth of an emulated store.
- */
-static void regs_to_mmio(const struct guest_regs *r, uint64_t rsp, struct mmio_regs *m)
-{
-    m->gpr[0] = r->rax, m->gpr[1] = r->rcx, m->gpr[2] = r->rdx, m->gpr[3] = r->rbx;
-    m->gpr[4] = rsp, m->gpr[5] = r->rbp, m->gpr[6] = r->rsi, m->gpr[7] = r->rdi;
-    m->gpr[8] = r->r8, m->gpr[9] = r->r9, m->gpr[10] = r->r10, m->gpr[11] = r->r11;
-    m->gpr[12] = r->r12, m->gpr[13] = r->r13, m->gpr[14] = r->r14, m->gpr[15] = r->r15;
-}
-
-static void regs_from_mmio(const struct mmio_regs *m, struct guest_regs *r)
-{
-    r->rax = m->gpr[0], r->rcx = m->gpr[1], r->rdx = m->gpr[2], r->rbx = m->gpr[3];
-    r->rbp = m->gpr[5], r->rsi = m->gpr[6], r->rdi = m->gpr[7];
-    r->r8 = m->gpr[8], r->r9 = m->gpr[9], r->r10 = m->gpr[10], r->r11 = m->gpr[11];
-    r->r12 = m->gpr[12], r->r13 = m->gpr[13], r->r14 = m->gpr[14], r->r15 = m->gpr[15];
-}
-
-/*
  * A store to a page thinvisor write-protects, emulated against `t`: the
  * instruction at the guest's CS:RIP, fetched through its page tables, then
  * guest/mmio_emulate.c on the guest's registers, which go back where the
@@ -54,12 +33,10 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
     static bool said_unsupported, said_undecodable;
     struct guest_code_at at;
     uint8_t insn[INSN_MAX_LEN];
-    struct mmio_regs m;
     struct mmio_result res;
     f->read_state(&at, &f->rsp, &f->rflags, f->ctx);
+    struct mmio_regs m = { .gpr = r, .rsp = f->rsp, .rflags = f->rflags };
     unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, insn);
-    regs_to_mmio(r, f->rsp, &m);
-    m.rflags = f->rflags;
     const struct insn *x = insn_decode_cached(decode_cache(cpu), insn, got, at.mode);
     enum mmio_outcome o = x ? mmio_emulate_insn(x, (unsigned)(f->gpa & 0xFFF), t, &m, &res)
                             : MMIO_UNDECODABLE;
@@ -80,9 +57,8 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
         f->length = res.length;
         return GPA_STEP;
     }
-    regs_from_mmio(&m, r);
-    f->rsp_written = m.gpr[4] != f->rsp;
-    f->rsp = m.gpr[4];
+    f->rsp_written = m.rsp != f->rsp;
+    f->rsp = m.rsp;
     f->rflags_written = m.rflags != f->rflags;
     f->rflags = m.rflags;
     f->length = res.length;
@@ -172,16 +148,12 @@ enum gpa_fault_outcome guest_gpa_fault(struct percpu *cpu, struct guest_regs *r,
                                        struct gpa_fault *f, bool can_kick)
 {
     struct guest_memory *m = &guest_memory;
+    /* The APIC page first: its stores (every EOI) are by far the most frequent fault. */
+    if (f->write && m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page)
+        return f->in_delivery ? delivery_write(cpu, f) : apic_page_write(cpu, r, f, can_kick);
+    if (f->write && status_contains(f->gpa))
+        return f->in_delivery ? delivery_write(cpu, f) : status_area_write(cpu, r, f);
     bool in_region = hv_region_overlaps(f->gpa, 1);
-    bool apic_write = f->write && m->apic_page && (f->gpa & ~0xFFFull) == m->apic_page;
-    bool status_write = f->write && status_contains(f->gpa);
-    if ((apic_write || status_write) && f->in_delivery)
-        return delivery_write(cpu, f);
-    if (apic_write)
-        return apic_page_write(cpu, r, f, can_kick);
-    if (status_write)
-        return status_area_write(cpu, r, f);
-    /* Looked for only now: an emulated APIC store (every EOI there) should not pay for it. */
     bool hidden = in_region || guest_memory_is_hidden(f->gpa);
     if (hidden && f->fetch) {
         /* Executing from hidden memory has no harmless answer: stop this CPU, loudly. */

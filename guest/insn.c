@@ -35,17 +35,38 @@ int insn_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct insn
     if (decode_instruction(bytes, avail, mode, &d, &ctx, &out->i) != 0)
         return -1;
     out->mode = mode;
-    return ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&d, &ctx, &out->i, out->op,
-                                                   out->i.operand_count)) ? 0 : -1;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&d, &ctx, &out->i, out->op,
+                                                 out->i.operand_count)))
+        return -1;
+    out->written_mem = out->source = -1;
+    for (int k = 0; k < out->i.operand_count; k++) {
+        const ZydisDecodedOperand *o = &out->op[k];
+        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && o->mem.type == ZYDIS_MEMOP_TYPE_MEM &&
+            (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+            out->written_mem = (int8_t)k;
+    }
+    for (int k = 0; k < out->i.operand_count_visible; k++)
+        if (k != out->written_mem)
+            out->source = (int8_t)k;
+    return 0;
+}
+
+/* The mask of an instruction's first `length` bytes within word `w` (0 or 1) of its key. */
+static uint64_t key_mask(unsigned length, unsigned w)
+{
+    unsigned bytes = length > 8 * w ? length - 8 * w : 0;
+    return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
 }
 
 const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes,
                                       unsigned avail, unsigned mode)
 {
+    uint64_t w[2] = { 0, 0 };
+    memcpy(w, bytes, avail < INSN_MAX_LEN ? avail : INSN_MAX_LEN);
     for (unsigned k = 0; k < INSN_CACHE_ENTRIES; k++) {
         struct insn_cache_entry *e = &c->entry[k];
         if (e->length && e->mode == mode && e->length <= avail &&
-            memcmp(e->bytes, bytes, e->length) == 0)
+            (((w[0] ^ e->key[0]) & e->key_mask[0]) | ((w[1] ^ e->key[1]) & e->key_mask[1])) == 0)
             return &e->x;
     }
     struct insn_cache_entry *e = &c->entry[c->next];
@@ -54,7 +75,10 @@ const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes
         return NULL;                      /* not cached: undecodable bytes are rare */
     e->length = e->x.i.length;
     e->mode = (uint8_t)mode;
-    memcpy(e->bytes, bytes, e->length);
+    for (unsigned i = 0; i < 2; i++) {
+        e->key_mask[i] = key_mask(e->length, i);
+        e->key[i] = w[i] & e->key_mask[i];
+    }
     c->next = (c->next + 1) % INSN_CACHE_ENTRIES;
     return &e->x;
 }

@@ -19,6 +19,12 @@ struct insn {
     ZydisDecodedInstruction i;
     ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
     unsigned mode;             /* the code size it was decoded for: 2, 4 or 8 bytes */
+    /*
+     * The index in op of the memory operand the instruction writes (the last
+     * one, if it had more), and of its last other visible operand (a store's
+     * source); -1 when it has none. Found once per decode, not per use.
+     */
+    int8_t written_mem, source;
 };
 
 /*
@@ -33,14 +39,16 @@ int insn_decode(const uint8_t *bytes, unsigned avail, unsigned mode, struct insn
  * A CPU's last decoded instructions, keyed by their bytes: a guest's stores
  * to the page thinvisor write-protects come from a handful of places in its
  * code (Linux: its APIC write and EOI helpers), and a decode costs some 1,500
- * instructions where a hit costs a compare. An instruction's decoding
+ * instructions where a hit costs a compare (of two words, masked to the
+ * instruction's length). An instruction's decoding
  * depends only on its bytes and the code size, so an entry never goes stale.
  * Zeroed: empty. One per CPU, used only by it: no lock.
  */
 #define INSN_CACHE_ENTRIES 2
 struct insn_cache {
     struct insn_cache_entry {
-        uint8_t bytes[INSN_MAX_LEN];
+        uint64_t key[2];              /* its bytes, little-endian, zero past its length */
+        uint64_t key_mask[2];         /* the bits of key that are its bytes */
         uint8_t length;               /* of the instruction; 0: an empty entry */
         uint8_t mode;
         struct insn x;

@@ -20,7 +20,7 @@ static uint64_t mask_of(unsigned size)
 }
 
 /* A register, immediate or (its value given) memory operand's value, `size` bytes wide. */
-static bool operand_value(const ZydisDecodedOperand *o, const struct mmio_regs *r, unsigned size,
+static bool operand_value(const ZydisDecodedOperand *o, struct mmio_regs *r, unsigned size,
                           uint64_t *v)
 {
     unsigned index, width;
@@ -31,7 +31,7 @@ static bool operand_value(const ZydisDecodedOperand *o, const struct mmio_regs *
     }
     if (o->type != ZYDIS_OPERAND_TYPE_REGISTER || !insn_gpr(o->reg.value, &index, &width, &high))
         return false;
-    *v = (r->gpr[index] >> (high ? 8 : 0)) & mask_of(width);
+    *v = (*mmio_gpr(r, index) >> (high ? 8 : 0)) & mask_of(width);
     return true;
 }
 
@@ -46,12 +46,13 @@ static void write_gpr(struct mmio_regs *r, ZydisRegister reg, uint64_t v)
     bool high;
     if (!insn_gpr(reg, &index, &width, &high))
         return;
+    uint64_t *g = mmio_gpr(r, index);
     if (high)
-        r->gpr[index] = (r->gpr[index] & ~0xFF00ull) | (v & 0xFF) << 8;
+        *g = (*g & ~0xFF00ull) | (v & 0xFF) << 8;
     else if (width >= 4)
-        r->gpr[index] = v & mask_of(width);
+        *g = v & mask_of(width);
     else
-        r->gpr[index] = (r->gpr[index] & ~mask_of(width)) | (v & mask_of(width));
+        *g = (*g & ~mask_of(width)) | (v & mask_of(width));
 }
 
 /* SF, ZF and PF of a result (PF: even parity of its low byte). */
@@ -99,16 +100,17 @@ static enum mmio_outcome stos(const struct insn *x, unsigned offset, unsigned si
     unsigned asize = x->i.address_width / 8;
     bool rep = x->i.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPNE);
     uint64_t am = mask_of(asize);
-    if (rep && (r->gpr[1] & am) == 0)
+    uint64_t *ax = mmio_gpr(r, 0), *cx = mmio_gpr(r, 1), *di = mmio_gpr(r, 7);
+    if (rep && (*cx & am) == 0)
         return MMIO_DONE;                          /* no iteration: nothing stored */
-    t->write(t->ctx, offset, size, r->gpr[0] & mask_of(size));
-    uint64_t di = (r->gpr[7] + (r->rflags & MMIO_FLAG_DF ? -(uint64_t)size : size)) & am;
-    r->gpr[7] = asize == 2 ? (r->gpr[7] & ~am) | di : di;
+    t->write(t->ctx, offset, size, *ax & mask_of(size));
+    uint64_t next_di = (*di + (r->rflags & MMIO_FLAG_DF ? -(uint64_t)size : size)) & am;
+    *di = asize == 2 ? (*di & ~am) | next_di : next_di;
     if (!rep)
         return MMIO_DONE;
-    uint64_t cx = (r->gpr[1] - 1) & am;
-    r->gpr[1] = asize == 2 ? (r->gpr[1] & ~am) | cx : cx;
-    return cx ? MMIO_AGAIN : MMIO_DONE;
+    uint64_t left = (*cx - 1) & am;
+    *cx = asize == 2 ? (*cx & ~am) | left : left;
+    return left ? MMIO_AGAIN : MMIO_DONE;
 }
 
 /* BTS, BTR, BTC on the page: CF the bit as it was; OF, SF, AF, PF undefined; ZF kept. */
@@ -172,16 +174,8 @@ enum mmio_outcome mmio_emulate_insn(const struct insn *x, unsigned offset,
     *res = (struct mmio_result){ .length = x->i.length };
 
     /* The memory operand the instruction writes, and (for two-operand forms) its source. */
-    const ZydisDecodedOperand *mem = NULL, *src = NULL;
-    for (unsigned i = 0; i < x->i.operand_count; i++) {
-        const ZydisDecodedOperand *o = &x->op[i];
-        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && o->mem.type == ZYDIS_MEMOP_TYPE_MEM &&
-            (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-            mem = o;
-    }
-    for (unsigned i = 0; i < x->i.operand_count_visible; i++)
-        if (&x->op[i] != mem)
-            src = &x->op[i];
+    const ZydisDecodedOperand *mem = x->written_mem >= 0 ? &x->op[x->written_mem] : NULL;
+    const ZydisDecodedOperand *src = x->source >= 0 ? &x->op[x->source] : NULL;
     unsigned size = mem ? mem->size / 8 : 0;
     if (!mem || size < 1 || size > 8 || offset + size > 4096)
         return MMIO_UNSUPPORTED;

@@ -20,12 +20,24 @@
 #include <stdint.h>
 
 #include "guest/insn.h"
+#include "guest/regs.h"
 
-/* The guest's registers as the emulation reads and writes them. */
+/*
+ * The guest's registers as the emulation reads and writes them: the exit
+ * frame's GPRs in place (no copy in and out on every store) and RSP and
+ * RFLAGS, which the backend keeps in its VMCS or VMCB. They change only
+ * when the outcome is MMIO_DONE or MMIO_AGAIN.
+ */
 struct mmio_regs {
-    uint64_t gpr[16];             /* RAX RCX RDX RBX RSP RBP RSI RDI R8..R15 (SDM order) */
-    uint64_t rflags;
+    struct guest_regs *gpr;       /* every GPR but RSP (guest/regs.h) */
+    uint64_t rsp, rflags;
 };
+
+/* General register n in the SDM's encoding order (0 RAX ... 4 RSP ... 15 R15). */
+static inline uint64_t *mmio_gpr(struct mmio_regs *r, unsigned n)
+{
+    return guest_gpr(r->gpr, n, &r->rsp);
+}
 
 /* The page behind the store: `size` bytes (1, 2, 4, 8) at `offset`, little-endian. */
 struct mmio_target {

@@ -110,12 +110,13 @@ static inline __attribute__((always_inline)) void svm_resume_at(struct svm_cpu *
 static void code_at(const void *v, struct guest_code_at *at)
 {
     uint16_t cs_attr = *(const volatile uint16_t *)((const uint8_t *)v + VMCB_CS + VMCB_SEG_ATTRIB);
-    *at = (struct guest_code_at){
-        .paging = { .cr0 = vmcb_u64(v, VMCB_CR0), .cr3 = vmcb_u64(v, VMCB_CR3),
-                    .cr4 = vmcb_u64(v, VMCB_CR4), .efer = vmcb_u64(v, VMCB_EFER) },
-        .rip = vmcb_u64(v, VMCB_RIP),
-        .cs_base = vmcb_u64(v, VMCB_CS + VMCB_SEG_BASE),
-    };
+    /* Field by field: a compound literal would clear the whole struct first. */
+    at->paging.cr0 = vmcb_u64(v, VMCB_CR0);
+    at->paging.cr3 = vmcb_u64(v, VMCB_CR3);
+    at->paging.cr4 = vmcb_u64(v, VMCB_CR4);
+    at->paging.efer = vmcb_u64(v, VMCB_EFER);
+    at->rip = vmcb_u64(v, VMCB_RIP);
+    at->cs_base = vmcb_u64(v, VMCB_CS + VMCB_SEG_BASE);
     at->mode = guest_code_mode(at->paging.efer, cs_attr & VMCB_ATTR_L, cs_attr & VMCB_ATTR_DB);
 }
 

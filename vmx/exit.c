@@ -282,11 +282,13 @@ static void read_state(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags
 {
     (void)ctx;
     uint32_t ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
-    *at = (struct guest_code_at){
-        .paging = { .cr0 = vmread(VMCS_GUEST_CR0), .cr3 = vmread(VMCS_GUEST_CR3),
-                    .cr4 = vmread(VMCS_GUEST_CR4), .efer = vmread(VMCS_GUEST_EFER) },
-        .rip = vmread(VMCS_GUEST_RIP), .cs_base = vmread(VMCS_GUEST_CS_BASE),
-    };
+    /* Field by field: a compound literal would clear the whole struct first. */
+    at->paging.cr0 = vmread(VMCS_GUEST_CR0);
+    at->paging.cr3 = vmread(VMCS_GUEST_CR3);
+    at->paging.cr4 = vmread(VMCS_GUEST_CR4);
+    at->paging.efer = vmread(VMCS_GUEST_EFER);
+    at->rip = vmread(VMCS_GUEST_RIP);
+    at->cs_base = vmread(VMCS_GUEST_CS_BASE);
     at->mode = guest_code_mode(at->paging.efer, ar & SEG_AR_L, ar & SEG_AR_DB);
     *rsp = vmread(VMCS_GUEST_RSP);
     *rflags = vmread(VMCS_GUEST_RFLAGS);

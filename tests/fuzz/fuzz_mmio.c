@@ -62,15 +62,35 @@ static void page_write(void *ctx, unsigned offset, unsigned size, uint64_t value
  * Emulates until the instruction is done (one call per REP iteration, as the
  * exits would come), or once where page_addr is 0 (no real page behind).
  */
+/* mmio_emulate on registers kept as the CPU's snapshot keeps them (an array in SDM order). */
+static enum mmio_outcome emulate_once(const uint8_t *insn, unsigned mode, unsigned offset,
+                                      const struct mmio_target *t, struct native_state *r,
+                                      struct mmio_result *res)
+{
+    struct guest_regs frame;
+    struct mmio_regs m = { .gpr = &frame, .rsp = r->gpr[4], .rflags = r->rflags };
+    for (unsigned n = 0; n < 16; n++)
+        *mmio_gpr(&m, n) = r->gpr[n];
+    enum mmio_outcome o = mmio_emulate(insn, 15, mode, offset, t, &m, res);
+    bool done = o == MMIO_DONE || o == MMIO_AGAIN;
+    for (unsigned n = 0; n < 16; n++) {
+        assert(done || *mmio_gpr(&m, n) == r->gpr[n]);    /* registers change only when done */
+        r->gpr[n] = *mmio_gpr(&m, n);
+    }
+    assert(done || m.rflags == r->rflags);
+    r->rflags = m.rflags;
+    return o;
+}
+
 static enum mmio_outcome emulate(const uint8_t *insn, unsigned mode, unsigned offset,
-                                 uint8_t *bytes, uint64_t page_addr, struct mmio_regs *r,
+                                 uint8_t *bytes, uint64_t page_addr, struct native_state *r,
                                  struct mmio_result *res)
 {
     struct plain_page p = { bytes };
     struct mmio_target t = { page_read, page_write, &p };
     enum mmio_outcome o;
     for (int iterations = 0;; iterations++) {
-        o = mmio_emulate(insn, 15, mode, offset, &t, r, res);
+        o = emulate_once(insn, mode, offset, &t, r, res);
         if (o != MMIO_AGAIN || !page_addr)
             return o;
         assert(iterations < 64);
@@ -144,7 +164,7 @@ static void setup_once(void)
     sigaltstack(&ss, NULL);
 }
 
-/* The register a memory operand's address uses, as an index into mmio_regs.gpr, or -1. */
+/* The register a memory operand's address uses, as an index into native_state.gpr, or -1. */
 static int gpr_of(ZydisRegister reg)
 {
     unsigned index, width;
@@ -158,7 +178,7 @@ static int gpr_of(ZydisRegister reg)
  * address, by mapping the page or the code where the address says). Returns
  * the page and sets *code and *offset; NULL where it cannot.
  */
-static uint8_t *aim(const struct insn *x, struct mmio_regs *r, unsigned *offset,
+static uint8_t *aim(const struct insn *x, struct native_state *r, unsigned *offset,
                     uint8_t **code, uint8_t **extra)
 {
     const ZydisDecodedOperand *mem = NULL;
@@ -214,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t insn[15];
     memcpy(insn, data + 3, 15);
     unsigned offset = (data[1] | data[2] << 8) & 0xFFF;
-    struct mmio_regs r0 = { .rflags = 0x2 | (data[0] & STATUS_FLAGS) |
+    struct native_state r0 = { .rflags = 0x2 | (data[0] & STATUS_FLAGS) |
                                       (data[0] & 0x20 ? MMIO_FLAG_DF : 0) };
     for (unsigned i = 0; i < 16 && 18 + 8 * i + 8 <= size; i++)
         memcpy(&r0.gpr[i], data + 18 + 8 * i, 8);
@@ -224,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Every mode: an emulated store stays in its page, whatever the bytes (the target asserts). */
     for (unsigned mode = 2; mode <= 8; mode *= 2) {
-        struct mmio_regs r = r0;
+        struct native_state r = r0;
         struct mmio_result res;
         memcpy(emu_bytes, pattern, sizeof emu_bytes);
         enum mmio_outcome o = emulate(insn, mode, offset, emu_bytes, 0, &r, &res);
@@ -234,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* 64-bit code: against the CPU. */
     struct insn x;
-    struct mmio_regs r = r0;
+    struct native_state r = r0;
     struct mmio_result res;
     memcpy(emu_bytes, pattern, sizeof emu_bytes);
     if (insn_decode(insn, 15, 8, &x) != 0 ||
@@ -259,15 +279,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!page)
         return 0;
     uint64_t page_addr = (uint64_t)(uintptr_t)page;
-    struct mmio_regs emu_r = r;
+    struct native_state emu_r = r;
     memcpy(emu_bytes, pattern, sizeof emu_bytes);
     enum mmio_outcome o = emulate(insn, 8, offset, emu_bytes, page_addr, &emu_r, &res);
     if (o != MMIO_DONE)
         goto out;                        /* aiming changed a register it reads (BT's offset) */
     memcpy(page, pattern, 4096);
-    struct native_state s;
-    memcpy(s.gpr, r.gpr, sizeof s.gpr);
-    s.rflags = r.rflags;
+    struct native_state s = r;
     int sig = run_natively(insn, x.i.length, code, &s);
     /* A store the CPU refuses as an instruction must not be emulated. */
     assert(sig != SIGILL);

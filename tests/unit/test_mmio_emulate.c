@@ -18,8 +18,12 @@ enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, 
 
 static uint8_t page[4096];
 static unsigned reads, writes;
-static struct mmio_regs regs;
+static struct guest_regs frame;                 /* the exit frame the emulation works in */
+static struct mmio_regs regs = { .gpr = &frame };
 static struct mmio_result res;
+
+/* General register n (SDM order), wherever struct mmio_regs keeps it. */
+#define GPR(n) (*mmio_gpr(&regs, (n)))
 
 static uint64_t page_read(void *ctx, unsigned offset, unsigned size)
 {
@@ -43,9 +47,10 @@ static int setup(void **state)
 {
     (void)state;
     memset(page, 0xEE, sizeof page);
-    memset(&regs, 0, sizeof regs);
+    memset(&frame, 0, sizeof frame);
+    regs = (struct mmio_regs){ .gpr = &frame };
     for (unsigned i = 0; i < 16; i++)
-        regs.gpr[i] = 0x1111111111111111ull * i;
+        GPR(i) = 0x1111111111111111ull * i;
     regs.rflags = 0x2;
     reads = writes = 0;
     return 0;
@@ -66,12 +71,12 @@ static uint32_t u32_at(unsigned offset)
 static void moffs(void **state)
 {
     (void)state;
-    regs.gpr[RAX] = 0x000C4500;
+    GPR(RAX) = 0x000C4500;
     assert_int_equal(EMULATE(4, 0x310, 0xA3, 0x10, 0x03, 0xE0, 0xFE), MMIO_DONE);
     assert_int_equal(res.length, 5);
     assert_int_equal(u32_at(0x310), 0x000C4500);
     assert_int_equal(reads, 0);                    /* a plain store reads nothing */
-    regs.gpr[RAX] = 0x1234567890ABCDEFull;         /* 64-bit: movabs %rax, moffs64 */
+    GPR(RAX) = 0x1234567890ABCDEFull;         /* 64-bit: movabs %rax, moffs64 */
     assert_int_equal(EMULATE(8, 0x300, 0x48, 0xA3, 0, 3, 0xE0, 0xFE, 0, 0, 0, 0), MMIO_DONE);
     assert_int_equal(res.length, 10);
     assert_int_equal(u32_at(0x300), 0x90ABCDEF);
@@ -83,11 +88,11 @@ static void moffs(void **state)
 static void mov_forms(void **state)
 {
     (void)state;
-    regs.gpr[RCX] = 0xAABBCCDD;
+    GPR(RCX) = 0xAABBCCDD;
     assert_int_equal(EMULATE(8, 0x300, 0x89, 0x0A), MMIO_DONE);          /* mov %ecx,(%rdx) */
     assert_int_equal(res.length, 2);
     assert_int_equal(u32_at(0x300), 0xAABBCCDD);
-    regs.gpr[R8] = 0x5;
+    GPR(R8) = 0x5;
     assert_int_equal(EMULATE(8, 0xB0, 0x44, 0x89, 0x00), MMIO_DONE);    /* mov %r8d,(%rax) */
     assert_int_equal(u32_at(0xB0), 5);
     /* movl $0x4500, 0x12345678(%rip) */
@@ -99,13 +104,13 @@ static void mov_forms(void **state)
     assert_int_equal(EMULATE(8, 0x10, 0x48, 0xC7, 0x00, 0xFF, 0xFF, 0xFF, 0xFF), MMIO_DONE);
     assert_int_equal(u32_at(0x10), 0xFFFFFFFF);
     assert_int_equal(u32_at(0x14), 0xFFFFFFFF);
-    regs.gpr[RAX] = 0x0000AB00;                                         /* mov %ah,(%rax) */
+    GPR(RAX) = 0x0000AB00;                                         /* mov %ah,(%rax) */
     assert_int_equal(EMULATE(8, 0x20, 0x88, 0x20), MMIO_DONE);
     assert_int_equal(page[0x20], 0xAB);
-    regs.gpr[RSP] = 0x77;                                               /* mov %spl,(%rax) */
+    GPR(RSP) = 0x77;                                               /* mov %spl,(%rax) */
     assert_int_equal(EMULATE(8, 0x21, 0x40, 0x88, 0x20), MMIO_DONE);
     assert_int_equal(page[0x21], 0x77);
-    regs.gpr[RDX] = 0xC0DE;                                             /* movnti %edx,(%rax) */
+    GPR(RDX) = 0xC0DE;                                             /* movnti %edx,(%rax) */
     assert_int_equal(EMULATE(8, 0x40, 0x0F, 0xC3, 0x10), MMIO_DONE);
     assert_int_equal(u32_at(0x40), 0xC0DE);
 }
@@ -114,14 +119,14 @@ static void mov_forms(void **state)
 static void real_and_protected_mode(void **state)
 {
     (void)state;
-    regs.gpr[RDX] = 0x11223344;
+    GPR(RDX) = 0x11223344;
     assert_int_equal(EMULATE(4, 0x310, 0x89, 0x15, 0x10, 0x03, 0xE0, 0xFE), MMIO_DONE);
     assert_int_equal(u32_at(0x310), 0x11223344);
-    regs.gpr[RBX] = 0x9876;
+    GPR(RBX) = 0x9876;
     assert_int_equal(EMULATE(4, 0x300, 0x66, 0x89, 0x18), MMIO_DONE);   /* mov %bx,(%eax) */
     assert_int_equal(u32_at(0x300) & 0xFFFF, 0x9876);
     assert_int_equal(page[0x302], 0xEE);
-    regs.gpr[RAX] = 0xCAFEBABE;
+    GPR(RAX) = 0xCAFEBABE;
     assert_int_equal(EMULATE(2, 0x80, 0x66, 0x89, 0x07), MMIO_DONE);    /* mov %eax,(%bx) */
     assert_int_equal(u32_at(0x80), 0xCAFEBABE);
     assert_int_equal(EMULATE(2, 0x300, 0xC7, 0x06, 0x00, 0x03, 0x34, 0x12), MMIO_DONE);
@@ -137,56 +142,56 @@ static void xchg(void **state)
 {
     (void)state;
     memcpy(page + 0x300, "\x78\x56\x34\x12", 4);
-    regs.gpr[RAX] = 0xFFFFFFFF00000001ull;
+    GPR(RAX) = 0xFFFFFFFF00000001ull;
     assert_int_equal(EMULATE(8, 0x300, 0x87, 0x02), MMIO_DONE);          /* xchg %eax,(%rdx) */
     assert_int_equal(u32_at(0x300), 1);
-    assert_int_equal(regs.gpr[RAX], 0x12345678);
-    regs.gpr[R15] = 9;
+    assert_int_equal(GPR(RAX), 0x12345678);
+    GPR(R15) = 9;
     assert_int_equal(EMULATE(8, 0x300, 0xF0, 0x45, 0x87, 0x3C, 0x24), MMIO_DONE);  /* lock */
-    assert_int_equal(regs.gpr[R15], 1);
-    regs.gpr[RBX] = 0x1111111111110000ull | 0xAA << 8;                 /* xchg %bh,(%eax) */
+    assert_int_equal(GPR(R15), 1);
+    GPR(RBX) = 0x1111111111110000ull | 0xAA << 8;                 /* xchg %bh,(%eax) */
     page[0x10] = 0x55;
     assert_int_equal(EMULATE(4, 0x10, 0x86, 0x38), MMIO_DONE);
     assert_int_equal(page[0x10], 0xAA);
-    assert_int_equal(regs.gpr[RBX], 0x1111111111115500ull);
-    regs.gpr[RSP] = 0x1000;                                             /* xchg %esp,(%eax) */
+    assert_int_equal(GPR(RBX), 0x1111111111115500ull);
+    GPR(RSP) = 0x1000;                                             /* xchg %esp,(%eax) */
     assert_int_equal(EMULATE(4, 0x300, 0x87, 0x20), MMIO_DONE);
     assert_int_equal(u32_at(0x300), 0x1000);
-    assert_int_equal(regs.gpr[RSP], 9);
+    assert_int_equal(GPR(RSP), 9);
 }
 
 /* STOS: one iteration per call with REP, (E/R)DI up or down with DF, (E/R)CX down. */
 static void stos(void **state)
 {
     (void)state;
-    regs.gpr[RAX] = 0x0B;
-    regs.gpr[RDI] = 0x10300;
+    GPR(RAX) = 0x0B;
+    GPR(RDI) = 0x10300;
     assert_int_equal(EMULATE(8, 0x300, 0xAB), MMIO_DONE);                /* stosl */
     assert_int_equal(u32_at(0x300), 0x0B);
-    assert_int_equal(regs.gpr[RDI], 0x10304);
+    assert_int_equal(GPR(RDI), 0x10304);
     regs.rflags |= MMIO_FLAG_DF;
     assert_int_equal(EMULATE(8, 0x304, 0x48, 0xAB), MMIO_DONE);          /* stosq, DF: down */
-    assert_int_equal(regs.gpr[RDI], 0x102FC);
+    assert_int_equal(GPR(RDI), 0x102FC);
     regs.rflags &= ~(uint64_t)MMIO_FLAG_DF;
-    regs.gpr[RCX] = 2;
-    regs.gpr[RDI] = 0x300;
+    GPR(RCX) = 2;
+    GPR(RDI) = 0x300;
     assert_int_equal(EMULATE(8, 0x300, 0xF3, 0xAB), MMIO_AGAIN);         /* rep stosl */
-    assert_int_equal(regs.gpr[RCX], 1);
+    assert_int_equal(GPR(RCX), 1);
     assert_int_equal(EMULATE(8, 0x304, 0xF3, 0xAB), MMIO_DONE);
-    assert_int_equal(regs.gpr[RCX], 0);
-    assert_int_equal(regs.gpr[RDI], 0x308);
+    assert_int_equal(GPR(RCX), 0);
+    assert_int_equal(GPR(RDI), 0x308);
     assert_int_equal(writes, 4);
     assert_int_equal(EMULATE(8, 0x308, 0xF3, 0xAB), MMIO_DONE);          /* RCX 0: no iteration */
     assert_int_equal(writes, 4);
     /* 16-bit addressing: DI and CX wrap inside 16 bits, the rest stays. */
-    regs.gpr[RDI] = 0xABCDFFFE;
-    regs.gpr[RCX] = 0x10000;                                            /* CX = 0: nothing */
+    GPR(RDI) = 0xABCDFFFE;
+    GPR(RCX) = 0x10000;                                            /* CX = 0: nothing */
     assert_int_equal(EMULATE(2, 0xFFE, 0xF3, 0xAA), MMIO_DONE);
     assert_int_equal(writes, 4);
-    regs.gpr[RCX] = 0x50001;
+    GPR(RCX) = 0x50001;
     assert_int_equal(EMULATE(2, 0xFFE, 0xF3, 0xAB), MMIO_DONE);          /* rep stosw */
-    assert_int_equal(regs.gpr[RDI], 0xABCD0000);
-    assert_int_equal(regs.gpr[RCX], 0x50000);
+    assert_int_equal(GPR(RDI), 0xABCD0000);
+    assert_int_equal(GPR(RCX), 0x50000);
 }
 
 /* The read-modify-write forms and the flags they set. */
@@ -218,7 +223,7 @@ static void read_modify_write(void **state)
     assert_int_equal(EMULATE(8, 0x80, 0xFF, 0x00), MMIO_DONE);           /* 0x7FFFFFFF + 1: OF */
     assert_true(regs.rflags & MMIO_FLAG_OF);
     assert_true(regs.rflags & MMIO_FLAG_SF);
-    regs.gpr[RCX] = 1;
+    GPR(RCX) = 1;
     regs.rflags |= MMIO_FLAG_CF;
     assert_int_equal(EMULATE(8, 0x80, 0x19, 0x08), MMIO_DONE);           /* sbb %ecx,(%rax) */
     assert_int_equal(u32_at(0x80), 0x7FFFFFFE);
@@ -232,11 +237,11 @@ static void read_modify_write(void **state)
     assert_int_equal(EMULATE(8, 0x80, 0xF0, 0x0F, 0xBA, 0x28, 0x1F), MMIO_DONE); /* lock bts $31 */
     assert_int_equal(u32_at(0x80), 0xFFFFFFFD);
     assert_false(regs.rflags & MMIO_FLAG_CF);
-    regs.gpr[RDX] = 1;
+    GPR(RDX) = 1;
     assert_int_equal(EMULATE(8, 0x80, 0x0F, 0xB3, 0x10), MMIO_DONE);     /* btr %edx,(%rax) */
     assert_int_equal(u32_at(0x80), 0xFFFFFFFD);
     assert_false(regs.rflags & MMIO_FLAG_CF);
-    regs.gpr[RDX] = 40;                                                 /* past the operand */
+    GPR(RDX) = 40;                                                 /* past the operand */
     assert_int_equal(EMULATE(8, 0x80, 0x0F, 0xBB, 0x10), MMIO_UNSUPPORTED);
 }
 
@@ -332,6 +337,26 @@ static void decode_cache(void **state)
     const struct insn *b = insn_decode_cached(&c, eoi_rcx, sizeof eoi_rcx, 8);
     assert_non_null(b);
     assert_int_equal(b->op[1].reg.value, ZYDIS_REGISTER_ECX);
+
+    /*
+     * Past 8 bytes the key's second word: movl $imm32, disp32(%rip) is 10 bytes; its
+     * last byte counts, the one after it does not.
+     */
+    const uint8_t imm_a[] = { 0xC7, 0x05, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x11, 0x90 };
+    const uint8_t imm_b[] = { 0xC7, 0x05, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x22, 0x90 };
+    const uint8_t imm_a_tail[] = { 0xC7, 0x05, 0xB0, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x11,
+                                   0xCC, 0x0F, 0x0B, 0x90, 0x90 };
+    const struct insn *ia = insn_decode_cached(&c, imm_a, sizeof imm_a, 8);
+    assert_non_null(ia);
+    assert_int_equal(ia->i.length, 10);
+    assert_int_equal(ia->op[1].imm.value.u, 0x11000001);
+    const struct insn *ib = insn_decode_cached(&c, imm_b, sizeof imm_b, 8);
+    assert_non_null(ib);
+    assert_ptr_not_equal(ib, ia);
+    assert_int_equal(ib->op[1].imm.value.u, 0x22000001);
+    assert_ptr_equal(insn_decode_cached(&c, imm_a, sizeof imm_a, 8), ia);
+    assert_ptr_equal(insn_decode_cached(&c, imm_a_tail, sizeof imm_a_tail, 8), ia);
+    assert_null(insn_decode_cached(&c, imm_a, 9, 8));                   /* its last byte missing */
 
     /* The same bytes in 32-bit code: 0x48 is DEC EAX there, a REX prefix in 64-bit mode. */
     const uint8_t rex[] = { 0x48, 0x89, 0x08, 0x90 };
