@@ -58,17 +58,11 @@ static uint64_t key_mask(unsigned length, unsigned w)
     return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
 }
 
-const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes,
-                                      unsigned avail, unsigned mode)
+/* A miss: decoded into the entry the cache replaces next. Apart, so that a hit saves no registers for it. */
+static __attribute__((noinline)) const struct insn *
+decode_into_cache(struct insn_cache *c, const uint64_t key[2], const uint8_t *bytes,
+                  unsigned avail, unsigned mode)
 {
-    uint64_t w[2] = { 0, 0 };
-    memcpy(w, bytes, avail < INSN_MAX_LEN ? avail : INSN_MAX_LEN);
-    for (unsigned k = 0; k < INSN_CACHE_ENTRIES; k++) {
-        struct insn_cache_entry *e = &c->entry[k];
-        if (e->length && e->mode == mode && e->length <= avail &&
-            (((w[0] ^ e->key[0]) & e->key_mask[0]) | ((w[1] ^ e->key[1]) & e->key_mask[1])) == 0)
-            return &e->x;
-    }
     struct insn_cache_entry *e = &c->entry[c->next];
     e->length = 0;
     if (insn_decode(bytes, avail, mode, &e->x) != 0)
@@ -77,10 +71,24 @@ const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes
     e->mode = (uint8_t)mode;
     for (unsigned i = 0; i < 2; i++) {
         e->key_mask[i] = key_mask(e->length, i);
-        e->key[i] = w[i] & e->key_mask[i];
+        e->key[i] = key[i] & e->key_mask[i];
     }
     c->next = (c->next + 1) % INSN_CACHE_ENTRIES;
     return &e->x;
+}
+
+const struct insn *insn_decode_cached(struct insn_cache *c, const uint8_t *bytes,
+                                      unsigned avail, unsigned mode)
+{
+    uint64_t w[2] = { 0, 0 };
+    memcpy(w, bytes, avail < INSN_MAX_LEN ? avail : INSN_MAX_LEN);
+    for (unsigned k = 0; k < INSN_CACHE_ENTRIES; k++) {
+        const struct insn_cache_entry *e = &c->entry[k];
+        if (e->length && e->mode == mode && e->length <= avail &&
+            (((w[0] ^ e->key[0]) & e->key_mask[0]) | ((w[1] ^ e->key[1]) & e->key_mask[1])) == 0)
+            return &e->x;
+    }
+    return decode_into_cache(c, w, bytes, avail, mode);
 }
 
 int insn_length_if(const uint8_t *bytes, unsigned avail, unsigned mode, enum insn_kind kind)
@@ -114,32 +122,4 @@ bool insn_is_svm(const uint8_t *bytes, unsigned avail, unsigned mode)
     default:
         return false;
     }
-}
-
-bool insn_gpr(ZydisRegister reg, unsigned *index, unsigned *width, bool *high_byte)
-{
-    *high_byte = false;
-    if (reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15) {
-        *index = reg - ZYDIS_REGISTER_RAX;
-        *width = 8;
-    } else if (reg >= ZYDIS_REGISTER_EAX && reg <= ZYDIS_REGISTER_R15D) {
-        *index = reg - ZYDIS_REGISTER_EAX;
-        *width = 4;
-    } else if (reg >= ZYDIS_REGISTER_AX && reg <= ZYDIS_REGISTER_R15W) {
-        *index = reg - ZYDIS_REGISTER_AX;
-        *width = 2;
-    } else if (reg >= ZYDIS_REGISTER_AH && reg <= ZYDIS_REGISTER_BH) {
-        *index = reg - ZYDIS_REGISTER_AH;           /* AH CH DH BH: RAX..RBX, bits 15:8 */
-        *width = 1;
-        *high_byte = true;
-    } else if (reg >= ZYDIS_REGISTER_AL && reg <= ZYDIS_REGISTER_BL) {
-        *index = reg - ZYDIS_REGISTER_AL;
-        *width = 1;
-    } else if (reg >= ZYDIS_REGISTER_SPL && reg <= ZYDIS_REGISTER_R15B) {
-        *index = 4 + (reg - ZYDIS_REGISTER_SPL);    /* SPL BPL SIL DIL R8B..R15B */
-        *width = 1;
-    } else {
-        return false;
-    }
-    return true;
 }

@@ -84,7 +84,34 @@ bool insn_is_svm(const uint8_t *bytes, unsigned avail, unsigned mode);
  * A general register operand's place in the guest's registers: its index in
  * the SDM's encoding order (0 RAX .. 15 R15), its width in bytes, and
  * whether it is AH, CH, DH or BH (bits 15:8). False for any other register.
+ * Inline: every emulated store asks it for its source register.
  */
-bool insn_gpr(ZydisRegister reg, unsigned *index, unsigned *width, bool *high_byte);
+static inline bool insn_gpr(ZydisRegister reg, unsigned *index, unsigned *width, bool *high_byte)
+{
+    *high_byte = false;
+    if (reg >= ZYDIS_REGISTER_RAX && reg <= ZYDIS_REGISTER_R15) {
+        *index = reg - ZYDIS_REGISTER_RAX;
+        *width = 8;
+    } else if (reg >= ZYDIS_REGISTER_EAX && reg <= ZYDIS_REGISTER_R15D) {
+        *index = reg - ZYDIS_REGISTER_EAX;
+        *width = 4;
+    } else if (reg >= ZYDIS_REGISTER_AX && reg <= ZYDIS_REGISTER_R15W) {
+        *index = reg - ZYDIS_REGISTER_AX;
+        *width = 2;
+    } else if (reg >= ZYDIS_REGISTER_AH && reg <= ZYDIS_REGISTER_BH) {
+        *index = reg - ZYDIS_REGISTER_AH;           /* AH CH DH BH: RAX..RBX, bits 15:8 */
+        *width = 1;
+        *high_byte = true;
+    } else if (reg >= ZYDIS_REGISTER_AL && reg <= ZYDIS_REGISTER_BL) {
+        *index = reg - ZYDIS_REGISTER_AL;
+        *width = 1;
+    } else if (reg >= ZYDIS_REGISTER_SPL && reg <= ZYDIS_REGISTER_R15B) {
+        *index = 4 + (reg - ZYDIS_REGISTER_SPL);    /* SPL BPL SIL DIL R8B..R15B */
+        *width = 1;
+    } else {
+        return false;
+    }
+    return true;
+}
 
 #endif

@@ -151,6 +151,9 @@ bool hv_read_guest_phys(uint64_t gpa, void *buf, unsigned len, void *ctx)
     (void)ctx;
     if (gpa + len < gpa || gpa + len > hv_memory.identity_top || hv_region_overlaps(gpa, len))
         return false;
-    memcpy(buf, phys_to_virt(gpa), len);
+    if (len == sizeof(uint64_t))
+        __builtin_memcpy(buf, phys_to_virt(gpa), sizeof(uint64_t));   /* a paging entry: one move */
+    else
+        memcpy(buf, phys_to_virt(gpa), len);
     return true;
 }
