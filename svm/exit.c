@@ -29,7 +29,7 @@
  * (abi/exit_reason.h), so that thinctl reads both backends alike; SVM exits
  * without a VMX counterpart have numbers of their own there.
  */
-static unsigned tv_reason(uint64_t code, uint64_t info1)
+static unsigned tv_reason(uint64_t code, const void *v)
 {
     switch (code) {
     case SVM_EXIT_NMI:
@@ -43,7 +43,7 @@ static unsigned tv_reason(uint64_t code, uint64_t info1)
     case SVM_EXIT_MWAIT:
     case SVM_EXIT_MWAIT_ARMED: return EXIT_MWAIT;
     case SVM_EXIT_IOIO:     return EXIT_IO_INSTRUCTION;
-    case SVM_EXIT_MSR:      return info1 ? EXIT_WRMSR : EXIT_RDMSR;
+    case SVM_EXIT_MSR:      return vmcb_u64(v, VMCB_EXITINFO1) ? EXIT_WRMSR : EXIT_RDMSR;
     case SVM_EXIT_SHUTDOWN: return EXIT_TRIPLE_FAULT;
     case SVM_EXIT_VMMCALL:  return EXIT_VMCALL;
     case SVM_EXIT_NPF:      return EXIT_EPT_VIOLATION;
@@ -361,13 +361,11 @@ __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loo
     struct svm_cpu *s = svm_cpu(cpu);
     void *v = s->vmcb;
     uint64_t code = vmcb_u64(v, VMCB_EXITCODE);
-    if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
-        code = SVM_EXIT_INVALID;             /* QEMU's TCG stores -1 in 32 bits only */
     r->rax = vmcb_u64(v, VMCB_RAX);
     vmcb_set_u8(v, VMCB_TLB_CONTROL, 0);
     vmcb_set_u64(v, VMCB_EVENTINJ, 0);
     cpu->vcpu.stats->exits_total++;
-    unsigned reason = tv_reason(code, vmcb_u64(v, VMCB_EXITINFO1));
+    unsigned reason = tv_reason(code, v);
     if (reason < EXIT_REASON_COUNT)
         cpu->vcpu.stats->exits[reason]++;
 
@@ -377,14 +375,18 @@ __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loo
     }
 
     switch (code) {
+    /* These four can come amid an event's delivery: after them it goes back in. */
     case SVM_EXIT_EXCP_DB:
         svm_db_exit(s, v);
+        redeliver_interrupted_event(v);
         break;
     case SVM_EXIT_EXCP_GP:
         handle_gp(s);
+        redeliver_interrupted_event(v);
         break;
     case SVM_EXIT_NMI:
         svm_nmi_exit(cpu);
+        redeliver_interrupted_event(v);
         break;
     case SVM_EXIT_CPUID:
         handle_cpuid(r, s);
@@ -430,15 +432,14 @@ __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loo
         break;
     case SVM_EXIT_NPF:
         handle_npf(r, v, cpu);
+        redeliver_interrupted_event(v);
         break;
-    case SVM_EXIT_INVALID:
-        stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
     default:
+        /* Asked only here: QEMU's TCG stores VMEXIT_INVALID's -1 in 32 bits only. */
+        if ((uint32_t)code == (uint32_t)SVM_EXIT_INVALID)
+            stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
         stop_guest(cpu, v, "unexpected #VMEXIT");
     }
-    if (code == SVM_EXIT_NPF || code == SVM_EXIT_NMI || code == SVM_EXIT_EXCP_DB ||
-        code == SVM_EXIT_EXCP_GP)
-        redeliver_interrupted_event(v);       /* the exits that can come amid a delivery */
     if (svm.smp && cpu->index != 0)
         svm_take_pending_init(r, cpu);
     svm_park_if_asked(cpu);
