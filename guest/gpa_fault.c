@@ -32,11 +32,18 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
 {
     static bool said_unsupported, said_undecodable;
     struct guest_code_at at;
-    uint8_t insn[INSN_MAX_LEN];
+    uint8_t fetched[INSN_MAX_LEN];
+    const uint8_t *insn = f->insn;
+    unsigned got = f->insn_len;
     struct mmio_result res;
     f->read_state(&at, &f->rsp, &f->rflags, f->ctx);
     struct mmio_regs m = { .gpr = r, .rsp = f->rsp, .rflags = f->rflags };
-    unsigned got = guest_fetch_code(&at, hv_read_guest_phys, NULL, insn);
+    if (got) {
+        cpu->vcpu.stores_from_exit_bytes++;
+    } else {
+        got = guest_fetch_code(&at, hv_read_guest_phys, NULL, fetched);
+        insn = fetched;
+    }
     const struct insn *x = insn_decode_cached(decode_cache(cpu), insn, got, at.mode);
     enum mmio_outcome o = x ? mmio_emulate_insn(x, (unsigned)(f->gpa & 0xFFF), t, &m, &res)
                             : MMIO_UNDECODABLE;

@@ -28,6 +28,13 @@ struct gpa_fault {
     void (*read_state)(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags, void *ctx);
     void *ctx;
     /*
+     * The instruction's bytes where the exit gave them (SVM's decode assists,
+     * on a data nested page fault); insn_len 0 where it did not: a store to
+     * emulate then fetches them through the guest's page tables.
+     */
+    const uint8_t *insn;
+    unsigned insn_len;
+    /*
      * Out, with GPA_STEP and GPA_AGAIN: the instruction's length, and RSP and
      * RFLAGS where the instruction changed them (the other GPRs are updated
      * in the guest_regs given).

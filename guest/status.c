@@ -156,6 +156,9 @@ void status_log_exit_counts(void)
                      (unsigned long long)v->hidden_accesses);
         if (v->kicks)
             log_info("exits: CPU %u: NMI kicks %llu\n", i, (unsigned long long)v->kicks);
+        if (v->stores_from_exit_bytes)
+            log_info("exits: CPU %u: stores decoded from the exit's bytes %llu\n", i,
+                     (unsigned long long)v->stores_from_exit_bytes);
     }
 }
 

@@ -42,6 +42,7 @@ struct vcpu_state {
     volatile bool parked;         /* it has: its caches are written back, it waits there */
     volatile bool left;           /* guest/leave.c: virtualization is off here for good */
     uint64_t kicks;               /* kicks sent to this CPU */
+    uint64_t stores_from_exit_bytes; /* emulated stores whose bytes the exit gave (gpa_fault.h) */
     volatile uint32_t ap_state;   /* emulated SIPI: AP_* state, the SIPI vector in bits 15:8 */
     uint32_t xapic_icr_high;      /* the guest's last xAPIC ICR high write */
 };

@@ -310,6 +310,11 @@ static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
                            .fetch = err & NPF_FETCH,
                            .in_delivery = vmcb_u64(v, VMCB_EXITINTINFO) & EVENTINJ_VALID,
                            .read_state = read_state, .ctx = v };
+    if (svm.decode_assists && !f.fetch) {        /* a data fault: the CPU read the instruction */
+        const uint8_t *bytes = (const uint8_t *)v + VMCB_INSN_BYTES;
+        f.insn = bytes + 1;
+        f.insn_len = *(const volatile uint8_t *)bytes & 0xF;
+    }
     enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, true);
     switch (o) {
     case GPA_RETRY:

@@ -28,6 +28,7 @@ struct svm_global svm;
 #define CPUID_PAGE1GB     (1u << 26)               /* 8000_0001 EDX */
 #define CPUID_NP          (1u << 0)                /* 8000_000A EDX: nested paging */
 #define CPUID_NRIPS       (1u << 3)                /* 8000_000A EDX: next RIP saved on exits */
+#define CPUID_DECODE      (1u << 7)                /* 8000_000A EDX: decode assists */
 
 static int svm_probe(char *why, size_t whylen)
 {
@@ -48,12 +49,15 @@ static int svm_probe(char *why, size_t whylen)
         return -1;
     }
     svm.nrip_save = a.edx & CPUID_NRIPS;
+    svm.decode_assists = a.edx & CPUID_DECODE;
     /* SCE and LME (every x86-64 CPU), NXE and FFXSR where CPUID 8000_0001:EDX has them. */
     uint32_t ext = cpuid(0x80000001, 0).edx;
     svm.efer_writable = (1ull << 0) | EFER_LME | (ext & (1u << 20) ? EFER_NXE : 0) |
                         (ext & (1u << 25) ? 1ull << 14 : 0);
-    log_info("SVM: revision %u, %u ASIDs, nested paging, NRIP save %s\n", a.eax & 0xFF, a.ebx,
-             svm.nrip_save ? "yes" : "no (instruction lengths are decoded)");
+    log_info("SVM: revision %u, %u ASIDs, nested paging, NRIP save %s, decode assists %s\n",
+             a.eax & 0xFF, a.ebx, svm.nrip_save ? "yes" : "no (instruction lengths are decoded)",
+             svm.decode_assists ? "yes" : "no (a store to emulate is fetched through the guest's "
+                                         "page tables)");
     return 0;
 }
 

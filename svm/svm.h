@@ -62,6 +62,7 @@ static inline void svm_park_if_asked(struct percpu *cpu)
 struct svm_global {
     uint64_t iopm_phys, msrpm_phys;
     bool nrip_save;               /* the CPU reports the next RIP on exits (8000_000A EDX[3]) */
+    bool decode_assists;          /* and a nested page fault's instruction bytes (EDX[7]) */
     uint64_t efer_writable;       /* EFER bits a guest may set: what this CPU has, SVME not */
     bool smp;                     /* guest APs: ICR writes intercepted, NMIs too (kicks) */
 };

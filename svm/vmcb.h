@@ -34,6 +34,12 @@
 #define VMCB_N_CR3               0x0B0   /* u64: the nested page table root */
 #define VMCB_CLEAN               0x0C0   /* u32: clean bits; 0 = reload everything */
 #define VMCB_NRIP                0x0C8   /* u64: next RIP, with NRIP save (CPUID 8000_000A EDX[3]) */
+/*
+ * u8 count, then up to 15 bytes from the guest's CS:RIP, after a data nested
+ * page fault, with decode assists (CPUID 8000_000A EDX[7]; APM Vol. 2,
+ * chapter 15, "Decode Assists"). A count of 0: the CPU could not read them.
+ */
+#define VMCB_INSN_BYTES          0x0D0
 
 /* ---- state save area (Table B-2), from offset 0x400 ---- */
 #define VMCB_ES                  0x400   /* segments: u16 selector, u16 attrib, u32 limit, u64 base */

@@ -160,8 +160,9 @@ def parse_run(path):
                 r["ept"].append((m.group(2), m.group(3), int(m.group(1))))
                 continue
             m = re.match(r"^exits: CPU (\d+): (.+?)\s+(\d+)$", line)
-            # "in all", "NMI kicks" and "hidden-memory accesses" are tallies, not reasons.
-            if m and not m.group(2).strip().endswith(("in all", "kicks", "accesses")):
+            # "in all", "NMI kicks", "hidden-memory accesses" and "stores decoded from the
+            # exit's bytes" are tallies, not reasons.
+            if m and not m.group(2).strip().endswith(("in all", "kicks", "accesses", "bytes")):
                 reason = m.group(2).strip()
                 r["exits"][reason] = r["exits"].get(reason, 0) + int(m.group(3))
     return r

@@ -49,3 +49,26 @@ case_qemu_debug() {
     out_has 'Breakpoint 2, boot_marker_set \(\) at kernel/boot_marker.c' "a second breakpoint after relocation"
     out_has '^(\(gdb\) )?0x4f0:[[:space:]]+0x52535654$' "the marker is in memory once boot_marker_set returns"
 }
+
+# debug/exit-profile.sh: one VM exit of the test guest (VT-x in Bochs) traced from its first
+# host instruction to its VMRESUME, counted by function (docs/debugging.md).
+case_bochs_exit_profile() {
+    local rc=0 disk=$ROOT/build/guest/test-disk.img
+    mkdir -p "$OUT"
+    cp "$disk" "$OUT/disk.img"
+    dd if="$disk" of="$OUT/bootsector.bin" bs=512 count=1 status=none
+    make_iso "$OUT" multiboot2 "test_exit" "$OUT/bootsector.bin" ||
+        { check_fail "ISO for the profile" "$(tail -2 "$OUT/grub-mkrescue.log")"; return; }
+    "$ROOT/debug/exit-profile.sh" --iso "$OUT/test.iso" --sym "$ROOT/build/thinvisor.sym" \
+        --disk "$OUT/disk.img" --skip 20 --workdir "$OUT/profile" >"$OUT/debug.out" 2>&1 || rc=$?
+    if [ "$rc" -eq 0 ]; then check_pass "debug/exit-profile.sh traces an exit"
+    else check_fail "debug/exit-profile.sh traces an exit (status $rc)" "$(tail -2 "$OUT/debug.out")"; fi
+    out_has '^instructions: [0-9]+$' "it counts the exit's instructions"
+    out_has '^ +17 vmx_resume_guest$' "the resume (RSP, 15 pops, VMRESUME), all of it in the trace"
+    out_has '^ +[0-9]+ vmx_exit_dispatch$' "the dispatcher's share"
+    local total sum
+    total=$(sed -n 's/^instructions: //p' "$OUT/debug.out")
+    sum=$(awk '$2 ~ /^[A-Za-z_]/ && NF == 2 { s += $1 } END { print s + 0 }' "$OUT/debug.out")
+    if [ -n "$total" ] && [ "$total" -eq "$sum" ]; then check_pass "the functions' counts add up to the total ($total)"
+    else check_fail "the functions' counts add up to the total" "total ${total:-none}, sum $sum"; fi
+}

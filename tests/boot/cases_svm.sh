@@ -87,6 +87,10 @@ case_qemu_svm_guest_smp4() {
     expect_guest_all_pass
     expect_guest_smp 4 svm
     expect '^exits: CPU [1-3]: NMI kicks [1-9]' "INITs to running APs went through kicks"
+    # QEMU's SVM has no decode assists: each APIC store's instruction is fetched by thinvisor.
+    expect '^SVM: .*, decode assists no' "QEMU's SVM has no decode assists"
+    expect '^exits: CPU 0: EPT violation +[1-9]' "the guest's APIC stores were nested page faults"
+    expect_not "stores decoded from the exit's bytes" "every store fetched through the guest's page tables"
     expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
 }
 
@@ -113,15 +117,20 @@ case_qemu_svm_smp_stress_nmi() {
 
 # ---- Bochs 3.0's SVM (an AMD Ryzen: nested paging, NRIP save, no x2APIC) ---------------
 # A second SVM implementation beside QEMU's, and one with NRIP save, so the step over an
-# exiting instruction takes the CPU's next RIP there instead of decoding it.
+# exiting instruction takes the CPU's next RIP there instead of decoding it; and with decode
+# assists (tests/boot/bochs-patches/svm-decode-assists.patch), so the guest's APIC stores are
+# emulated from the instruction bytes the CPU put in the VMCB, as on AMD hardware.
 
 case_bochs_svm_guest_smp4() {
     boot --emu bochs_svm --cpus 4 --mem 256 --timeout 600 --cmdline "test_exit"
     expect_exit ok
     expect '^SVM: revision [0-9]+, [0-9]+ ASIDs, nested paging, NRIP save yes' "Bochs's SVM has NRIP save"
+    expect '^SVM: .*, decode assists yes$' "Bochs's SVM has decode assists"
     expect_svm_up 4
     expect_guest_all_pass
     expect_guest_smp 4 svm
+    expect "^exits: CPU [0-3]: stores decoded from the exit's bytes [1-9]" \
+        "the guest's APIC stores were emulated from the VMCB's instruction bytes"
     expect '^exits: CPU [1-3]: NMI kicks [1-9]' "INITs to running APs went through kicks"
     expect_not 'ERROR|PANIC|EXCEPTION' "no errors"
 }
