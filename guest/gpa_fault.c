@@ -20,7 +20,8 @@ static struct insn_cache *decode_cache(struct percpu *cpu)
 
 /*
  * A store to a page thinvisor write-protects, emulated against `t`: the
- * instruction at the guest's CS:RIP, fetched through its page tables, then
+ * instruction at the guest's CS:RIP, as the exit gave its bytes (SVM's decode
+ * assists) or fetched through the guest's page tables, then
  * guest/mmio_emulate.c on the guest's registers, which go back where the
  * instruction changed them. `what` names the page in the log. An instruction
  * it does not emulate is stepped over, its write dropped, and said once; no
@@ -38,13 +39,15 @@ static enum gpa_fault_outcome emulate_store(struct percpu *cpu, struct guest_reg
     struct mmio_result res;
     f->read_state(&at, &f->rsp, &f->rflags, f->ctx);
     struct mmio_regs m = { .gpr = r, .rsp = f->rsp, .rflags = f->rflags };
-    if (got) {
+    const struct insn *x = got ? insn_decode_cached(decode_cache(cpu), insn, got, at.mode) : NULL;
+    if (x) {
         cpu->vcpu.stores_from_exit_bytes++;
     } else {
+        /* None given, or too few for the instruction (the APM promises "up to 15"): fetched. */
         got = guest_fetch_code(&at, hv_read_guest_phys, NULL, fetched);
         insn = fetched;
+        x = insn_decode_cached(decode_cache(cpu), insn, got, at.mode);
     }
-    const struct insn *x = insn_decode_cached(decode_cache(cpu), insn, got, at.mode);
     enum mmio_outcome o = x ? mmio_emulate_insn(x, (unsigned)(f->gpa & 0xFFF), t, &m, &res)
                             : MMIO_UNDECODABLE;
     if (o == MMIO_UNDECODABLE || o == MMIO_UNSUPPORTED) {

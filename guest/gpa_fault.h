@@ -23,7 +23,7 @@ struct gpa_fault {
     /*
      * Where the guest's code is, its RSP and RFLAGS, read out of the VMCS or
      * VMCB only when the instruction must be looked at (a store to emulate,
-     * a report): the exit itself does not say what the instruction was.
+     * a report): the exit itself says at most what its bytes were (insn).
      */
     void (*read_state)(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags, void *ctx);
     void *ctx;

@@ -20,8 +20,9 @@ typedef uint16_t __attribute__((may_alias, aligned(1))) any_quarter;
 /*
  * The tail takes no byte loop: the last 8 (or 4, 2) bytes are copied as one
  * word that may overlap the word before it, which memcpy's non-overlapping
- * buffers allow. A 15-byte instruction fetch is two moves this way, and a
- * guest page-table entry one (every emulated APIC store does both).
+ * buffers allow (a copy within one buffer, forwards, is memmove's). A
+ * 15-byte instruction fetch, which an emulated APIC store may start with,
+ * is two moves this way.
  */
 void *memcpy(void *dst, const void *src, size_t n)
 {

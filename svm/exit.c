@@ -313,7 +313,7 @@ static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
     if (svm.decode_assists && !f.fetch) {        /* a data fault: the CPU read the instruction */
         const uint8_t *bytes = (const uint8_t *)v + VMCB_INSN_BYTES;
         f.insn = bytes + 1;
-        f.insn_len = *(const volatile uint8_t *)bytes & 0xF;
+        f.insn_len = bytes[0] <= INSN_MAX_LEN ? bytes[0] : 0;
     }
     enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, true);
     switch (o) {

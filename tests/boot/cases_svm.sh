@@ -88,6 +88,7 @@ case_qemu_svm_guest_smp4() {
     expect_guest_smp 4 svm
     expect '^exits: CPU [1-3]: NMI kicks [1-9]' "INITs to running APs went through kicks"
     # QEMU's SVM has no decode assists: each APIC store's instruction is fetched by thinvisor.
+    # There were such stores: the APs above started through the INITs and SIPIs caught there.
     expect '^SVM: .*, decode assists no' "QEMU's SVM has no decode assists"
     expect '^exits: CPU 0: EPT violation +[1-9]' "the guest's APIC stores were nested page faults"
     expect_not "stores decoded from the exit's bytes" "every store fetched through the guest's page tables"

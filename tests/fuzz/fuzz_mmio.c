@@ -59,10 +59,9 @@ static void page_write(void *ctx, unsigned offset, unsigned size, uint64_t value
 }
 
 /*
- * Emulates until the instruction is done (one call per REP iteration, as the
- * exits would come), or once where page_addr is 0 (no real page behind).
+ * mmio_emulate on registers kept as the CPU's snapshot keeps them (an array
+ * in SDM order), which change only when the store was done.
  */
-/* mmio_emulate on registers kept as the CPU's snapshot keeps them (an array in SDM order). */
 static enum mmio_outcome emulate_once(const uint8_t *insn, unsigned mode, unsigned offset,
                                       const struct mmio_target *t, struct native_state *r,
                                       struct mmio_result *res)
@@ -82,6 +81,10 @@ static enum mmio_outcome emulate_once(const uint8_t *insn, unsigned mode, unsign
     return o;
 }
 
+/*
+ * Emulates until the instruction is done (one call per REP iteration, as the
+ * exits would come), or once where page_addr is 0 (no real page behind).
+ */
 static enum mmio_outcome emulate(const uint8_t *insn, unsigned mode, unsigned offset,
                                  uint8_t *bytes, uint64_t page_addr, struct native_state *r,
                                  struct mmio_result *res)
@@ -181,11 +184,7 @@ static int gpr_of(ZydisRegister reg)
 static uint8_t *aim(const struct insn *x, struct native_state *r, unsigned *offset,
                     uint8_t **code, uint8_t **extra)
 {
-    const ZydisDecodedOperand *mem = NULL;
-    for (unsigned i = 0; i < x->i.operand_count; i++)
-        if (x->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && x->op[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
-            (x->op[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-            mem = &x->op[i];
+    const ZydisDecodedOperand *mem = x->written_mem >= 0 ? &x->op[x->written_mem] : NULL;
     if (!mem || mem->mem.segment == ZYDIS_REGISTER_FS || mem->mem.segment == ZYDIS_REGISTER_GS)
         return NULL;
     uint64_t amask = x->i.address_width == 32 ? 0xFFFFFFFFull : ~0ull;

@@ -249,6 +249,8 @@ static void read_modify_write(void **state)
 static void refusals(void **state)
 {
     (void)state;
+    struct guest_regs before = frame;
+    struct mmio_regs before_m = regs;
     assert_int_equal(EMULATE(8, 0x80, 0x8B, 0x02), MMIO_UNSUPPORTED);    /* a load */
     assert_int_equal(res.length, 2);
     assert_int_equal(EMULATE(8, 0x80, 0x89, 0xC2), MMIO_UNSUPPORTED);    /* register to register */
@@ -262,7 +264,13 @@ static void refusals(void **state)
                              0x66, 0x66, 0x66, 0x66, 0x66, 0x89, 0x02), MMIO_UNDECODABLE);
     assert_int_equal(EMULATE(3, 0x80, 0x89, 0x02), MMIO_UNDECODABLE);    /* no such mode */
     assert_int_equal(EMULATE(8, 0xFFE, 0x89, 0x02), MMIO_UNSUPPORTED);   /* leaves the page */
+    assert_int_equal(EMULATE(8, 0x80, 0x87, 0xC8), MMIO_UNSUPPORTED);    /* xchg of two registers */
+    assert_int_equal(EMULATE(8, 0x80, 0xF3, 0x48, 0xA5), MMIO_UNSUPPORTED);  /* rep movsq */
     assert_int_equal(reads + writes, 0);
+    /* Refused: not a register changed (they are the exit frame's own, written in place). */
+    assert_memory_equal(&frame, &before, sizeof frame);
+    assert_int_equal(regs.rsp, before_m.rsp);
+    assert_int_equal(regs.rflags, before_m.rflags);
 }
 
 /* The lengths SVM exits need, of known instructions only. */
