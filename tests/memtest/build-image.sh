@@ -36,7 +36,7 @@ if ! compgen -G "$out/debs/memtest86+_*.deb" >/dev/null; then
     apt_lists_ready memtest86+
     apt_download "$out/debs" memtest86+ || die "apt-get download memtest86+ failed"
 fi
-deb=$(compgen -G "$out/debs/memtest86+_*.deb" | head -1)
+deb=$(compgen -G "$out/debs/memtest86+_*.deb" | sort -V | tail -1)   # the newest, when several
 
 stamp=$( { sha256sum "$0" "$here/grub.cfg"; basename "$deb"; grub-mkrescue --version; } | sha256sum)
 if [[ -f $image && -f $image.stamp && $(<"$image.stamp") == "$stamp" ]]; then
