@@ -234,7 +234,7 @@ uint32_t leave_commit(struct percpu *cpu, const struct leave_request *q, struct 
     uint8_t *page = hv_identity(page_pa);
     memcpy(page, leave_stub, (size_t)(leave_stub_end - leave_stub));
     f->gprs.rax = TV_STATUS_OK;
-    memcpy(page + LEAVE_FRAME_OFFSET, f, sizeof *f);
+    memcpy(page + leave_frame_offset, f, sizeof *f);
 
     __atomic_store_n(&cpu->vcpu.stopped, true, __ATOMIC_RELEASE);   /* kick_wait gives up on it */
     __atomic_store_n(&cpu->vcpu.left, true, __ATOMIC_RELEASE);

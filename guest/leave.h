@@ -31,8 +31,6 @@
 #include "mm/guest_walk.h"
 #include "smp/percpu.h"
 
-#define LEAVE_FRAME_OFFSET 0x800   /* in the page: the stub's code before, its frame here */
-
 /* A GDTR or IDTR as LGDT and LIDT read it (at &limit), its base aligned. */
 struct leave_table_register {
     uint16_t pad[3];
@@ -124,6 +122,7 @@ uint64_t leave_via(const struct leave_request *q);
 
 /* guest/leave_stub.asm */
 extern const uint8_t leave_stub[], leave_stub_end[];
+extern const uint32_t leave_frame_offset;   /* the frame's place in the page, the stub's code before */
 void leave_jump(uint64_t page, uint64_t via) __attribute__((noreturn));
 void leave_jump_svm(uint64_t page, uint64_t guest_vmcb, uint64_t via) __attribute__((noreturn));
 

@@ -162,6 +162,12 @@ frame equ leave_stub + LEAVE_FRAME_OFFSET
 %error "leave_stub is longer than LEAVE_FRAME_OFFSET"
 %endif
 
+; Where guest/leave.c writes the frame in the page: this file holds the offset, C reads it.
+section .rodata
+global leave_frame_offset
+align 4
+leave_frame_offset: dd LEAVE_FRAME_OFFSET
+
 section .text
 ; void leave_jump(uint64_t page, uint64_t via) __attribute__((noreturn)): to the stub's copy
 ; at `page`, through `via` when not 0 (leave_la57_entry's identity address).
