@@ -58,7 +58,10 @@ static uint64_t key_mask(unsigned length, unsigned w)
     return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
 }
 
-/* A miss: decoded into the entry the cache replaces next. Apart, so that a hit saves no registers for it. */
+/*
+ * A miss: decoded into the entry the cache replaces next. Apart, so that a
+ * hit saves no registers for it.
+ */
 static __attribute__((noinline)) const struct insn *
 decode_into_cache(struct insn_cache *c, const uint64_t key[2], const uint8_t *bytes,
                   unsigned avail, unsigned mode)

@@ -122,7 +122,7 @@ uint64_t leave_via(const struct leave_request *q);
 
 /* guest/leave_stub.asm */
 extern const uint8_t leave_stub[], leave_stub_end[];
-extern const uint32_t leave_frame_offset;   /* the frame's place in the page, the stub's code before */
+extern const uint32_t leave_frame_offset;   /* the frame's place in the page, after the code */
 void leave_jump(uint64_t page, uint64_t via) __attribute__((noreturn));
 void leave_jump_svm(uint64_t page, uint64_t guest_vmcb, uint64_t via) __attribute__((noreturn));
 

@@ -68,8 +68,9 @@ static bool walk_32bit(const struct guest_paging *p, uint32_t la, guest_read_fn 
  * `levels` counts from the top table down to the page table (3, 4 or 5);
  * under PAE the top table is the 4-entry PDPT at CR3 bits 31:5.
  */
-static inline __attribute__((always_inline)) bool walk_64bit(const struct guest_paging *p, uint64_t la, int levels, guest_read_fn read,
-                       void *ctx, uint64_t *gpa)
+static inline __attribute__((always_inline)) bool
+walk_64bit(const struct guest_paging *p, uint64_t la, int levels, guest_read_fn read, void *ctx,
+           uint64_t *gpa)
 {
     uint64_t table = levels == 3 ? (p->cr3 & 0xFFFFFFE0u) : (p->cr3 & ADDR_MASK);
     for (int level = levels - 1; level >= 0; level--) {

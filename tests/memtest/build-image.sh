@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds build/memtest/memtest-disk.img: memtest86+ (Debian's package, its BIOS and EFI
 # images) behind GRUB, in a hybrid image made by grub-mkrescue that boots from its MBR like a
-# hard disk or through its EFI GRUB under UEFI (as tests/linux/build-image.sh's Linux disk), so thinvisor chainloads
-# it as it does any disk. A guest no one here wrote: it starts every CPU itself and writes
-# and reads all the memory the guest's E820 map offers.
+# hard disk, or through its EFI GRUB under UEFI (as tests/linux/build-image.sh's Linux disk),
+# so thinvisor chainloads it as it does any disk. A guest no one here wrote: it starts every
+# CPU itself and writes and reads all the memory the guest's E820 map offers.
 #
 # usage: tests/memtest/build-image.sh [--out DIR]
 # The .deb stays in DIR/debs (one download, then no network); the image is rebuilt when its
