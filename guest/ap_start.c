@@ -57,6 +57,11 @@ bool ap_init_pending(struct percpu *cpu)
     return init_sipi_init_pending(&cpu->vcpu);
 }
 
+bool ap_init_sent(struct percpu *cpu)
+{
+    return init_sipi_init_sent(&cpu->vcpu);
+}
+
 /*
  * Whether the INIT sent to c was taken, or the sender has one of its own to
  * take first, or c stopped for a sleep (guest/s3.c), which resets it anyway.

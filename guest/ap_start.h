@@ -24,6 +24,12 @@ uint8_t ap_wait_for_sipi(struct percpu *cpu, bool can_kick);
 bool ap_init_pending(struct percpu *cpu);
 
 /*
+ * The same at the end of an exit whose vcpu.exit_work was not clear: the
+ * backend's cue to take the INIT (init_sipi_init_sent).
+ */
+bool ap_init_sent(struct percpu *cpu);
+
+/*
  * A guest ICR write from `sender`, in x2APIC layout: init_sipi_deliver on
  * every CPU. True when it was an INIT or SIPI and has been handled; false
  * when the caller must send it to the real APIC. INIT to the boot processor

@@ -35,6 +35,7 @@ void init_sipi_begin_wait(struct vcpu_state *v)
 void init_sipi_reset(struct vcpu_state *v)
 {
     __atomic_store_n(&v->ap_state, AP_WAITING, __ATOMIC_RELEASE);
+    v->init_sent = false;
 }
 
 bool init_sipi_take_start(struct vcpu_state *v, uint8_t *vector)
@@ -49,6 +50,17 @@ bool init_sipi_take_start(struct vcpu_state *v, uint8_t *vector)
 bool init_sipi_init_pending(struct vcpu_state *v)
 {
     return state_of(v) == AP_INIT_PENDING;
+}
+
+/*
+ * The flag goes first, in a full barrier, and the state is read after: an
+ * INIT whose compare-and-swap this read misses sets the flag again after it
+ * (deliver_init), so the next exit looks once more.
+ */
+bool init_sipi_init_sent(struct vcpu_state *v)
+{
+    return __atomic_exchange_n(&v->init_sent, false, __ATOMIC_SEQ_CST) &&
+           init_sipi_init_pending(v);
 }
 
 static bool is_target(const struct percpu *sender, const struct percpu *c, uint64_t icr)
@@ -108,6 +120,8 @@ static bool deliver_init(struct vcpu_state *v, bool can_kick)
             return s == AP_RUNNING;
     } while (!__atomic_compare_exchange_n(&v->ap_state, &s, next, false, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
+    if (next == AP_INIT_PENDING)
+        __atomic_store_n(&v->init_sent, true, __ATOMIC_SEQ_CST);   /* after the state: see above */
     return next == AP_INIT_PENDING && !(s & AP_SIPI_LATCHED);
 }
 

@@ -75,4 +75,12 @@ bool init_sipi_take_start(struct vcpu_state *v, uint8_t *vector);
 /* Whether the guest sent this AP an INIT that it has not taken yet. */
 bool init_sipi_init_pending(struct vcpu_state *v);
 
+/*
+ * The same, asked at the end of the AP's exits: every INIT that makes one
+ * pending also sets v->init_sent, in the word those exits test together
+ * (smp/percpu.h), so an exit that finds it clear has no INIT to take. This
+ * clears it, then reads the state.
+ */
+bool init_sipi_init_sent(struct vcpu_state *v);
+
 #endif

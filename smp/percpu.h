@@ -33,12 +33,24 @@ struct vcpu_state {
     struct tv_status_cpu *stats;  /* exit counters, in the published status area (guest/status.c) */
     uint64_t hidden_accesses;     /* guest accesses to the hypervisor region (guest/gpa_fault.c) */
     bool launched;                /* the guest runs here: NMIs from now on are its own */
-    bool nmi_pending;             /* a guest NMI that arrived outside the guest: inject it */
+    /*
+     * What the end of a VM exit must look at before the guest goes on, one
+     * byte each, read together as exit_work: an exit with none of it to do
+     * (nearly every exit) tests them all with one compare. Each byte is the
+     * state itself, not a copy, so whoever sets one needs to do nothing else.
+     */
+    union {
+        struct {
+            volatile bool nmi_pending;    /* a guest NMI that arrived outside the guest: inject it */
+            volatile bool waiting_for_sipi; /* INIT state, not started by a SIPI: no guest code runs */
+            volatile bool park;           /* stop in the host at the end of this exit: s3.c, leave.c */
+            volatile bool init_sent;      /* an emulated INIT may wait in ap_state (init_sipi.h) */
+        };
+        uint32_t exit_work;
+    };
     volatile bool in_guest;       /* between VM entry and exit, running guest code */
     volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */
     volatile bool stopped;        /* guest_stop_cpu: no exit will come from it any more */
-    volatile bool waiting_for_sipi; /* INIT state, not yet started by a SIPI: no guest code runs */
-    volatile bool park;           /* stop in the host at the end of this exit: guest/s3.c, leave.c */
     volatile bool parked;         /* it has: its caches are written back, it waits there */
     volatile bool left;           /* guest/leave.c: virtualization is off here for good */
     uint64_t kicks;               /* kicks sent to this CPU */

@@ -72,6 +72,8 @@ int svm_launch_ap(struct percpu *cpu, void *arg)
 /* An INIT the guest sent: the INIT state, the local APIC reset as the INIT would have. */
 void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 {
+    if (!ap_init_sent(cpu))
+        return;
     while (ap_init_pending(cpu)) {
         lapic_init_reset();
         uint64_t cr0 = cr0_after_init(vmcb_u64(svm_cpu(cpu)->vmcb, VMCB_CR0));

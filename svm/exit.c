@@ -360,6 +360,20 @@ static void redeliver_interrupted_event(void *v)
                                            EVENTINJ_ERROR_VALID | EVENTINJ_TYPE_MASK | 0xFF));
 }
 
+/*
+ * The end of an exit whose vcpu.exit_work is not clear (smp/percpu.h): an
+ * emulated INIT to take, a sleep to park for (guest/s3.c), an NMI owed to
+ * the guest.
+ */
+static __attribute__((noinline)) void do_exit_work(struct guest_regs *r, struct percpu *cpu,
+                                                   struct svm_cpu *s, void *v)
+{
+    svm_take_pending_init(r, cpu);
+    svm_park_if_asked(cpu);
+    if (cpu->vcpu.nmi_pending)
+        svm_inject_pending_nmi(cpu, s, v);
+}
+
 __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loop)
 {
     struct percpu *cpu = this_cpu();
@@ -445,11 +459,8 @@ __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loo
             stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
         stop_guest(cpu, v, "unexpected #VMEXIT");
     }
-    if (svm.smp && cpu->index != 0)
-        svm_take_pending_init(r, cpu);
-    svm_park_if_asked(cpu);
-    if (cpu->vcpu.nmi_pending)
-        svm_inject_pending_nmi(cpu, s, v);
+    if (cpu->vcpu.exit_work)
+        do_exit_work(r, cpu, s, v);
     vmcb_set_u64(v, VMCB_RAX, r->rax);
     svm_resume_guest(loop);
 }

@@ -79,7 +79,7 @@ void svm_guest_real_mode(void *vmcb, uint16_t cs_sel, uint64_t rip, uint64_t cr0
 /* svm/ap_start.c: run-on-APs work; the AP waits for the guest's SIPI, then runs it. */
 int svm_launch_ap(struct percpu *cpu, void *arg);
 
-/* At the end of every exit on an AP: takes an INIT the guest sent it (waits for a SIPI). */
+/* At the end of an exit with vcpu.exit_work set: takes an INIT the guest sent (waits for a SIPI). */
 void svm_take_pending_init(struct guest_regs *r, struct percpu *cpu);
 
 /*

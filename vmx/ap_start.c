@@ -70,13 +70,14 @@ void vmx_handle_init(struct guest_regs *r, struct percpu *cpu)
 }
 
 /*
- * At the end of every exit: an AP takes an emulated INIT sent to it, whatever
- * made it exit (a kick, or an exit of its own that came first). An event the
- * exit queued for the guest dies with the INIT, as on hardware.
+ * At the end of an exit with vcpu.exit_work set: an AP takes an emulated INIT
+ * sent to it, whatever made it exit (a kick, or an exit of its own that came
+ * first). An event the exit queued for the guest dies with the INIT, as on
+ * hardware.
  */
 void vmx_take_pending_init(struct guest_regs *r, struct percpu *cpu)
 {
-    if (!ap_init_pending(cpu))
+    if (!ap_init_sent(cpu))
         return;
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     vmx_handle_init(r, cpu);

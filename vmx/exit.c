@@ -436,6 +436,21 @@ static void inject_pending_nmi(struct percpu *cpu)
     vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
 }
 
+/*
+ * The end of an exit whose vcpu.exit_work is not clear (smp/percpu.h): an
+ * emulated INIT to take, a sleep to park for (guest/s3.c), an NMI owed to
+ * the guest, or a CPU in wait-for-SIPI, which runs no guest code after the
+ * entry and so takes no part in EPT shootdowns meanwhile.
+ */
+RARE_EXIT static void do_exit_work(struct guest_regs *r, struct percpu *cpu)
+{
+    vmx_take_pending_init(r, cpu);
+    if (cpu->vcpu.park)
+        guest_s3_take_park(cpu);
+    inject_pending_nmi(cpu);
+    vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
+}
+
 void vmx_stop_cpu(struct percpu *cpu, uint32_t reason)
 {
     log_error("CPU %u: VM exit %u (%s) it cannot go on from, qualification %#llx\n",
@@ -556,12 +571,10 @@ __attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
     }
     if (reason == EXIT_EPT_VIOLATION || reason == EXIT_EXCEPTION_NMI)
         redeliver_interrupted_event();        /* the exits that can come amid a delivery */
-    if (vmx.emulate_sipi && cpu->index != 0)
-        vmx_take_pending_init(r, cpu);
-    if (cpu->vcpu.park)
-        guest_s3_take_park(cpu);              /* parked for a sleep (guest/s3.c) */
-    inject_pending_nmi(cpu);
-    vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
+    if (cpu->vcpu.exit_work)
+        do_exit_work(r, cpu);
+    else
+        vmx_ept_sync_before_entry(cpu, true);
     vmx_resume_guest(r);
 }
 

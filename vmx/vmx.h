@@ -107,7 +107,7 @@ static inline void vmx_ept_left_guest(struct percpu *cpu)
 }
 
 /* Before every VM entry: from here on this CPU may run guest code with the current EPT. */
-static inline void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest_code)
+static inline __attribute__((always_inline)) void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest_code)
 {
     struct vmx_cpu *v = vmx_cpu(cpu);
     __atomic_store_n(&cpu->vcpu.in_guest, runs_guest_code, __ATOMIC_SEQ_CST);

@@ -193,6 +193,36 @@ static void init_to_a_waiting_ap(void **state)
     assert_int_equal(seen.waits[3], 0);
 }
 
+/*
+ * Every INIT that leaves one to take also sets init_sent, the byte the AP's
+ * exits test with the rest of exit_work (smp/percpu.h); init_sipi_init_sent
+ * clears it, then reads the state. An INIT with nothing to take sets none.
+ */
+static void init_sent_marks_every_init_to_take(void **state)
+{
+    (void)state;
+    struct vcpu_state *v = &cpu_blocks[1].vcpu;
+    seen.ap_takes_init = false;
+    assert_false(v->init_sent);
+    send(0, init_to(2), true);
+    assert_true(v->init_sent);
+    assert_true(init_sipi_init_sent(v));
+    assert_false(v->init_sent);
+    assert_false(init_sipi_init_sent(v));         /* seen once; the state still says pending */
+    assert_true(init_sipi_init_pending(v));
+    send(0, sipi_to(2, 0x20), true);              /* latched behind the INIT */
+    send(0, init_to(2), true);                    /* drops it: an INIT to take again */
+    assert_true(init_sipi_init_sent(v));
+    init_sipi_begin_wait(v);                      /* the AP takes it */
+    assert_false(init_sipi_init_sent(v));
+    cpu_blocks[3].vcpu.ap_state = AP_WAITING;
+    send(0, init_to(6), true);                    /* already in the INIT state */
+    assert_false(cpu_blocks[3].vcpu.init_sent);
+    send(0, init_to(4), false);                   /* without kicks: a real INIT, no message */
+    assert_false(cpu_blocks[2].vcpu.init_sent);
+    assert_int_equal(seen.real_inits[2], 1);
+}
+
 /* INIT to the boot processor resets the platform; a SIPI to it is ignored. */
 static void bsp(void **state)
 {
@@ -253,15 +283,16 @@ static void without_kicks(void **state)
 
 /*
  * The race: an AP thread that, like svm_launch_ap, waits for its SIPI, runs
- * until it sees an INIT pending and waits again, against a sender thread
- * that, like a guest OS restarting it, sends INIT then SIPI with a new
- * vector each cycle, and (as after a timed-out wait) sometimes does not wait
- * for the INIT to be taken. Every cycle must start the AP once, at its own
- * vector: no SIPI lost, none taken twice.
+ * until its exits' look (init_sipi_init_sent) finds an INIT and waits again,
+ * against a sender thread that, like a guest OS restarting it, sends INIT
+ * then SIPI with a new vector each cycle, and (as after a timed-out wait)
+ * sometimes does not wait for the INIT to be taken. Every cycle must start
+ * the AP once, at its own vector: no SIPI lost, none taken twice, no INIT
+ * left untaken.
  */
 #define CYCLES 5000
-#define LOST_AFTER_SPINS 1000000   /* the AP looked this often for a SIPI that was sent: lost */
-static volatile uint32_t starts, last_vector, stop, ap_spins;
+#define LOST_AFTER_SPINS 1000000   /* the AP looked this often for what was sent: lost */
+static volatile uint32_t starts, last_vector, stop, ap_spins, untaken_inits;
 
 static void *ap_thread(void *arg)
 {
@@ -277,9 +308,10 @@ static void *ap_thread(void *arg)
         }
         __atomic_store_n(&last_vector, vector, __ATOMIC_RELEASE);
         __atomic_add_fetch(&starts, 1, __ATOMIC_ACQ_REL);
-        while (!init_sipi_init_pending(v)) {      /* guest code, until a kick brings an INIT */
+        while (!init_sipi_init_sent(v)) {         /* guest code, until a kick brings an INIT */
             if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
                 return NULL;
+            __atomic_add_fetch(&ap_spins, 1, __ATOMIC_RELEASE);
             sched_yield();
         }
     }
@@ -289,8 +321,14 @@ static void no_op_kick(struct percpu *c) { (void)c; }
 static void wait_until_taken(struct percpu *sender, struct percpu *c)
 {
     (void)sender;
-    while (init_sipi_init_pending(&c->vcpu))
+    uint32_t spins = __atomic_load_n(&ap_spins, __ATOMIC_ACQUIRE);
+    while (init_sipi_init_pending(&c->vcpu)) {
+        if (__atomic_load_n(&ap_spins, __ATOMIC_ACQUIRE) - spins > LOST_AFTER_SPINS) {
+            __atomic_add_fetch(&untaken_inits, 1, __ATOMIC_ACQ_REL);  /* looked, never saw it */
+            return;
+        }
         sched_yield();
+    }
 }
 static void dont_wait(struct percpu *sender, struct percpu *c) { (void)sender; (void)c; }
 
@@ -324,6 +362,7 @@ static void race(void **state)
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
+    assert_int_equal(untaken_inits, 0);
     assert_int_equal(lost, 0);                    /* the cycle whose SIPI never started the AP */
     assert_int_equal(bad, 0);
     assert_int_equal(starts, CYCLES);
@@ -339,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup(second_init_drops_the_latch, setup),
         cmocka_unit_test_setup(init_undoes_an_unstarted_sipi, setup),
         cmocka_unit_test_setup(init_to_a_waiting_ap, setup),
+        cmocka_unit_test_setup(init_sent_marks_every_init_to_take, setup),
         cmocka_unit_test_setup(bsp, setup),
         cmocka_unit_test_setup(shorthands, setup),
         cmocka_unit_test_setup(other_icr_writes, setup),
