@@ -45,8 +45,9 @@ struct vcpu_state {
             volatile bool waiting_for_sipi; /* INIT state, not started by a SIPI: no guest code runs */
             volatile bool park;           /* stop in the host at the end of this exit: s3.c, leave.c */
             volatile bool init_sent;      /* an emulated INIT may wait in ap_state (init_sipi.h) */
+            volatile bool flush_tlb;      /* the shared EPT changed (vmx/ept_shootdown.c) */
         };
-        uint32_t exit_work;
+        uint64_t exit_work;
     };
     volatile bool in_guest;       /* between VM entry and exit, running guest code */
     volatile bool kick;           /* an NMI sent to make it leave the guest: not the guest's */

@@ -8,11 +8,17 @@
  * when its generation is behind. The changing CPU waits until each one is
  * current or out of the guest. The scheme is the TLB shootdown of OS kernels.
  *
- * Ordering: a CPU publishes in_guest before it reads the generation, and the
- * changer bumps the generation before it reads in_guest (both sequentially
- * consistent), so a CPU either sees the new generation on its way in or is
- * seen in the guest and kicked (smp/kick.c; again if the kick finds it still
- * in root, past that point).
+ * Every other CPU's vcpu.flush_tlb is set too: a VM entry looks at the
+ * generation only when its exit_work is not clear (smp/percpu.h), which
+ * spares every other entry the compare.
+ *
+ * Ordering: a CPU publishes in_guest before it reads its exit_work (and,
+ * on the long way in, the generation), and the changer sets flush_tlb after
+ * the generation and before it reads in_guest (all sequentially
+ * consistent), so a CPU either sees the request on its way in or is seen in
+ * the guest and kicked (smp/kick.c; again if the kick finds it still in
+ * root, past that point). The long way clears flush_tlb before it reads the
+ * generation: a request it misses stays set for the next entry.
  */
 #include "kernel/log.h"
 #include "smp/kick.h"
@@ -62,6 +68,9 @@ void vmx_ept_shootdown(struct percpu *self)
     uint64_t gen = __atomic_add_fetch(&vmx_ept_current_generation, 1, __ATOMIC_SEQ_CST);
     vmx_invept();
     __atomic_store_n(&vmx_cpu(self)->ept_generation, gen, __ATOMIC_RELEASE);
+    for (uint32_t i = 0; i < cpu_count; i++)
+        if (cpus[i] != self)
+            __atomic_store_n(&cpus[i]->vcpu.flush_tlb, true, __ATOMIC_SEQ_CST);
     if (!vmx_can_kick()) {
         static bool said;
         if (!said) {

@@ -439,11 +439,13 @@ static void inject_pending_nmi(struct percpu *cpu)
 /*
  * The end of an exit whose vcpu.exit_work is not clear (smp/percpu.h): an
  * emulated INIT to take, a sleep to park for (guest/s3.c), an NMI owed to
- * the guest, or a CPU in wait-for-SIPI, which runs no guest code after the
- * entry and so takes no part in EPT shootdowns meanwhile.
+ * the guest, an EPT flush a shootdown asked for, or a CPU in wait-for-SIPI,
+ * which runs no guest code after the entry and so takes no part in EPT
+ * shootdowns meanwhile. Out of the guest again first: it may wait here.
  */
 RARE_EXIT static void do_exit_work(struct guest_regs *r, struct percpu *cpu)
 {
+    vmx_ept_left_guest(cpu);
     vmx_take_pending_init(r, cpu);
     if (cpu->vcpu.park)
         guest_s3_take_park(cpu);
@@ -571,10 +573,8 @@ __attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
     }
     if (reason == EXIT_EPT_VIOLATION || reason == EXIT_EXCEPTION_NMI)
         redeliver_interrupted_event();        /* the exits that can come amid a delivery */
-    if (cpu->vcpu.exit_work)
+    if (vmx_ept_enter_guest(cpu))
         do_exit_work(r, cpu);
-    else
-        vmx_ept_sync_before_entry(cpu, true);
     vmx_resume_guest(r);
 }
 

@@ -87,8 +87,9 @@ bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *expo
  * every CPU must see before the guest goes on, vmx_ept_shootdown flushes this
  * CPU and waits until every other one has flushed or is out of the guest.
  * Every VM exit calls vmx_ept_left_guest first; every VM entry is preceded by
- * vmx_ept_sync_before_entry. Those two run at every exit, so they are inline
- * here; the ordering they keep is explained in ept_shootdown.c.
+ * vmx_ept_enter_guest and, when that finds work, vmx_ept_sync_before_entry.
+ * They run at every exit, so they are inline here; the ordering they keep is
+ * explained in ept_shootdown.c.
  */
 void vmx_ept_shootdown(struct percpu *self);
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);
@@ -106,10 +107,26 @@ static inline void vmx_ept_left_guest(struct percpu *cpu)
     __atomic_store_n(&cpu->vcpu.in_guest, false, __ATOMIC_RELEASE);
 }
 
-/* Before every VM entry: from here on this CPU may run guest code with the current EPT. */
+/*
+ * Before every VM entry: from here on this CPU runs guest code. Then whether
+ * it must take the long way in (vcpu.exit_work, smp/percpu.h): read after the
+ * store, so that a shootdown either finds this CPU in the guest and kicks it
+ * or has its flush request seen here.
+ */
+static inline __attribute__((always_inline)) bool vmx_ept_enter_guest(struct percpu *cpu)
+{
+    __atomic_store_n(&cpu->vcpu.in_guest, true, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&cpu->vcpu.exit_work, __ATOMIC_SEQ_CST) != 0;
+}
+
+/*
+ * The long way in: from here on this CPU may run guest code (or, waiting for
+ * a SIPI, may not) with the current EPT, flushed first when it is behind.
+ */
 static inline __attribute__((always_inline)) void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest_code)
 {
     struct vmx_cpu *v = vmx_cpu(cpu);
+    cpu->vcpu.flush_tlb = false;          /* the generation below is read after this */
     __atomic_store_n(&cpu->vcpu.in_guest, runs_guest_code, __ATOMIC_SEQ_CST);
     uint64_t gen = __atomic_load_n(&vmx_ept_current_generation, __ATOMIC_SEQ_CST);
     if (v->ept_generation != gen)
