@@ -360,30 +360,54 @@ static void redeliver_interrupted_event(void *v)
                                            EVENTINJ_ERROR_VALID | EVENTINJ_TYPE_MASK | 0xFF));
 }
 
+/* The guest runs again (svm/svm_run.asm), with RAX, which VMRUN takes from the VMCB. */
+static inline __attribute__((always_inline, noreturn)) void run_guest(struct guest_regs *r,
+                                                                      void *v, void *loop)
+{
+    vmcb_set_u64(v, VMCB_RAX, r->rax);
+    svm_resume_guest(loop);
+}
+
 /*
  * The end of an exit whose vcpu.exit_work is not clear (smp/percpu.h): an
  * emulated INIT to take, a sleep to park for (guest/s3.c), an NMI owed to
  * the guest.
  */
-static __attribute__((noinline)) void do_exit_work(struct guest_regs *r, struct percpu *cpu,
-                                                   struct svm_cpu *s, void *v)
+static __attribute__((noinline, noreturn)) void do_exit_work(struct guest_regs *r,
+                                                             struct percpu *cpu,
+                                                             struct svm_cpu *s, void *v,
+                                                             void *loop)
 {
     svm_take_pending_init(r, cpu);
     svm_park_if_asked(cpu);
     if (cpu->vcpu.nmi_pending)
         svm_inject_pending_nmi(cpu, s, v);
+    run_guest(r, v, loop);
 }
 
-__attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loop)
+/*
+ * Every exit ends here: into the guest, the long way when there is work.
+ * Nothing returns from here, so no caller keeps a value across it.
+ */
+static inline __attribute__((always_inline, noreturn)) void resume(struct guest_regs *r,
+                                                                   struct percpu *cpu,
+                                                                   struct svm_cpu *s, void *v,
+                                                                   void *loop)
 {
-    struct percpu *cpu = this_cpu();
-    struct svm_cpu *s = svm_cpu(cpu);
-    void *v = s->vmcb;
-    uint64_t code = vmcb_u64(v, VMCB_EXITCODE);
-    r->rax = vmcb_u64(v, VMCB_RAX);
-    vmcb_set_u8(v, VMCB_TLB_CONTROL, 0);
-    vmcb_set_u64(v, VMCB_EVENTINJ, 0);
-    cpu->vcpu.stats->exits_total++;
+    if (cpu->vcpu.exit_work)
+        do_exit_work(r, cpu, s, v, loop);
+    run_guest(r, v, loop);
+}
+
+/*
+ * Every exit but a passed-through CPUID (below): counted, then one flat
+ * switch over the exit code.
+ */
+static __attribute__((noinline, noreturn)) void handle_exit(struct guest_regs *r, void *loop,
+                                                            struct percpu *cpu,
+                                                            struct svm_cpu *s, void *v,
+                                                            uint64_t code)
+{
     unsigned reason = tv_reason(code, v);
     if (reason < EXIT_REASON_COUNT)
         cpu->vcpu.stats->exits[reason]++;
@@ -459,8 +483,49 @@ __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loo
             stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
         stop_guest(cpu, v, "unexpected #VMEXIT");
     }
-    if (cpu->vcpu.exit_work)
-        do_exit_work(r, cpu, s, v);
-    vmcb_set_u64(v, VMCB_RAX, r->rax);
-    svm_resume_guest(loop);
+    resume(r, cpu, s, v, loop);
+}
+
+/*
+ * A CPUID whose leaf the guest policy leaves alone (guest/cpuid.c), on a CPU
+ * that reports the next RIP, with no trap flag or NMI step to honour: the
+ * CPU's answer, the instruction done. The exit a guest makes most often in a
+ * loop, done without a call: svm_exit_dispatch then needs no frame of its
+ * own. Any other CPUID goes to handle_exit's handle_cpuid (false).
+ */
+static inline __attribute__((always_inline)) bool cpuid_passed_through(struct guest_regs *r,
+                                                                      struct svm_cpu *s, void *v)
+{
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
+    if (guest_cpuid_may_change(leaf) || !svm.nrip_save || s->nmi_stepping ||
+        (vmcb_u64(v, VMCB_RFLAGS) & (RFLAGS_TF | RFLAGS_RF)))
+        return false;
+    cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
+    vmcb_set_u64(v, VMCB_RIP, vmcb_u64(v, VMCB_NRIP));   /* svm_resume_at, but for the */
+    vmcb_set_u64(v, VMCB_INTERRUPT_SHADOW, 0);            /* trap flags, which are clear */
+    return true;
+}
+
+/*
+ * Called by svm/svm_run.asm after every #VMEXIT, the guest's GPRs but RAX in
+ * r, loop the guest loop's frame. It does not return: it ends in
+ * svm_resume_guest, which takes the stack back to that frame, so no C frame's
+ * saved registers are ever restored, and every call here is one that does
+ * not return either, so that no value lives across a call and the common
+ * path pushes next to nothing.
+ */
+__attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loop)
+{
+    struct percpu *cpu = this_cpu();
+    struct svm_cpu *s = svm_cpu(cpu);
+    void *v = s->vmcb;
+    uint64_t code = vmcb_u64(v, VMCB_EXITCODE);
+    r->rax = vmcb_u64(v, VMCB_RAX);
+    vmcb_set_u8(v, VMCB_TLB_CONTROL, 0);
+    vmcb_set_u64(v, VMCB_EVENTINJ, 0);
+    cpu->vcpu.stats->exits_total++;
+    if (code != SVM_EXIT_CPUID || s->gp_intercept_paused || !cpuid_passed_through(r, s, v))
+        handle_exit(r, loop, cpu, s, v, code);
+    cpu->vcpu.stats->exits[EXIT_CPUID]++;
+    resume(r, cpu, s, v, loop);
 }

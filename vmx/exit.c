@@ -51,17 +51,22 @@ RARE_EXIT static void done_with_trap_flags(uint64_t rflags)
         vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) | DR6_BS);
 }
 
-/*
- * What completing an instruction does on bare metal, for one the hypervisor
- * did for the guest: an STI or MOV SS shadow that covered it ends with it,
- * and the trap flags take effect.
- */
-static inline __attribute__((always_inline)) void instruction_done(void)
+/* An STI or MOV SS shadow that covered an instruction done for the guest ends with it. */
+static inline __attribute__((always_inline)) void end_interrupt_shadow(void)
 {
     uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
     if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
                 intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+/*
+ * What completing an instruction does on bare metal, for one the hypervisor
+ * did for the guest: the shadow ends, and the trap flags take effect.
+ */
+static inline __attribute__((always_inline)) void instruction_done(void)
+{
+    end_interrupt_shadow();
     uint64_t rflags = vmread(VMCS_GUEST_RFLAGS);
     if (rflags & (RFLAGS_TF | RFLAGS_RF))
         done_with_trap_flags(rflags);
@@ -443,7 +448,8 @@ static void inject_pending_nmi(struct percpu *cpu)
  * which runs no guest code after the entry and so takes no part in EPT
  * shootdowns meanwhile. Out of the guest again first: it may wait here.
  */
-RARE_EXIT static void do_exit_work(struct guest_regs *r, struct percpu *cpu)
+RARE_EXIT __attribute__((noreturn)) static void do_exit_work(struct guest_regs *r,
+                                                              struct percpu *cpu)
 {
     vmx_ept_left_guest(cpu);
     vmx_take_pending_init(r, cpu);
@@ -451,6 +457,19 @@ RARE_EXIT static void do_exit_work(struct guest_regs *r, struct percpu *cpu)
         guest_s3_take_park(cpu);
     inject_pending_nmi(cpu);
     vmx_ept_sync_before_entry(cpu, !cpu->vcpu.waiting_for_sipi);
+    vmx_resume_guest(r);
+}
+
+/*
+ * Every exit ends here: into the guest, the long way when there is work.
+ * Nothing returns from here, so no caller keeps a value across it.
+ */
+static inline __attribute__((always_inline, noreturn)) void resume(struct guest_regs *r,
+                                                                   struct percpu *cpu)
+{
+    if (vmx_ept_enter_guest(cpu))
+        do_exit_work(r, cpu);
+    vmx_resume_guest(r);
 }
 
 void vmx_stop_cpu(struct percpu *cpu, uint32_t reason)
@@ -482,17 +501,13 @@ static RARE_EXIT __attribute__((noreturn)) void handle_triple_fault(struct percp
 }
 
 /*
- * Called by vmx/vmexit.asm on every VM exit, the guest's GPRs in r on this
- * CPU's stack. It does not return: it ends by resuming the guest through
- * vmx_resume_guest, which takes the stack back to r, so the C frame's saved
- * registers are never restored (the stub restores every GPR from r anyway).
+ * Every exit but a passed-through CPUID (below): counted, then one flat
+ * switch over the basic reason in the order of the SDM's list. Out of line,
+ * so that its frame is not vmx_exit_dispatch's.
  */
-__attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
+static __attribute__((noinline, noreturn)) void handle_exit(struct guest_regs *r,
+                                                            struct percpu *cpu, uint32_t full)
 {
-    struct percpu *cpu = this_cpu();
-    vmx_ept_left_guest(cpu);
-    uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
-    cpu->vcpu.stats->exits_total++;
     /*
      * Bit 31 is a failed VM entry; bits 30:16 are flags about the exit (enclave mode,
      * a pending MTF exit) or reserved, not part of the reason (SDM Vol. 3C, 25.9.1):
@@ -573,9 +588,45 @@ __attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
     }
     if (reason == EXIT_EPT_VIOLATION || reason == EXIT_EXCEPTION_NMI)
         redeliver_interrupted_event();        /* the exits that can come amid a delivery */
-    if (vmx_ept_enter_guest(cpu))
-        do_exit_work(r, cpu);
-    vmx_resume_guest(r);
+    resume(r, cpu);
+}
+
+/*
+ * A CPUID whose leaf the guest policy leaves alone (guest/cpuid.c), with no
+ * trap flag to honour: the CPU's answer, the instruction done. The exit a
+ * guest makes most often in a loop (a timing loop, a driver's feature probe),
+ * done without a call: vmx_exit_dispatch then needs no frame of its own.
+ * Any other CPUID goes to handle_exit's handle_cpuid (false).
+ */
+static inline __attribute__((always_inline)) bool cpuid_passed_through(struct guest_regs *r)
+{
+    uint32_t leaf = (uint32_t)r->rax, subleaf = (uint32_t)r->rcx;
+    if (guest_cpuid_may_change(leaf) || (vmread(VMCS_GUEST_RFLAGS) & (RFLAGS_TF | RFLAGS_RF)))
+        return false;
+    cpuid_into(leaf, subleaf, &r->rax, &r->rbx, &r->rcx, &r->rdx);
+    vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+    end_interrupt_shadow();                       /* the trap flags are clear: nothing more */
+    return true;
+}
+
+/*
+ * Called by vmx/vmexit.asm on every VM exit, the guest's GPRs in r on this
+ * CPU's stack. It does not return: it ends by resuming the guest through
+ * vmx_resume_guest, which takes the stack back to r, so no C frame's saved
+ * registers are ever restored (the stub restores every GPR from r anyway),
+ * and every call here is one that does not return either, so that no value
+ * lives across a call and the common path pushes next to nothing.
+ */
+__attribute__((noreturn)) void vmx_exit_dispatch(struct guest_regs *r)
+{
+    struct percpu *cpu = this_cpu();
+    vmx_ept_left_guest(cpu);
+    uint32_t full = (uint32_t)vmread(VMCS_EXIT_REASON);
+    cpu->vcpu.stats->exits_total++;
+    if (full != EXIT_CPUID || !cpuid_passed_through(r))
+        handle_exit(r, cpu, full);
+    cpu->vcpu.stats->exits[EXIT_CPUID]++;
+    resume(r, cpu);
 }
 
 void vmx_resume_failed(struct guest_regs *r)

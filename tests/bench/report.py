@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make bench's report: reads the serial logs bench.sh left in OUT/runs/NAME/serial.txt and
-prints one table of thinvisor's figures next to the native ones, with the aims of issues 6
-and 13;
+prints one table of thinvisor's figures next to the native ones, with the aims of issues 6,
+13 and 27;
 writes OUT/results.csv, OUT/results.json, OUT/table.md and three charts (gnuplot):
 OUT/roundtrips.png (the per-exit round trips), OUT/workloads.png (the Linux boot and
 workload figures as with / without ratios) and OUT/exits.png (VM exits by reason, per run);
@@ -78,9 +78,10 @@ EXIT_CLASS = {
 }
 UNKNOWN_CLASS = ("avoidable", "no reason recorded in report.py's EXIT_CLASS: a control thinvisor set")
 
-# The aims of issues 6 and 13.
+# The aims of issues 6, 13 and 27.
 AIM_LINUX_SLOWDOWN = 1.01          # Linux boot to init and the workload, with / without thinvisor
-AIM_CPUID_INSNS = 100              # hypervisor instructions per CPUID exit (issue 13; 120 in 6)
+AIM_CPUID_INSNS = 80               # hypervisor instructions per CPUID exit (issue 27; 100 in 13)
+AIM_CPUID_INSNS_SVM = 100          # the same under SVM (issue 27)
 AIM_AVOIDABLE_EXITS = 0            # during the Linux boot, on the default path
 AIM_HIDDEN_4CPU_KIB = 1024         # memory hidden from the guest with 4 CPUs
 
@@ -398,7 +399,7 @@ def main():
     # Bochs fast-forwards differently with and without thinvisor. The pinned, CPU-bound
     # workload is the closer measure.
     main_path = LINUX_PATHS[0][1]
-    def speed_aims(where, boot, work, cpuid_insns, backend):
+    def speed_aims(where, boot, work, cpuid_insns, cpuid_aim, backend):
         """The three speed aims, for the 1-CPU runs of one backend."""
         aims.append((f"Linux boot slowdown{backend} (boot sector to init; {where})",
                      f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if boot is None else f"{boot:.3f}x",
@@ -406,12 +407,12 @@ def main():
         aims.append((f"Linux workload slowdown{backend} (CPU, memory, syscalls; {where})",
                      f"<= {AIM_LINUX_SLOWDOWN:.2f}x", None if work is None else f"{work:.3f}x",
                      aim_verdict(work, AIM_LINUX_SLOWDOWN, unit="x")))
-        aims.append((f"hypervisor instructions per CPUID exit{backend}", f"<= {AIM_CPUID_INSNS}",
+        aims.append((f"hypervisor instructions per CPUID exit{backend}", f"<= {cpuid_aim}",
                      None if cpuid_insns is None else f"{cpuid_insns:.0f}",
-                     aim_verdict(cpuid_insns, AIM_CPUID_INSNS)))
+                     aim_verdict(cpuid_insns, cpuid_aim)))
 
-    speed_aims("1 CPU, default path", boot_1cpu, work_1cpu, insns, "")
-    speed_aims("1 CPU", boot_svm, work_svm, insns_svm, " under SVM")
+    speed_aims("1 CPU, default path", boot_1cpu, work_1cpu, insns, AIM_CPUID_INSNS, "")
+    speed_aims("1 CPU", boot_svm, work_svm, insns_svm, AIM_CPUID_INSNS_SVM, " under SVM")
     w2 = work_svm_smp[0]
     aims.append((f"Linux workload slowdown under SVM ({SVM_SMP[0][2]})",
                  f"<= {AIM_SVM_SMP_SLOWDOWN:.2f}x", None if w2 is None else f"{w2:.3f}x",
@@ -474,7 +475,7 @@ def main():
         for size, mtype, count in items:
             md.append(f"| 6 | {label}: {size} {mtype} | {count:,} |")
     md.append("")
-    md.append("| aim (issues 6, 13) | target | measured | verdict |")
+    md.append("| aim (issues 6, 13, 27) | target | measured | verdict |")
     md.append("| --- | --- | --- | --- |")
     for a in aims:
         md.append(f"| {a[0]} | {a[1]} | {a[2] or 'n/a'} | {a[3]} |")
@@ -655,8 +656,10 @@ def roundtrip_chart(out, rows):
     groups = []
     for r in rows:
         if r["section"].startswith("1") and not r["figure"].startswith("ticks per"):
-            aim = r["figure"].startswith("hypervisor instructions per CPUID exit")
-            label = r["figure"] + (f" (aim <= {AIM_CPUID_INSNS})" if aim else "")
+            aim = None
+            if r["figure"].startswith("hypervisor instructions per CPUID exit"):
+                aim = AIM_CPUID_INSNS_SVM if "SVM" in r["figure"] else AIM_CPUID_INSNS
+            label = r["figure"] + (f" (aim <= {aim})" if aim else "")
             groups.append((label, [r["thinvisor"], r["native"]]))
     # Log scale: a CPUID exit costs about a hundred instructions, an emulated store thousands.
     panel = hbar_panel("Round trips: the cost of one exit (1 CPU; VMX as a Haswell, SVM as a Ryzen)",
