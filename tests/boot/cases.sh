@@ -191,7 +191,7 @@ GUEST_CHECKS=("started at 0000:7C00" "boot drive is 0x80" "CPUID.1 hides VMX"
     "VMCALL version" "VMCALL unknown function" "VMCALL off without the token is refused"
     "VMXON raises #UD"
     "VMCALL from CPL 3 raises #UD" "single step over CPUID" "single step over VMCALL"
-    "single step over CPUID at CPL 3"
+    "single step over CPUID at CPL 3" "an interrupt held by STI's shadow comes right after CPUID"
     "E820 hides the hypervisor region" "E801 agrees"
     "hidden page reads" "hidden page writes" "status area" "debug registers survive a VM exit"
     "PM1a control: IN and OUT of each width")

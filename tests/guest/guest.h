@@ -122,6 +122,22 @@ int cpu_is_amd(void);
 uint32_t apic_tpr_address(void);
 
 /*
+ * This CPU's local APIC register at xAPIC offset `reg`, in the mode the APIC is in:
+ * MMIO in xAPIC mode, MSR 0x800 + reg / 16 in x2APIC mode (SDM Vol. 3A, 11.12.1.2).
+ */
+#define APIC_TPR        0x080
+#define APIC_EOI        0x0B0
+#define APIC_SVR        0x0F0
+#define APIC_IRR        0x200         /* + 0x10 per 32 vectors */
+#define APIC_ICR_LO     0x300
+uint32_t apic_read(uint32_t reg);
+void apic_write(uint32_t reg, uint32_t v);
+
+/* The interrupt guest.c's STI-shadow check sends itself; trap() counts it and sends the EOI. */
+#define SELF_IPI_VECTOR 0x40
+extern volatile uint32_t self_ipis_taken;
+
+/*
  * lib.c: more probes for the hostile-guest program (hostile.c), same contract
  * (-1: no exception, else its vector). probe_user runs code at CPL 3 (the BSP
  * only: the APs have no TSS) with EAX = eax until its first exception.

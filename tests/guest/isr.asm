@@ -1,5 +1,5 @@
-; Exception entry stubs for vectors 0-31 and the CPL 3 round trip used by the
-; "VMCALL from CPL 3" probe. 32-bit, linked into the guest (guest.ld).
+; Exception entry stubs for vectors 0-31, one interrupt stub (SELF_IPI_VECTOR) and the
+; CPL 3 round trip used by the "VMCALL from CPL 3" probe. 32-bit, linked into the guest (guest.ld).
 
 bits 32
 
@@ -30,6 +30,13 @@ isr%1:
 ISR i
 %assign i i + 1
 %endrep
+
+; The one interrupt gate (lib.c, SELF_IPI_VECTOR): a frame like the exceptions', to trap().
+global isr_self_ipi
+isr_self_ipi:
+    push 0
+    push 0x40
+    jmp isr_common
 
 isr_common:
     pushad

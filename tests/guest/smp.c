@@ -797,8 +797,6 @@ static void check_init_while_waiting(void)
  * it. The AP programs its APIC (a timer too slow to ever fire), is started
  * again, and reads it back.
  */
-#define APIC_TPR        0x080
-#define APIC_SVR        0x0F0
 #define APIC_LVT_TIMER  0x320
 #define APIC_LVT_LINT0  0x350
 #define APIC_LVT_ERROR  0x370
@@ -809,31 +807,15 @@ static void check_init_while_waiting(void)
 
 static volatile uint32_t apic_seen[5];  /* TPR, SVR, LVT timer, LVT error, timer current count */
 
-/* This CPU's APIC register at xAPIC offset reg, in the mode it is in. */
-static uint32_t own_apic_read(uint32_t reg)
-{
-    if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
-        return (uint32_t)rdmsr(0x800 + reg / 16);
-    return xapic[reg / 4];
-}
-
-static void own_apic_write(uint32_t reg, uint32_t v)
-{
-    if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
-        wrmsr(0x800 + reg / 16, v);
-    else
-        xapic[reg / 4] = v;
-}
-
 static void program_apic(uint32_t cpu)
 {
     (void)cpu;
-    own_apic_write(APIC_SVR, 0x1EF);                  /* enabled, spurious vector 0xEF */
-    own_apic_write(APIC_TPR, 0x30);
-    own_apic_write(APIC_LVT_ERROR, 0xEE);
-    own_apic_write(APIC_TIMER_DIV, 0xB);              /* divide by 1 */
-    own_apic_write(APIC_LVT_TIMER, 0x200EC);          /* periodic, vector 0xEC, unmasked */
-    own_apic_write(APIC_TIMER_INIT, 0xFFFFFFFFu);
+    apic_write(APIC_SVR, 0x1EF);                  /* enabled, spurious vector 0xEF */
+    apic_write(APIC_TPR, 0x30);
+    apic_write(APIC_LVT_ERROR, 0xEE);
+    apic_write(APIC_TIMER_DIV, 0xB);              /* divide by 1 */
+    apic_write(APIC_LVT_TIMER, 0x200EC);          /* periodic, vector 0xEC, unmasked */
+    apic_write(APIC_TIMER_INIT, 0xFFFFFFFFu);
 }
 
 static void read_apic(uint32_t cpu)
@@ -842,7 +824,7 @@ static void read_apic(uint32_t cpu)
     static const uint32_t regs[] = { APIC_TPR, APIC_SVR, APIC_LVT_TIMER, APIC_LVT_ERROR,
                                      APIC_TIMER_CUR };
     for (unsigned i = 0; i < 5; i++)
-        apic_seen[i] = own_apic_read(regs[i]);
+        apic_seen[i] = apic_read(regs[i]);
 }
 
 static void check_init_resets_apic(void)
