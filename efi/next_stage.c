@@ -207,15 +207,7 @@ void efi_boot_natively(const char *why)
 
 int efi_guest_state(struct guest_long_mode *g, char *why, size_t whylen)
 {
-    /* The firmware's GDT, as far as its limit goes (at most 64 KiB, SDM Vol. 3A, 3.5.1). */
-    static uint8_t gdt[65536];
     const struct efi_firmware_context *fw = efi_fw_context_ptr;
-    uint32_t gdt_size = (uint32_t)fw->gdtr.limit + 1;
-    if (!hv_read_guest_phys(fw->gdtr.base, gdt, gdt_size, NULL)) {
-        fmt_snprintf(why, whylen, "the firmware's GDT at %#llx cannot be read",
-                     (unsigned long long)fw->gdtr.base);
-        return -1;
-    }
     *g = (struct guest_long_mode){
         .cr0 = fw->cr0, .cr3 = fw->cr3, .cr4 = fw->cr4, .efer = fw->efer, .pat = fw->pat,
         .rflags = 0x2,                       /* efi_start_next restores the firmware's */
@@ -227,8 +219,8 @@ int efi_guest_state(struct guest_long_mode *g, char *why, size_t whylen)
     };
     for (unsigned r = 0; r < SEG_COUNT; r++) {
         char what[120];
-        if (segment_from_gdt(gdt, fw->gdtr.limit, (enum segment_reg)r, fw->sel[r], &g->seg[r],
-                             what, sizeof what) != 0) {
+        if (segment_from_gdt(fw->gdtr.base, fw->gdtr.limit, (enum segment_reg)r, fw->sel[r],
+                             hv_read_guest_phys, NULL, &g->seg[r], what, sizeof what) != 0) {
             fmt_snprintf(why, whylen, "the firmware's %s", what);
             return -1;
         }

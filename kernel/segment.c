@@ -29,8 +29,9 @@ static int refuse(enum segment_reg reg, uint16_t sel, const char *what, char *wh
     return -1;
 }
 
-int segment_from_gdt(const uint8_t *gdt, uint32_t gdt_limit, enum segment_reg reg,
-                     uint16_t sel, struct segment *out, char *why, size_t whylen)
+int segment_from_gdt(uint64_t gdt_base, uint32_t gdt_limit, enum segment_reg reg, uint16_t sel,
+                     segment_read_fn read, void *ctx, struct segment *out, char *why,
+                     size_t whylen)
 {
     bool system = reg == SEG_LDTR || reg == SEG_TR;
     *out = (struct segment){ .sel = sel };
@@ -50,7 +51,10 @@ int segment_from_gdt(const uint8_t *gdt, uint32_t gdt_limit, enum segment_reg re
     uint32_t index = sel & ~7u, size = system ? 16 : 8;
     if (index + size - 1 > gdt_limit)
         return refuse(reg, sel, "past the end of the GDT", why, whylen);
-    uint64_t d = read_u64(gdt + index);
+    uint8_t desc[16];
+    if (!read(gdt_base + index, desc, size, ctx))
+        return refuse(reg, sel, "its descriptor cannot be read", why, whylen);
+    uint64_t d = read_u64(desc);
     uint32_t ar = (uint32_t)(d >> 40) & 0xF0FF;
     uint32_t type = ar & 0xF;
     if (!(ar & SEG_AR_P))
@@ -78,7 +82,7 @@ int segment_from_gdt(const uint8_t *gdt, uint32_t gdt_limit, enum segment_reg re
         limit = limit << 12 | 0xFFF;
     uint64_t base = ((d >> 16) & 0xFFFFFF) | (((d >> 56) & 0xFF) << 24);
     if (system)
-        base |= (read_u64(gdt + index + 8) & 0xFFFFFFFFull) << 32;
+        base |= (read_u64(desc + 8) & 0xFFFFFFFFull) << 32;
     out->base = base;
     out->limit = limit;
     out->ar = ar;

@@ -8,6 +8,7 @@
 #ifndef THINVISOR_SEGMENT_H
 #define THINVISOR_SEGMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,17 +37,23 @@ struct segment {
     uint32_t ar;
 };
 
+/* Reads len bytes at addr (in the GDT's address space) into buf; false if it cannot. */
+typedef bool (*segment_read_fn)(uint64_t addr, void *buf, unsigned len, void *ctx);
+
 /*
- * The segment `reg` holds after loading `sel` from the GDT at gdt[0 ..
- * gdt_limit] (SDM Vol. 3A, 3.4.5; LDTR and TR take 16-byte descriptors in
- * IA-32e mode, 8.2.3). A null selector leaves data segments and LDTR
- * unusable; a null TR (the firmware never loaded one) is a busy 64-bit TSS
- * at 0, as VM entry wants TR usable (26.3.1.2). The accessed bit is set, as
- * loading the register would. 0, or -1 with the reason in why: a selector
- * in the LDT or past the GDT, a descriptor of the wrong kind or not present.
+ * The segment `reg` holds after loading `sel` from the GDT at gdt_base, of
+ * limit gdt_limit (SDM Vol. 3A, 3.4.5; LDTR and TR take 16-byte descriptors
+ * in IA-32e mode, 8.2.3), its one descriptor read through `read` (the GDT
+ * can be 64 KiB: no copy of it). A null selector leaves data segments and
+ * LDTR unusable; a null TR (the firmware never loaded one) is a busy 64-bit
+ * TSS at 0, as VM entry wants TR usable (26.3.1.2). The accessed bit is set,
+ * as loading the register would. 0, or -1 with the reason in why: a selector
+ * in the LDT or past the GDT, a descriptor of the wrong kind, not present or
+ * unreadable.
  */
-int segment_from_gdt(const uint8_t *gdt, uint32_t gdt_limit, enum segment_reg reg,
-                     uint16_t sel, struct segment *out, char *why, size_t whylen);
+int segment_from_gdt(uint64_t gdt_base, uint32_t gdt_limit, enum segment_reg reg, uint16_t sel,
+                     segment_read_fn read, void *ctx, struct segment *out, char *why,
+                     size_t whylen);
 
 /* Its name in messages: "ES" ... "TR". */
 const char *segment_reg_name(enum segment_reg reg);
