@@ -10,6 +10,7 @@
 #define THINVISOR_GPA_FAULT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "guest/regs.h"
@@ -43,6 +44,29 @@ struct gpa_fault {
     bool rsp_written, rflags_written;
     uint64_t rsp, rflags;
 };
+
+/*
+ * A fault as the exit describes it, the rest empty (no instruction bytes, no
+ * outputs). Field by field: a compound literal would clear all of the struct
+ * first, on every fault, the xAPIC page's stores above all.
+ */
+static inline void gpa_fault_init(struct gpa_fault *f, uint64_t gpa, bool write, bool fetch,
+                                  bool in_delivery,
+                                  void (*read_state)(struct guest_code_at *, uint64_t *,
+                                                     uint64_t *, void *),
+                                  void *ctx)
+{
+    f->gpa = gpa;
+    f->write = write;
+    f->fetch = fetch;
+    f->in_delivery = in_delivery;
+    f->read_state = read_state;
+    f->ctx = ctx;
+    f->insn = NULL;
+    f->insn_len = 0;
+    f->length = 0;
+    f->rsp_written = f->rflags_written = false;
+}
 
 enum gpa_fault_outcome {
     GPA_RETRY,        /* the tree changed (a dummy page, MMIO mapped): flush, the guest retries */

@@ -306,10 +306,9 @@ static void read_state(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags
 static void handle_npf(struct guest_regs *r, void *v, struct percpu *cpu)
 {
     uint64_t err = vmcb_u64(v, VMCB_EXITINFO1);
-    struct gpa_fault f = { .gpa = vmcb_u64(v, VMCB_EXITINFO2), .write = err & NPF_WRITE,
-                           .fetch = err & NPF_FETCH,
-                           .in_delivery = vmcb_u64(v, VMCB_EXITINTINFO) & EVENTINJ_VALID,
-                           .read_state = read_state, .ctx = v };
+    struct gpa_fault f;
+    gpa_fault_init(&f, vmcb_u64(v, VMCB_EXITINFO2), err & NPF_WRITE, err & NPF_FETCH,
+                   vmcb_u64(v, VMCB_EXITINTINFO) & EVENTINJ_VALID, read_state, v);
     if (svm.decode_assists && !f.fetch) {        /* a data fault: the CPU read the instruction */
         const uint8_t *bytes = (const uint8_t *)v + VMCB_INSN_BYTES;
         f.insn = bytes + 1;
@@ -374,15 +373,14 @@ static inline __attribute__((always_inline, noreturn)) void run_guest(struct gue
  * the guest.
  */
 static __attribute__((noinline, noreturn)) void do_exit_work(struct guest_regs *r,
-                                                             struct percpu *cpu,
-                                                             struct svm_cpu *s, void *v,
-                                                             void *loop)
+                                                             struct percpu *cpu, void *loop)
 {
+    struct svm_cpu *s = svm_cpu(cpu);
     svm_take_pending_init(r, cpu);
     svm_park_if_asked(cpu);
     if (cpu->vcpu.nmi_pending)
-        svm_inject_pending_nmi(cpu, s, v);
-    run_guest(r, v, loop);
+        svm_inject_pending_nmi(cpu, s, s->vmcb);
+    run_guest(r, s->vmcb, loop);
 }
 
 /*
@@ -390,12 +388,11 @@ static __attribute__((noinline, noreturn)) void do_exit_work(struct guest_regs *
  * Nothing returns from here, so no caller keeps a value across it.
  */
 static inline __attribute__((always_inline, noreturn)) void resume(struct guest_regs *r,
-                                                                   struct percpu *cpu,
-                                                                   struct svm_cpu *s, void *v,
+                                                                   struct percpu *cpu, void *v,
                                                                    void *loop)
 {
     if (cpu->vcpu.exit_work)
-        do_exit_work(r, cpu, s, v, loop);
+        do_exit_work(r, cpu, loop);
     run_guest(r, v, loop);
 }
 
@@ -483,7 +480,7 @@ static __attribute__((noinline, noreturn)) void handle_exit(struct guest_regs *r
             stop_guest(cpu, v, "VMRUN failed: the VMCB's guest state is invalid");
         stop_guest(cpu, v, "unexpected #VMEXIT");
     }
-    resume(r, cpu, s, v, loop);
+    resume(r, cpu, v, loop);
 }
 
 /*
@@ -527,5 +524,5 @@ __attribute__((noreturn)) void svm_exit_dispatch(struct guest_regs *r, void *loo
     if (code != SVM_EXIT_CPUID || s->gp_intercept_paused || !cpuid_passed_through(r, s, v))
         handle_exit(r, loop, cpu, s, v, code);
     cpu->vcpu.stats->exits[EXIT_CPUID]++;
-    resume(r, cpu, s, v, loop);
+    resume(r, cpu, v, loop);
 }

@@ -306,9 +306,9 @@ static void read_state(struct guest_code_at *at, uint64_t *rsp, uint64_t *rflags
 RARE_EXIT static void handle_ept_violation(struct guest_regs *r, struct percpu *cpu)
 {
     uint64_t q = vmread(VMCS_EXIT_QUALIFICATION);
-    struct gpa_fault f = { .gpa = vmread(VMCS_GUEST_PHYS_ADDR), .write = q & 2, .fetch = q & 4,
-                           .in_delivery = vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID,
-                           .read_state = read_state };
+    struct gpa_fault f;
+    gpa_fault_init(&f, vmread(VMCS_GUEST_PHYS_ADDR), q & 2, q & 4,
+                   vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID, read_state, NULL);
     enum gpa_fault_outcome o = guest_gpa_fault(cpu, r, &f, vmx_can_kick());
     switch (o) {
     case GPA_RETRY:
