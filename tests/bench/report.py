@@ -106,6 +106,16 @@ SVM_MBR = "guest-native-1cpu-512m-ryzen"
 # follows all CPUs as on the VT-x 2-CPU rows (see above); both sides share that skew.
 SVM_SMP = (("linux-svm-2cpu", "linux-native-2cpu-ryzen", "2 CPUs, SVM"),
            ("linux-svm-4cpu", "linux-native-4cpu-ryzen", "4 CPUs, SVM"))
+# The same pairs with Bochs's clock at 50 MHz (ips=50M) instead of its default 4 MHz. Guest
+# SMP under SVM exits with the guest's timer (each CPU's tick, its EOI and timer write, the
+# IPIs between CPUs): a fixed number per emulated second, so at 4 MHz they are a quarter of
+# every second's instructions, and the slowdown is mostly the clock's. At 50 MHz, still some
+# 60 times slower than a real CPU, the share is closer to what a user pays: the aim is
+# judged there (docs/benchmarks.md).
+SVM_SMP_50MHZ = (("linux-svm-2cpu-50mhz", "linux-native-2cpu-ryzen-50mhz",
+                  "2 CPUs, SVM, 50 MHz clock"),
+                 ("linux-svm-4cpu-50mhz", "linux-native-4cpu-ryzen-50mhz",
+                  "4 CPUs, SVM, 50 MHz clock"))
 AIM_SVM_SMP_SLOWDOWN = 1.05        # the workload under SVM on 2 CPUs (issue 27)
 # DMA protection (issue 26): QEMU's q35 under its SVM with -icount (the TSC follows executed
 # instructions), thinvisor with the IOMMU (intel-iommu) beside the same machine without one.
@@ -320,7 +330,7 @@ def main():
         workload_rows(name, "linux-native", label)
     boot_svm = boot_rows(SVM_LINUX[0], SVM_LINUX[1], SVM_MBR, SVM_LINUX[2])
     work_svm = workload_rows(*SVM_LINUX)
-    work_svm_smp = [workload_rows(*runs_) for runs_ in SVM_SMP]
+    work_svm_smp = [workload_rows(*runs_) for runs_ in SVM_SMP + SVM_SMP_50MHZ]
 
     # 7. DMA protection: the same figures with the IOMMU on and without one.
     iommu_note = "QEMU q35, SVM, -icount; with: intel-iommu, thinvisor's DMA map; without: no IOMMU"
@@ -413,8 +423,8 @@ def main():
 
     speed_aims("1 CPU, default path", boot_1cpu, work_1cpu, insns, AIM_CPUID_INSNS, "")
     speed_aims("1 CPU", boot_svm, work_svm, insns_svm, AIM_CPUID_INSNS_SVM, " under SVM")
-    w2 = work_svm_smp[0]
-    aims.append((f"Linux workload slowdown under SVM ({SVM_SMP[0][2]})",
+    w2 = work_svm_smp[len(SVM_SMP)]
+    aims.append((f"Linux workload slowdown under SVM ({SVM_SMP_50MHZ[0][2]})",
                  f"<= {AIM_SVM_SMP_SLOWDOWN:.2f}x", None if w2 is None else f"{w2:.3f}x",
                  aim_verdict(w2, AIM_SVM_SMP_SLOWDOWN, unit="x")))
     av = avoidable.get(main_path)
@@ -433,7 +443,8 @@ def main():
     date = when.strftime("%Y-%m-%d %H:%M UTC")
     md = []
     md.append(f"Measured {date} with `make bench` (Bochs {args.bochs}, clock: sync=none, "
-              f"corei7_haswell_4770, the SVM rows ryzen; figures in emulated TSC ticks, which "
+              f"corei7_haswell_4770, the SVM rows ryzen; an emulated second is 4M instructions, "
+              f"50M in the rows marked 50 MHz clock; figures in emulated TSC ticks, which "
               f"count instructions on 1 CPU but not on more).")
     md.append("")
     md.append("| # | figure | thinvisor | without | with / without | how |")

@@ -34,7 +34,8 @@ bochs_machine_rc() {
     # with the instruction count (ips instructions = 1 emulated s) and when every CPU halts Bochs
     # jumps to the next timer event instead of sleeping. The GRUB test ISO took ~3x longer with
     # sync=realtime and ~8x with slowdown. ips stays at its default 4M: this host executes
-    # ~50-70M/s, so guest timeouts pass quickly; 1M gained nothing, 50M was 2-4x slower.
+    # ~50-70M/s, so guest timeouts pass quickly; 1M gained nothing, 50M was 2-4x slower
+    # for the tests (make bench adds its own cpu: ips= line for some Linux runs).
     # reset_on_triple_fault=0: a triple fault ends the run (emu-bochs.sh: exit 4) instead of
     # rebooting the ISO in a loop until the timeout.
     echo "cpu: model=$model, count=$cpus, reset_on_triple_fault=0"
