@@ -50,8 +50,8 @@ void guest_s3_wait_for_sleep(struct percpu *cpu);
 
 /*
  * At the end of an exit, both backends, when cpu->vcpu.park is set (the
- * check is the backend's, inline: it costs every exit): the CPU stops here,
- * its caches written back, until released.
+ * backend's check, part of the vcpu.exit_work compare every exit makes):
+ * the CPU stops here, its caches written back, until released.
  */
 void guest_s3_take_park(struct percpu *cpu);
 

@@ -10,10 +10,10 @@
  * forces no exit. (On SVM the host runs with GIF clear, so such an NMI waits
  * and makes the next VMRUN exit at once.) So a kicker that must know the work
  * is done waits for it and kicks again when the previous kick has been taken,
- * the CPU is back in the guest (in_guest, set just before each entry, after
- * the CPU last looked) and the work is still not done. A CPU that took the
- * kick in root before it looked needs no other. Extra kicks cost an exit and
- * do no harm.
+ * the CPU is back in the guest (in_guest, set on the way to each entry just
+ * before the CPU's last look at vcpu.exit_work, where the requests sit) and
+ * the work is still not done. A CPU that took the kick in root before it
+ * looked needs no other. Extra kicks cost an exit and do no harm.
  */
 #include "smp/kick.h"
 

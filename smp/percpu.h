@@ -36,8 +36,9 @@ struct vcpu_state {
     /*
      * What the end of a VM exit must look at before the guest goes on, one
      * byte each, read together as exit_work: an exit with none of it to do
-     * (nearly every exit) tests them all with one compare. Each byte is the
-     * state itself, not a copy, so whoever sets one needs to do nothing else.
+     * (nearly every exit) tests them all with one compare. Most bytes are the
+     * state itself; init_sent and flush_tlb are requests that their setters
+     * raise after the state they point to (guest/init_sipi.c, ept_shootdown.c).
      */
     union {
         struct {

@@ -147,8 +147,7 @@ static __attribute__((noinline)) void skip_decoded_instruction(struct svm_cpu *s
 
 /*
  * Steps the guest over the instruction that exited, of kind `kind`. With NRIP
- * save the CPU says where the next one starts (APM 15.7.1). Inline: every
- * CPUID exit takes it.
+ * save the CPU says where the next one starts (APM 15.7.1).
  */
 static inline __attribute__((always_inline)) void skip_instruction(struct svm_cpu *s, enum insn_kind kind)
 {
@@ -168,8 +167,10 @@ static __attribute__((noinline)) void filtered_cpuid(struct guest_regs *r, void 
 }
 
 /*
- * Every CPUID exits (APM 15.10): the CPU's answer goes straight into the
- * guest's registers; only the few leaves the guest policy changes cost a call.
+ * Every CPUID exits (APM 15.10). Those that svm_exit_dispatch's quick path
+ * leaves (a leaf the guest policy may change, a trap flag, an NMI step, no
+ * NRIP save, a paused #GP intercept) come here: the CPU's answer, filtered
+ * where the policy says, then the step.
  */
 static void handle_cpuid(struct guest_regs *r, struct svm_cpu *s)
 {

@@ -29,9 +29,9 @@
 #include "vmx/vmx_insn.h"
 
 /*
- * Handlers of exits a guest makes rarely stay out of line, so that the
- * dispatcher's own frame, which every exit pays (CPUID's above all), holds
- * only what the common path needs.
+ * Handlers of exits a guest makes rarely stay out of line, so that
+ * handle_exit's frame, which most exits pay, holds only what the common
+ * paths need.
  */
 #define RARE_EXIT __attribute__((noinline))
 
@@ -121,9 +121,10 @@ RARE_EXIT static void filtered_cpuid(struct guest_regs *r)
 }
 
 /*
- * The most frequent exit of all, and one every CPUID causes (SDM Vol. 3C,
- * 26.1.2): the CPU's answer goes straight into the guest's registers, and
- * only the few leaves the guest policy changes cost a call.
+ * Every CPUID exits (SDM Vol. 3C, 26.1.2). Those that vmx_exit_dispatch's
+ * quick path leaves (a leaf the guest policy may change, a trap flag) come
+ * here: the CPU's answer, filtered where the policy says, then the step with
+ * its trap flags.
  */
 static void handle_cpuid(struct guest_regs *r)
 {
@@ -531,7 +532,7 @@ static __attribute__((noinline, noreturn)) void handle_exit(struct guest_regs *r
         vmx_handle_sipi(cpu);
         break;
     case EXIT_NMI_WINDOW:
-        set_nmi_window_exiting(false);   /* inject_pending_nmi below delivers it */
+        set_nmi_window_exiting(false);   /* do_exit_work's inject_pending_nmi delivers it */
         break;
     case EXIT_CPUID:
         handle_cpuid(r);

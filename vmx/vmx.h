@@ -86,10 +86,11 @@ bool vmx_state_check(uint32_t cpu, uint64_t *now, uint64_t *boot, uint32_t *expo
  * EPT shootdown (vmx/ept_shootdown.c). After a change to the shared EPT that
  * every CPU must see before the guest goes on, vmx_ept_shootdown flushes this
  * CPU and waits until every other one has flushed or is out of the guest.
- * Every VM exit calls vmx_ept_left_guest first; every VM entry is preceded by
- * vmx_ept_enter_guest and, when that finds work, vmx_ept_sync_before_entry.
- * They run at every exit, so they are inline here; the ordering they keep is
- * explained in ept_shootdown.c.
+ * Every VM exit calls vmx_ept_left_guest first; the entry that ends it is
+ * preceded by vmx_ept_enter_guest and, when that finds work,
+ * vmx_ept_sync_before_entry (which alone precedes a launch). They run at
+ * every exit, so they are inline here; the ordering they keep is explained
+ * in ept_shootdown.c.
  */
 void vmx_ept_shootdown(struct percpu *self);
 bool vmx_ept_generation(uint32_t cpu, uint64_t *flushed, uint64_t *current, bool *in_guest);

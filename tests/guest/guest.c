@@ -360,8 +360,10 @@ static void check_sti_shadow_over_cpuid(void)
     uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
     outb(PIC1_DATA, 0xFF);
     outb(PIC2_DATA, 0xFF);
-    uint32_t svr = apic_read(APIC_SVR), taken = self_ipis_taken, looks = 0;
+    uint32_t svr = apic_read(APIC_SVR), tpr = apic_read(APIC_TPR);
+    uint32_t taken = self_ipis_taken, looks = 0;
     apic_write(APIC_SVR, svr | 0x100);                      /* software-enabled */
+    apic_write(APIC_TPR, 0);                                /* no priority holds it back */
     apic_write(APIC_ICR_LO, ICR_SELF | SELF_IPI_VECTOR);
     uint32_t irr = APIC_IRR + SELF_IPI_VECTOR / 32 * 0x10, bit = 1u << SELF_IPI_VECTOR % 32;
     while (!(apic_read(irr) & bit) && ++looks < IRR_LOOKS)
@@ -372,6 +374,7 @@ static void check_sti_shadow_over_cpuid(void)
     uint32_t in_time = self_ipis_taken - taken;
     __asm__ volatile("sti\n\tnop\n\tcli" ::: "memory");  /* one the shadow held too long */
     uint32_t late = self_ipis_taken - taken - in_time;
+    apic_write(APIC_TPR, tpr);
     apic_write(APIC_SVR, svr);
     outb(PIC1_DATA, pic1);
     outb(PIC2_DATA, pic2);
