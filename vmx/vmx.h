@@ -124,7 +124,7 @@ static inline __attribute__((always_inline)) bool vmx_ept_enter_guest(struct per
  * The long way in: from here on this CPU may run guest code (or, waiting for
  * a SIPI, may not) with the current EPT, flushed first when it is behind.
  */
-static inline __attribute__((always_inline)) void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest_code)
+static inline void vmx_ept_sync_before_entry(struct percpu *cpu, bool runs_guest_code)
 {
     struct vmx_cpu *v = vmx_cpu(cpu);
     cpu->vcpu.flush_tlb = false;          /* the generation below is read after this */
